@@ -1,0 +1,299 @@
+//! Typed configuration from the environment.
+//!
+//! Each function reads the parts it needs. A missing or malformed variable is an error that names
+//! the variable and says what it should hold.
+
+use std::collections::HashMap;
+
+/// A configuration variable is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set or is empty.
+    #[error("environment variable {name} is not set: {hint}")]
+    Missing {
+        /// The variable.
+        name: &'static str,
+        /// What it should hold.
+        hint: &'static str,
+    },
+    /// A variable is set to a value that cannot be used.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Where configuration values come from: the process environment, or a map in tests.
+pub trait Source {
+    /// The value of `name`, if set.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Source for HashMap<&str, &str> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).map(|v| (*v).to_owned())
+    }
+}
+
+fn optional(source: &impl Source, name: &'static str) -> Option<String> {
+    source
+        .get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn required(source: &impl Source, name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
+    optional(source, name).ok_or(ConfigError::Missing { name, hint })
+}
+
+fn http_url(source: &impl Source, name: &'static str) -> Result<Option<String>, ConfigError> {
+    let Some(value) = optional(source, name) else {
+        return Ok(None);
+    };
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+            Ok(Some(value.trim_end_matches('/').to_owned()))
+        }
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("expected an http(s) URL such as https://graph.microsoft.com, got {value:?}"),
+        }),
+    }
+}
+
+/// Where the state lives: the DynamoDB table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// `TABLE_NAME`: the single state table.
+    pub table_name: String,
+}
+
+impl StoreConfig {
+    /// Reads `TABLE_NAME`.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let table_name = required(source, "TABLE_NAME", "set it to the state table's name")?;
+        let valid = (3..=255).contains(&table_name.len())
+            && table_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !valid {
+            return Err(ConfigError::Invalid {
+                name: "TABLE_NAME",
+                reason: format!("{table_name:?} is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"),
+            });
+        }
+        Ok(Self { table_name })
+    }
+}
+
+/// Where tokens and the app's credentials live: Secrets Manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultConfig {
+    /// `SECRET_PREFIX`: tenant secrets are named `{prefix}/tenants/{tenant_id}`.
+    pub secret_prefix: String,
+    /// `APP_SECRET_ID`: name or ARN of the secret holding the app's client id and credential.
+    pub app_secret_id: String,
+    /// `SECRETS_KMS_KEY_ID` (optional): the KMS key that encrypts the tenant secrets.
+    pub kms_key_id: Option<String>,
+}
+
+impl VaultConfig {
+    /// Reads `SECRET_PREFIX`, `APP_SECRET_ID` and `SECRETS_KMS_KEY_ID`.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let secret_prefix = required(
+            source,
+            "SECRET_PREFIX",
+            "set it to the tenant secrets' name prefix, e.g. m365-inline",
+        )?;
+        let valid = !secret_prefix.ends_with('/')
+            && !secret_prefix.starts_with('/')
+            && secret_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+        if !valid {
+            return Err(ConfigError::Invalid {
+                name: "SECRET_PREFIX",
+                reason: format!(
+                    "{secret_prefix:?} is not a secret name prefix (A-Z a-z 0-9 / _ + = . @ -, no leading or trailing /)"
+                ),
+            });
+        }
+        let app_secret_id = required(
+            source,
+            "APP_SECRET_ID",
+            "set it to the name or ARN of the app-credentials secret",
+        )?;
+        let kms_key_id = optional(source, "SECRETS_KMS_KEY_ID");
+        Ok(Self {
+            secret_prefix,
+            app_secret_id,
+            kms_key_id,
+        })
+    }
+}
+
+/// The SQS queues the functions send to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueConfig {
+    /// `SYNC_QUEUE_URL`: per-tenant daily sync work, consumed by `sync-worker`.
+    pub sync_queue_url: String,
+    /// `PROVISION_QUEUE_URL`: provisioning continuations, consumed by `provision`.
+    pub provision_queue_url: String,
+}
+
+impl QueueConfig {
+    /// Reads `SYNC_QUEUE_URL` and `PROVISION_QUEUE_URL`.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let queue = |name| {
+            http_url(source, name)?.ok_or(ConfigError::Missing {
+                name,
+                hint: "set it to the queue's URL",
+            })
+        };
+        Ok(Self {
+            sync_queue_url: queue("SYNC_QUEUE_URL")?,
+            provision_queue_url: queue("PROVISION_QUEUE_URL")?,
+        })
+    }
+}
+
+/// Base URLs that replace Microsoft's real hosts for every tenant (tests point them at m365-sim).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOverrides {
+    /// `M365_LOGIN_URL`.
+    pub login: Option<String>,
+    /// `M365_GRAPH_URL`.
+    pub graph: Option<String>,
+    /// `M365_EXCHANGE_URL`.
+    pub exchange: Option<String>,
+}
+
+impl EndpointOverrides {
+    /// Reads `M365_LOGIN_URL`, `M365_GRAPH_URL` and `M365_EXCHANGE_URL`; each is optional.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            login: http_url(source, "M365_LOGIN_URL")?,
+            graph: http_url(source, "M365_GRAPH_URL")?,
+            exchange: http_url(source, "M365_EXCHANGE_URL")?,
+        })
+    }
+
+    /// The endpoints for `cloud`, with any override applied.
+    pub fn apply(&self, cloud: crate::cloud::Cloud) -> crate::cloud::Endpoints {
+        let mut endpoints = cloud.endpoints();
+        let pairs = [
+            (&mut endpoints.login, &self.login),
+            (&mut endpoints.graph, &self.graph),
+            (&mut endpoints.exchange, &self.exchange),
+        ];
+        for (slot, value) in pairs {
+            if let Some(url) = value {
+                slot.clone_from(url);
+            }
+        }
+        endpoints
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::Cloud;
+
+    fn env(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn missing_and_malformed_variables_are_named() {
+        let cases: Vec<(Result<(), ConfigError>, &str)> = vec![
+            (
+                StoreConfig::from_source(&env(&[])).map(drop),
+                "TABLE_NAME is not set",
+            ),
+            (
+                StoreConfig::from_source(&env(&[("TABLE_NAME", "  ")])).map(drop),
+                "TABLE_NAME is not set",
+            ),
+            (
+                StoreConfig::from_source(&env(&[("TABLE_NAME", "a b")])).map(drop),
+                "TABLE_NAME is invalid",
+            ),
+            (
+                VaultConfig::from_source(&env(&[("APP_SECRET_ID", "x")])).map(drop),
+                "SECRET_PREFIX is not set",
+            ),
+            (
+                VaultConfig::from_source(&env(&[("SECRET_PREFIX", "p/"), ("APP_SECRET_ID", "x")])).map(drop),
+                "SECRET_PREFIX is invalid",
+            ),
+            (
+                VaultConfig::from_source(&env(&[("SECRET_PREFIX", "p")])).map(drop),
+                "APP_SECRET_ID is not set",
+            ),
+            (
+                QueueConfig::from_source(&env(&[("SYNC_QUEUE_URL", "http://q/1")])).map(drop),
+                "PROVISION_QUEUE_URL is not set",
+            ),
+            (
+                QueueConfig::from_source(&env(&[
+                    ("SYNC_QUEUE_URL", "queue-1"),
+                    ("PROVISION_QUEUE_URL", "x"),
+                ]))
+                .map(drop),
+                "SYNC_QUEUE_URL is invalid",
+            ),
+            (
+                EndpointOverrides::from_source(&env(&[("M365_GRAPH_URL", "graph.microsoft.com")])).map(drop),
+                "M365_GRAPH_URL is invalid",
+            ),
+        ];
+        for (result, expected) in cases {
+            let err = result.expect_err(expected).to_string();
+            assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+        }
+    }
+
+    #[test]
+    fn valid_configuration_is_read_and_trimmed() {
+        let source = env(&[
+            ("TABLE_NAME", "m365-inline-state"),
+            ("SECRET_PREFIX", "m365-inline/dev"),
+            ("APP_SECRET_ID", "m365-inline/app"),
+            ("SYNC_QUEUE_URL", "http://127.0.0.1:5000/123/sync"),
+            ("PROVISION_QUEUE_URL", "http://127.0.0.1:5000/123/provision"),
+            ("M365_GRAPH_URL", "http://127.0.0.1:7000/"),
+        ]);
+        assert_eq!(
+            StoreConfig::from_source(&source).expect("store").table_name,
+            "m365-inline-state"
+        );
+        let vault = VaultConfig::from_source(&source).expect("vault");
+        assert_eq!(
+            (vault.secret_prefix.as_str(), vault.kms_key_id),
+            ("m365-inline/dev", None)
+        );
+        assert!(QueueConfig::from_source(&source).is_ok());
+        let endpoints = EndpointOverrides::from_source(&source)
+            .expect("urls")
+            .apply(Cloud::Commercial);
+        assert_eq!(endpoints.graph, "http://127.0.0.1:7000");
+        assert_eq!(endpoints.login, "https://login.microsoftonline.com");
+    }
+}

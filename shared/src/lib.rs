@@ -1,0 +1,20 @@
+//! Building blocks shared by every m365-inline function: validated domain types, the sites table,
+//! configuration from the environment, JSON-lines tracing, event parsing, the DynamoDB state store
+//! and the Secrets Manager token vault.
+
+pub mod cloud;
+pub mod config;
+pub mod event;
+pub mod service;
+pub mod sites;
+pub mod store;
+pub mod task;
+pub mod telemetry;
+pub mod tenant;
+pub mod validation;
+pub mod vault;
+
+/// Loads the AWS SDK configuration from the environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...).
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

@@ -1,0 +1,77 @@
+//! The Microsoft 365 services a tenant's protection covers.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::validation::{Validated, quote, validated_string_type};
+
+/// A protected service; each is provisioned and reported on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Service {
+    /// Exchange Online: connectors, transport rules, groups and allow lists.
+    ExchangeOnline,
+    /// SharePoint Online: grant checks only.
+    SharepointOnline,
+    /// OneDrive: grant checks only.
+    Onedrive,
+}
+
+impl Service {
+    /// Every service, in provisioning order.
+    pub const ALL: [Service; 3] = [Self::ExchangeOnline, Self::SharepointOnline, Self::Onedrive];
+
+    /// The service's name as used in events and records.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ExchangeOnline => "exchange_online",
+            Self::SharepointOnline => "sharepoint_online",
+            Self::Onedrive => "onedrive",
+        }
+    }
+}
+
+impl Validated for Service {
+    const FIELD: &'static str = "service";
+
+    fn validate(raw: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|s| s.code() == raw).ok_or_else(|| {
+            format!(
+                "unknown service {}; expected one of exchange_online, sharepoint_online, onedrive",
+                quote(raw)
+            )
+        })
+    }
+}
+
+validated_string_type!(Service);
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_parse_only_from_their_codes() {
+        for service in Service::ALL {
+            assert_eq!(service.code().parse::<Service>(), Ok(service));
+        }
+        for raw in [
+            "",
+            "exchange",
+            "Exchange_Online",
+            "teams",
+            "onedrive_for_business",
+        ] {
+            let err = raw.parse::<Service>().expect_err(raw);
+            assert_eq!(err.field, "service");
+            assert!(err.reason.starts_with("unknown service"), "{err}");
+        }
+    }
+}

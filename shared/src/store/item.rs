@@ -1,0 +1,123 @@
+//! Turning records into table items and back (serde_dynamo; no hand-built attribute maps).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+
+use super::{error::StoreError, key::Key, records::Record};
+
+/// An item as DynamoDB holds it.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Name of the version attribute of every versioned record.
+pub const VERSION_ATTRIBUTE: &str = "version";
+
+/// The record plus the attributes the table adds: keys, kind, sparse-index key and TTL.
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    pk: &'a str,
+    sk: &'a str,
+    entity: &'static str,
+    // Absent (not null) unless set, so the site index stays sparse: names match key::SITE_INDEX_KEY
+    // and key::TTL_ATTRIBUTE (checked by a test).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    active_site: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    #[serde(flatten)]
+    record: &'a T,
+}
+
+/// Encodes `record` as an item with its key and derived attributes.
+pub fn encode<T: Record>(record: &T) -> Result<(Key, Item), StoreError> {
+    let key = record.key();
+    let envelope = Envelope {
+        pk: &key.pk,
+        sk: &key.sk,
+        entity: T::ENTITY,
+        active_site: record.index_site().map(|site| site.code()),
+        expires_at: record.expires_at().map(|at| at.timestamp()),
+        record,
+    };
+    let item = serde_dynamo::to_item(&envelope).map_err(|err| StoreError::Encode {
+        entity: T::ENTITY,
+        reason: err.to_string(),
+    })?;
+    Ok((key, item))
+}
+
+/// Decodes an item into `T`; the table's own attributes are ignored.
+pub fn decode<T: Record>(item: Item) -> Result<T, StoreError> {
+    let key = describe_key(&item);
+    serde_dynamo::from_item(item).map_err(|err| StoreError::Decode {
+        entity: T::ENTITY,
+        key,
+        reason: err.to_string(),
+    })
+}
+
+/// The item's key for error messages.
+pub fn describe_key(item: &Item) -> String {
+    let part = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    format!("{}/{}", part("pk"), part("sk"))
+}
+
+/// The key as an item key map.
+pub fn key_item(key: &Key) -> Item {
+    HashMap::from([
+        (
+            super::key::PARTITION_KEY.to_owned(),
+            AttributeValue::S(key.pk.clone()),
+        ),
+        (super::key::SORT_KEY.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        service::Service,
+        sites::Site,
+        store::{key, records::TenantRecord},
+        tenant::LifecycleState,
+    };
+
+    fn tenant(state: LifecycleState) -> TenantRecord {
+        let id = "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11".parse().expect("id");
+        TenantRecord::new(id, Site::Eu, vec![Service::ExchangeOnline], state)
+    }
+
+    #[test]
+    fn active_tenants_carry_the_site_index_key_and_others_do_not() {
+        let (_, active) = encode(&tenant(LifecycleState::Active)).expect("encode");
+        assert_eq!(
+            active.get(key::SITE_INDEX_KEY),
+            Some(&AttributeValue::S("eu".into()))
+        );
+        assert_eq!(
+            active.get("pk"),
+            Some(&AttributeValue::S(
+                "TENANT#8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11".into()
+            ))
+        );
+        assert_eq!(active.get("entity"), Some(&AttributeValue::S("tenant".into())));
+        assert!(active.contains_key(VERSION_ATTRIBUTE));
+        let (_, provisioning) = encode(&tenant(LifecycleState::Provisioning)).expect("encode");
+        assert!(!provisioning.contains_key(key::SITE_INDEX_KEY));
+        assert!(!provisioning.contains_key(key::TTL_ATTRIBUTE));
+    }
+
+    #[test]
+    fn items_decode_back_to_the_record() {
+        let record = tenant(LifecycleState::Active);
+        let (_, item) = encode(&record).expect("encode");
+        assert_eq!(decode::<TenantRecord>(item).expect("decode"), record);
+    }
+}

@@ -1,0 +1,243 @@
+//! The state store: one DynamoDB table holding tenants, tasks, steps and managed resources.
+//!
+//! Every versioned write is conditional on the version the writer read, so a stale writer gets
+//! [`StoreError::Conflict`] instead of overwriting someone else's change.
+
+mod error;
+mod item;
+pub mod key;
+pub mod records;
+mod transaction;
+
+use aws_sdk_dynamodb::{Client, error::ProvideErrorMetadata, types::AttributeValue};
+
+pub use self::{
+    error::StoreError,
+    item::{Item, VERSION_ATTRIBUTE, decode, encode},
+    key::Key,
+    records::{
+        PolicyTargets, Record, ResourceKind, ResourceRecord, StepRecord, TaskRecord, TenantRecord, Versioned,
+    },
+    transaction::Transaction,
+};
+use self::{error::from_sdk, item::key_item};
+use crate::{config::StoreConfig, sites::Site, task::TaskId, tenant::TenantId};
+
+/// Result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A task with its steps, in step order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskWithSteps {
+    /// The task.
+    pub task: TaskRecord,
+    /// Its steps, sorted by service and order.
+    pub steps: Vec<StepRecord>,
+}
+
+/// Handle on the state table.
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+/// The condition a write puts on the item it replaces.
+enum Expect {
+    /// The item must not exist yet.
+    Absent,
+    /// The item must be at this version.
+    Version(u64),
+}
+
+impl Store {
+    /// A store on `table` through `client`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A store built from the shared SDK configuration and `TABLE_NAME`.
+    pub fn from_config(sdk: &aws_config::SdkConfig, config: &StoreConfig) -> Self {
+        Self::new(Client::new(sdk), config.table_name.clone())
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Reads one record by key (strongly consistent).
+    pub async fn get<T: Record>(&self, key: &Key) -> Result<Option<T>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| from_sdk("GetItem", &self.table, err))?;
+        output.item.map(decode).transpose()
+    }
+
+    /// Writes a new versioned record (version 1); fails with `AlreadyExists` if it is there.
+    pub async fn create<T: Versioned>(&self, record: &mut T) -> Result<()> {
+        self.put_versioned(record, Expect::Absent).await
+    }
+
+    /// Replaces a versioned record if it is still at the version it was read at, then bumps it.
+    pub async fn update<T: Versioned>(&self, record: &mut T) -> Result<()> {
+        let expected = record.version();
+        self.put_versioned(record, Expect::Version(expected)).await
+    }
+
+    async fn put_versioned<T: Versioned>(&self, record: &mut T, expect: Expect) -> Result<()> {
+        let (key, mut item) = encode(&*record)?;
+        let next = match expect {
+            Expect::Absent => 1,
+            Expect::Version(v) => v + 1,
+        };
+        item.insert(VERSION_ATTRIBUTE.to_owned(), AttributeValue::N(next.to_string()));
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let request = match expect {
+            Expect::Absent => request.condition_expression("attribute_not_exists(pk)"),
+            Expect::Version(v) => request
+                .condition_expression("#version = :expected")
+                .expression_attribute_names("#version", VERSION_ATTRIBUTE)
+                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => {
+                record.set_version(next);
+                Ok(())
+            }
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Err(match expect {
+                Expect::Absent => StoreError::AlreadyExists {
+                    entity: T::ENTITY,
+                    key: key.to_string(),
+                },
+                Expect::Version(expected_version) => StoreError::Conflict {
+                    entity: T::ENTITY,
+                    key: key.to_string(),
+                    expected_version,
+                },
+            }),
+            Err(err) => Err(from_sdk("PutItem", &self.table, err)),
+        }
+    }
+
+    /// Writes an unversioned record, replacing any item at its key (idempotent by key).
+    pub async fn put<T: Record>(&self, record: &T) -> Result<()> {
+        let (_, item) = encode(record)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|err| from_sdk("PutItem", &self.table, err))?;
+        Ok(())
+    }
+
+    /// Deletes the item at `key`; deleting a missing item succeeds.
+    pub async fn delete(&self, key: &Key) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .send()
+            .await
+            .map_err(|err| from_sdk("DeleteItem", &self.table, err))?;
+        Ok(())
+    }
+
+    /// Every item of partition `pk` whose sort key starts with `sk_prefix`, following pages.
+    pub async fn query_prefix(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| from_sdk("Query", &self.table, err))?;
+            items.extend(page.items.unwrap_or_default());
+        }
+        Ok(items)
+    }
+
+    /// The tenant's record, if it is under management.
+    pub async fn tenant(&self, tenant_id: TenantId) -> Result<Option<TenantRecord>> {
+        self.get(&Key::tenant(tenant_id)).await
+    }
+
+    /// The tenants of `site` that the daily sync covers, from the sparse site index.
+    ///
+    /// The index is eventually consistent: a tenant activated a moment ago may be missing.
+    pub async fn active_tenants(&self, site: Site) -> Result<Vec<TenantRecord>> {
+        let mut tenants = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(key::SITE_INDEX)
+            .key_condition_expression("#site = :site")
+            .expression_attribute_names("#site", key::SITE_INDEX_KEY)
+            .expression_attribute_values(":site", AttributeValue::S(site.code().to_owned()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| from_sdk("Query", &self.table, err))?;
+            for item in page.items.unwrap_or_default() {
+                tenants.push(decode(item)?);
+            }
+        }
+        Ok(tenants)
+    }
+
+    /// Every resource recorded for the tenant.
+    pub async fn resources(&self, tenant_id: TenantId) -> Result<Vec<ResourceRecord>> {
+        let items = self
+            .query_prefix(&key::tenant_partition(tenant_id), key::RESOURCE_PREFIX)
+            .await?;
+        items.into_iter().map(decode).collect()
+    }
+
+    /// The task and its steps, read with one query.
+    pub async fn task_with_steps(&self, task_id: TaskId) -> Result<Option<TaskWithSteps>> {
+        let items = self
+            .query_prefix(&key::task_partition(&task_id.to_string()), "")
+            .await?;
+        let mut task = None;
+        let mut steps = Vec::new();
+        for item in items {
+            let is_step = item
+                .get(key::SORT_KEY)
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|sk| sk.starts_with(key::STEP_PREFIX));
+            if is_step {
+                steps.push(decode::<StepRecord>(item)?);
+            } else {
+                task = Some(decode::<TaskRecord>(item)?);
+            }
+        }
+        Ok(task.map(|task| TaskWithSteps { task, steps }))
+    }
+
+    /// Starts an all-or-nothing group of writes.
+    pub fn transaction(&self) -> Transaction<'_> {
+        Transaction::new(&self.client, &self.table)
+    }
+}

@@ -1,0 +1,91 @@
+//! Validation of values that come from outside (events, environment, secrets).
+
+use serde::{Deserialize, Deserializer, de};
+
+/// A value failed validation; names the field so the sender can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid `{field}`: {reason}")]
+pub struct ValidationError {
+    /// The field, as the sender named it (`tenant_id`, `policy_targets.users[2]`).
+    pub field: String,
+    /// What is wrong and what is expected instead.
+    pub reason: String,
+}
+
+impl ValidationError {
+    /// A validation error for `field`.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A type that can only be built from a string that passes its checks.
+pub trait Validated: Sized {
+    /// The field name used when the value is parsed on its own.
+    const FIELD: &'static str;
+
+    /// Checks `raw`; the error is the reason alone, without the field name.
+    fn validate(raw: &str) -> Result<Self, String>;
+
+    /// Parses `raw`, naming [`Self::FIELD`] in the error.
+    fn parse(raw: &str) -> Result<Self, ValidationError> {
+        Self::validate(raw).map_err(|reason| ValidationError::new(Self::FIELD, reason))
+    }
+}
+
+/// Deserializes a [`Validated`] type from a JSON string; the event parser adds the field path.
+pub fn deserialize_validated<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Validated,
+{
+    let raw = String::deserialize(deserializer)?;
+    T::validate(&raw).map_err(de::Error::custom)
+}
+
+/// Quotes a rejected value for an error message, shortened and with control characters escaped,
+/// so hostile input cannot flood or forge log lines.
+pub fn quote(raw: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    let mut quoted: String = raw.chars().take(MAX_CHARS).flat_map(char::escape_debug).collect();
+    if raw.chars().count() > MAX_CHARS {
+        quoted.push('…');
+    }
+    format!("\"{quoted}\"")
+}
+
+/// Implements `FromStr`, `Deserialize` and `TryFrom<String>` for a [`Validated`] type.
+macro_rules! validated_string_type {
+    ($ty:ty) => {
+        impl std::str::FromStr for $ty {
+            type Err = $crate::validation::ValidationError;
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                <Self as $crate::validation::Validated>::parse(raw)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $crate::validation::deserialize_validated(deserializer)
+            }
+        }
+    };
+}
+pub(crate) use validated_string_type;
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quote_escapes_control_characters_and_truncates() {
+        assert_eq!(quote("a\nb"), r#""a\nb""#);
+        let long = "x".repeat(100);
+        let quoted = quote(&long);
+        assert!(quoted.ends_with("…\""), "{quoted}");
+        assert_eq!(quoted.chars().filter(|c| *c == 'x').count(), 64);
+    }
+}

@@ -1,0 +1,198 @@
+//! The token vault: one Secrets Manager secret per tenant, plus the app's own credentials.
+//!
+//! Tenant secrets are named `{prefix}/tenants/{tenant_id}` and tagged with the tenant and site.
+//! Values are held in `secrecy` types so they cannot be printed by accident.
+
+mod credentials;
+mod error;
+mod tokens;
+
+use aws_sdk_secretsmanager::{Client, error::ProvideErrorMetadata, types::Tag};
+use serde::de::DeserializeOwned;
+
+use self::error::{describe_json_error, from_sdk};
+pub use self::{
+    credentials::{AppCredential, AppCredentials},
+    error::VaultError,
+    tokens::{AccessToken, Resource, TenantTokens},
+};
+use crate::{config::VaultConfig, sites::Site, tenant::TenantId};
+
+/// Result of a vault operation.
+pub type Result<T, E = VaultError> = std::result::Result<T, E>;
+
+/// A tenant's tokens with the secret version they were read from.
+#[derive(Debug, Clone)]
+pub struct StoredTokens {
+    /// The tokens.
+    pub tokens: TenantTokens,
+    /// The Secrets Manager version id that held them.
+    pub version_id: String,
+}
+
+/// Handle on the tenants' secrets and the app-credentials secret.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    client: Client,
+    prefix: String,
+    app_secret_id: String,
+    kms_key_id: Option<String>,
+}
+
+impl Vault {
+    /// A vault through `client` configured by `config`.
+    pub fn new(client: Client, config: &VaultConfig) -> Self {
+        Self {
+            client,
+            prefix: config.secret_prefix.clone(),
+            app_secret_id: config.app_secret_id.clone(),
+            kms_key_id: config.kms_key_id.clone(),
+        }
+    }
+
+    /// A vault built from the shared SDK configuration.
+    pub fn from_config(sdk: &aws_config::SdkConfig, config: &VaultConfig) -> Self {
+        Self::new(Client::new(sdk), config)
+    }
+
+    /// The name of the tenant's secret.
+    pub fn tenant_secret_name(&self, tenant_id: TenantId) -> String {
+        format!("{}/tenants/{tenant_id}", self.prefix)
+    }
+
+    /// Reads the tenant's tokens; `None` if it has no secret (or it is scheduled for deletion).
+    pub async fn read_tokens(&self, tenant_id: TenantId) -> Result<Option<StoredTokens>> {
+        let name = self.tenant_secret_name(tenant_id);
+        let output = match self.client.get_secret_value().secret_id(&name).send().await {
+            Ok(output) => output,
+            Err(err) if is_absent(&err) => return Ok(None),
+            Err(err) => return Err(from_sdk("GetSecretValue", &name, err)),
+        };
+        let tokens = parse_json::<TenantTokens>(&name, output.secret_string().unwrap_or_default())?;
+        Ok(Some(StoredTokens {
+            tokens,
+            version_id: output.version_id.unwrap_or_default(),
+        }))
+    }
+
+    /// Stores the tenant's tokens, creating its secret (tagged with tenant and site) on first use.
+    /// Returns the new version id.
+    pub async fn write_tokens(
+        &self,
+        tenant_id: TenantId,
+        site: Site,
+        tokens: &TenantTokens,
+    ) -> Result<String> {
+        let name = self.tenant_secret_name(tenant_id);
+        let value = tokens.to_secret_json().map_err(|_| VaultError::Malformed {
+            secret: name.clone(),
+            problem: "tokens cannot be encoded".into(),
+        })?;
+        // Put first: after the first write that is the only call. Create when missing; if another
+        // writer created it meanwhile, put again. A secret scheduled for deletion is restored.
+        for _ in 0..3 {
+            match self
+                .client
+                .put_secret_value()
+                .secret_id(&name)
+                .secret_string(&value)
+                .send()
+                .await
+            {
+                Ok(output) => return Ok(output.version_id.unwrap_or_default()),
+                Err(err) if err.code() == Some("ResourceNotFoundException") => {}
+                Err(err) if is_scheduled_for_deletion(&err) => {
+                    self.client
+                        .restore_secret()
+                        .secret_id(&name)
+                        .send()
+                        .await
+                        .map_err(|err| from_sdk("RestoreSecret", &name, err))?;
+                    continue;
+                }
+                Err(err) => return Err(from_sdk("PutSecretValue", &name, err)),
+            }
+            let tags = [
+                ("tenant", tenant_id.to_string()),
+                ("site", site.code().to_owned()),
+                ("managed-by", "m365-inline".into()),
+            ];
+            let created = self
+                .client
+                .create_secret()
+                .name(&name)
+                .description("m365-inline: Graph and Exchange Online tokens of one tenant")
+                .secret_string(&value)
+                .set_kms_key_id(self.kms_key_id.clone())
+                .set_tags(Some(
+                    tags.into_iter()
+                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                        .collect(),
+                ))
+                .send()
+                .await;
+            match created {
+                Ok(output) => return Ok(output.version_id.unwrap_or_default()),
+                Err(err) if err.code() == Some("ResourceExistsException") => continue,
+                Err(err) => return Err(from_sdk("CreateSecret", &name, err)),
+            }
+        }
+        Err(VaultError::Aws {
+            operation: "PutSecretValue",
+            secret: name,
+            message: "the secret kept appearing and disappearing between calls; retry later".to_owned(),
+        })
+    }
+
+    /// Schedules the tenant's secret for deletion after `recovery_days` (7-30); a missing one is fine.
+    pub async fn schedule_deletion(&self, tenant_id: TenantId, recovery_days: i64) -> Result<()> {
+        let name = self.tenant_secret_name(tenant_id);
+        match self
+            .client
+            .delete_secret()
+            .secret_id(&name)
+            .recovery_window_in_days(recovery_days.clamp(7, 30))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if is_absent(&err) => Ok(()),
+            Err(err) => Err(from_sdk("DeleteSecret", &name, err)),
+        }
+    }
+
+    /// Reads the app's client id and credential from `APP_SECRET_ID`.
+    pub async fn app_credentials(&self) -> Result<AppCredentials> {
+        let name = &self.app_secret_id;
+        let output = match self.client.get_secret_value().secret_id(name).send().await {
+            Ok(output) => output,
+            Err(err) if err.code() == Some("ResourceNotFoundException") => {
+                return Err(VaultError::AppSecretMissing { secret: name.clone() });
+            }
+            Err(err) => return Err(from_sdk("GetSecretValue", name, err)),
+        };
+        let document = parse_json::<credentials::Document>(name, output.secret_string().unwrap_or_default())?;
+        document
+            .into_credentials()
+            .map_err(|problem| VaultError::Malformed {
+                secret: name.clone(),
+                problem,
+            })
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(secret: &str, json: &str) -> Result<T> {
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| VaultError::Malformed {
+        secret: secret.to_owned(),
+        problem: describe_json_error(&err),
+    })
+}
+
+fn is_absent<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("ResourceNotFoundException") || is_scheduled_for_deletion(err)
+}
+
+fn is_scheduled_for_deletion<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("InvalidRequestException") && err.message().is_some_and(|m| m.contains("deletion"))
+}

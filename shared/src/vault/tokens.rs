@@ -1,0 +1,105 @@
+//! A tenant's tokens as kept in its secret.
+
+use chrono::{DateTime, Duration, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// A Microsoft resource a token is minted for; one token per resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    /// Microsoft Graph.
+    Graph,
+    /// Exchange Online (the admin API).
+    Exchange,
+}
+
+impl Resource {
+    /// Both resources.
+    pub const ALL: [Resource; 2] = [Self::Graph, Self::Exchange];
+}
+
+/// An access token and when it stops working. `Debug` never shows the token.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccessToken {
+    /// The bearer token.
+    pub token: SecretString,
+    /// When Microsoft stops accepting it.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl AccessToken {
+    /// A token that expires at `expires_at`.
+    pub fn new(token: SecretString, expires_at: DateTime<Utc>) -> Self {
+        Self { token, expires_at }
+    }
+
+    /// Whether it still works for at least `min_life` after `now`.
+    pub fn lasts(&self, now: DateTime<Utc>, min_life: Duration) -> bool {
+        self.expires_at - now >= min_life
+    }
+}
+
+/// Everything kept in a tenant's secret. `Debug` never shows a token.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TenantTokens {
+    /// The Graph access token.
+    #[serde(default)]
+    pub graph: Option<AccessToken>,
+    /// The Exchange Online access token.
+    #[serde(default)]
+    pub exchange: Option<AccessToken>,
+    /// The refresh token, where a delegated grant is used; it rotates on every use.
+    #[serde(default)]
+    pub refresh_token: Option<SecretString>,
+}
+
+impl TenantTokens {
+    /// The access token for `resource`, if one is kept.
+    pub fn access(&self, resource: Resource) -> Option<&AccessToken> {
+        match resource {
+            Resource::Graph => self.graph.as_ref(),
+            Resource::Exchange => self.exchange.as_ref(),
+        }
+    }
+
+    /// Replaces the access token for `resource`.
+    pub fn set_access(&mut self, resource: Resource, token: AccessToken) {
+        match resource {
+            Resource::Graph => self.graph = Some(token),
+            Resource::Exchange => self.exchange = Some(token),
+        }
+    }
+}
+
+/// The secret's JSON document. The only place where tokens are exposed, to be written to the vault.
+#[derive(Serialize)]
+struct Document<'a> {
+    graph: Option<Entry<'a>>,
+    exchange: Option<Entry<'a>>,
+    refresh_token: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    token: &'a str,
+    expires_at: DateTime<Utc>,
+}
+
+fn entry(token: &AccessToken) -> Entry<'_> {
+    Entry {
+        token: token.token.expose_secret(),
+        expires_at: token.expires_at,
+    }
+}
+
+impl TenantTokens {
+    /// The JSON stored in Secrets Manager.
+    pub(super) fn to_secret_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&Document {
+            graph: self.graph.as_ref().map(entry),
+            exchange: self.exchange.as_ref().map(entry),
+            refresh_token: self.refresh_token.as_ref().map(ExposeSecret::expose_secret),
+        })
+    }
+}
