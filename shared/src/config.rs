@@ -3,7 +3,7 @@
 //! Each function reads the parts it needs. A missing or malformed variable is an error that names
 //! the variable and says what it should hold.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A configuration variable is missing or malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +45,12 @@ impl Source for ProcessEnv {
 impl Source for HashMap<&str, &str> {
     fn get(&self, name: &str) -> Option<String> {
         HashMap::get(self, name).map(|v| (*v).to_owned())
+    }
+}
+
+impl Source for BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        BTreeMap::get(self, name).cloned()
     }
 }
 

@@ -155,7 +155,13 @@ mod tests {
     #[test]
     fn malformed_and_oversized_payloads_are_rejected() {
         let trailing = format!(r#"{{"tenant_id":"{TENANT}","site":"eu"}} trailing"#);
-        for payload in [&b"{"[..], b"", b"not json", b"{\"tenant_id\": ", trailing.as_bytes()] {
+        for payload in [
+            &b"{"[..],
+            b"",
+            b"not json",
+            b"{\"tenant_id\": ",
+            trailing.as_bytes(),
+        ] {
             let err = parse::<Request>(payload).expect_err("malformed");
             assert!(matches!(err, EventError::Malformed { .. }), "{err}");
         }

@@ -2,6 +2,7 @@
 //! configuration from the environment, JSON-lines tracing, event parsing, the DynamoDB state store
 //! and the Secrets Manager token vault.
 
+pub mod aws;
 pub mod cloud;
 pub mod config;
 pub mod event;
@@ -13,8 +14,3 @@ pub mod telemetry;
 pub mod tenant;
 pub mod validation;
 pub mod vault;
-
-/// Loads the AWS SDK configuration from the environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...).
-pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
-}

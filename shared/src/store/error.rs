@@ -1,6 +1,6 @@
 //! Errors of the state store.
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 /// A state-store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +101,7 @@ where
         _ => StoreError::Aws {
             operation,
             table,
-            message: DisplayErrorContext(&err).to_string(),
+            message: crate::aws::describe(&err),
         },
     }
 }

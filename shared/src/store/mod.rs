@@ -158,19 +158,25 @@ impl Store {
         Ok(())
     }
 
-    /// Every item of partition `pk` whose sort key starts with `sk_prefix`, following pages.
+    /// Every item of partition `pk` whose sort key starts with `sk_prefix` (all if empty),
+    /// following pages.
     pub async fn query_prefix(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut pages = self
+        let mut request = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-            .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
+            .consistent_read(true);
+        // DynamoDB refuses begins_with on an empty string.
+        request = if sk_prefix.is_empty() {
+            request.key_condition_expression("pk = :pk")
+        } else {
+            request
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
+        };
+        let mut items = Vec::new();
+        let mut pages = request.into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|err| from_sdk("Query", &self.table, err))?;
             items.extend(page.items.unwrap_or_default());

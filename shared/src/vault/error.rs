@@ -1,6 +1,6 @@
 //! Errors of the token vault. None of them ever carries a secret value.
 
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 
 /// A vault operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,7 @@ where
         _ => VaultError::Aws {
             operation,
             secret,
-            message: DisplayErrorContext(&err).to_string(),
+            message: crate::aws::describe(&err),
         },
     }
 }

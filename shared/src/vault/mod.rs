@@ -89,7 +89,8 @@ impl Vault {
             problem: "tokens cannot be encoded".into(),
         })?;
         // Put first: after the first write that is the only call. Create when missing; if another
-        // writer created it meanwhile, put again. A secret scheduled for deletion is restored.
+        // writer created it meanwhile, put again. A secret scheduled for deletion is not brought
+        // back here: only provisioning does that, through `restore`.
         for _ in 0..3 {
             match self
                 .client
@@ -101,15 +102,6 @@ impl Vault {
             {
                 Ok(output) => return Ok(output.version_id.unwrap_or_default()),
                 Err(err) if err.code() == Some("ResourceNotFoundException") => {}
-                Err(err) if is_scheduled_for_deletion(&err) => {
-                    self.client
-                        .restore_secret()
-                        .secret_id(&name)
-                        .send()
-                        .await
-                        .map_err(|err| from_sdk("RestoreSecret", &name, err))?;
-                    continue;
-                }
                 Err(err) => return Err(from_sdk("PutSecretValue", &name, err)),
             }
             let tags = [
@@ -147,17 +139,30 @@ impl Vault {
     /// Schedules the tenant's secret for deletion after `recovery_days` (7-30); a missing one is fine.
     pub async fn schedule_deletion(&self, tenant_id: TenantId, recovery_days: i64) -> Result<()> {
         let name = self.tenant_secret_name(tenant_id);
-        match self
+        let request = self
             .client
             .delete_secret()
             .secret_id(&name)
-            .recovery_window_in_days(recovery_days.clamp(7, 30))
-            .send()
-            .await
-        {
+            .recovery_window_in_days(recovery_days.clamp(7, 30));
+        match request.send().await {
             Ok(_) => Ok(()),
             Err(err) if is_absent(&err) => Ok(()),
             Err(err) => Err(from_sdk("DeleteSecret", &name, err)),
+        }
+    }
+
+    /// Cancels a scheduled deletion of the tenant's secret (a tenant provisioned again after a
+    /// full deprovision); a secret that is missing or not scheduled for deletion is fine.
+    pub async fn restore(&self, tenant_id: TenantId) -> Result<()> {
+        let name = self.tenant_secret_name(tenant_id);
+        match self.client.restore_secret().secret_id(&name).send().await {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(()),
+            // Restoring a secret that is not scheduled for deletion is refused; nothing to do then.
+            Err(err) if err.code() == Some("InvalidRequestException") && !is_scheduled_for_deletion(&err) => {
+                Ok(())
+            }
+            Err(err) => Err(from_sdk("RestoreSecret", &name, err)),
         }
     }
 
@@ -194,5 +199,9 @@ fn is_absent<E: ProvideErrorMetadata>(err: &E) -> bool {
 }
 
 fn is_scheduled_for_deletion<E: ProvideErrorMetadata>(err: &E) -> bool {
-    err.code() == Some("InvalidRequestException") && err.message().is_some_and(|m| m.contains("deletion"))
+    // AWS says "marked for deletion"; moto says "marked deleted".
+    err.code() == Some("InvalidRequestException")
+        && err
+            .message()
+            .is_some_and(|m| m.contains("marked") && m.contains("delet"))
 }

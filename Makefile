@@ -1,0 +1,26 @@
+# m365-inline: every entry point an operator or CI uses. Each target does its own set-up.
+SHELL := /bin/bash
+VENV := .venv
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: test local-up local-down venv
+
+## test: every check (fmt, clippy, tests against moto, cfn-lint, sam validate); CI runs this
+test: venv
+	scripts/with-moto.sh scripts/check.sh
+
+## local-up: moto (+ m365-sim) on free loopback ports, resources from the template, .env.local
+local-up: venv
+	scripts/local.sh up
+
+## local-down: stop exactly what local-up started
+local-down:
+	scripts/local.sh down
+
+## venv: Python tools (moto, cfn-lint, cargo-lambda, SAM CLI) pinned in requirements-dev.txt
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@

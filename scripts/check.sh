@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every check of `make test`, in order; stops at the first failure.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+VENV="$ROOT/.venv"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+step "cargo test"
+cargo test --workspace
+step "cfn-lint"
+"$VENV/bin/cfn-lint" infra/template.yaml
+step "sam validate --lint"
+SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint -t infra/template.yaml --region us-east-1

@@ -1,0 +1,95 @@
+//! The template is the single definition of the deployed resources; the code must agree with it.
+
+use integration_tests::template::{EnvValue, Template};
+use shared::{
+    config::{QueueConfig, StoreConfig, VaultConfig},
+    store::key,
+};
+
+use crate::support::TestStack;
+
+#[test]
+fn table_keys_index_and_ttl_match_the_store() {
+    let table = Template::load().expect("template").table().expect("table");
+    let keys: Vec<_> = table
+        .key_schema
+        .iter()
+        .map(|(n, k)| (n.as_str(), k.as_str()))
+        .collect();
+    assert_eq!(keys, [(key::PARTITION_KEY, "HASH"), (key::SORT_KEY, "RANGE")]);
+    let [(index, index_keys)] = table.indexes.as_slice() else {
+        panic!("one index expected: {:?}", table.indexes)
+    };
+    assert_eq!(index, key::SITE_INDEX);
+    assert_eq!(index_keys[0], (key::SITE_INDEX_KEY.to_owned(), "HASH".to_owned()));
+    assert_eq!(table.ttl_attribute.as_deref(), Some(key::TTL_ATTRIBUTE));
+    for (name, _) in table.key_schema.iter().chain(index_keys) {
+        assert!(
+            table.attributes.iter().any(|(a, t)| a == name && t == "S"),
+            "{name} must be a defined S attribute"
+        );
+    }
+}
+
+#[test]
+fn every_work_queue_has_a_dead_letter_queue_and_six_times_the_timeout() {
+    let template = Template::load().expect("template");
+    let timeout: u64 = template.root()["Globals"]["Function"]["Timeout"]
+        .as_u64()
+        .expect("global timeout");
+    let queues = template.queues().expect("queues");
+    let work_queues: Vec<_> = queues.iter().filter(|q| q.dead_letter.is_some()).collect();
+    assert!(work_queues.len() >= 2, "sync and provision queues: {queues:?}");
+    for queue in work_queues {
+        let visibility: u64 = queue.attributes["VisibilityTimeout"].parse().expect("number");
+        assert!(
+            visibility >= 6 * timeout,
+            "{}: visibility {visibility} < 6 x {timeout}",
+            queue.logical_id
+        );
+        let (dlq, _) = queue.dead_letter.as_ref().expect("dlq");
+        assert!(
+            queues.iter().any(|q| &q.logical_id == dlq),
+            "{dlq} must be a queue of the template"
+        );
+    }
+}
+
+#[test]
+fn global_environment_refers_only_to_template_resources_and_parameters() {
+    let template = Template::load().expect("template");
+    for (name, value) in template.global_environment() {
+        if let EnvValue::Ref(target) = value {
+            let known = template.resource_type(&target).is_some()
+                || template.root()["Parameters"].get(&target).is_some();
+            assert!(
+                known,
+                "{name} refers to {target}, which the template does not define"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_local_stack_from_the_template_satisfies_every_configuration() {
+    let test = TestStack::new().await;
+    StoreConfig::from_source(&test.stack.env).expect("TABLE_NAME from the template");
+    VaultConfig::from_source(&test.stack.env).expect("SECRET_PREFIX and APP_SECRET_ID from the template");
+    let queues = QueueConfig::from_source(&test.stack.env).expect("queue URLs from the template");
+    let sqs = aws_sdk_sqs::Client::new(&test.sdk);
+    for url in [&queues.sync_queue_url, &queues.provision_queue_url] {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .expect("queue exists")
+            .attributes
+            .unwrap_or_default();
+        let redrive = attributes
+            .get(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+            .expect("redrive policy");
+        assert!(redrive.contains("deadLetterTargetArn"), "{redrive}");
+    }
+}

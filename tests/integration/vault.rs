@@ -1,0 +1,273 @@
+//! The token vault against Secrets Manager on moto.
+
+use chrono::{Duration, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use shared::{
+    sites::Site,
+    vault::{AccessToken, AppCredential, Resource, TenantTokens, VaultError},
+};
+
+use crate::support::{Capture, TestStack, tenant_id};
+
+/// Token-like values minted per test run, so no real-looking secret is committed.
+fn minted(label: &str) -> String {
+    format!(
+        "{label}.{}.{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn tokens(graph: &str, exchange: &str, refresh: Option<&str>) -> TenantTokens {
+    let expires = Utc::now() + Duration::minutes(75);
+    TenantTokens {
+        graph: Some(AccessToken::new(SecretString::from(graph.to_owned()), expires)),
+        exchange: Some(AccessToken::new(SecretString::from(exchange.to_owned()), expires)),
+        refresh_token: refresh.map(|r| SecretString::from(r.to_owned())),
+    }
+}
+
+#[tokio::test]
+async fn tokens_round_trip_create_then_put_with_tags_and_expiry() {
+    let TestStack { vault, sdk, .. } = TestStack::new().await;
+    let tenant = tenant_id();
+    assert!(
+        vault.read_tokens(tenant).await.expect("read").is_none(),
+        "no secret yet"
+    );
+
+    let (graph, exchange, refresh) = (minted("graph"), minted("exchange"), minted("refresh"));
+    let first = vault
+        .write_tokens(tenant, Site::Jp, &tokens(&graph, &exchange, Some(&refresh)))
+        .await
+        .expect("create");
+    let stored = vault
+        .read_tokens(tenant)
+        .await
+        .expect("read")
+        .expect("secret exists");
+    assert_eq!(stored.version_id, first);
+    let read_graph = stored.tokens.access(Resource::Graph).expect("graph token");
+    assert_eq!(read_graph.token.expose_secret(), graph);
+    assert!(read_graph.lasts(Utc::now(), Duration::minutes(60)));
+    assert!(!read_graph.lasts(Utc::now(), Duration::minutes(80)));
+    assert_eq!(
+        stored
+            .tokens
+            .refresh_token
+            .as_ref()
+            .map(|r| r.expose_secret().to_owned()),
+        Some(refresh)
+    );
+
+    // The second write puts a new version of the same secret.
+    let newer = minted("graph2");
+    let second = vault
+        .write_tokens(tenant, Site::Jp, &tokens(&newer, &exchange, None))
+        .await
+        .expect("put");
+    assert_ne!(first, second);
+    let stored = vault.read_tokens(tenant).await.expect("read").expect("exists");
+    assert_eq!(
+        stored
+            .tokens
+            .access(Resource::Graph)
+            .expect("graph")
+            .token
+            .expose_secret(),
+        newer
+    );
+    assert!(stored.tokens.refresh_token.is_none());
+
+    let described = aws_sdk_secretsmanager::Client::new(&sdk)
+        .describe_secret()
+        .secret_id(vault.tenant_secret_name(tenant))
+        .send()
+        .await
+        .expect("describe");
+    let tags: Vec<_> = described
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")))
+        .collect();
+    assert!(
+        tags.contains(&("tenant", tenant.to_string().as_str())),
+        "{tags:?}"
+    );
+    assert!(tags.contains(&("site", "jp")), "{tags:?}");
+    assert!(
+        vault
+            .tenant_secret_name(tenant)
+            .ends_with(&format!("/tenants/{tenant}"))
+    );
+}
+
+#[tokio::test]
+async fn a_secret_scheduled_for_deletion_reads_as_absent_until_restored() {
+    let TestStack { vault, .. } = TestStack::new().await;
+    let tenant = tenant_id();
+    vault
+        .write_tokens(tenant, Site::Eu, &tokens(&minted("g"), &minted("x"), None))
+        .await
+        .expect("create");
+    vault
+        .schedule_deletion(tenant, 7)
+        .await
+        .expect("schedule deletion");
+    vault
+        .schedule_deletion(tenant, 7)
+        .await
+        .expect("scheduling twice is harmless");
+    assert!(vault.read_tokens(tenant).await.expect("read").is_none());
+    vault
+        .schedule_deletion(tenant_id(), 7)
+        .await
+        .expect("deleting a missing secret is harmless");
+
+    vault.restore(tenant).await.expect("restore");
+    vault
+        .restore(tenant)
+        .await
+        .expect("restoring a live secret is harmless");
+    vault
+        .restore(tenant_id())
+        .await
+        .expect("restoring a missing secret is harmless");
+    assert!(
+        vault.read_tokens(tenant).await.expect("read").is_some(),
+        "restored"
+    );
+    let graph = minted("again");
+    vault
+        .write_tokens(tenant, Site::Eu, &tokens(&graph, &minted("x"), None))
+        .await
+        .expect("put after restore");
+    let stored = vault.read_tokens(tenant).await.expect("read").expect("restored");
+    assert_eq!(
+        stored
+            .tokens
+            .access(Resource::Graph)
+            .expect("graph")
+            .token
+            .expose_secret(),
+        graph
+    );
+}
+
+#[tokio::test]
+async fn app_credentials_in_both_forms_and_clear_errors_without_values() {
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let secret = minted("client-secret");
+    let json = serde_json::json!({"client_id": client_id, "client_secret": secret}).to_string();
+    let test = TestStack::with_app_credentials(Some(json)).await;
+    let credentials = test.vault.app_credentials().await.expect("read");
+    assert_eq!(credentials.client_id, client_id);
+    assert!(matches!(&credentials.credential, AppCredential::ClientSecret(s) if s.expose_secret() == secret));
+    assert!(
+        !format!("{credentials:?}").contains(&secret),
+        "Debug must not show the client secret"
+    );
+
+    let key = minted("private-key");
+    let certificate =
+        serde_json::json!({"client_id": client_id, "private_key_pem": key, "certificate_pem": "CERT"});
+    let test = TestStack::with_app_credentials(Some(certificate.to_string())).await;
+    let credentials = test.vault.app_credentials().await.expect("read");
+    assert!(
+        matches!(&credentials.credential, AppCredential::Certificate { certificate_pem, .. } if certificate_pem == "CERT")
+    );
+    assert!(!format!("{credentials:?}").contains(&key));
+
+    let missing = TestStack::new().await;
+    let err = missing.vault.app_credentials().await.expect_err("no app secret");
+    assert!(matches!(err, VaultError::AppSecretMissing { .. }), "{err:?}");
+    assert!(err.to_string().contains("APP_SECRET_ID"), "{err}");
+
+    let bad_cases = [
+        (
+            serde_json::json!({"client_id": "not-a-guid", "client_secret": secret}),
+            "client_id",
+        ),
+        (serde_json::json!({"client_id": client_id}), "client_secret"),
+        (
+            serde_json::json!({"client_id": client_id, "client_secret": 42, "x": secret}),
+            "field",
+        ),
+        (
+            serde_json::json!({"client_id": client_id, "private_key_pem": secret}),
+            "certificate_pem",
+        ),
+        (
+            serde_json::json!({"client_id": client_id, "client_secret": secret, "certificate_pem": "C"}),
+            "not both",
+        ),
+    ];
+    for (json, expected) in bad_cases {
+        let test = TestStack::with_app_credentials(Some(json.to_string())).await;
+        let err = test.vault.app_credentials().await.expect_err("malformed");
+        let message = err.to_string();
+        assert!(matches!(err, VaultError::Malformed { .. }), "{message}");
+        assert!(
+            message.contains(expected),
+            "{message:?} should mention {expected:?}"
+        );
+        assert!(
+            !message.contains(&secret),
+            "the error must not echo the secret: {message}"
+        );
+    }
+    let not_json = TestStack::with_app_credentials(Some(format!("{{\"client_secret\": \"{secret}"))).await;
+    let message = not_json
+        .vault
+        .app_credentials()
+        .await
+        .expect_err("not json")
+        .to_string();
+    assert!(
+        message.contains("not valid JSON") && !message.contains(&secret),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn no_token_or_secret_reaches_debug_output_or_trace_logs() {
+    let capture = Capture::default();
+    let guard = capture.install();
+
+    let client_id = uuid::Uuid::new_v4().to_string();
+    let client_secret = minted("client-secret");
+    let json = serde_json::json!({"client_id": client_id, "client_secret": client_secret}).to_string();
+    let TestStack { vault, .. } = TestStack::with_app_credentials(Some(json)).await;
+    let tenant = tenant_id();
+    let (graph, exchange, refresh) = (minted("graph"), minted("exchange"), minted("refresh"));
+    let written = tokens(&graph, &exchange, Some(&refresh));
+    vault
+        .write_tokens(tenant, Site::Sg, &written)
+        .await
+        .expect("create");
+    vault.write_tokens(tenant, Site::Sg, &written).await.expect("put");
+    let stored = vault.read_tokens(tenant).await.expect("read").expect("exists");
+    let credentials = vault.app_credentials().await.expect("app credentials");
+    // What a careless handler might log: the values themselves, through Debug.
+    tracing::info!(?stored, ?credentials, ?written, "vault values");
+    let debug = format!("{stored:?} {credentials:?} {written:?}");
+    drop(guard);
+
+    let logs = capture.text();
+    assert!(
+        logs.lines().count() > 10,
+        "the capture must see the SDK's trace lines:\n{logs}"
+    );
+    assert!(logs.contains("vault values"), "the capture must see our own line");
+    for secret in [&graph, &exchange, &refresh, &client_secret] {
+        assert!(
+            !debug.contains(secret.as_str()),
+            "Debug output leaks a secret: {debug}"
+        );
+        assert!(!logs.contains(secret.as_str()), "a secret reached the logs");
+        // Also no fragment long enough to be useful.
+        let fragment = &secret[secret.len() - 20..];
+        assert!(!logs.contains(fragment), "a secret fragment reached the logs");
+    }
+    assert!(debug.contains("REDACTED"), "{debug}");
+}

@@ -1,0 +1,26 @@
+//! The AWS SDK configuration for the local endpoint (moto).
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// The local endpoint from `AWS_ENDPOINT_URL`, which `make test` and `make local-up` set.
+pub fn endpoint_from_env() -> Result<String, String> {
+    std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            "AWS_ENDPOINT_URL is not set: run the tests with `make test` (it starts moto), or start moto \
+         yourself with `make local-up` and `set -a; . ./.env.local`"
+                .to_owned()
+        })
+}
+
+/// SDK configuration for the local endpoint at `endpoint`, with dummy credentials.
+pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region))
+        .test_credentials()
+        .load()
+        .await
+}

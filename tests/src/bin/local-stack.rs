@@ -1,0 +1,101 @@
+//! `local-stack`: creates the template's table, queues and app secret on the local AWS endpoint
+//! and writes the functions' environment to an env file for `cargo lambda watch --env-file`.
+//!
+//! Usage: `AWS_ENDPOINT_URL=http://127.0.0.1:PORT local-stack --env-file .env.local
+//!         [--prefix NAME] [--m365-url URL] [--client-id ID --client-secret SECRET]`
+
+use std::{fmt::Write as _, process::ExitCode};
+
+use integration_tests::{aws, stack, template::Template};
+
+struct Args {
+    env_file: String,
+    prefix: String,
+    m365_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        env_file: ".env.local".to_owned(),
+        prefix: "m365-inline-local".to_owned(),
+        m365_url: None,
+        client_id: None,
+        client_secret: None,
+    };
+    let mut iter = std::env::args().skip(1);
+    while let Some(flag) = iter.next() {
+        let mut value = || iter.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--env-file" => args.env_file = value()?,
+            "--prefix" => args.prefix = value()?,
+            "--m365-url" => args.m365_url = Some(value()?),
+            "--client-id" => args.client_id = Some(value()?),
+            "--client-secret" => args.client_secret = Some(value()?),
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; see the usage in the source header"
+                ));
+            }
+        }
+    }
+    Ok(args)
+}
+
+async fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let endpoint = aws::endpoint_from_env()?;
+    let sdk = aws::local_sdk_config(&endpoint).await;
+    let template = Template::load()?;
+    let app_credentials_json = match (&args.client_id, &args.client_secret) {
+        (Some(id), Some(secret)) => {
+            Some(serde_json::json!({"client_id": id, "client_secret": secret}).to_string())
+        }
+        (None, None) => None,
+        _ => return Err("--client-id and --client-secret go together".to_owned()),
+    };
+    let options = stack::StackOptions {
+        prefix: args.prefix.clone(),
+        app_credentials_json,
+    };
+    let created = stack::create(&sdk, &template, &options).await?;
+
+    let mut env =
+        String::from("# Written by `make local-up`; for `cargo lambda watch --env-file .env.local`.\n");
+    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
+    for (name, value) in [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", region.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ] {
+        let _ = writeln!(env, "{name}={value}");
+    }
+    for (name, value) in &created.env {
+        let _ = writeln!(env, "{name}={value}");
+    }
+    if let Some(url) = &args.m365_url {
+        for name in ["M365_LOGIN_URL", "M365_GRAPH_URL", "M365_EXCHANGE_URL"] {
+            let _ = writeln!(env, "{name}={url}");
+        }
+    }
+    std::fs::write(&args.env_file, env).map_err(|err| format!("cannot write {}: {err}", args.env_file))?;
+    eprintln!("local-stack: table {}", created.table_name);
+    for (logical_id, url) in &created.queue_urls {
+        eprintln!("local-stack: queue {logical_id} {url}");
+    }
+    eprintln!("local-stack: wrote {}", args.env_file);
+    Ok(())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("local-stack: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Creates the template's table, queues and secrets on a local AWS endpoint (moto), under a name
+//! prefix, and resolves the functions' environment for them.
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use crate::template::{EnvValue, KeyElement, QueueDefinition, TableDefinition, Template};
+
+/// What was created, and the environment a function needs to use it.
+#[derive(Debug, Clone)]
+pub struct LocalStack {
+    /// The state table's name.
+    pub table_name: String,
+    /// Queue URL by the queue's logical id.
+    pub queue_urls: BTreeMap<String, String>,
+    /// The functions' environment (template globals resolved for this stack).
+    pub env: BTreeMap<String, String>,
+}
+
+/// How the local stack is named and which app credentials it holds.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Prefix of every name, e.g. `m365-inline-local` or a per-test unique prefix.
+    pub prefix: String,
+    /// The app-credentials secret's JSON, if one should be stored.
+    pub app_credentials_json: Option<String>,
+}
+
+/// Creates (or finds) every resource; running it twice is harmless.
+pub async fn create(
+    sdk: &SdkConfig,
+    template: &Template,
+    options: &StackOptions,
+) -> Result<LocalStack, String> {
+    let table = template.table()?;
+    let table_name = local_name(&options.prefix, &table.logical_id);
+    create_table(sdk, &table, &table_name).await?;
+
+    let mut queue_urls = BTreeMap::new();
+    let queues = template.queues()?;
+    // Dead-letter queues first: the others name them in their redrive policy.
+    let (dead_letters, mains): (Vec<_>, Vec<_>) = queues.into_iter().partition(|q| q.dead_letter.is_none());
+    for queue in dead_letters.iter().chain(mains.iter()) {
+        let url = create_queue(sdk, queue, &options.prefix, &queue_urls).await?;
+        queue_urls.insert(queue.logical_id.clone(), url);
+    }
+
+    let secret_prefix = format!("{}/secrets", options.prefix);
+    let app_secret_id = format!("{}/app", options.prefix);
+    if let Some(json) = &options.app_credentials_json {
+        put_secret(sdk, &app_secret_id, json).await?;
+    }
+
+    let parameters = BTreeMap::from([
+        ("SecretPrefix".to_owned(), secret_prefix),
+        ("AppCredentialsSecretArn".to_owned(), app_secret_id),
+    ]);
+    let mut env = BTreeMap::new();
+    for (name, value) in template.global_environment() {
+        let resolved = match value {
+            EnvValue::Literal(literal) => Some(literal),
+            EnvValue::Ref(target) if target == table.logical_id => Some(table_name.clone()),
+            EnvValue::Ref(target) if queue_urls.contains_key(&target) => queue_urls.get(&target).cloned(),
+            EnvValue::Ref(target) if parameters.contains_key(&target) => parameters.get(&target).cloned(),
+            // The KMS key stays unset locally: the vault then uses the account's default key.
+            EnvValue::Ref(target) if template.resource_type(&target) == Some("AWS::KMS::Key") => None,
+            EnvValue::Ref(target) => template.parameter_default(&target).map(Some).ok_or_else(|| {
+                format!(
+                    "environment variable {name} refers to {target}, which the local stack does not create"
+                )
+            })?,
+        };
+        if let Some(resolved) = resolved {
+            env.insert(name, resolved);
+        }
+    }
+    Ok(LocalStack {
+        table_name,
+        queue_urls,
+        env,
+    })
+}
+
+/// `prefix` plus the logical id in kebab case: `StateTable` -> `{prefix}-state-table`.
+pub fn local_name(prefix: &str, logical_id: &str) -> String {
+    let mut name = String::with_capacity(prefix.len() + logical_id.len() + 4);
+    name.push_str(prefix);
+    for c in logical_id.chars() {
+        if c.is_ascii_uppercase() {
+            name.push('-');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name
+}
+
+fn key_elements(schema: &[KeyElement]) -> Result<Vec<KeySchemaElement>, String> {
+    schema
+        .iter()
+        .map(|(name, kind)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::from(kind.as_str()))
+                .build()
+                .map_err(|err| err.to_string())
+        })
+        .collect()
+}
+
+async fn create_table(sdk: &SdkConfig, table: &TableDefinition, name: &str) -> Result<(), String> {
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for (attribute, kind) in &table.attributes {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attribute)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()
+                .map_err(|err| err.to_string())?,
+        );
+    }
+    request = request.set_key_schema(Some(key_elements(&table.key_schema)?));
+    for (index, schema) in &table.indexes {
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index)
+                .set_key_schema(Some(key_elements(schema)?))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .map_err(|err| err.to_string())?,
+        );
+    }
+    match request.send().await {
+        Ok(_) => {}
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            return Ok(());
+        }
+        Err(err) => {
+            return Err(format!("CreateTable {name}: {}", shared::aws::describe(&err)));
+        }
+    }
+    if let Some(attribute) = &table.ttl_attribute {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()
+                    .map_err(|err| err.to_string())?,
+            )
+            .send()
+            .await
+            .map_err(|err| format!("UpdateTimeToLive {name}: {}", shared::aws::describe(&err)))?;
+    }
+    Ok(())
+}
+
+async fn create_queue(
+    sdk: &SdkConfig,
+    queue: &QueueDefinition,
+    prefix: &str,
+    created: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let client = aws_sdk_sqs::Client::new(sdk);
+    let name = local_name(prefix, &queue.logical_id);
+    let mut request = client.create_queue().queue_name(&name);
+    for (attribute, value) in &queue.attributes {
+        request = request.attributes(QueueAttributeName::from(attribute.as_str()), value);
+    }
+    if let Some((target, max_receive_count)) = &queue.dead_letter {
+        let target_url = created
+            .get(target)
+            .ok_or_else(|| format!("{}: dead-letter queue {target} is not a queue", queue.logical_id))?;
+        let arn = client
+            .get_queue_attributes()
+            .queue_url(target_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|err| format!("GetQueueAttributes {target}: {}", shared::aws::describe(&err)))?
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .ok_or_else(|| format!("{target} has no ARN"))?;
+        let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive_count});
+        request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+    }
+    let output = request
+        .send()
+        .await
+        .map_err(|err| format!("CreateQueue {name}: {}", shared::aws::describe(&err)))?;
+    output
+        .queue_url
+        .ok_or_else(|| format!("CreateQueue {name} returned no URL"))
+}
+
+async fn put_secret(sdk: &SdkConfig, name: &str, value: &str) -> Result<(), String> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_exists_exception()) =>
+        {
+            client
+                .put_secret_value()
+                .secret_id(name)
+                .secret_string(value)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|err| format!("PutSecretValue {name}: {}", shared::aws::describe(&err)))
+        }
+        Err(err) => Err(format!("CreateSecret {name}: {}", shared::aws::describe(&err))),
+    }
+}
