@@ -1,0 +1,213 @@
+//! Exchange's error envelope and what each error means for the caller.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::retry::{RetryHint, Retryable};
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Envelope {
+    #[serde(default)]
+    pub(super) error: Body,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Body {
+    #[serde(default)]
+    pub(super) code: String,
+    #[serde(default)]
+    pub(super) message: String,
+    #[serde(default)]
+    pub(super) details: Vec<Detail>,
+    #[serde(default)]
+    pub(super) innererror: Option<Inner>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Detail {
+    #[serde(default)]
+    pub(super) message: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct Inner {
+    #[serde(default)]
+    pub(super) message: String,
+    #[serde(default, rename = "internalException")]
+    pub(super) internal_exception: Option<Box<Inner>>,
+}
+
+impl Body {
+    /// The most specific message: `details[].message`, then `innererror` (its internal
+    /// exception first), then `message`.
+    pub(super) fn best_message(&self) -> String {
+        let detail = self
+            .details
+            .iter()
+            .map(|d| d.message.trim())
+            .find(|m| !m.is_empty());
+        let inner = self.innererror.as_ref().and_then(|inner| {
+            let internal = inner
+                .internal_exception
+                .as_ref()
+                .map(|e| e.message.trim())
+                .filter(|m| !m.is_empty());
+            internal.or(Some(inner.message.trim()).filter(|m| !m.is_empty()))
+        });
+        detail.or(inner).unwrap_or(self.message.trim()).to_owned()
+    }
+}
+
+/// What an Exchange error means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The object is not there (removing it again is success).
+    NotFound,
+    /// An object of that name already exists.
+    AlreadyExists,
+    /// The app has no Exchange role (or its token predates the role assignment).
+    RoleMissing,
+    /// Throttled or unavailable.
+    Throttled,
+    /// Anything else the cmdlet refused.
+    Rejected,
+}
+
+/// An Exchange call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ExchangeError {
+    /// The cmdlet failed.
+    #[error("Exchange {cmdlet} answered {status}: {message}")]
+    Cmdlet {
+        /// The cmdlet.
+        cmdlet: String,
+        /// HTTP status.
+        status: u16,
+        /// The most specific message Exchange gave.
+        message: String,
+        /// What it means.
+        kind: Kind,
+        /// The server's requested delay.
+        retry_after: Option<Duration>,
+    },
+    /// Exchange could not be reached, or answered something undocumented.
+    #[error("Exchange {cmdlet} failed: {reason}")]
+    Transport {
+        /// The cmdlet.
+        cmdlet: String,
+        /// What went wrong.
+        reason: String,
+        /// Whether retrying may help.
+        transient: bool,
+    },
+    /// A paging link pointed away from the configured Exchange host; it was not followed.
+    #[error("Exchange returned a link to another host for {cmdlet}; not following it")]
+    ForeignLink {
+        /// The cmdlet.
+        cmdlet: String,
+    },
+}
+
+impl ExchangeError {
+    /// What the error means, if Exchange answered.
+    pub fn kind(&self) -> Option<Kind> {
+        match self {
+            Self::Cmdlet { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}
+
+/// Classifies an error by status and message (Exchange has few stable codes).
+pub(super) fn classify(status: u16, code: &str, message: &str) -> Kind {
+    let lower = message.to_ascii_lowercase();
+    if status == 429 || status == 503 || status == 504 || code.contains("Throttl") {
+        Kind::Throttled
+    } else if lower.contains("isn't assigned to any management roles")
+        || lower.contains("not assigned to any management roles")
+        || (status == 401 || status == 403) && lower.contains("role")
+    {
+        Kind::RoleMissing
+    } else if lower.contains("couldn't be found") || lower.contains("could not be found") || status == 404 {
+        Kind::NotFound
+    } else if lower.contains("already exists") || lower.contains("already being used") {
+        Kind::AlreadyExists
+    } else {
+        Kind::Rejected
+    }
+}
+
+impl Retryable for ExchangeError {
+    fn retry_hint(&self) -> RetryHint {
+        match self {
+            Self::Cmdlet {
+                kind: Kind::Throttled,
+                retry_after: Some(delay),
+                ..
+            } => RetryHint::After(*delay),
+            Self::Cmdlet {
+                kind: Kind::Throttled,
+                ..
+            } => RetryHint::Backoff,
+            Self::Cmdlet {
+                status: 500 | 502, ..
+            } => RetryHint::Backoff,
+            Self::Transport { transient: true, .. } => RetryHint::Backoff,
+            _ => RetryHint::Never,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: &str) -> Body {
+        serde_json::from_str::<Envelope>(json).expect("envelope").error
+    }
+
+    #[test]
+    fn the_most_specific_message_wins() {
+        let all = body(
+            r#"{"error":{"code":"InternalServerError","message":"outer","details":[{"message":"detail","target":""}],
+                "innererror":{"message":"inner","internalException":{"message":"internal"}}}}"#,
+        );
+        assert_eq!(all.best_message(), "detail");
+        let inner = body(
+            r#"{"error":{"message":"outer","details":[],"innererror":{"message":"inner","internalException":{"message":"internal"}}}}"#,
+        );
+        assert_eq!(inner.best_message(), "internal");
+        let plain = body(r#"{"error":{"message":"outer"}}"#);
+        assert_eq!(plain.best_message(), "outer");
+    }
+
+    #[test]
+    fn errors_are_classified_by_status_and_message() {
+        assert_eq!(
+            classify(
+                400,
+                "",
+                "The operation couldn't be performed because object 'x' couldn't be found on 'y'."
+            ),
+            Kind::NotFound
+        );
+        assert_eq!(
+            classify(400, "", "A transport rule with the name 'x' already exists."),
+            Kind::AlreadyExists
+        );
+        assert_eq!(
+            classify(
+                401,
+                "",
+                "The role assigned to application x isn't assigned to any management roles"
+            ),
+            Kind::RoleMissing
+        );
+        assert_eq!(classify(429, "", "Too many requests"), Kind::Throttled);
+        assert_eq!(
+            classify(400, "", "All rules have to include at least one action."),
+            Kind::Rejected
+        );
+    }
+}

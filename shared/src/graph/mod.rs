@@ -1,0 +1,355 @@
+//! A thin typed client of Microsoft Graph v1.0: JSON calls with the one retry policy, paging and
+//! delta through [`Pager`], and `$batch` with per-sub-request retry. Every call asks for what it
+//! needs with `$select`; the caller builds the path.
+
+mod batch;
+mod error;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::{Method, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, de::DeserializeOwned};
+use serde_json::Value;
+
+pub use self::{
+    batch::{BatchRequest, BatchResponse, MAX_BATCH},
+    error::GraphError,
+};
+use crate::retry::{RetryPolicy, parse_retry_after};
+
+/// The Graph version every path is relative to.
+pub const VERSION: &str = "v1.0";
+
+/// Client of one tenant's Graph, holding that tenant's token.
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    origin: String,
+    token: SecretString,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One page of a collection.
+#[derive(Debug, Deserialize)]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
+    #[serde(rename = "@odata.nextLink", default)]
+    next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink", default)]
+    delta_link: Option<String>,
+}
+
+/// Walks a collection page by page, so large listings stream instead of piling up.
+pub struct Pager<'a, T> {
+    client: &'a GraphClient,
+    next: Option<String>,
+    delta_link: Option<String>,
+    _item: std::marker::PhantomData<T>,
+}
+
+impl<T: DeserializeOwned> Pager<'_, T> {
+    /// The next page's items, or `None` when the collection is exhausted.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<T>>, GraphError> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        let page: Page<T> = self.client.get(&url).await?;
+        self.next = page.next_link;
+        if page.delta_link.is_some() {
+            self.delta_link = page.delta_link;
+        }
+        Ok(Some(page.value))
+    }
+
+    /// The delta link of the last page of a delta query (to store for the next sync).
+    pub fn delta_link(&self) -> Option<&str> {
+        self.delta_link.as_deref()
+    }
+
+    /// Every remaining item, collected (for collections known to be small).
+    pub async fn collect_all(mut self) -> Result<Vec<T>, GraphError> {
+        let mut all = Vec::new();
+        while let Some(page) = self.next_page().await? {
+            all.extend(page);
+        }
+        Ok(all)
+    }
+}
+
+impl GraphClient {
+    /// A client of the Graph at `origin` (e.g. `https://graph.microsoft.com`) using `token`.
+    pub fn new(http: reqwest::Client, origin: &str, token: SecretString, retry: RetryPolicy) -> Self {
+        Self {
+            http,
+            origin: origin.trim_end_matches('/').to_owned(),
+            token,
+            retry,
+        }
+    }
+
+    /// The absolute URL of `path_or_url`: a path is put under `/v1.0`; an absolute link (from
+    /// `@odata.nextLink`) must be on this client's origin, so the token never goes elsewhere.
+    fn url(&self, path_or_url: &str) -> Result<String, GraphError> {
+        if path_or_url.starts_with('/') {
+            return Ok(format!("{}/{VERSION}{path_or_url}", self.origin));
+        }
+        let on_origin = path_or_url
+            .strip_prefix(&self.origin)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if on_origin {
+            Ok(path_or_url.to_owned())
+        } else {
+            let link_host = path_or_url.split('/').take(3).collect::<Vec<_>>().join("/");
+            Err(GraphError::ForeignLink { link_host })
+        }
+    }
+
+    /// `GET` and decode.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, GraphError> {
+        let value = self
+            .send(Method::GET, path, None, &[])
+            .await?
+            .unwrap_or(Value::Null);
+        decode(value, "GET", path)
+    }
+
+    /// `POST` a JSON body and decode the answer.
+    pub async fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, GraphError> {
+        let value = self
+            .send(Method::POST, path, Some(body), &[])
+            .await?
+            .unwrap_or(Value::Null);
+        decode(value, "POST", path)
+    }
+
+    /// `POST` a JSON body whose answer has no content (e.g. `members/$ref`).
+    pub async fn post_no_content(&self, path: &str, body: &Value) -> Result<(), GraphError> {
+        self.send(Method::POST, path, Some(body), &[]).await.map(drop)
+    }
+
+    /// `PATCH` a JSON body.
+    pub async fn patch(&self, path: &str, body: &Value) -> Result<(), GraphError> {
+        self.send(Method::PATCH, path, Some(body), &[]).await.map(drop)
+    }
+
+    /// `DELETE`; an object that is already gone counts as deleted.
+    pub async fn delete(&self, path: &str) -> Result<(), GraphError> {
+        match self.send(Method::DELETE, path, None, &[]).await {
+            Err(err) if err.is_not_found() => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// Pages through the collection at `path` (a delta query too: see [`Pager::delta_link`]).
+    pub fn pages<T: DeserializeOwned>(&self, path: &str) -> Pager<'_, T> {
+        Pager {
+            client: self,
+            next: Some(path.to_owned()),
+            delta_link: None,
+            _item: std::marker::PhantomData,
+        }
+    }
+
+    /// Sends one request with the retry policy; `None` for an empty answer (204).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Option<Value>, GraphError> {
+        let url = self.url(path)?;
+        let what = format!("Graph {method} {}", path_only(path));
+        self.retry
+            .run(&what, || self.send_once(method.clone(), &url, body, headers))
+            .await
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Option<Value>, GraphError> {
+        let path = path_only(url);
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .header(header::AUTHORIZATION, self.bearer());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let transport = |reason: String| GraphError::Transport {
+            method: method.to_string(),
+            path: path.clone(),
+            reason,
+            transient: true,
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|err| transport(err.without_url().to_string()))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|err| transport(err.without_url().to_string()))?;
+        if status.is_success() {
+            if bytes.is_empty() {
+                return Ok(None);
+            }
+            return serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|_| GraphError::Transport {
+                    method: method.to_string(),
+                    path,
+                    reason: format!("HTTP {status} with a body that is not JSON"),
+                    transient: false,
+                });
+        }
+        Err(status_error(
+            method.as_str(),
+            &path,
+            status.as_u16(),
+            &bytes,
+            retry_after,
+        ))
+    }
+
+    fn bearer(&self) -> header::HeaderValue {
+        let mut value = header::HeaderValue::from_str(&format!("Bearer {}", self.token.expose_secret()))
+            .unwrap_or_else(|_| header::HeaderValue::from_static("Bearer invalid"));
+        // Keeps the token out of any debug output of the request.
+        value.set_sensitive(true);
+        value
+    }
+}
+
+/// The error for a non-success answer, from Graph's envelope where there is one.
+pub(crate) fn status_error(
+    method: &str,
+    path: &str,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> GraphError {
+    let (code, message) = match serde_json::from_slice::<error::Envelope>(body) {
+        Ok(envelope) => (envelope.error.code, envelope.error.message),
+        Err(_) => (
+            String::new(),
+            String::from_utf8_lossy(body).chars().take(200).collect(),
+        ),
+    };
+    GraphError::Status {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        status,
+        code,
+        message,
+        retry_after,
+    }
+}
+
+fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, Utc::now()))
+}
+
+fn decode<T: DeserializeOwned>(value: Value, method: &str, path: &str) -> Result<T, GraphError> {
+    serde_json::from_value(value).map_err(|err| GraphError::Transport {
+        method: method.to_owned(),
+        path: path_only(path),
+        reason: format!("answer does not have the documented shape: {err}"),
+        transient: false,
+    })
+}
+
+/// The path of a URL or path, without origin or query: safe for messages and logs.
+fn path_only(path_or_url: &str) -> String {
+    let without_origin = match path_or_url.find("://") {
+        Some(scheme_end) => {
+            let rest = &path_or_url[scheme_end + 3..];
+            rest.find('/').map_or("/", |i| &rest[i..])
+        }
+        None => path_or_url,
+    };
+    without_origin.split('?').next().unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> GraphClient {
+        GraphClient::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:9/",
+            SecretString::from("t"),
+            RetryPolicy::quick(),
+        )
+    }
+
+    #[test]
+    fn paths_go_under_the_version_and_links_must_stay_on_the_origin() {
+        let graph = client();
+        assert_eq!(
+            graph.url("/users?$top=999").expect("path"),
+            "http://127.0.0.1:9/v1.0/users?$top=999"
+        );
+        let link = "http://127.0.0.1:9/v1.0/users?$skiptoken=abc";
+        assert_eq!(graph.url(link).expect("same origin"), link);
+        for foreign in [
+            "https://evil.example/v1.0/users",
+            "http://127.0.0.1:9.evil/v1.0/users",
+            "users",
+        ] {
+            assert!(
+                matches!(graph.url(foreign), Err(GraphError::ForeignLink { .. })),
+                "{foreign}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_in_messages_drop_origin_and_query() {
+        assert_eq!(
+            path_only("https://graph.microsoft.com/v1.0/users/delta?$deltatoken=x"),
+            "/v1.0/users/delta"
+        );
+        assert_eq!(path_only("/groups/1/members/$ref"), "/groups/1/members/$ref");
+    }
+
+    #[test]
+    fn errors_are_read_from_the_envelope() {
+        let body = br#"{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist.","innerError":{"date":"2026-11-22T07:00:00","request-id":"r"}}}"#;
+        let err = status_error("GET", "/groups/x", 404, body, None);
+        assert!(err.is_not_found());
+        assert_eq!(err.code(), Some("Request_ResourceNotFound"));
+        let gone = status_error(
+            "GET",
+            "/users/delta",
+            410,
+            br#"{"error":{"code":"syncStateNotFound","message":"m"}}"#,
+            None,
+        );
+        assert!(gone.is_sync_reset());
+    }
+}

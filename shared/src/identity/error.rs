@@ -1,0 +1,129 @@
+//! Errors of the Entra ID token endpoint, classified by their AADSTS code.
+
+use std::time::Duration;
+
+use crate::retry::{RetryHint, Retryable};
+
+/// What an Entra error means for the tenant's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Throttled: try again after the delay.
+    Throttled(Option<Duration>),
+    /// A passing fault: try again with backoff.
+    Transient,
+    /// The grant is missing, revoked or expired: the tenant's admin must consent again.
+    NeedsReconsent,
+    /// Our request or credentials are wrong: an operator must fix configuration.
+    Permanent,
+}
+
+/// Classifies an AADSTS code (see Microsoft's "Microsoft Entra authentication and authorization
+/// error codes"); unknown codes are permanent, so they get a human's attention.
+pub fn verdict_for_code(code: u32) -> Verdict {
+    match code {
+        // Temporarily unavailable, request throttled, a transient key or replication delay.
+        50196 | 90033 | 90036 => Verdict::Transient,
+        // Consent missing or declined; app or resource principal missing in the tenant; refresh
+        // token revoked, expired or cut off by policy; an admin interaction is required.
+        65001 | 65004 | 65005 | 700016 | 500011 | 50173 | 700082 | 70043 | 70008 | 50076 | 50079 | 53003
+        | 50097 | 54005 | 700084 => Verdict::NeedsReconsent,
+        _ => Verdict::Permanent,
+    }
+}
+
+/// A token request failed. Messages never contain a secret, assertion or token.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Entra answered with an error.
+    #[error("Entra ID refused the token request for tenant {tenant} ({error}): {description}{advice}")]
+    Rejected {
+        /// The tenant.
+        tenant: String,
+        /// HTTP status.
+        status: u16,
+        /// OAuth error code, e.g. `invalid_client`.
+        error: String,
+        /// The first AADSTS code, if any.
+        code: Option<u32>,
+        /// Entra's description, first line only (trace ids dropped).
+        description: String,
+        /// What it means.
+        verdict: Verdict,
+        /// What to do about it, for the error message.
+        advice: &'static str,
+    },
+    /// The token endpoint could not be reached or answered nonsense.
+    #[error("token endpoint for tenant {tenant} failed: {reason}")]
+    Transport {
+        /// The tenant.
+        tenant: String,
+        /// What went wrong.
+        reason: String,
+        /// Whether retrying may help.
+        transient: bool,
+    },
+    /// A client assertion could not be built from the app's certificate.
+    #[error("cannot sign a client assertion with the app's certificate: {reason}")]
+    Assertion {
+        /// Which part of the credential is wrong (never its content).
+        reason: String,
+    },
+}
+
+impl IdentityError {
+    /// What the error means for the tenant.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Self::Rejected { verdict, .. } => *verdict,
+            Self::Transport { transient: true, .. } => Verdict::Transient,
+            Self::Transport { .. } | Self::Assertion { .. } => Verdict::Permanent,
+        }
+    }
+
+    /// The AADSTS code, where Entra gave one.
+    pub fn aadsts(&self) -> Option<u32> {
+        match self {
+            Self::Rejected { code, .. } => *code,
+            _ => None,
+        }
+    }
+}
+
+impl Retryable for IdentityError {
+    fn retry_hint(&self) -> RetryHint {
+        match self.verdict() {
+            Verdict::Throttled(Some(delay)) => RetryHint::After(delay),
+            Verdict::Throttled(None) | Verdict::Transient => RetryHint::Backoff,
+            Verdict::NeedsReconsent | Verdict::Permanent => RetryHint::Never,
+        }
+    }
+}
+
+/// The operator-facing advice for a verdict.
+pub(super) fn advice(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::NeedsReconsent => {
+            "; the tenant's admin must grant admin consent to the app again (the tenant is marked needs_reconsent)"
+        }
+        Verdict::Permanent => "; check the app registration and the app-credentials secret",
+        Verdict::Throttled(_) | Verdict::Transient => "; retrying",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified() {
+        for code in [65001, 700016, 50173, 700082, 70043, 500011] {
+            assert_eq!(verdict_for_code(code), Verdict::NeedsReconsent, "{code}");
+        }
+        for code in [7000215, 7000222, 90002, 70011, 9002313, 1] {
+            assert_eq!(verdict_for_code(code), Verdict::Permanent, "{code}");
+        }
+        for code in [50196, 90033] {
+            assert_eq!(verdict_for_code(code), Verdict::Transient, "{code}");
+        }
+    }
+}

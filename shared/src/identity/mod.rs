@@ -1,0 +1,224 @@
+//! The Entra ID token endpoint: client credentials (secret or certificate) and the refresh-token
+//! grant, one resource per token (`scope=<resource>/.default`).
+
+mod assertion;
+mod error;
+
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+pub use self::error::{IdentityError, Verdict, verdict_for_code};
+use crate::{
+    retry::{RetryPolicy, parse_retry_after},
+    tenant::TenantId,
+    vault::{AccessToken, AppCredential, AppCredentials},
+};
+
+/// How to ask for a token.
+#[derive(Debug, Clone, Copy)]
+pub enum Grant<'a> {
+    /// App-only: the app's own credential.
+    ClientCredentials,
+    /// Delegated: a refresh token (it rotates; persist the one returned).
+    RefreshToken(&'a SecretString),
+}
+
+/// A token as issued.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The access token and its expiry.
+    pub access: AccessToken,
+    /// The new refresh token, if the grant returned one.
+    pub refresh_token: Option<SecretString>,
+}
+
+/// Client of the token endpoint.
+#[derive(Debug, Clone)]
+pub struct IdentityClient {
+    http: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: SecretString,
+    expires_in: Seconds,
+    #[serde(default)]
+    refresh_token: Option<SecretString>,
+}
+
+/// `expires_in` is a number in v2.0 answers and a string in some older ones.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Seconds {
+    Number(i64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+struct ErrorResponse {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    #[serde(default)]
+    error_codes: Vec<u32>,
+}
+
+impl IdentityClient {
+    /// A client on `http` with `retry`.
+    pub fn new(http: reqwest::Client, retry: RetryPolicy) -> Self {
+        Self { http, retry }
+    }
+
+    /// Mints a token for `scope` (e.g. `https://graph.microsoft.com/.default`) in `tenant`.
+    pub async fn token(
+        &self,
+        login_base: &str,
+        tenant: TenantId,
+        scope: &str,
+        app: &AppCredentials,
+        grant: Grant<'_>,
+    ) -> Result<IssuedToken, IdentityError> {
+        let url = format!("{login_base}/{tenant}/oauth2/v2.0/token");
+        self.retry
+            .run("token request", || {
+                self.request_once(&url, tenant, scope, app, grant)
+            })
+            .await
+    }
+
+    async fn request_once(
+        &self,
+        url: &str,
+        tenant: TenantId,
+        scope: &str,
+        app: &AppCredentials,
+        grant: Grant<'_>,
+    ) -> Result<IssuedToken, IdentityError> {
+        let now = Utc::now();
+        // The form holds secrets: it lives only in this function and in the request body.
+        let mut form: Vec<(&str, SecretString)> = vec![
+            ("client_id", SecretString::from(app.client_id.clone())),
+            ("scope", SecretString::from(scope.to_owned())),
+        ];
+        match grant {
+            Grant::ClientCredentials => form.push(("grant_type", SecretString::from("client_credentials"))),
+            Grant::RefreshToken(token) => {
+                form.push(("grant_type", SecretString::from("refresh_token")));
+                form.push(("refresh_token", token.clone()));
+            }
+        }
+        match &app.credential {
+            AppCredential::ClientSecret(secret) => form.push(("client_secret", secret.clone())),
+            AppCredential::Certificate {
+                private_key_pem,
+                certificate_pem,
+            } => {
+                let signed = assertion::sign(&app.client_id, url, private_key_pem, certificate_pem, now)?;
+                form.push((
+                    "client_assertion_type",
+                    SecretString::from("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ));
+                form.push(("client_assertion", signed));
+            }
+        }
+        let exposed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.expose_secret())).collect();
+        let tenant_name = tenant.to_string();
+        let transport = |reason: String, transient: bool| IdentityError::Transport {
+            tenant: tenant_name.clone(),
+            reason,
+            transient,
+        };
+        let response = self
+            .http
+            .post(url)
+            .form(&exposed)
+            .send()
+            .await
+            // reqwest's message names the URL and cause, never the body.
+            .map_err(|err| transport(err.without_url().to_string(), true))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, now));
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| transport(err.without_url().to_string(), true))?;
+        if status.is_success() {
+            let parsed: TokenResponse = serde_json::from_slice(&body)
+                .map_err(|_| transport("the token response is not the documented JSON".to_owned(), false))?;
+            let seconds = match parsed.expires_in {
+                Seconds::Number(n) => n,
+                Seconds::Text(text) => text.parse().unwrap_or(0),
+            };
+            return Ok(IssuedToken {
+                access: AccessToken::new(parsed.access_token, now + Duration::seconds(seconds)),
+                refresh_token: parsed.refresh_token,
+            });
+        }
+        let Ok(error) = serde_json::from_slice::<ErrorResponse>(&body) else {
+            let transient = status.is_server_error() || status.as_u16() == 429;
+            return Err(transport(
+                format!("HTTP {status} without an Entra error body"),
+                transient,
+            ));
+        };
+        let code = error
+            .error_codes
+            .first()
+            .copied()
+            .or_else(|| aadsts_in(&error.error_description));
+        let verdict = if status.as_u16() == 429 {
+            Verdict::Throttled(retry_after.or(Some(StdDuration::from_secs(60))))
+        } else if status.is_server_error() {
+            Verdict::Transient
+        } else {
+            code.map_or(Verdict::Permanent, verdict_for_code)
+        };
+        Err(IdentityError::Rejected {
+            tenant: tenant_name,
+            status: status.as_u16(),
+            error: error.error,
+            code,
+            description: error
+                .error_description
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+            verdict,
+            advice: error::advice(verdict),
+        })
+    }
+}
+
+/// The AADSTS code at the start of a description (`AADSTS65001: ...`).
+fn aadsts_in(description: &str) -> Option<u32> {
+    let digits: String = description
+        .strip_prefix("AADSTS")?
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aadsts_in;
+
+    #[test]
+    fn aadsts_codes_are_read_from_descriptions() {
+        assert_eq!(
+            aadsts_in("AADSTS7000215: Invalid client secret provided."),
+            Some(7000215)
+        );
+        assert_eq!(aadsts_in("Something else"), None);
+    }
+}
