@@ -115,6 +115,22 @@ impl StepStatus {
     }
 }
 
+/// What kind of problem stopped a step, so views and lifecycle rules need not read messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepErrorKind {
+    /// A passing fault; the step is tried again.
+    Transient,
+    /// Microsoft throttled; the step is tried again after its delay.
+    Throttled,
+    /// The tenant's admin must do something (assign a role, grant a permission).
+    AdminAction,
+    /// The grant is missing or revoked: the tenant's admin must consent again.
+    NeedsReconsent,
+    /// Anything else; the message says what.
+    Failed,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

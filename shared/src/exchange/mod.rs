@@ -25,6 +25,10 @@ use crate::{
 pub trait ExchangeAdmin {
     /// Runs `cmdlet` and returns every object it answered with, all pages followed.
     fn invoke(&self, cmdlet: &Cmdlet) -> impl Future<Output = Result<Vec<Value>, ExchangeError>> + Send;
+
+    /// Runs `cmdlet` once, without retries: for creates of objects without a name, where a
+    /// retry after a lost answer could make a second object. Returns the first page.
+    fn invoke_once(&self, cmdlet: &Cmdlet) -> impl Future<Output = Result<Vec<Value>, ExchangeError>> + Send;
 }
 
 /// The system mailbox CIPP and the EXO module anchor organization-level cmdlets on.
@@ -164,5 +168,13 @@ impl ExchangeAdmin for InvokeCommandClient {
                 None => return Ok(objects),
             }
         }
+    }
+
+    async fn invoke_once(&self, cmdlet: &Cmdlet) -> Result<Vec<Value>, ExchangeError> {
+        Ok(self
+            .post_once(&self.endpoint(), cmdlet)
+            .await?
+            .value
+            .unwrap_or_default())
     }
 }

@@ -133,6 +133,17 @@ impl GraphClient {
         decode(value, "POST", path)
     }
 
+    /// `POST` a JSON body once, without retries: for creates that are not idempotent, where a
+    /// retry after a lost answer could make a second object. The caller looks up and tries again.
+    pub async fn post_once<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, GraphError> {
+        let url = self.url(path)?;
+        let value = self
+            .send_once(Method::POST, &url, Some(body), &[])
+            .await?
+            .unwrap_or(Value::Null);
+        decode(value, "POST", path)
+    }
+
     /// `POST` a JSON body whose answer has no content (e.g. `members/$ref`).
     pub async fn post_no_content(&self, path: &str, body: &Value) -> Result<(), GraphError> {
         self.send(Method::POST, path, Some(body), &[]).await.map(drop)

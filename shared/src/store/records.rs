@@ -10,7 +10,7 @@ use crate::{
     cloud::Cloud,
     service::Service,
     sites::Site,
-    task::{StepStatus, TaskId, TaskKind, TaskStatus},
+    task::{StepErrorKind, StepStatus, TaskId, TaskKind, TaskStatus},
     tenant::{LifecycleState, TenantId},
 };
 
@@ -160,6 +160,9 @@ pub struct TaskRecord {
     /// When it finished.
     #[serde(default)]
     pub finished_at: Option<DateTime<Utc>>,
+    /// While waiting: when its queued continuation becomes visible.
+    #[serde(default)]
+    pub wake_at: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version.
     #[serde(default)]
     pub version: u64,
@@ -179,6 +182,7 @@ impl TaskRecord {
             created_at: now,
             updated_at: now,
             finished_at: None,
+            wake_at: None,
             version: 0,
         }
     }
@@ -219,6 +223,12 @@ pub struct StepRecord {
     /// The last error it met.
     #[serde(default)]
     pub last_error: Option<String>,
+    /// What kind of problem the last error is.
+    #[serde(default)]
+    pub error_kind: Option<StepErrorKind>,
+    /// What it found or did, for the operator (e.g. what was already there).
+    #[serde(default)]
+    pub outcome: Option<String>,
     /// While waiting: when to look again.
     #[serde(default)]
     pub not_before: Option<DateTime<Utc>>,
@@ -240,6 +250,8 @@ impl StepRecord {
             status: StepStatus::Pending,
             attempts: 0,
             last_error: None,
+            error_kind: None,
+            outcome: None,
             not_before: None,
             updated_at: Utc::now(),
             version: 0,

@@ -1,0 +1,110 @@
+//! Errors of provisioning: bad requests, wrong lifecycle state, and failed steps.
+
+use crate::{
+    event::EventError,
+    exchange::ExchangeError,
+    graph::GraphError,
+    queue::QueueError,
+    retry::{RetryHint, Retryable},
+    store::StoreError,
+    task::StepErrorKind,
+    tenant::LifecycleState,
+    tokens::TokenError,
+};
+
+/// A step could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// A Graph call failed.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// An Exchange call failed.
+    #[error(transparent)]
+    Exchange(#[from] ExchangeError),
+    /// No token could be had.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The state store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The tenant's admin must do something first; the message says what.
+    #[error("{0}")]
+    AdminAction(String),
+    /// The app is not (or no longer) consented in the tenant; the message says what to do.
+    #[error("{0}")]
+    Reconsent(String),
+    /// Something Microsoft answered makes the step impossible; the message says what.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StepError {
+    /// Whether the tenant's grant is gone and its admin must consent again.
+    pub fn needs_reconsent(&self) -> bool {
+        match self {
+            Self::Token(err) => err.needs_reconsent(),
+            Self::Reconsent(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The kind recorded on the step.
+    pub fn kind(&self) -> StepErrorKind {
+        match (self.needs_reconsent(), self, self.retry_hint()) {
+            (true, _, _) => StepErrorKind::NeedsReconsent,
+            (_, Self::AdminAction(_), _) => StepErrorKind::AdminAction,
+            (_, Self::Exchange(err), _) if err.kind() == Some(crate::exchange::Kind::RoleMissing) => {
+                StepErrorKind::AdminAction
+            }
+            (_, _, RetryHint::After(_)) => StepErrorKind::Throttled,
+            (_, _, RetryHint::Backoff) => StepErrorKind::Transient,
+            _ => StepErrorKind::Failed,
+        }
+    }
+}
+
+impl Retryable for StepError {
+    fn retry_hint(&self) -> RetryHint {
+        match self {
+            Self::Graph(err) => err.retry_hint(),
+            Self::Exchange(err) => err.retry_hint(),
+            Self::Token(TokenError::Identity(err)) => err.retry_hint(),
+            Self::Token(TokenError::Vault(err)) if err.is_transient() => RetryHint::Backoff,
+            Self::Store(err) if err.is_transient() => RetryHint::Backoff,
+            _ => RetryHint::Never,
+        }
+    }
+}
+
+/// `provision` or `status` could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// The event is malformed; nothing was changed.
+    #[error(transparent)]
+    Input(#[from] EventError),
+    /// The tenant is in a state that does not allow this request; nothing was changed.
+    #[error("invalid `tenant_id`: tenant {tenant} is {state}; {hint}")]
+    WrongState {
+        /// The tenant.
+        tenant: String,
+        /// Its state.
+        state: LifecycleState,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// No such task.
+    #[error("invalid `task_id`: no task {0} exists (finished tasks expire after 30 days)")]
+    UnknownTask(String),
+    /// No such tenant.
+    #[error("invalid `tenant_id`: tenant {0} is not under management")]
+    UnknownTenant(String),
+    /// The configuration of the function is incomplete.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The state store failed; the event can be retried.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A continuation could not be queued; the event can be retried.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}

@@ -1,0 +1,253 @@
+//! Provisioning of a tenant as a resumable step machine (DESIGN §6).
+//!
+//! A request creates the tenant record (or moves it back to `provisioning`), a task and its steps
+//! in one transaction; the runner then works through the steps, recording each outcome before
+//! the next starts. A step waiting on Microsoft queues a delayed continuation; a crash at any point
+//! followed by a re-invoke (or the queued continuation) finishes with the same tenant state.
+
+pub mod context;
+pub mod error;
+pub mod plan;
+pub mod request;
+mod runner;
+pub mod steps;
+
+use std::time::SystemTime;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+
+pub use self::{
+    context::Microsoft,
+    error::{ProvisionError, StepError},
+    request::{Continue, Invocation, ProvisionRequest},
+};
+use crate::{
+    queue::Queue,
+    retry::RetryPolicy,
+    store::{StepRecord, Store, StoreError, TaskRecord, TenantRecord},
+    task::{TaskId, TaskKind},
+    tenant::LifecycleState,
+    vendor::VendorConfig,
+    view::TaskView,
+};
+
+/// Everything provisioning works with.
+pub struct Provisioner {
+    /// The state store.
+    pub store: Store,
+    /// Clients for the tenants' Microsoft services.
+    pub ms: Microsoft,
+    /// The vendor's facts.
+    pub vendor: VendorConfig,
+    /// The continuation queue.
+    pub continuations: Queue,
+    /// Retries of whole steps (calls have their own, in `ms`).
+    pub retry: RetryPolicy,
+}
+
+/// The answer of `provision`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// The task's view.
+    Task(TaskView),
+    /// The plan of a dry run.
+    Plan(DryRun),
+    /// The outcome of each continuation of an SQS batch.
+    Batch(BatchAnswer),
+}
+
+/// A dry run: what would be called, in order. Nothing was changed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DryRun {
+    /// The tenant.
+    pub tenant_id: crate::tenant::TenantId,
+    /// Always true.
+    pub dry_run: bool,
+    /// The steps and their calls.
+    pub plan: Vec<plan::PlannedStep>,
+}
+
+/// Partial batch failures for the SQS event source (`ReportBatchItemFailures`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BatchAnswer {
+    /// The messages to deliver again.
+    #[serde(rename = "batchItemFailures")]
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+/// One message to deliver again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchItemFailure {
+    /// Its SQS message id.
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+impl Provisioner {
+    /// Handles any event `provision` receives.
+    pub async fn handle(&self, event: Value, deadline: Option<SystemTime>) -> Result<Answer, ProvisionError> {
+        match Invocation::parse(event)? {
+            Invocation::Start(request) => self.start(*request, deadline).await,
+            Invocation::Continue(continuations) if continuations.iter().all(|(id, _)| id.is_none()) => {
+                let mut last = None;
+                for (_, Continue { task_id }) in continuations {
+                    last = Some(self.run(task_id, deadline).await?);
+                }
+                last.map(Answer::Task)
+                    .ok_or_else(|| ProvisionError::Config("empty continuation".to_owned()))
+            }
+            Invocation::Continue(continuations) => {
+                let mut answer = BatchAnswer::default();
+                for (message_id, Continue { task_id }) in continuations {
+                    if let Err(err) = self.run(task_id, deadline).await {
+                        tracing::error!(task = %task_id, error = %err, "continuation failed; SQS will deliver it again");
+                        answer.batch_item_failures.push(BatchItemFailure {
+                            item_identifier: message_id.unwrap_or_default(),
+                        });
+                    }
+                }
+                Ok(Answer::Batch(answer))
+            }
+        }
+    }
+
+    /// Starts provisioning (or joins the one running) and runs it as far as it can go now.
+    pub async fn start(
+        &self,
+        request: ProvisionRequest,
+        deadline: Option<SystemTime>,
+    ) -> Result<Answer, ProvisionError> {
+        if request.options.dry_run {
+            return Ok(Answer::Plan(DryRun {
+                tenant_id: request.tenant_id,
+                dry_run: true,
+                plan: plan::dry_run(&request, &self.vendor.names()),
+            }));
+        }
+        let task_id = self.begin(&request).await?;
+        Ok(Answer::Task(self.run(task_id, deadline).await?))
+    }
+
+    /// Creates the task (and moves the tenant to `provisioning`) or returns the task that
+    /// already stands for this tenant.
+    async fn begin(&self, request: &ProvisionRequest) -> Result<TaskId, ProvisionError> {
+        let raw = request_json(request);
+        for _ in 0..5 {
+            let existing = self.store.tenant(request.tenant_id).await?;
+            let mut tenant = match existing {
+                None => {
+                    let mut tenant = TenantRecord::new(
+                        request.tenant_id,
+                        request.site,
+                        request.services.clone(),
+                        LifecycleState::Provisioning,
+                    );
+                    tenant.cloud = request.cloud;
+                    tenant
+                }
+                Some(tenant) => match tenant.state {
+                    // Join the running task, or answer with the finished one: nothing changes.
+                    LifecycleState::Provisioning | LifecycleState::Active => {
+                        if let Some(task_id) = tenant.current_task_id {
+                            return Ok(task_id);
+                        }
+                        tenant
+                    }
+                    LifecycleState::Deprovisioning => {
+                        return Err(ProvisionError::WrongState {
+                            tenant: tenant.tenant_id.to_string(),
+                            state: tenant.state,
+                            hint: "wait for deprovisioning to finish, then provision again",
+                        });
+                    }
+                    LifecycleState::Deprovisioned
+                    | LifecycleState::Failed
+                    | LifecycleState::NeedsReconsent => {
+                        // The token secret may be scheduled for deletion by a full deprovision.
+                        self.ms
+                            .tokens
+                            .vault()
+                            .restore(tenant.tenant_id)
+                            .await
+                            .map_err(|err| ProvisionError::Config(err.to_string()))?;
+                        tenant
+                    }
+                },
+            };
+            let creating = tenant.version == 0;
+            let mut task = TaskRecord::new(request.tenant_id, TaskKind::Provision, raw.clone());
+            let mut steps: Vec<StepRecord> = plan::steps(request)
+                .into_iter()
+                .enumerate()
+                .map(|(order, kind)| StepRecord::new(task.task_id, kind.service(), order as u16, kind.name()))
+                .collect();
+            tenant.state = LifecycleState::Provisioning;
+            tenant.site = request.site;
+            tenant.cloud = request.cloud;
+            tenant.services = request.services.clone();
+            tenant.policy_targets = request.policy_targets.to_record();
+            tenant.current_task_id = Some(task.task_id);
+            tenant.attention = None;
+            tenant.updated_at = Utc::now();
+            let mut transaction = self.store.transaction();
+            transaction = if creating {
+                transaction.create(&mut tenant)
+            } else {
+                transaction.update(&mut tenant)
+            };
+            transaction = transaction.create(&mut task);
+            for step in &mut steps {
+                transaction = transaction.create(step);
+            }
+            match transaction.commit().await {
+                Ok(()) => {
+                    tracing::info!(tenant = %request.tenant_id, task = %task.task_id, "provisioning started");
+                    return Ok(task.task_id);
+                }
+                // Another request got there first: look again.
+                Err(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(ProvisionError::Store(StoreError::Conflict {
+            entity: "tenant",
+            key: request.tenant_id.to_string(),
+            expected_version: 0,
+        }))
+    }
+
+    /// The current view of a task.
+    pub async fn view(&self, task_id: TaskId) -> Result<TaskView, ProvisionError> {
+        let task = self
+            .store
+            .task_with_steps(task_id)
+            .await?
+            .ok_or_else(|| ProvisionError::UnknownTask(task_id.to_string()))?;
+        Ok(TaskView::from(&task))
+    }
+}
+
+/// The request as stored on the task, in its validated form.
+fn request_json(request: &ProvisionRequest) -> Value {
+    let targets = request.policy_targets.to_record();
+    let mut policy_targets = serde_json::json!({"users": targets.users, "groups": targets.groups});
+    if let Some(domains) = targets.domains {
+        policy_targets["domains"] = Value::from(domains);
+    }
+    serde_json::json!({
+        "tenant_id": request.tenant_id,
+        "site": request.site,
+        "cloud": request.cloud,
+        "services": request.services,
+        "policy_targets": policy_targets,
+        "options": {
+            "ip_allow_list": request.options.ip_allow_list,
+            "promote_delegates_to_global_admin": request.options.promote_delegates_to_global_admin,
+            "delegates": request.options.delegates.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+            "dry_run": false
+        }
+    })
+}

@@ -1,0 +1,326 @@
+//! The step machine: runs a task's steps in plan order, records each outcome before the next
+//! step starts, and when Microsoft needs time, queues a delayed continuation instead of idling.
+
+use std::time::{Duration as StdDuration, SystemTime};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{
+    Provisioner,
+    context::StepContext,
+    error::{ProvisionError, StepError},
+    plan::{self, StepKind},
+    request::{Continue, ProvisionRequest},
+    steps::{self, Outcome},
+};
+use crate::{
+    retry::{RetryHint, Retryable},
+    service::Service,
+    store::{StepRecord, StoreError, TaskRecord, TaskWithSteps, TenantRecord},
+    task::{StepErrorKind, StepStatus, TaskStatus},
+    tenant::LifecycleState,
+    view::{TaskView, status_of},
+};
+
+/// A step that keeps failing transiently is given up after this many starts.
+const MAX_STEP_ATTEMPTS: u32 = 10;
+/// Time kept in reserve before the Lambda deadline: no step starts within it.
+const DEADLINE_RESERVE: StdDuration = StdDuration::from_secs(60);
+/// Delay before a transiently failing step is tried again from a continuation.
+const TRANSIENT_RETRY: Duration = Duration::seconds(30);
+
+/// Why a run stopped early.
+enum Stop {
+    /// Another worker changed the task or a step: it is running the task now.
+    Overtaken,
+    /// The Lambda deadline is near.
+    Deadline,
+}
+
+impl Provisioner {
+    /// Runs the task as far as it can go now; returns its view.
+    pub async fn run(
+        &self,
+        task_id: crate::task::TaskId,
+        deadline: Option<SystemTime>,
+    ) -> Result<TaskView, ProvisionError> {
+        let Some(TaskWithSteps { mut task, mut steps }) = self.store.task_with_steps(task_id).await? else {
+            return Err(ProvisionError::UnknownTask(task_id.to_string()));
+        };
+        if task.status.is_finished() {
+            return Ok(TaskView::new(&task, &steps));
+        }
+        let tenant = self
+            .store
+            .tenant(task.tenant_id)
+            .await?
+            .ok_or_else(|| ProvisionError::UnknownTenant(task.tenant_id.to_string()))?;
+        let request = ProvisionRequest::parse(task.request.clone())?;
+        let order = plan::steps(&request);
+        steps.sort_by_key(|s| StepKind::from_name(&s.name).and_then(|k| order.iter().position(|o| *o == k)));
+
+        task.status = TaskStatus::Running;
+        task.updated_at = Utc::now();
+        match self.store.update(&mut task).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => return self.view(task_id).await,
+            Err(err) => return Err(err.into()),
+        }
+
+        let names = self.vendor.names();
+        let ctx = StepContext {
+            tenant: &tenant,
+            task_id,
+            request: &request,
+            vendor: &self.vendor,
+            names: &names,
+            store: &self.store,
+            ms: &self.ms,
+        };
+        let stopped = self.run_steps(&ctx, &mut steps, deadline).await?;
+        if matches!(stopped, Some(Stop::Overtaken)) {
+            return self.view(task_id).await;
+        }
+        self.settle(
+            &mut task,
+            &steps,
+            &tenant,
+            matches!(stopped, Some(Stop::Deadline)),
+        )
+        .await?;
+        Ok(TaskView::new(&task, &steps))
+    }
+
+    /// Runs every step that may run now, in order.
+    async fn run_steps(
+        &self,
+        ctx: &StepContext<'_>,
+        steps: &mut [StepRecord],
+        deadline: Option<SystemTime>,
+    ) -> Result<Option<Stop>, ProvisionError> {
+        let now = Utc::now();
+        // A service stops at its first unfinished step; tenant-wide steps gate every service.
+        let mut blocked: Vec<Option<Service>> = Vec::new();
+        for index in 0..steps.len() {
+            let scope = steps[index].service;
+            let tenant_wide_open = steps
+                .iter()
+                .any(|s| s.service.is_none() && s.status != StepStatus::Succeeded);
+            if blocked.contains(&scope) || (scope.is_some() && tenant_wide_open) {
+                continue;
+            }
+            match steps[index].status {
+                StepStatus::Succeeded | StepStatus::Skipped => continue,
+                StepStatus::Failed => {
+                    blocked.push(scope);
+                    continue;
+                }
+                StepStatus::Waiting if steps[index].not_before.is_some_and(|at| at > now) => {
+                    blocked.push(scope);
+                    continue;
+                }
+                _ => {}
+            }
+            if deadline
+                .is_some_and(|d| d.duration_since(SystemTime::now()).unwrap_or_default() < DEADLINE_RESERVE)
+            {
+                return Ok(Some(Stop::Deadline));
+            }
+            let Some(kind) = StepKind::from_name(&steps[index].name) else {
+                blocked.push(scope);
+                continue;
+            };
+            let step = &mut steps[index];
+            step.status = StepStatus::Running;
+            step.attempts += 1;
+            step.updated_at = Utc::now();
+            if let Err(err) = self.store.update(step).await {
+                return overtaken_or(err);
+            }
+            tracing::info!(tenant = %ctx.tenant.tenant_id, task = %ctx.task_id, step = kind.name(), attempt = step.attempts, "step started");
+            let result = self.retry.run(kind.name(), || steps::run(kind, ctx)).await;
+            record_result(step, kind, result, ctx);
+            if let Err(err) = self.store.update(step).await {
+                return overtaken_or(err);
+            }
+            if step.status != StepStatus::Succeeded {
+                blocked.push(scope);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Finishes the run: queues a continuation while steps wait, or closes the task and moves the
+    /// tenant's lifecycle when nothing is left.
+    async fn settle(
+        &self,
+        task: &mut TaskRecord,
+        steps: &[StepRecord],
+        tenant: &TenantRecord,
+        out_of_time: bool,
+    ) -> Result<(), ProvisionError> {
+        let now = Utc::now();
+        let wake = next_wake(steps);
+        let open = steps
+            .iter()
+            .any(|s| matches!(s.status, StepStatus::Pending | StepStatus::Running));
+        let blocked_only = open && !out_of_time && wake.is_none();
+        let status = status_of(steps);
+        task.updated_at = now;
+        if out_of_time || (wake.is_some() && !blocked_only) {
+            let at = if out_of_time {
+                now
+            } else {
+                wake.unwrap_or(now).max(now)
+            };
+            task.status = if out_of_time {
+                TaskStatus::Running
+            } else {
+                TaskStatus::Waiting
+            };
+            // One continuation per wake time: a duplicate delivery must not queue another.
+            if task.wake_at != Some(at) || at <= now {
+                task.wake_at = Some(at);
+                let delay = (at - now).to_std().unwrap_or_default() + StdDuration::from_secs(1);
+                self.continuations
+                    .send(
+                        &Continue {
+                            task_id: task.task_id,
+                        },
+                        delay,
+                    )
+                    .await?;
+            }
+        } else {
+            // Nothing more can happen: every step finished, or a failed step blocks the rest.
+            task.status = if status == TaskStatus::Succeeded {
+                TaskStatus::Succeeded
+            } else {
+                TaskStatus::Failed
+            };
+            task.finished_at = Some(now);
+            task.wake_at = None;
+            task.last_error = steps
+                .iter()
+                .find(|s| s.status == StepStatus::Failed)
+                .and_then(|s| s.last_error.clone());
+            self.finish_tenant(tenant, steps).await?;
+        }
+        match self.store.update(task).await {
+            Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Moves the tenant out of `provisioning` when its task ends.
+    async fn finish_tenant(&self, tenant: &TenantRecord, steps: &[StepRecord]) -> Result<(), ProvisionError> {
+        let failed: Vec<&StepRecord> = steps
+            .iter()
+            .filter(|s| s.status != StepStatus::Succeeded)
+            .collect();
+        let exchange_ok = steps
+            .iter()
+            .filter(|s| s.service.is_none() || s.service == Some(Service::ExchangeOnline))
+            .all(|s| s.status == StepStatus::Succeeded);
+        let reconsent = failed
+            .iter()
+            .any(|s| s.error_kind == Some(StepErrorKind::NeedsReconsent));
+        let state = match (reconsent, exchange_ok) {
+            (true, _) => LifecycleState::NeedsReconsent,
+            (false, true) => LifecycleState::Active,
+            (false, false) => LifecycleState::Failed,
+        };
+        let attention = (!failed.is_empty()).then(|| {
+            failed
+                .iter()
+                .filter_map(|s| {
+                    s.last_error
+                        .as_ref()
+                        .map(|e| format!("{}: {e}", crate::view::scope_name(s.service)))
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        // Re-read on conflict: only this task may move the tenant while it is provisioning.
+        for _ in 0..3 {
+            let mut current = self
+                .store
+                .tenant(tenant.tenant_id)
+                .await?
+                .unwrap_or_else(|| tenant.clone());
+            if current.state != LifecycleState::Provisioning {
+                return Ok(());
+            }
+            current.state = state;
+            current.attention = attention.clone().filter(|a| !a.is_empty());
+            current.updated_at = Utc::now();
+            match self.store.update(&mut current).await {
+                Ok(()) => {
+                    tracing::info!(tenant = %tenant.tenant_id, state = %state, "provisioning finished");
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn record_result(
+    step: &mut StepRecord,
+    kind: StepKind,
+    result: Result<Outcome, StepError>,
+    ctx: &StepContext<'_>,
+) {
+    let now = Utc::now();
+    step.updated_at = now;
+    match result {
+        Ok(Outcome::Done(note)) => {
+            step.status = StepStatus::Succeeded;
+            step.outcome = note;
+            step.last_error = None;
+            step.error_kind = None;
+            step.not_before = None;
+        }
+        Ok(Outcome::Wait { until, reason }) => {
+            step.status = StepStatus::Waiting;
+            step.outcome = Some(reason);
+            step.not_before = Some(until);
+        }
+        Err(err) => {
+            let message = err.to_string();
+            let hint = err.retry_hint();
+            tracing::warn!(tenant = %ctx.tenant.tenant_id, step = kind.name(), error = %message, "step did not finish");
+            step.error_kind = Some(err.kind());
+            step.last_error = Some(message);
+            match hint {
+                RetryHint::After(delay) if step.attempts < MAX_STEP_ATTEMPTS => {
+                    step.status = StepStatus::Waiting;
+                    step.not_before = Some(now + Duration::from_std(delay).unwrap_or(TRANSIENT_RETRY));
+                }
+                RetryHint::Backoff if step.attempts < MAX_STEP_ATTEMPTS => {
+                    step.status = StepStatus::Waiting;
+                    step.not_before = Some(now + TRANSIENT_RETRY);
+                }
+                _ => step.status = StepStatus::Failed,
+            }
+        }
+    }
+}
+
+fn overtaken_or(err: StoreError) -> Result<Option<Stop>, ProvisionError> {
+    match err {
+        StoreError::Conflict { .. } => Ok(Some(Stop::Overtaken)),
+        other => Err(other.into()),
+    }
+}
+
+/// When a waiting step next looks.
+pub fn next_wake(steps: &[StepRecord]) -> Option<DateTime<Utc>> {
+    steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Waiting)
+        .filter_map(|s| s.not_before)
+        .min()
+}

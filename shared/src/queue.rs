@@ -1,0 +1,112 @@
+//! Sending work to SQS queues: continuations of tasks and per-tenant sync messages.
+
+use std::time::Duration;
+
+use aws_sdk_sqs::{Client, types::SendMessageBatchRequestEntry};
+use serde::Serialize;
+
+/// The longest delay SQS accepts on a message.
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+/// Sending to a queue failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// SQS refused or could not be reached.
+    #[error("SQS {operation} to {queue} failed: {message}")]
+    Aws {
+        /// The API operation.
+        operation: &'static str,
+        /// The queue URL.
+        queue: String,
+        /// What SQS said.
+        message: String,
+    },
+    /// Some messages of a batch were not accepted.
+    #[error("SQS did not accept {failed} of {total} messages for {queue}; the sender will retry")]
+    Partial {
+        /// The queue URL.
+        queue: String,
+        /// How many failed.
+        failed: usize,
+        /// How many were sent.
+        total: usize,
+    },
+}
+
+/// Handle on one queue.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    client: Client,
+    url: String,
+}
+
+impl Queue {
+    /// A handle on the queue at `url`.
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// The queue's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Sends one JSON message, visible after `delay` (capped at [`MAX_DELAY`]).
+    pub async fn send<T: Serialize>(&self, body: &T, delay: Duration) -> Result<(), QueueError> {
+        let body = serde_json::to_string(body).unwrap_or_default();
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .delay_seconds(delay.min(MAX_DELAY).as_secs() as i32)
+            .send()
+            .await
+            .map_err(|err| QueueError::Aws {
+                operation: "SendMessage",
+                queue: self.url.clone(),
+                message: crate::aws::describe(&err),
+            })?;
+        Ok(())
+    }
+
+    /// Sends messages in batches of ten (SQS's limit); every message is accepted or an error says
+    /// how many were not.
+    pub async fn send_all<T: Serialize>(&self, bodies: &[T]) -> Result<(), QueueError> {
+        for chunk in bodies.chunks(10) {
+            let entries: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .filter_map(|(index, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .message_body(serde_json::to_string(body).unwrap_or_default())
+                        .build()
+                        .ok()
+                })
+                .collect();
+            let output = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|err| QueueError::Aws {
+                    operation: "SendMessageBatch",
+                    queue: self.url.clone(),
+                    message: crate::aws::describe(&err),
+                })?;
+            if !output.failed.is_empty() {
+                return Err(QueueError::Partial {
+                    queue: self.url.clone(),
+                    failed: output.failed.len(),
+                    total: chunk.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+}

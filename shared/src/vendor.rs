@@ -1,0 +1,307 @@
+//! The vendor's facts (name prefix, smart hosts, egress IPs, TLS certificate name, spoof pair,
+//! verdict header) as one configuration document, and the object names derived from them.
+//! With the default prefix `TMCAS` the names are exactly those of the seed's system, so tenants it
+//! provisioned can be adopted and cleaned up.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    event::{self, EventError},
+    validation::quote,
+};
+
+/// The vendor configuration document (`VENDOR_CONFIG`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorConfig {
+    /// Prefix of every object name.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// Smart host that receives inbound mail for scanning.
+    pub incoming_smart_host: String,
+    /// Smart host that receives outbound mail for scanning.
+    pub outgoing_smart_host: String,
+    /// The vendor's sending IPs (IPv4, or IPv4 CIDR /24-/32).
+    pub egress_ips: Vec<String>,
+    /// Certificate name (CN/SAN) the vendor's servers present when returning mail.
+    pub tls_certificate_name: String,
+    /// The spoofed-sender allow pair.
+    pub spoof: SpoofPair,
+    /// Header the vendor sets on mail to be moved to Junk.
+    pub verdict_header: VerdictHeader,
+}
+
+/// One spoofed-sender allow entry of the Tenant Allow/Block List.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpoofPair {
+    /// The spoofed user or domain (`*` for any).
+    pub spoofed_user: String,
+    /// The sending infrastructure: the vendor's domain or an IP /24.
+    pub sending_infrastructure: String,
+    /// `External` or `Internal`.
+    #[serde(default = "default_spoof_type")]
+    pub spoof_type: String,
+}
+
+/// The junk verdict header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictHeader {
+    /// Header name.
+    pub name: String,
+    /// Value that means "move to Junk".
+    pub junk_value: String,
+}
+
+fn default_prefix() -> String {
+    "TMCAS".to_owned()
+}
+
+fn default_spoof_type() -> String {
+    "External".to_owned()
+}
+
+impl VendorConfig {
+    /// Parses and checks the document; errors name the field.
+    pub fn parse(json: &str) -> Result<Self, EventError> {
+        let config: Self = event::parse(json.as_bytes())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), EventError> {
+        let invalid = |field: &str, reason: String| EventError::Invalid {
+            field: field.to_owned(),
+            reason,
+        };
+        // Exchange refuses non-ASCII names; the longest derived name must stay within 64 characters.
+        let prefix_ok = (1..=8).contains(&self.prefix.len())
+            && self.prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !prefix_ok {
+            return Err(invalid(
+                "prefix",
+                format!("expected 1-8 of A-Z a-z 0-9 -, got {}", quote(&self.prefix)),
+            ));
+        }
+        for (field, host) in [
+            ("incoming_smart_host", &self.incoming_smart_host),
+            ("outgoing_smart_host", &self.outgoing_smart_host),
+            ("tls_certificate_name", &self.tls_certificate_name),
+        ] {
+            let host_ok = host.len() <= 253
+                && host.contains('.')
+                && host.split('.').all(|label| {
+                    !label.is_empty()
+                        && label
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
+                });
+            if !host_ok {
+                return Err(invalid(
+                    field,
+                    format!("expected a DNS name, got {}", quote(host)),
+                ));
+            }
+        }
+        if self.egress_ips.is_empty() {
+            return Err(invalid("egress_ips", "at least one IP is needed".to_owned()));
+        }
+        for (index, ip) in self.egress_ips.iter().enumerate() {
+            check_ipv4_range(ip).map_err(|reason| invalid(&format!("egress_ips[{index}]"), reason))?;
+        }
+        if !matches!(self.spoof.spoof_type.as_str(), "External" | "Internal") {
+            return Err(invalid(
+                "spoof.spoof_type",
+                format!(
+                    "expected External or Internal, got {}",
+                    quote(&self.spoof.spoof_type)
+                ),
+            ));
+        }
+        for (field, value) in [
+            ("spoof.spoofed_user", &self.spoof.spoofed_user),
+            ("spoof.sending_infrastructure", &self.spoof.sending_infrastructure),
+            ("verdict_header.name", &self.verdict_header.name),
+            ("verdict_header.junk_value", &self.verdict_header.junk_value),
+        ] {
+            if value.is_empty() || !value.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(invalid(
+                    field,
+                    format!("expected printable ASCII without spaces, got {}", quote(value)),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The names of every object this product creates in a tenant.
+    pub fn names(&self) -> ManagedNames {
+        ManagedNames::new(&self.prefix)
+    }
+}
+
+/// Checks an allow-list entry: IPv4, or IPv4 CIDR from /24 to /32 (what Exchange accepts).
+pub fn check_ipv4_range(entry: &str) -> Result<(), String> {
+    let (address, bits) = match entry.split_once('/') {
+        Some((address, bits)) => (address, Some(bits)),
+        None => (entry, None),
+    };
+    address
+        .parse::<Ipv4Addr>()
+        .map_err(|_| format!("expected an IPv4 address or CIDR, got {}", quote(entry)))?;
+    if let Some(bits) = bits {
+        let bits: u8 = bits
+            .parse()
+            .map_err(|_| format!("bad prefix length in {}", quote(entry)))?;
+        if !(24..=32).contains(&bits) {
+            return Err(format!("Exchange accepts /24 to /32 only, got {}", quote(entry)));
+        }
+    }
+    Ok(())
+}
+
+/// The names of the objects of DESIGN §4 for one prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManagedNames {
+    /// Incoming virtual group's display name.
+    pub incoming_group: String,
+    /// Outgoing virtual group's display name.
+    pub outgoing_group: String,
+    /// Incoming group's mail nickname.
+    pub incoming_group_nickname: String,
+    /// Outgoing group's mail nickname.
+    pub outgoing_group_nickname: String,
+    /// Outbound connector carrying inbound mail to the vendor.
+    pub outbound_incoming: String,
+    /// Outbound connector carrying outbound mail to the vendor.
+    pub outbound_outgoing: String,
+    /// Inbound connector accepting scanned inbound mail.
+    pub inbound_incoming: String,
+    /// Inbound connector accepting scanned outbound mail.
+    pub inbound_outgoing: String,
+    /// Rule routing inbound mail of the protected domains.
+    pub rule_incoming_domain: String,
+    /// Rule routing inbound mail of the protected users.
+    pub rule_incoming_user: String,
+    /// Rule routing outbound mail of the protected domains.
+    pub rule_outgoing_domain: String,
+    /// Rule routing outbound mail of the protected users.
+    pub rule_outgoing_user: String,
+    /// Rule skipping spam filtering for mail returned by the vendor.
+    pub rule_skip_spam: String,
+    /// Rule moving mail with the junk verdict to the Junk folder.
+    pub rule_junk: String,
+}
+
+impl ManagedNames {
+    /// The names for `prefix`.
+    pub fn new(prefix: &str) -> Self {
+        let nick = |direction: &str| {
+            format!("{prefix}Inline{direction}VirtualGroup")
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect()
+        };
+        Self {
+            incoming_group: format!("{prefix} Inline Incoming O365 Virtual Group"),
+            outgoing_group: format!("{prefix} Inline Outgoing O365 Virtual Group"),
+            incoming_group_nickname: nick("Incoming"),
+            outgoing_group_nickname: nick("Outgoing"),
+            outbound_incoming: format!("{prefix} Inline Outbound Connector for Incoming Message"),
+            outbound_outgoing: format!("{prefix} Inline Outbound Connector for Outgoing Message"),
+            inbound_incoming: format!("{prefix} Inline Inbound Connector for Incoming Message"),
+            inbound_outgoing: format!("{prefix} Inline Inbound Connector for Outgoing Message"),
+            rule_incoming_domain: format!("{prefix} Inline Incoming Domain Transport Rule"),
+            rule_incoming_user: format!("{prefix} Inline Incoming User Transport Rule"),
+            rule_outgoing_domain: format!("{prefix} Inline Outgoing Domain Transport Rule"),
+            rule_outgoing_user: format!("{prefix} Inline Outgoing User Transport Rule"),
+            rule_skip_spam: format!("{prefix} Inline Incoming Skip Spam Filter Transport Rule"),
+            rule_junk: format!("{prefix} Inline Incoming Move to Junk Folder Transport Rule"),
+        }
+    }
+
+    /// The six transport rules, routing rules first.
+    pub fn rules(&self) -> [&str; 6] {
+        [
+            &self.rule_incoming_domain,
+            &self.rule_incoming_user,
+            &self.rule_outgoing_domain,
+            &self.rule_outgoing_user,
+            &self.rule_skip_spam,
+            &self.rule_junk,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> serde_json::Value {
+        serde_json::json!({
+            "incoming_smart_host": "f993.outrelay-us.vendor.example",
+            "outgoing_smart_host": "f993.relay-us.vendor.example",
+            "egress_ips": ["203.0.113.10", "198.51.100.0/24"],
+            "tls_certificate_name": "*.vendor.example",
+            "spoof": {"spoofed_user": "*", "sending_infrastructure": "vendor.example"},
+            "verdict_header": {"name": "X-Vendor-Verdict", "junk_value": "junk"}
+        })
+    }
+
+    #[test]
+    fn the_default_prefix_gives_the_seed_names() {
+        let config = VendorConfig::parse(&sample().to_string()).expect("valid");
+        let names = config.names();
+        assert_eq!(names.incoming_group, "TMCAS Inline Incoming O365 Virtual Group");
+        assert_eq!(
+            names.inbound_outgoing,
+            "TMCAS Inline Inbound Connector for Outgoing Message"
+        );
+        assert_eq!(
+            names.rule_junk,
+            "TMCAS Inline Incoming Move to Junk Folder Transport Rule"
+        );
+        assert_eq!(names.incoming_group_nickname, "TMCASInlineIncomingVirtualGroup");
+        assert!(names.rules().iter().all(|n| n.len() <= 64));
+        assert_eq!(config.spoof.spoof_type, "External");
+    }
+
+    #[test]
+    fn bad_documents_name_the_field() {
+        let cases = [
+            ("/prefix", serde_json::json!("Trénd"), "prefix"),
+            ("/prefix", serde_json::json!("WAYTOOLONGPREFIX"), "prefix"),
+            ("/egress_ips", serde_json::json!(["2001:db8::1"]), "egress_ips[0]"),
+            (
+                "/egress_ips",
+                serde_json::json!(["203.0.113.0/16"]),
+                "egress_ips[0]",
+            ),
+            ("/egress_ips", serde_json::json!([]), "egress_ips"),
+            (
+                "/incoming_smart_host",
+                serde_json::json!("not a host"),
+                "incoming_smart_host",
+            ),
+            ("/spoof/spoof_type", serde_json::json!("Both"), "spoof.spoof_type"),
+            (
+                "/verdict_header/name",
+                serde_json::json!("X Bad"),
+                "verdict_header.name",
+            ),
+            ("/surprise", serde_json::json!(1), "surprise"),
+        ];
+        for (pointer, value, field) in cases {
+            let mut document = sample();
+            let (parent, key) = pointer.rsplit_once('/').expect("pointer");
+            document
+                .pointer_mut(if parent.is_empty() { "" } else { parent })
+                .expect("parent")[key] = value;
+            let err = VendorConfig::parse(&document.to_string()).expect_err(pointer);
+            assert_eq!(err.field(), Some(field), "{pointer}: {err}");
+        }
+    }
+}
