@@ -217,6 +217,19 @@ impl EndpointOverrides {
     }
 }
 
+/// The vendor configuration document from `VENDOR_CONFIG` (JSON).
+pub fn vendor_from_source(source: &impl Source) -> Result<crate::vendor::VendorConfig, ConfigError> {
+    let json = required(
+        source,
+        "VENDOR_CONFIG",
+        "set it to the vendor configuration document (JSON, see README)",
+    )?;
+    crate::vendor::VendorConfig::parse(&json).map_err(|err| ConfigError::Invalid {
+        name: "VENDOR_CONFIG",
+        reason: err.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,6 +68,8 @@ pub enum Kind {
     AlreadyExists,
     /// The app has no Exchange role (or its token predates the role assignment).
     RoleMissing,
+    /// The token was refused (expired or revoked): mint a new one.
+    Unauthorized,
     /// Throttled or unavailable.
     Throttled,
     /// Anything else the cmdlet refused.
@@ -129,6 +131,8 @@ pub(super) fn classify(status: u16, code: &str, message: &str) -> Kind {
         || (status == 401 || status == 403) && lower.contains("role")
     {
         Kind::RoleMissing
+    } else if status == 401 {
+        Kind::Unauthorized
     } else if lower.contains("couldn't be found") || lower.contains("could not be found") || status == 404 {
         Kind::NotFound
     } else if lower.contains("already exists") || lower.contains("already being used") {

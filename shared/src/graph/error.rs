@@ -89,6 +89,11 @@ impl GraphError {
                 .is_some_and(|c| c.eq_ignore_ascii_case("syncStateNotFound") || c == "resyncRequired")
     }
 
+    /// The token was refused (expired or revoked): mint a new one.
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+
     /// The app lacks a permission or consent in the tenant.
     pub fn is_forbidden(&self) -> bool {
         self.status() == Some(403)

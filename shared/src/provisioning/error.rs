@@ -48,6 +48,17 @@ impl StepError {
         }
     }
 
+    /// The resource whose token was refused, if that is what failed.
+    pub fn refused_token(&self) -> Option<crate::vault::Resource> {
+        match self {
+            Self::Graph(err) if err.is_unauthorized() => Some(crate::vault::Resource::Graph),
+            Self::Exchange(err) if err.kind() == Some(crate::exchange::Kind::Unauthorized) => {
+                Some(crate::vault::Resource::Exchange)
+            }
+            _ => None,
+        }
+    }
+
     /// The kind recorded on the step.
     pub fn kind(&self) -> StepErrorKind {
         match (self.needs_reconsent(), self, self.retry_hint()) {
@@ -65,6 +76,10 @@ impl StepError {
 
 impl Retryable for StepError {
     fn retry_hint(&self) -> RetryHint {
+        if self.refused_token().is_some() {
+            // The runner drops the refused token; the next attempt mints a new one.
+            return RetryHint::Backoff;
+        }
         match self {
             Self::Graph(err) => err.retry_hint(),
             Self::Exchange(err) => err.retry_hint(),
@@ -107,4 +122,17 @@ pub enum ProvisionError {
     /// A continuation could not be queued; the event can be retried.
     #[error(transparent)]
     Queue(#[from] QueueError),
+}
+
+impl ProvisionError {
+    /// A stable name for the error's kind (the Lambda error type).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Input(_) => "InvalidInput",
+            Self::WrongState { .. } => "WrongLifecycleState",
+            Self::UnknownTask(_) | Self::UnknownTenant(_) => "NotFound",
+            Self::Config(_) => "Configuration",
+            Self::Store(_) | Self::Queue(_) => "Retryable",
+        }
+    }
 }

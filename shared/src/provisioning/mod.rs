@@ -87,6 +87,37 @@ pub struct BatchItemFailure {
 }
 
 impl Provisioner {
+    /// Builds every dependency from the environment (see README: Configuration).
+    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+        use crate::config::{self, ProcessEnv};
+        let source = ProcessEnv;
+        let store_config = config::StoreConfig::from_source(&source)?;
+        let vault_config = config::VaultConfig::from_source(&source)?;
+        let queues = config::QueueConfig::from_source(&source)?;
+        let overrides = config::EndpointOverrides::from_source(&source)?;
+        let vendor = config::vendor_from_source(&source)?;
+        let sdk = crate::aws::sdk_config().await;
+        let http = crate::http::client();
+        let retry = RetryPolicy::default();
+        let vault = crate::vault::Vault::from_config(&sdk, &vault_config);
+        let identity = crate::identity::IdentityClient::new(http.clone(), retry);
+        Ok(Self {
+            store: Store::from_config(&sdk, &store_config),
+            ms: Microsoft {
+                http,
+                tokens: crate::tokens::TokenBroker::new(vault, identity, overrides.clone()),
+                overrides,
+                retry,
+            },
+            vendor,
+            continuations: Queue::new(aws_sdk_sqs::Client::new(&sdk), queues.provision_queue_url),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                ..retry
+            },
+        })
+    }
+
     /// Handles any event `provision` receives.
     pub async fn handle(&self, event: Value, deadline: Option<SystemTime>) -> Result<Answer, ProvisionError> {
         match Invocation::parse(event)? {
@@ -94,7 +125,7 @@ impl Provisioner {
             Invocation::Continue(continuations) if continuations.iter().all(|(id, _)| id.is_none()) => {
                 let mut last = None;
                 for (_, Continue { task_id }) in continuations {
-                    last = Some(self.run(task_id, deadline).await?);
+                    last = Some(Box::pin(self.run(task_id, deadline, true)).await?);
                 }
                 last.map(Answer::Task)
                     .ok_or_else(|| ProvisionError::Config("empty continuation".to_owned()))
@@ -102,7 +133,7 @@ impl Provisioner {
             Invocation::Continue(continuations) => {
                 let mut answer = BatchAnswer::default();
                 for (message_id, Continue { task_id }) in continuations {
-                    if let Err(err) = self.run(task_id, deadline).await {
+                    if let Err(err) = Box::pin(self.run(task_id, deadline, false)).await {
                         tracing::error!(task = %task_id, error = %err, "continuation failed; SQS will deliver it again");
                         answer.batch_item_failures.push(BatchItemFailure {
                             item_identifier: message_id.unwrap_or_default(),
@@ -128,7 +159,8 @@ impl Provisioner {
             }));
         }
         let task_id = self.begin(&request).await?;
-        Ok(Answer::Task(self.run(task_id, deadline).await?))
+        // Boxed: the step machine is a deep future, kept off the stack.
+        Ok(Answer::Task(Box::pin(self.run(task_id, deadline, false)).await?))
     }
 
     /// Creates the task (and moves the tenant to `provisioning`) or returns the task that

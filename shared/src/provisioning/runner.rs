@@ -38,11 +38,14 @@ enum Stop {
 }
 
 impl Provisioner {
-    /// Runs the task as far as it can go now; returns its view.
+    /// Runs the task as far as it can go now; returns its view. With `look_now`, waiting steps
+    /// look again at once (a direct `{"task_id"}` invoke); otherwise they keep their time (a
+    /// queued continuation, so duplicate deliveries cannot multiply the work).
     pub async fn run(
         &self,
         task_id: crate::task::TaskId,
         deadline: Option<SystemTime>,
+        look_now: bool,
     ) -> Result<TaskView, ProvisionError> {
         let Some(TaskWithSteps { mut task, mut steps }) = self.store.task_with_steps(task_id).await? else {
             return Err(ProvisionError::UnknownTask(task_id.to_string()));
@@ -77,7 +80,7 @@ impl Provisioner {
             store: &self.store,
             ms: &self.ms,
         };
-        let stopped = self.run_steps(&ctx, &mut steps, deadline).await?;
+        let stopped = self.run_steps(&ctx, &mut steps, deadline, look_now).await?;
         if matches!(stopped, Some(Stop::Overtaken)) {
             return self.view(task_id).await;
         }
@@ -97,6 +100,7 @@ impl Provisioner {
         ctx: &StepContext<'_>,
         steps: &mut [StepRecord],
         deadline: Option<SystemTime>,
+        look_now: bool,
     ) -> Result<Option<Stop>, ProvisionError> {
         let now = Utc::now();
         // A service stops at its first unfinished step; tenant-wide steps gate every service.
@@ -115,7 +119,7 @@ impl Provisioner {
                     blocked.push(scope);
                     continue;
                 }
-                StepStatus::Waiting if steps[index].not_before.is_some_and(|at| at > now) => {
+                StepStatus::Waiting if !look_now && steps[index].not_before.is_some_and(|at| at > now) => {
                     blocked.push(scope);
                     continue;
                 }
@@ -138,7 +142,16 @@ impl Provisioner {
                 return overtaken_or(err);
             }
             tracing::info!(tenant = %ctx.tenant.tenant_id, task = %ctx.task_id, step = kind.name(), attempt = step.attempts, "step started");
-            let result = self.retry.run(kind.name(), || steps::run(kind, ctx)).await;
+            let result = self
+                .retry
+                .run(kind.name(), || async {
+                    let result = steps::run(kind, ctx).await;
+                    if let Some(resource) = result.as_ref().err().and_then(StepError::refused_token) {
+                        ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, resource);
+                    }
+                    result
+                })
+                .await;
             record_result(step, kind, result, ctx);
             if let Err(err) = self.store.update(step).await {
                 return overtaken_or(err);

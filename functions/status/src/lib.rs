@@ -1,0 +1,17 @@
+//! `status`: `{"task_id"}` -> the task view; `{"tenant_id"}` -> the tenant view (lifecycle
+//! state, services, last task, managed resources).
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use shared::{
+    status::{StatusAnswer, status},
+    store::Store,
+};
+
+/// Handles one event.
+pub async fn handler(store: &Store, event: LambdaEvent<Value>) -> Result<StatusAnswer, Diagnostic> {
+    status(store, event.payload).await.map_err(|err| Diagnostic {
+        error_type: err.error_type().to_owned(),
+        error_message: err.to_string(),
+    })
+}
