@@ -32,7 +32,8 @@ PY
 start_moto() {
   local log=$1 port
   port=$(free_port)
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  # One request at a time: see moto_server.py for why.
+  "$VENV/bin/python" "$ROOT/scripts/moto_server.py" 127.0.0.1 "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   MOTO_URL="http://127.0.0.1:$port"
   if ! wait_http "$MOTO_URL/" 60; then

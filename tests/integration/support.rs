@@ -93,3 +93,134 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
         self.clone()
     }
 }
+
+/// A tenant lab: a private AWS stack on moto, an in-process m365-sim, and a provisioner wired to
+/// both the way `provision`'s `main` wires it from the environment.
+pub struct Lab {
+    pub aws: TestStack,
+    pub sim: m365_sim::Simulator,
+    pub provisioner: shared::provisioning::Provisioner,
+}
+
+/// The vendor configuration used by the tests.
+pub fn vendor() -> shared::vendor::VendorConfig {
+    shared::vendor::VendorConfig::parse(
+        &serde_json::json!({
+            "incoming_smart_host": "f993a1.outrelay-us.vendor.example",
+            "outgoing_smart_host": "f993a1.relay-us.vendor.example",
+            "egress_ips": ["203.0.113.10", "198.51.100.0/24"],
+            "tls_certificate_name": "*.vendor.example",
+            "spoof": {"spoofed_user": "*", "sending_infrastructure": "vendor.example"},
+            "verdict_header": {"name": "X-Vendor-Verdict", "junk_value": "junk"}
+        })
+        .to_string(),
+    )
+    .expect("test vendor configuration")
+}
+
+impl Lab {
+    /// A lab with the simulator's default configuration.
+    pub async fn start() -> Self {
+        Self::with_sim(m365_sim::SimConfig::default()).await
+    }
+
+    /// A lab with a simulator configured by `config`.
+    pub async fn with_sim(config: m365_sim::SimConfig) -> Self {
+        let sim = m365_sim::Simulator::start(config)
+            .await
+            .expect("simulator starts");
+        let app = serde_json::json!({"client_id": sim.client_id(), "client_secret": sim.client_secret()});
+        let aws = TestStack::with_app_credentials(Some(app.to_string())).await;
+        let provisioner = Self::provisioner_for(&aws, &sim);
+        Self {
+            aws,
+            sim,
+            provisioner,
+        }
+    }
+
+    /// A fresh provisioner on the same stack and simulator: a new Lambda process (empty caches).
+    pub fn provisioner_for(aws: &TestStack, sim: &m365_sim::Simulator) -> shared::provisioning::Provisioner {
+        use shared::{
+            config::{EndpointOverrides, QueueConfig},
+            identity::IdentityClient,
+            provisioning::{Microsoft, Provisioner},
+            queue::Queue,
+            retry::RetryPolicy,
+            tokens::TokenBroker,
+        };
+        let base = sim.base_url();
+        let overrides = EndpointOverrides {
+            login: Some(base.clone()),
+            graph: Some(base.clone()),
+            exchange: Some(base),
+        };
+        let http = shared::http::client();
+        let retry = RetryPolicy::quick();
+        let tokens = TokenBroker::new(
+            aws.vault.clone(),
+            IdentityClient::new(http.clone(), retry),
+            overrides.clone(),
+        );
+        let queues = QueueConfig::from_source(&aws.stack.env).expect("queue config");
+        Provisioner {
+            store: aws.store.clone(),
+            ms: Microsoft {
+                http,
+                tokens,
+                overrides,
+                retry,
+            },
+            vendor: vendor(),
+            continuations: Queue::new(aws_sdk_sqs::Client::new(&aws.sdk), queues.provision_queue_url),
+            retry: RetryPolicy {
+                max_attempts: 3,
+                ..retry
+            },
+        }
+    }
+
+    /// Creates a simulated tenant from a `POST /_sim/tenants` body; returns its id.
+    pub fn tenant(&self, spec: serde_json::Value) -> shared::tenant::TenantId {
+        let spec = serde_json::from_value(spec).expect("tenant spec");
+        self.sim
+            .create_tenant(&spec)
+            .expect("tenant created")
+            .parse()
+            .expect("tenant id is a GUID")
+    }
+
+    /// The simulator's dump of a tenant.
+    pub fn dump(&self, tenant: shared::tenant::TenantId) -> serde_json::Value {
+        self.sim.tenant_dump(&tenant.to_string()).expect("tenant dump")
+    }
+
+    /// Adds a simulator fault from a `POST /_sim/faults` body.
+    pub fn fault(&self, spec: serde_json::Value) {
+        self.sim
+            .add_fault(serde_json::from_value(spec).expect("fault spec"))
+            .expect("fault added");
+    }
+
+    /// Runs `provision` with `event` through the library handler, as the runtime would.
+    pub async fn provision(
+        &self,
+        event: serde_json::Value,
+    ) -> Result<serde_json::Value, lambda_runtime::Diagnostic> {
+        let event = lambda_runtime::LambdaEvent::new(event, lambda_context());
+        let answer = provision::handler(&self.provisioner, event).await?;
+        Ok(serde_json::to_value(answer).expect("answer serializes"))
+    }
+}
+
+/// A Lambda context with a deadline 15 minutes away.
+pub fn lambda_context() -> lambda_runtime::Context {
+    let mut context = lambda_runtime::Context::default();
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(900);
+    context.deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_millis() as u64;
+    context.request_id = uuid::Uuid::new_v4().to_string();
+    context
+}

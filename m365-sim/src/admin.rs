@@ -1,0 +1,332 @@
+//! The simulator's own admin API under `/_sim/` (documented in the crate README). Every
+//! operation is also a plain function on [`SimState`] so in-process tests can skip HTTP.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::TimeDelta;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::SimError;
+use crate::faults::FaultSpec;
+use crate::reply;
+use crate::state::{SimState, lock};
+use crate::tenant::{DirectoryPatch, RoleAssignment, TenantSpec};
+
+/// Body of `PATCH /_sim/tenants/{id}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Delay before new Graph groups reach Exchange.
+    #[serde(default)]
+    pub group_propagation_seconds: Option<u64>,
+    /// Assign (true) or remove (false) Exchange Administrator on the app's service principal.
+    #[serde(default)]
+    pub exchange_admin_role: Option<bool>,
+    /// Replace the app roles granted at consent.
+    #[serde(default)]
+    pub app_roles: Option<Vec<String>>,
+}
+
+/// Body of `POST /_sim/tenants/{id}/consent`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentBody {
+    /// App roles to grant (defaults to the standard set).
+    #[serde(default)]
+    pub app_roles: Option<Vec<String>>,
+}
+
+/// Body of `POST /_sim/tenants/{id}/refresh_tokens`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenBody {
+    /// Signed-in administrator (default `admin@<initial domain>`).
+    #[serde(default)]
+    pub user_principal_name: Option<String>,
+}
+
+/// Body of `POST /_sim/clock`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockBody {
+    /// Seconds to move simulated time forward.
+    pub advance_seconds: f64,
+}
+
+fn err(e: SimError) -> Response {
+    let status = match e {
+        SimError::NotFound(_) => 404,
+        SimError::Conflict(_) => 409,
+        _ => 400,
+    };
+    reply::json(status, &json!({"error": e.to_string()}), &[])
+}
+
+fn parse<T: for<'de> Deserialize<'de> + Default>(body: &Bytes) -> Result<T, SimError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| SimError::BadRequest(e.to_string()))
+}
+
+fn ok(v: Value) -> Response {
+    reply::json(200, &v, &[])
+}
+
+/// Applies tenant settings.
+pub fn apply_settings(state: &SimState, id: &str, s: &TenantSettings) -> Result<(), SimError> {
+    let t = state
+        .tenant(id)
+        .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
+    let mut t = lock(&t);
+    if let Some(p) = s.group_propagation_seconds {
+        t.group_propagation = TimeDelta::seconds(p.min(i64::MAX as u64 / 2000) as i64);
+    }
+    let app = (
+        state.config.client_id.as_str(),
+        state.config.app_display_name.as_str(),
+    );
+    if let Some(roles) = &s.app_roles {
+        t.consent(app, roles, state.clock.now())?;
+    }
+    if let Some(on) = s.exchange_admin_role {
+        let sp = t
+            .our_sp(app.0)
+            .map(|s| s.id)
+            .ok_or_else(|| SimError::BadRequest("the app is not consented".into()))?;
+        let role = crate::catalog::EXCHANGE_ADMIN_ROLE;
+        let has = t
+            .role_assignments
+            .iter()
+            .any(|r| r.principal_id == sp && r.role_definition_id == role);
+        if on && !has {
+            let id = t.ids.uuid().simple().to_string();
+            t.role_assignments.push(RoleAssignment {
+                id,
+                principal_id: sp,
+                role_definition_id: role.into(),
+                directory_scope_id: "/".into(),
+            });
+        } else if !on {
+            t.role_assignments
+                .retain(|r| !(r.principal_id == sp && r.role_definition_id == role));
+        }
+    }
+    Ok(())
+}
+
+/// Applies a directory patch; returns the ids of added users.
+pub fn patch_directory(state: &SimState, id: &str, p: &DirectoryPatch) -> Result<Value, SimError> {
+    let tref = state
+        .tenant(id)
+        .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
+    for d in &p.add_domains {
+        if state.domain_owner(d).is_some_and(|o| o != id) {
+            return Err(SimError::Conflict(format!(
+                "domain {d} belongs to another tenant"
+            )));
+        }
+    }
+    let (added, domains, tid) = {
+        let mut t = lock(&tref);
+        for d in &p.add_domains {
+            t.add_domain(d)?;
+        }
+        for d in &p.remove_domains {
+            t.remove_domain(d)?;
+        }
+        let added = match &p.add_users {
+            Some(u) => t.add_users(u)?,
+            None => Vec::new(),
+        };
+        for r in &p.rename_users {
+            t.rename_user(r)?;
+        }
+        for u in &p.remove_users {
+            t.remove_user(u)?;
+        }
+        (
+            added,
+            t.domains.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+            t.id.clone(),
+        )
+    };
+    state.reindex_domains(&tid, &domains)?;
+    Ok(json!({"added_user_ids": added}))
+}
+
+/// Revokes consent.
+pub fn revoke_consent(state: &SimState, id: &str) -> Result<(), SimError> {
+    let t = state
+        .tenant(id)
+        .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
+    lock(&t).revoke_consent(&state.config.client_id, state.clock.now());
+    Ok(())
+}
+
+/// Grants consent again.
+pub fn grant_consent(state: &SimState, id: &str, roles: Option<Vec<String>>) -> Result<(), SimError> {
+    let t = state
+        .tenant(id)
+        .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
+    let roles = roles.unwrap_or_else(|| {
+        crate::catalog::DEFAULT_APP_ROLES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    });
+    let app = (
+        state.config.client_id.as_str(),
+        state.config.app_display_name.as_str(),
+    );
+    lock(&t).consent(app, &roles, state.clock.now())
+}
+
+/// Tenant dump.
+pub fn dump(state: &SimState, id: &str) -> Result<Value, SimError> {
+    let t = state
+        .tenant(id)
+        .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
+    Ok(lock(&t).dump(&state.config.client_id, state.clock.now()))
+}
+
+type St = State<Arc<SimState>>;
+
+/// `POST /_sim/tenants`.
+pub async fn create_tenant(State(s): St, body: Bytes) -> Response {
+    match parse::<TenantSpec>(&body).and_then(|spec| s.create_tenant(&spec)) {
+        Ok(id) => reply::json(201, &json!({"tenant_id": id}), &[]),
+        Err(e) => err(e),
+    }
+}
+
+/// `GET /_sim/tenants`.
+pub async fn list_tenants(State(s): St) -> Response {
+    ok(json!({"tenants": s.tenant_ids()}))
+}
+
+/// `GET /_sim/tenants/{id}`.
+pub async fn get_tenant(State(s): St, Path(id): Path<String>) -> Response {
+    dump(&s, &id).map(ok).unwrap_or_else(err)
+}
+
+/// `DELETE /_sim/tenants/{id}`.
+pub async fn delete_tenant(State(s): St, Path(id): Path<String>) -> Response {
+    match s.delete_tenant(&id) {
+        Ok(()) => reply::raw(204, None, &[]),
+        Err(e) => err(e),
+    }
+}
+
+/// `PATCH /_sim/tenants/{id}`.
+pub async fn patch_tenant(State(s): St, Path(id): Path<String>, body: Bytes) -> Response {
+    match parse::<TenantSettings>(&body).and_then(|b| apply_settings(&s, &id, &b)) {
+        Ok(()) => dump(&s, &id).map(ok).unwrap_or_else(err),
+        Err(e) => err(e),
+    }
+}
+
+/// `PATCH /_sim/tenants/{id}/directory`.
+pub async fn patch_directory_handler(State(s): St, Path(id): Path<String>, body: Bytes) -> Response {
+    match parse::<DirectoryPatch>(&body).and_then(|p| patch_directory(&s, &id, &p)) {
+        Ok(v) => ok(v),
+        Err(e) => err(e),
+    }
+}
+
+/// `DELETE /_sim/tenants/{id}/consent`.
+pub async fn delete_consent(State(s): St, Path(id): Path<String>) -> Response {
+    match revoke_consent(&s, &id) {
+        Ok(()) => reply::raw(204, None, &[]),
+        Err(e) => err(e),
+    }
+}
+
+/// `POST /_sim/tenants/{id}/consent`.
+pub async fn post_consent(State(s): St, Path(id): Path<String>, body: Bytes) -> Response {
+    match parse::<ConsentBody>(&body).and_then(|b| grant_consent(&s, &id, b.app_roles)) {
+        Ok(()) => reply::raw(204, None, &[]),
+        Err(e) => err(e),
+    }
+}
+
+/// `POST /_sim/tenants/{id}/refresh_tokens`.
+pub async fn post_refresh_token(State(s): St, Path(id): Path<String>, body: Bytes) -> Response {
+    let b = match parse::<RefreshTokenBody>(&body) {
+        Ok(b) => b,
+        Err(e) => return err(e),
+    };
+    match crate::entra::mint_admin_refresh_token(&s, &id, b.user_principal_name.as_deref()) {
+        Some(rt) => reply::json(201, &json!({"refresh_token": rt}), &[]),
+        None => err(SimError::NotFound(format!("tenant {id}"))),
+    }
+}
+
+/// `POST /_sim/faults`.
+pub async fn post_fault(State(s): St, Json(spec): Json<FaultSpec>) -> Response {
+    match s.faults.add(spec) {
+        Ok(id) => reply::json(201, &json!({"id": id}), &[]),
+        Err(e) => err(e),
+    }
+}
+
+/// `GET /_sim/faults`.
+pub async fn list_faults(State(s): St) -> Response {
+    ok(json!({"faults": s.faults.list()}))
+}
+
+/// `DELETE /_sim/faults`.
+pub async fn clear_faults(State(s): St) -> Response {
+    s.faults.clear();
+    reply::raw(204, None, &[])
+}
+
+/// `DELETE /_sim/faults/{id}`.
+pub async fn delete_fault(State(s): St, Path(id): Path<u64>) -> Response {
+    if s.faults.remove(id) {
+        reply::raw(204, None, &[])
+    } else {
+        err(SimError::NotFound(format!("fault {id}")))
+    }
+}
+
+fn clock_json(s: &SimState) -> Value {
+    json!({"now": s.clock.now().to_rfc3339(), "offset_seconds": s.clock.offset_secs()})
+}
+
+/// `POST /_sim/clock`.
+pub async fn post_clock(State(s): St, Json(b): Json<ClockBody>) -> Response {
+    if !b.advance_seconds.is_finite() || b.advance_seconds < 0.0 {
+        return err(SimError::BadRequest(
+            "advance_seconds must be a non-negative number".into(),
+        ));
+    }
+    s.clock.advance(b.advance_seconds);
+    ok(clock_json(&s))
+}
+
+/// `GET /_sim/clock`.
+pub async fn get_clock(State(s): St) -> Response {
+    ok(clock_json(&s))
+}
+
+/// `GET /_sim/stats`.
+pub async fn get_stats(State(s): St) -> Response {
+    ok(s.stats.snapshot())
+}
+
+/// `DELETE /_sim/stats`.
+pub async fn delete_stats(State(s): St) -> Response {
+    s.stats.reset();
+    reply::raw(204, None, &[])
+}
+
+/// `GET /_sim/tokens`.
+pub async fn get_tokens(State(s): St) -> Response {
+    ok(s.tokens.snapshot())
+}

@@ -1,0 +1,434 @@
+//! Exchange Online admin REST: `POST /adminapi/beta/{tenant}/InvokeCommand` and `$batch`.
+
+pub mod cmdlets;
+pub mod params;
+pub mod store;
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use crate::auth::{self, AuthError};
+use crate::catalog::{EXCHANGE_ADMIN_ROLE, EXCHANGE_MANAGE_AS_APP, EXCHANGE_RESOURCE, GLOBAL_ADMIN_ROLE};
+use crate::faults::{FaultHit, Phase};
+use crate::graph::odata::{self, Query};
+use crate::reply;
+use crate::state::{SimState, lock};
+use crate::stats::Surface;
+use crate::token::AccessClaims;
+
+/// Default and maximum page size (`Prefer: odata.maxpagesize=N`).
+pub const MAX_PAGE_SIZE: usize = 1000;
+/// Sub-requests per Exchange `$batch` (what CIPP sends; stricter than needed is safe).
+pub const MAX_BATCH: usize = 10;
+
+/// An Exchange error: `{"error":{"code","message","details":[{"code","message","target"}],"innererror":{...}}}`.
+#[derive(Debug, Clone)]
+pub struct ExoError {
+    /// HTTP status.
+    pub status: u16,
+    /// .NET exception type the cmdlet raised.
+    pub exception: &'static str,
+    /// Message.
+    pub message: String,
+    /// Parameter the error is about, if any.
+    pub target: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+}
+
+impl ExoError {
+    /// New error.
+    pub fn new(status: u16, exception: &'static str, message: String) -> Self {
+        Self {
+            status,
+            exception,
+            message,
+            target: String::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Sets `details[].target`.
+    pub fn target(mut self, t: &str) -> Self {
+        self.target = t.to_owned();
+        self
+    }
+
+    fn code(&self) -> &'static str {
+        match self.status {
+            400 => "BadRequest",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "NotFound",
+            429 => "TooManyRequests",
+            503 => "ServiceUnavailable",
+            _ => "InternalServerError",
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        let mut h = DefaultHasher::new();
+        self.exception.hash(&mut h);
+        let tag = format!("Ex{:06X}", h.finish() & 0xFF_FFFF);
+        json!({
+            "error": {
+                "code": self.code(),
+                "message": self.message,
+                "details": [{
+                    "code": "Context",
+                    "message": format!("{tag}|{}|{}", self.exception, self.message),
+                    "target": self.target,
+                }],
+                "innererror": {
+                    "message": self.message,
+                    "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+                    "internalException": {"message": self.message, "type": self.exception},
+                },
+            }
+        })
+    }
+}
+
+fn auth_error(e: &AuthError) -> ExoError {
+    let msg = match e {
+        AuthError::WrongTenant(_) => "The token was issued for a different tenant.".to_owned(),
+        AuthError::WrongAudience(a) => {
+            format!("The audience '{a}' of the token is not valid for this resource.")
+        }
+        other => other.graph_message(),
+    };
+    ExoError::new(
+        401,
+        "Microsoft.Exchange.Admin.OData.Core.UnauthorizedException",
+        msg,
+    )
+}
+
+fn fault_error(hit: &FaultHit, status: u16) -> ExoError {
+    let mut e = match status {
+        429 => ExoError::new(
+            429,
+            "Microsoft.Exchange.Admin.OData.Core.ThrottlingException",
+            "Too many requests. Micro delay applied; retry after the interval in Retry-After.".into(),
+        ),
+        503 => ExoError::new(
+            503,
+            "Microsoft.Exchange.Admin.OData.Core.ServiceUnavailableException",
+            "The service is temporarily unavailable.".into(),
+        ),
+        s => ExoError::new(
+            s,
+            "Microsoft.Exchange.Admin.OData.Core.InternalServerErrorException",
+            "An injected fault occurred.".into(),
+        ),
+    };
+    if let Some(ra) = &hit.retry_after {
+        e.headers.push(("Retry-After".into(), ra.clone()));
+    }
+    e
+}
+
+/// One InvokeCommand call as received.
+struct Call<'a> {
+    tenant_key: &'a str,
+    query: Query,
+    body: Option<Value>,
+    page_size: usize,
+}
+
+/// Outcome: status, headers, body.
+type Outcome = (u16, Vec<(String, String)>, Value);
+
+fn err_outcome(e: ExoError) -> Outcome {
+    (e.status, e.headers.clone(), e.body())
+}
+
+/// Runs one InvokeCommand through stats, faults, auth, the cmdlet and paging.
+async fn execute(state: &SimState, verified: &Result<AccessClaims, AuthError>, call: Call<'_>) -> Outcome {
+    let tenant = state.tenant(call.tenant_key);
+    let tid = tenant.as_ref().map(|t| lock(t).id.clone());
+    let label = tid.clone().unwrap_or_else(|| call.tenant_key.to_owned());
+    let input = call.body.as_ref().and_then(|b| b.get("CmdletInput"));
+    let cmdlet = input
+        .and_then(|i| i.get("CmdletName"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let write = !cmdlet.to_ascii_lowercase().starts_with("get-");
+    state.stats.record(&label, Surface::Exchange, write);
+    let hit = state.faults.take(&label, Surface::Exchange, &cmdlet);
+    if let Some(h) = &hit {
+        if h.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(h.latency_ms)).await;
+        }
+        if let (Phase::Before, Some(s)) = (h.phase, h.status) {
+            return err_outcome(fault_error(h, s));
+        }
+    }
+    let out = run_checked(
+        state,
+        verified,
+        tid.as_deref(),
+        call.tenant_key,
+        &call,
+        &cmdlet,
+        input,
+    );
+    if let Some(h) = &hit
+        && let (Phase::After, Some(s)) = (h.phase, h.status)
+    {
+        return err_outcome(fault_error(h, s));
+    }
+    out
+}
+
+fn run_checked(
+    state: &SimState,
+    verified: &Result<AccessClaims, AuthError>,
+    tid: Option<&str>,
+    tenant_key: &str,
+    call: &Call<'_>,
+    cmdlet: &str,
+    input: Option<&Value>,
+) -> Outcome {
+    let claims = match verified {
+        Ok(c) => c,
+        Err(e) => return err_outcome(auth_error(e)),
+    };
+    let addressed = tid.unwrap_or(tenant_key);
+    if let Err(e) = auth::check(state, claims, EXCHANGE_RESOURCE, Some(addressed)) {
+        return err_outcome(auth_error(&e));
+    }
+    if !claims.has_any(&[EXCHANGE_MANAGE_AS_APP, "Exchange.Manage"]) {
+        return err_outcome(ExoError::new(
+            401,
+            "Microsoft.Exchange.Admin.OData.Core.UnauthorizedException",
+            format!("User is not allowed to call {cmdlet}"),
+        ));
+    }
+    // The Entra role travels in the token (`wids`): a token minted before the role assignment
+    // keeps failing until the client mints a new one.
+    if !claims
+        .wids
+        .iter()
+        .any(|w| w == EXCHANGE_ADMIN_ROLE || w == GLOBAL_ADMIN_ROLE)
+    {
+        let who = claims.upn.clone().unwrap_or_else(|| claims.appid.clone());
+        return err_outcome(ExoError::new(
+            401,
+            "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+            format!("The user \"{who}\" isn't assigned to any management roles."),
+        ));
+    }
+    let Some(input) = input else {
+        return err_outcome(ExoError::new(
+            400,
+            "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+            "The request body must be {\"CmdletInput\":{\"CmdletName\":...,\"Parameters\":{...}}}.".into(),
+        ));
+    };
+    if cmdlet.is_empty() {
+        return err_outcome(ExoError::new(
+            400,
+            "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+            "CmdletName is required.".into(),
+        ));
+    }
+    let params: Map<String, Value> = match input.get("Parameters") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => {
+            return err_outcome(ExoError::new(
+                400,
+                "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+                "Parameters must be an object.".into(),
+            ));
+        }
+    };
+    // Paging: the skip token is bound to the exact request body, which must be re-POSTed as is.
+    let fingerprint = {
+        let mut h = DefaultHasher::new();
+        serde_json::to_string(input).unwrap_or_default().hash(&mut h);
+        h.finish()
+    };
+    let offset = match call.query.get("$skiptoken") {
+        None => 0,
+        Some(tok) => match odata::decode_token(tok) {
+            Some(v) if v["f"] == json!(fingerprint.to_string()) && v["t"] == json!(addressed) => {
+                v["o"].as_u64().unwrap_or(0) as usize
+            }
+            _ => {
+                return err_outcome(ExoError::new(
+                    400,
+                    "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+                    "The skip token is invalid for this request. Re-POST the original request body to @odata.nextLink.".into(),
+                ));
+            }
+        },
+    };
+    let Some(tref) = state.tenant(addressed) else {
+        return err_outcome(auth_error(&AuthError::UnknownTenant(addressed.to_owned())));
+    };
+    let now = state.clock.now();
+    let result = {
+        let mut t = lock(&tref);
+        cmdlets::run(&mut t, cmdlet, &params, now)
+    };
+    let records = match result {
+        Ok(r) => r,
+        Err(e) => return err_outcome(e),
+    };
+    let select: Option<Vec<String>> = call.query.get("$select").map(|s| {
+        s.split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect()
+    });
+    let page: Vec<Value> = records
+        .iter()
+        .skip(offset)
+        .take(call.page_size)
+        .map(|r| match (&select, r) {
+            (Some(sel), Value::Object(m)) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| sel.iter().any(|s| s.eq_ignore_ascii_case(k)))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            _ => r.clone(),
+        })
+        .collect();
+    let mut body = json!({
+        "@odata.context": format!("https://outlook.office365.com/adminapi/beta/{addressed}/$metadata#Collection(Exchange.GenericHashTable)"),
+        "adminapi.warnings": [],
+        "value": page,
+    });
+    if offset + call.page_size < records.len() {
+        let tok = odata::encode_token(
+            &json!({"f": fingerprint.to_string(), "t": addressed, "o": offset + call.page_size}),
+        );
+        let mut q = Query::default();
+        if let Some(s) = call.query.get("$select") {
+            q.pairs.push(("$select".into(), s.to_owned()));
+        }
+        let link = q.link(state.base_url(), "", "$skiptoken", &tok);
+        let link = link.replacen(
+            "/v1.0/?",
+            &format!("/adminapi/beta/{addressed}/InvokeCommand?"),
+            1,
+        );
+        body["@odata.nextLink"] = json!(link);
+    }
+    (200, Vec::new(), body)
+}
+
+fn page_size(prefer: Option<&str>) -> usize {
+    prefer
+        .and_then(|p| {
+            p.split([',', ';']).find_map(|part| {
+                part.trim()
+                    .strip_prefix("odata.maxpagesize=")
+                    .and_then(|n| n.trim().parse().ok())
+            })
+        })
+        .map(|n: usize| n.clamp(1, MAX_PAGE_SIZE))
+        .unwrap_or(MAX_PAGE_SIZE)
+}
+
+/// Handler of `POST /adminapi/beta/{tenant}/InvokeCommand`.
+pub async fn invoke(
+    State(state): State<Arc<SimState>>,
+    Path(tenant): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let verified = auth::verify(&state, &headers);
+    let body = serde_json::from_slice::<Value>(&body).ok();
+    let prefer = headers.get("prefer").and_then(|v| v.to_str().ok());
+    let call = Call {
+        tenant_key: &tenant,
+        query: Query::parse(uri.query().unwrap_or("")),
+        body,
+        page_size: page_size(prefer),
+    };
+    let (status, hdrs, body) = execute(&state, &verified, call).await;
+    reply::json(status, &body, &hdrs)
+}
+
+/// Handler of `POST /adminapi/beta/{tenant}/$batch`.
+pub async fn batch(
+    State(state): State<Arc<SimState>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let verified = auth::verify(&state, &headers);
+    let requests = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b.get("requests").and_then(Value::as_array).cloned());
+    let bad = |msg: &str| {
+        let e = ExoError::new(
+            400,
+            "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+            msg.to_owned(),
+        );
+        reply::json(400, &e.body(), &[])
+    };
+    let Some(requests) = requests else {
+        return bad("Invalid batch payload: expected {\"requests\":[...]}.");
+    };
+    if requests.is_empty() || requests.len() > MAX_BATCH {
+        return bad(&format!(
+            "A batch must contain between 1 and {MAX_BATCH} requests."
+        ));
+    }
+    let outer_prefer = headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut responses = Vec::new();
+    for r in &requests {
+        let id = r
+            .get("id")
+            .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
+            .unwrap_or_default();
+        let url = r.get("url").and_then(Value::as_str).unwrap_or_default();
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        let (status, hdrs, body) = if !path.ends_with("InvokeCommand") {
+            err_outcome(ExoError::new(
+                400,
+                "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+                format!("Unsupported batch url '{url}'."),
+            ))
+        } else {
+            let prefer = r
+                .get("headers")
+                .and_then(Value::as_object)
+                .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("prefer")))
+                .and_then(|(_, v)| v.as_str().map(str::to_owned))
+                .or_else(|| outer_prefer.clone());
+            let call = Call {
+                tenant_key: &tenant,
+                query: Query::parse(query),
+                body: r.get("body").cloned(),
+                page_size: page_size(prefer.as_deref()),
+            };
+            execute(&state, &verified, call).await
+        };
+        let mut h = Map::new();
+        for (k, v) in hdrs {
+            h.insert(k, json!(v));
+        }
+        h.insert("Content-Type".into(), json!("application/json"));
+        responses.push(json!({"id": id, "status": status, "headers": h, "body": body}));
+    }
+    reply::json(200, &json!({"responses": responses}), &[])
+}

@@ -1,0 +1,239 @@
+//! `servicePrincipals`, `servicePrincipals(appId='...')`, their `appRoleAssignments`, and
+//! `roleManagement/directory/roleAssignments`.
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::odata;
+use super::{GraphReply, GraphRequest, bad_request, directory_bad_request, error, not_found};
+use crate::catalog;
+use crate::clock::graph_time;
+use crate::tenant::{RoleAssignment, ServicePrincipal, Tenant};
+
+fn sp_json(t: &Tenant, s: &ServicePrincipal) -> serde_json::Map<String, Value> {
+    let roles: Vec<Value> = if s.app_id == catalog::GRAPH_APP_ID || s.app_id == catalog::EXCHANGE_APP_ID {
+        let resource = if s.app_id == catalog::GRAPH_APP_ID {
+            catalog::Resource::Graph
+        } else {
+            catalog::Resource::Exchange
+        };
+        catalog::APP_ROLES
+            .iter()
+            .filter(|r| r.2 == resource)
+            .map(|(name, id, _)| {
+                json!({"allowedMemberTypes": ["Application"], "id": id, "isEnabled": true, "value": name, "displayName": name, "description": name, "origin": "Application"})
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut m = serde_json::Map::new();
+    m.insert("id".into(), json!(s.id));
+    m.insert("deletedDateTime".into(), Value::Null);
+    m.insert("accountEnabled".into(), json!(true));
+    m.insert("appId".into(), json!(s.app_id));
+    m.insert("appDisplayName".into(), json!(s.display_name));
+    m.insert("displayName".into(), json!(s.display_name));
+    m.insert(
+        "appOwnerOrganizationId".into(),
+        json!(s.app_owner_organization_id),
+    );
+    m.insert("servicePrincipalType".into(), json!("Application"));
+    m.insert("signInAudience".into(), json!("AzureADMultipleOrgs"));
+    m.insert("appRoles".into(), json!(roles));
+    m.insert("servicePrincipalNames".into(), json!([s.app_id]));
+    m.insert("tags".into(), json!([]));
+    let _ = t;
+    m
+}
+
+/// Finds a service principal by object id or by the `servicePrincipals(appId='...')` key.
+fn find_sp<'a>(t: &'a Tenant, key: &str) -> Option<&'a ServicePrincipal> {
+    if let Some(inner) = key
+        .strip_prefix("servicePrincipals(")
+        .and_then(|k| k.strip_suffix(')'))
+    {
+        let app = inner.strip_prefix("appId=")?.trim_matches('\'');
+        return t
+            .service_principals
+            .iter()
+            .find(|s| s.app_id.eq_ignore_ascii_case(app));
+    }
+    let id = Uuid::parse_str(key).ok()?;
+    t.service_principals.iter().find(|s| s.id == id)
+}
+
+/// `GET /servicePrincipals` (supports `$filter=appId eq '...'`).
+pub fn list_service_principals(t: &Tenant, req: &GraphRequest) -> GraphReply {
+    let filter = match odata::filter(&req.query) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let value: Vec<Value> = t
+        .service_principals
+        .iter()
+        .map(|s| sp_json(t, s))
+        .filter(|m| {
+            filter
+                .iter()
+                .all(|c| odata::matches(c, &|p| m.get(p).cloned().unwrap_or(Value::Null)))
+        })
+        .map(Value::Object)
+        .collect();
+    GraphReply::ok(
+        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals", "value": value}),
+    )
+}
+
+/// `GET /servicePrincipals/{id}` or `GET /servicePrincipals(appId='...')`.
+pub fn service_principal(t: &Tenant, _req: &GraphRequest, key: &str) -> GraphReply {
+    match find_sp(t, key) {
+        Some(s) => {
+            let mut m = sp_json(t, s);
+            m.insert(
+                "@odata.context".into(),
+                json!("https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity"),
+            );
+            GraphReply::ok(Value::Object(m))
+        }
+        None => not_found(key.trim_start_matches("servicePrincipals(").trim_end_matches(')')),
+    }
+}
+
+/// `GET /servicePrincipals/{id}/appRoleAssignments`.
+pub fn app_role_assignments(t: &Tenant, key: &str) -> GraphReply {
+    let Some(s) = find_sp(t, key) else {
+        return not_found(key);
+    };
+    let value: Vec<Value> = t
+        .app_role_assignments
+        .iter()
+        .filter(|a| a.principal_id == s.id)
+        .map(|a| {
+            let resource = t.service_principals.iter().find(|r| r.id == a.resource_id);
+            json!({
+                "id": a.id,
+                "deletedDateTime": null,
+                "appRoleId": a.app_role_id,
+                "createdDateTime": graph_time(a.created_at),
+                "principalDisplayName": s.display_name,
+                "principalId": a.principal_id,
+                "principalType": "ServicePrincipal",
+                "resourceDisplayName": resource.map(|r| r.display_name.clone()),
+                "resourceId": a.resource_id,
+            })
+        })
+        .collect();
+    GraphReply::ok(json!({
+        "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#servicePrincipals('{}')/appRoleAssignments", s.id),
+        "value": value,
+    }))
+}
+
+fn ra_json(r: &RoleAssignment) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("id".into(), json!(r.id));
+    m.insert("principalId".into(), json!(r.principal_id));
+    m.insert("roleDefinitionId".into(), json!(r.role_definition_id));
+    m.insert("directoryScopeId".into(), json!(r.directory_scope_id));
+    m
+}
+
+/// `GET /roleManagement/directory/roleAssignments` (supports `$filter` on principalId / roleDefinitionId).
+pub fn list_role_assignments(t: &Tenant, req: &GraphRequest) -> GraphReply {
+    let filter = match odata::filter(&req.query) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let value: Vec<Value> = t
+        .role_assignments
+        .iter()
+        .map(ra_json)
+        .filter(|m| {
+            filter
+                .iter()
+                .all(|c| odata::matches(c, &|p| m.get(p).cloned().unwrap_or(Value::Null)))
+        })
+        .map(Value::Object)
+        .collect();
+    GraphReply::ok(json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#roleManagement/directory/roleAssignments",
+        "value": value,
+    }))
+}
+
+/// `GET /roleManagement/directory/roleAssignments/{id}`.
+pub fn get_role_assignment(t: &Tenant, id: &str) -> GraphReply {
+    match t.role_assignments.iter().find(|r| r.id == id) {
+        Some(r) => {
+            let mut m = ra_json(r);
+            m.insert(
+                "@odata.context".into(),
+                json!("https://graph.microsoft.com/v1.0/$metadata#roleManagement/directory/roleAssignments/$entity"),
+            );
+            GraphReply::ok(Value::Object(m))
+        }
+        None => not_found(id),
+    }
+}
+
+/// `POST /roleManagement/directory/roleAssignments` `{principalId, roleDefinitionId, directoryScopeId}`.
+/// Tokens minted afterwards carry the role in `wids`; tokens minted before do not.
+pub fn create_role_assignment(t: &mut Tenant, req: &GraphRequest) -> GraphReply {
+    let Some(b) = req.body.as_ref().and_then(Value::as_object) else {
+        return bad_request("Empty Payload. JSON content expected.");
+    };
+    let field = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (Some(principal), Some(role)) = (field("principalId"), field("roleDefinitionId")) else {
+        return directory_bad_request("principalId and roleDefinitionId are required.");
+    };
+    let scope = field("directoryScopeId").unwrap_or_else(|| "/".into());
+    let Ok(pid) = Uuid::parse_str(&principal) else {
+        return directory_bad_request(format!("Invalid object identifier '{principal}'."));
+    };
+    if t.object_kind(pid).is_none() {
+        return not_found(&principal);
+    }
+    if Uuid::parse_str(&role).is_err() {
+        return error(
+            404,
+            "Request_ResourceNotFound",
+            format!("Role definition '{role}' was not found."),
+        );
+    }
+    if t.role_assignments.iter().any(|r| {
+        r.principal_id == pid
+            && r.role_definition_id.eq_ignore_ascii_case(&role)
+            && r.directory_scope_id == scope
+    }) {
+        return directory_bad_request(
+            "A conflicting object with one or more of the specified property values is present in the directory.",
+        );
+    }
+    // Entra's assignment ids are opaque strings; keep the GUID-ish shape.
+    let id = t.ids.uuid().simple().to_string();
+    let r = RoleAssignment {
+        id,
+        principal_id: pid,
+        role_definition_id: role.to_ascii_lowercase(),
+        directory_scope_id: scope,
+    };
+    let mut m = ra_json(&r);
+    m.insert(
+        "@odata.context".into(),
+        json!("https://graph.microsoft.com/v1.0/$metadata#roleManagement/directory/roleAssignments/$entity"),
+    );
+    t.role_assignments.push(r);
+    GraphReply::created(Value::Object(m))
+}
+
+/// `DELETE /roleManagement/directory/roleAssignments/{id}`.
+pub fn delete_role_assignment(t: &mut Tenant, id: &str) -> GraphReply {
+    let before = t.role_assignments.len();
+    t.role_assignments.retain(|r| r.id != id);
+    if t.role_assignments.len() == before {
+        not_found(id)
+    } else {
+        GraphReply::no_content()
+    }
+}

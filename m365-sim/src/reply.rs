@@ -1,0 +1,41 @@
+//! Small helpers to build HTTP responses.
+
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::Value;
+
+/// A JSON response with extra headers.
+pub fn json(status: u16, body: &Value, headers: &[(String, String)]) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    raw(status, Some(bytes), headers)
+}
+
+/// A response with an optional JSON body and extra headers.
+pub fn raw(status: u16, body: Option<Vec<u8>>, headers: &[(String, String)]) -> Response {
+    let mut r = Response::new(match &body {
+        Some(b) => Body::from(b.clone()),
+        None => Body::empty(),
+    });
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if body.is_some() {
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::try_from(k.as_str()),
+            HeaderValue::try_from(v.as_str()),
+        ) {
+            r.headers_mut().insert(k, v);
+        }
+    }
+    r
+}
+
+/// A fresh request id (volatile values in error envelopes).
+pub fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

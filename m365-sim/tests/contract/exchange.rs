@@ -1,0 +1,451 @@
+//! Exchange InvokeCommand: cmdlets, rejections, paging, roles in tokens, propagation, $batch.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+fn detail(r: &Resp) -> String {
+    r.body["error"]["details"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn connectors(env: &Env, t: &str) {
+    let r = env
+        .exo(
+            t,
+            "New-OutboundConnector",
+            json!({
+                "Name": "TMCAS Inline Outbound Connector for Incoming Message",
+                "ConnectorType": "Partner", "SmartHosts": ["x.tmcas.trendmicro.com"], "UseMXRecord": false,
+                "IsTransportRuleScoped": true, "TlsSettings": "CertificateValidation", "Enabled": true,
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["value"][0]["Name"],
+        "TMCAS Inline Outbound Connector for Incoming Message"
+    );
+}
+
+#[tokio::test]
+async fn connectors_rules_and_their_rejections() {
+    let env = Env::new(json!({"domains": ["contoso.com"]})).await;
+    let t = env.token(EXO).await;
+    connectors(&env, &t).await;
+    let dup = env.exo(&t, "New-OutboundConnector", json!({"Name": "tmcas inline outbound connector for incoming message", "SmartHosts": ["y"], "UseMXRecord": false})).await;
+    assert_eq!(dup.status, 400);
+    assert!(detail(&dup).contains("already exists"), "{}", dup.body);
+    assert_shape(&fixture("exchange-error.json"), &dup.body);
+    let r = env
+        .exo(
+            &t,
+            "New-OutboundConnector",
+            json!({"Name": "No hosts", "UseMXRecord": false}),
+        )
+        .await;
+    assert!(detail(&r).contains("SmartHosts"));
+
+    let inbound = env
+        .exo(
+            &t,
+            "New-InboundConnector",
+            json!({"Name": "In", "ConnectorType": "Partner", "SenderDomains": ["*"], "RequireTls": true,
+            "RestrictDomainsToCertificate": true, "TlsSenderCertificateName": "*.tmcas.trendmicro.com"}),
+        )
+        .await;
+    assert_eq!(inbound.status, 200, "{}", inbound.body);
+    assert_eq!(inbound.body["value"][0]["SenderDomains"], json!(["smtp:*;1"]));
+    let r = env
+        .exo(
+            &t,
+            "New-InboundConnector",
+            json!({"Name": "In2", "SenderDomains": ["*"], "RestrictDomainsToCertificate": true}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+
+    let rule = |name: &str, extra: Value| {
+        let mut p = json!({"Name": name, "Enabled": false, "FromScope": "NotInOrganization", "RecipientDomainIs": ["contoso.com"]});
+        for (k, v) in extra.as_object().expect("o") {
+            p[k] = v.clone();
+        }
+        p
+    };
+    let r = env
+        .exo(
+            &t,
+            "New-TransportRule",
+            rule(
+                "Missing connector",
+                json!({"RouteMessageOutboundConnector": "Nope"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(detail(&r).contains("Couldn't find object \"Nope\""), "{}", r.body);
+    assert_eq!(
+        r.body["error"]["details"][0]["target"],
+        "RouteMessageOutboundConnector"
+    );
+    let r = env
+        .exo(&t, "New-TransportRule", rule("No action", json!({})))
+        .await;
+    assert!(detail(&r).contains("at least one action"));
+    let ok = env
+        .exo(&t, "New-TransportRule", rule("TMCAS Inline Incoming Domain Transport Rule", json!({"RouteMessageOutboundConnector": "TMCAS Inline Outbound Connector for Incoming Message", "StopRuleProcessing": true})))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["value"][0]["State"], "Disabled");
+    let dup = env
+        .exo(
+            &t,
+            "New-TransportRule",
+            rule(
+                "TMCAS Inline Incoming Domain Transport Rule",
+                json!({"SetSCL": -1}),
+            ),
+        )
+        .await;
+    assert!(detail(&dup).contains("already exists"));
+    let r = env
+        .exo(
+            &t,
+            "New-TransportRule",
+            rule("Bad priority", json!({"SetSCL": -1, "Priority": 5})),
+        )
+        .await;
+    assert!(detail(&r).contains("priority"));
+
+    let name = "TMCAS Inline Incoming Domain Transport Rule";
+    let r = env
+        .exo(
+            &t,
+            "Set-TransportRule",
+            json!({"Identity": name, "Enabled": true}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(detail(&r).contains("A parameter cannot be found that matches parameter name 'Enabled'"));
+    let r = env
+        .exo(
+            &t,
+            "Set-TransportRule",
+            json!({"Identity": name, "RecipientDomainIs": ["contoso.com", "contoso.onmicrosoft.com"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        env.exo(&t, "Enable-TransportRule", json!({"Identity": name}))
+            .await
+            .status,
+        200
+    );
+    let got = env.exo(&t, "Get-TransportRule", json!({"Identity": name})).await;
+    assert_eq!(got.body["value"][0]["State"], "Enabled");
+    assert_eq!(
+        got.body["value"][0]["RecipientDomainIs"]
+            .as_array()
+            .expect("d")
+            .len(),
+        2
+    );
+    assert_eq!(
+        env.exo(&t, "Disable-TransportRule", json!({"Identity": name}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        env.dump().await["exchange"]["transport_rules"][0]["State"],
+        "Disabled"
+    );
+
+    // A connector in use by a rule can't go first.
+    let r = env
+        .exo(
+            &t,
+            "Remove-OutboundConnector",
+            json!({"Identity": "TMCAS Inline Outbound Connector for Incoming Message"}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        env.exo(&t, "Remove-TransportRule", json!({"Identity": name}))
+            .await
+            .status,
+        200
+    );
+    let r = env
+        .exo(
+            &t,
+            "Remove-OutboundConnector",
+            json!({"Identity": "TMCAS Inline Outbound Connector for Incoming Message"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let gone = env.exo(&t, "Get-TransportRule", json!({"Identity": name})).await;
+    assert_eq!(gone.status, 404);
+    assert!(detail(&gone).contains("ManagementObjectNotFoundException"));
+    let r = env.exo(&t, "Get-Nonsense", json!({})).await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn ip_allow_list_add_remove_and_replace() {
+    let env = Env::new(json!({"ip_allow_list": ["192.0.2.10"]})).await;
+    let t = env.token(EXO).await;
+    let add = json!({"Identity": "Default", "IPAllowList": {"@odata.type": "#Exchange.GenericHashTable", "Add": ["203.0.113.10", "198.51.100.0/24"]}});
+    assert_eq!(
+        env.exo(&t, "Set-HostedConnectionFilterPolicy", add).await.status,
+        200
+    );
+    let get = env
+        .exo(
+            &t,
+            "Get-HostedConnectionFilterPolicy",
+            json!({"Identity": "Default"}),
+        )
+        .await;
+    assert_eq!(
+        get.body["value"][0]["IPAllowList"],
+        json!(["192.0.2.10", "203.0.113.10", "198.51.100.0/24"])
+    );
+    let rm = json!({"Identity": "Default", "IPAllowList": {"@odata.type": "#Exchange.GenericHashTable", "Remove": ["203.0.113.10"]}});
+    assert_eq!(
+        env.exo(&t, "Set-HostedConnectionFilterPolicy", rm).await.status,
+        200
+    );
+    assert_eq!(
+        env.dump().await["exchange"]["ip_allow_list"],
+        json!(["192.0.2.10", "198.51.100.0/24"])
+    );
+    for bad in [json!(["2001:db8::1"]), json!(["10.0.0.0/8"])] {
+        let r = env.exo(&t, "Set-HostedConnectionFilterPolicy", json!({"Identity": "Default", "IPAllowList": {"@odata.type": "#Exchange.GenericHashTable", "Add": bad}})).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+    }
+    let untyped = env
+        .exo(
+            &t,
+            "Set-HostedConnectionFilterPolicy",
+            json!({"Identity": "Default", "IPAllowList": {"Add": ["1.2.3.4"]}}),
+        )
+        .await;
+    assert_eq!(untyped.status, 400);
+    let replace = env
+        .exo(
+            &t,
+            "Set-HostedConnectionFilterPolicy",
+            json!({"Identity": "Default", "IPAllowList": ["1.2.3.4"]}),
+        )
+        .await;
+    assert_eq!(replace.status, 200);
+    assert_eq!(env.dump().await["exchange"]["ip_allow_list"], json!(["1.2.3.4"]));
+    assert_eq!(
+        env.exo(
+            &t,
+            "Get-HostedConnectionFilterPolicy",
+            json!({"Identity": "Other"})
+        )
+        .await
+        .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn spoof_items_have_guids_and_are_removed_by_ids() {
+    let env = Env::new(json!({})).await;
+    let t = env.token(EXO).await;
+    let p = json!({"Identity": "Default", "Action": "Allow", "SpoofedUser": "contoso.com", "SendingInfrastructure": "tmcas.trendmicro.com", "SpoofType": "External"});
+    let r = env.exo(&t, "New-TenantAllowBlockListSpoofItems", p.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["value"][0]["Identity"].as_str().expect("id").to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok());
+    assert_eq!(
+        env.exo(&t, "New-TenantAllowBlockListSpoofItems", p).await.status,
+        400
+    );
+    let list = env.exo(&t, "Get-TenantAllowBlockListSpoofItems", json!({})).await;
+    assert_eq!(list.body["value"].as_array().expect("v").len(), 1);
+    let r = env
+        .exo(
+            &t,
+            "Remove-TenantAllowBlockListSpoofItems",
+            json!({"Identity": "Default", "Ids": [id.clone()]}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = env
+        .exo(
+            &t,
+            "Remove-TenantAllowBlockListSpoofItems",
+            json!({"Identity": "Default", "Ids": [id]}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn list_paging_reposts_the_same_body() {
+    let env = Env::new(json!({"domains": ["a.com", "b.com", "c.com", "d.com"]})).await;
+    let t = env.token(EXO).await;
+    let url = format!("{}/adminapi/beta/{}/InvokeCommand", env.base, env.tenant);
+    let body = json!({"CmdletInput": {"CmdletName": "Get-AcceptedDomain", "Parameters": {}}});
+    let p1 = env.exo_url(&url, &t, &body, Some("odata.maxpagesize=2")).await;
+    assert_eq!(p1.body["value"].as_array().expect("v").len(), 2);
+    let next = p1.body["@odata.nextLink"].as_str().expect("next").to_owned();
+    assert!(next.contains("/InvokeCommand?$skiptoken="));
+    let p2 = env.exo_url(&next, &t, &body, Some("odata.maxpagesize=2")).await;
+    assert_eq!(p2.body["value"].as_array().expect("v").len(), 2);
+    let p3 = env
+        .exo_url(
+            p2.body["@odata.nextLink"].as_str().expect("n"),
+            &t,
+            &body,
+            Some("odata.maxpagesize=2"),
+        )
+        .await;
+    assert_eq!(p3.body["value"].as_array().expect("v").len(), 1);
+    assert!(p3.body.get("@odata.nextLink").is_none());
+    let other = json!({"CmdletInput": {"CmdletName": "Get-InboundConnector", "Parameters": {}}});
+    assert_eq!(env.exo_url(&next, &t, &other, None).await.status, 400);
+}
+
+#[tokio::test]
+async fn exchange_role_travels_in_the_token() {
+    let env = Env::new(json!({"exchange_admin_role": false})).await;
+    let before = env.token(EXO).await;
+    let r = env.exo(&before, "Get-AcceptedDomain", json!({})).await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("isn't assigned to any management roles")
+    );
+    let g = env.token(GRAPH).await;
+    let spid = env
+        .graph(
+            "GET",
+            &format!("/servicePrincipals(appId='{}')", env.sim.client_id()),
+            &g,
+            None,
+        )
+        .await
+        .body["id"]
+        .clone();
+    let body = json!({"principalId": spid, "roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de", "directoryScopeId": "/"});
+    assert_eq!(
+        env.graph(
+            "POST",
+            "/roleManagement/directory/roleAssignments",
+            &g,
+            Some(body)
+        )
+        .await
+        .status,
+        201
+    );
+    // The old token still lacks the role.
+    assert_eq!(
+        env.exo(&before, "Get-AcceptedDomain", json!({})).await.status,
+        401
+    );
+    let after = env.token(EXO).await;
+    assert_eq!(env.exo(&after, "Get-AcceptedDomain", json!({})).await.status, 200);
+}
+
+#[tokio::test]
+async fn exchange_token_checks() {
+    let env = Env::new(json!({})).await;
+    let other = env.admin("POST", "/_sim/tenants", Some(json!({}))).await.body["tenant_id"]
+        .as_str()
+        .expect("t")
+        .to_owned();
+    let t = env.token(EXO).await;
+    let url = format!("{}/adminapi/beta/{other}/InvokeCommand", env.base);
+    let body = json!({"CmdletInput": {"CmdletName": "Get-AcceptedDomain"}});
+    assert_eq!(
+        env.exo_url(&url, &t, &body, None).await.status,
+        401,
+        "token of another tenant"
+    );
+    let g = env.token(GRAPH).await;
+    let r = env.exo(&g, "Get-AcceptedDomain", json!({})).await;
+    assert_eq!(r.status, 401, "graph audience");
+    env.sim.advance_clock(2.0 * 3600.0);
+    assert_eq!(
+        env.exo(&t, "Get-AcceptedDomain", json!({})).await.status,
+        401,
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn new_groups_reach_exchange_after_propagation() {
+    let env = Env::new(json!({"users": 3, "group_propagation_seconds": 600})).await;
+    let g = env.token(GRAPH).await;
+    let x = env.token(EXO).await;
+    let body = json!({"displayName": "TMCAS Inline Incoming O365 Virtual Group", "mailNickname": "tmcas-in", "mailEnabled": true, "securityEnabled": false, "groupTypes": ["Unified"]});
+    assert_eq!(env.graph("POST", "/groups", &g, Some(body)).await.status, 201);
+    let r = env
+        .exo(&x, "Get-UnifiedGroup", json!({"Identity": "tmcas-in"}))
+        .await;
+    assert_eq!(r.status, 404);
+    connectors(&env, &x).await;
+    let rule = json!({"Name": "User rule", "SentToMemberOf": ["tmcas-in"], "RouteMessageOutboundConnector": "TMCAS Inline Outbound Connector for Incoming Message"});
+    assert_eq!(
+        env.exo(&x, "New-TransportRule", rule.clone()).await.status,
+        400,
+        "group not visible yet"
+    );
+    env.sim.advance_clock(601.0);
+    let x = env.token(EXO).await;
+    let r = env
+        .exo(&x, "Get-UnifiedGroup", json!({"Identity": "tmcas-in"}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["value"][0]["Alias"], "tmcas-in");
+    assert_eq!(env.exo(&x, "New-TransportRule", rule).await.status, 200);
+}
+
+#[tokio::test]
+async fn exchange_batch() {
+    let env = Env::new(json!({})).await;
+    let t = env.token(EXO).await;
+    let req = |id: &str, cmd: &str| json!({"id": id, "method": "POST", "url": format!("{}/adminapi/beta/{}/InvokeCommand", env.base, env.tenant), "body": {"CmdletInput": {"CmdletName": cmd, "Parameters": {}}}});
+    let body = json!({"requests": [req("1", "Get-AcceptedDomain"), req("2", "Get-TransportRule"), req("3", "Remove-TransportRule")]});
+    let r = env
+        .exo_url(
+            &format!("{}/adminapi/beta/{}/$batch", env.base, env.tenant),
+            &t,
+            &body,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let res = r.body["responses"].as_array().expect("r");
+    assert_eq!(
+        (
+            res[0]["status"].as_u64(),
+            res[1]["status"].as_u64(),
+            res[2]["status"].as_u64()
+        ),
+        (Some(200), Some(200), Some(400))
+    );
+    let many: Vec<_> = (0..11)
+        .map(|i| req(&i.to_string(), "Get-AcceptedDomain"))
+        .collect();
+    let r = env
+        .exo_url(
+            &format!("{}/adminapi/beta/{}/$batch", env.base, env.tenant),
+            &t,
+            &json!({"requests": many}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 400);
+}

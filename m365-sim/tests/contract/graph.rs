@@ -1,0 +1,443 @@
+//! Graph: bearer checks, users paging, groups and members, apps and roles, SharePoint probes.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn bearer_checks_reject_bad_tokens() {
+    let env = Env::new(json!({"users": 3})).await;
+    let no = env
+        .http
+        .get(format!("{}/v1.0/users", env.base))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(no.status().as_u16(), 401);
+    let body: Value = no.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
+    assert_shape(&fixture("graph-error.json"), &body);
+
+    // A token from another simulator process (another signing key) is refused.
+    let other = Env::new(json!({})).await;
+    let foreign = other.token(GRAPH).await;
+    let r = env.graph("GET", "/users", &foreign, None).await;
+    assert_eq!(r.status, 401);
+
+    // An Exchange token is for the wrong audience.
+    let exo = env.token(EXO).await;
+    let r = env.graph("GET", "/users", &exo, None).await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .expect("msg")
+            .contains("Invalid audience")
+    );
+
+    // Expiry is judged in simulated time.
+    let t = env.token(GRAPH).await;
+    assert_eq!(env.graph("GET", "/users", &t, None).await.status, 200);
+    env.sim.advance_clock(91.0 * 60.0);
+    let r = env.graph("GET", "/users", &t, None).await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .expect("msg")
+            .contains("expired")
+    );
+
+    // A token of a deleted tenant.
+    let t = env.token(GRAPH).await;
+    assert_eq!(
+        env.admin("DELETE", &format!("/_sim/tenants/{}", env.tenant), None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(env.graph("GET", "/users", &t, None).await.status, 401);
+}
+
+#[tokio::test]
+async fn missing_app_role_gives_403() {
+    let env = Env::new(json!({"users": 2, "app_roles": ["User.Read.All", "Exchange.ManageAsApp"]})).await;
+    let t = env.token(GRAPH).await;
+    assert_eq!(env.graph("GET", "/users", &t, None).await.status, 200);
+    let r = env.graph("GET", "/groups", &t, None).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.body["error"]["code"], "Authorization_RequestDenied");
+    let r = env.graph("GET", "/sites/root", &t, None).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (403, Some("accessDenied"))
+    );
+    let u = env.graph("GET", "/users?$top=1", &t, None).await.body["value"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        env.graph("GET", &format!("/users/{u}/drive"), &t, None)
+            .await
+            .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn users_page_with_next_links_top_and_select() {
+    let env = Env::new(json!({"users": 250, "domains": ["contoso.com"]})).await;
+    let t = env.token(GRAPH).await;
+    let p1 = env.graph("GET", "/users", &t, None).await;
+    assert_eq!(p1.status, 200);
+    assert_shape(&fixture("graph-users-page.json"), &p1.body);
+    assert_eq!(p1.body["value"].as_array().expect("v").len(), 100);
+    let mut seen = 100;
+    let mut next = p1.body["@odata.nextLink"].as_str().map(str::to_owned);
+    while let Some(link) = next {
+        let p = env.graph("GET", &link, &t, None).await;
+        assert_eq!(p.status, 200);
+        seen += p.body["value"].as_array().expect("v").len();
+        next = p.body["@odata.nextLink"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, 250);
+    let all = env
+        .graph("GET", "/users?$top=999&$select=id,userPrincipalName", &t, None)
+        .await;
+    let v = all.body["value"].as_array().expect("v");
+    assert_eq!(v.len(), 250);
+    assert!(all.body.get("@odata.nextLink").is_none());
+    let keys: Vec<&String> = v[0].as_object().expect("o").keys().collect();
+    assert_eq!(keys, vec!["id", "userPrincipalName"]);
+    assert!(
+        v[0]["userPrincipalName"]
+            .as_str()
+            .expect("upn")
+            .ends_with("@contoso.com")
+    );
+    let r = env.graph("GET", "/users?$top=1000", &t, None).await;
+    assert_eq!(r.status, 400);
+    let r = env.graph("GET", "/users?$select=nonsense", &t, None).await;
+    assert_eq!(r.status, 400);
+    let upn = v[7]["userPrincipalName"].as_str().expect("upn");
+    let one = env
+        .graph("GET", &format!("/users/{}", upn.to_uppercase()), &t, None)
+        .await;
+    assert_eq!(one.body["id"], v[7]["id"]);
+    let missing = env.graph("GET", "/users/nobody@contoso.com", &t, None).await;
+    assert_eq!(
+        (missing.status, missing.body["error"]["code"].as_str()),
+        (404, Some("Request_ResourceNotFound"))
+    );
+    let f = env
+        .graph(
+            "GET",
+            &format!("/users?$filter=userPrincipalName%20eq%20'{upn}'"),
+            &t,
+            None,
+        )
+        .await;
+    assert_eq!(f.body["value"].as_array().expect("v").len(), 1);
+}
+
+#[tokio::test]
+async fn same_seed_gives_same_users() {
+    let a = Env::new(json!({"users": 20, "tenant_id": "5b2e9c1a-1111-4222-8333-444455556666"})).await;
+    let b = Env::new(json!({"users": 20, "tenant_id": "5b2e9c1a-1111-4222-8333-444455556666"})).await;
+    assert_eq!(user_ids(&a).await, user_ids(&b).await);
+    // And generated tenant ids follow the seed too.
+    let c = Env::new(json!({})).await;
+    let d = Env::new(json!({})).await;
+    assert_eq!(c.tenant, d.tenant);
+}
+
+async fn user_ids(e: &Env) -> Value {
+    let t = e.token(GRAPH).await;
+    e.graph("GET", "/users?$select=id,userPrincipalName", &t, None)
+        .await
+        .body["value"]
+        .clone()
+}
+
+fn bind(env_base: &str, id: &str) -> Value {
+    let _ = env_base;
+    json!(format!("https://graph.microsoft.com/v1.0/directoryObjects/{id}"))
+}
+
+#[tokio::test]
+async fn groups_create_members_and_refs() {
+    let env = Env::new(json!({"users": 30, "domains": ["contoso.com"]})).await;
+    let t = env.token(GRAPH).await;
+    let users = env.graph("GET", "/users?$top=30&$select=id", &t, None).await.body["value"].clone();
+    let ids: Vec<String> = users
+        .as_array()
+        .expect("u")
+        .iter()
+        .map(|u| u["id"].as_str().expect("id").to_owned())
+        .collect();
+    let mut body = json!({
+        "displayName": "TMCAS Inline Incoming O365 Virtual Group",
+        "description": "Inline protection targets",
+        "mailNickname": "tmcas-incoming",
+        "mailEnabled": true,
+        "securityEnabled": false,
+        "groupTypes": ["Unified"],
+        "visibility": "Private",
+        "resourceBehaviorOptions": ["WelcomeEmailDisabled", "HideGroupInOutlook"],
+        "members@odata.bind": ids[..21].iter().map(|i| bind(&env.base, i)).collect::<Vec<_>>(),
+    });
+    let r = env.graph("POST", "/groups", &t, Some(body.clone())).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("20 link changes")
+    );
+    body["members@odata.bind"] = json!(ids[..20].iter().map(|i| bind(&env.base, i)).collect::<Vec<_>>());
+    let r = env.graph("POST", "/groups", &t, Some(body.clone())).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_shape(&fixture("graph-group-created.json"), &r.body);
+    assert_eq!(r.body["mail"], "tmcas-incoming@contoso.com");
+    assert_eq!(
+        r.body["resourceBehaviorOptions"],
+        json!(["WelcomeEmailDisabled", "HideGroupInOutlook"])
+    );
+    let gid = r.body["id"].as_str().expect("gid").to_owned();
+    // Same nickname again conflicts on proxyAddresses.
+    body["members@odata.bind"] = json!([]);
+    assert_eq!(env.graph("POST", "/groups", &t, Some(body)).await.status, 400);
+    // Mail-enabled non-Unified groups can't be written through Graph.
+    let r = env
+        .graph("POST", "/groups", &t, Some(json!({"displayName": "d", "mailNickname": "d", "mailEnabled": true, "securityEnabled": true})))
+        .await;
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("mail-enabled")
+    );
+    // resourceBehaviorOptions only at creation.
+    let r = env
+        .graph(
+            "PATCH",
+            &format!("/groups/{gid}"),
+            &t,
+            Some(json!({"resourceBehaviorOptions": []})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+
+    let members = env
+        .graph("GET", &format!("/groups/{gid}/members?$top=5"), &t, None)
+        .await;
+    assert_eq!(members.body["value"].as_array().expect("v").len(), 5);
+    assert!(
+        members.body["@odata.nextLink"]
+            .as_str()
+            .expect("next")
+            .contains("$skiptoken=")
+    );
+    assert_eq!(members.body["value"][0]["@odata.type"], "#microsoft.graph.user");
+
+    let add = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{}", ids[25])});
+    assert_eq!(
+        env.graph(
+            "POST",
+            &format!("/groups/{gid}/members/$ref"),
+            &t,
+            Some(add.clone())
+        )
+        .await
+        .status,
+        204
+    );
+    let again = env
+        .graph("POST", &format!("/groups/{gid}/members/$ref"), &t, Some(add))
+        .await;
+    assert_eq!(again.status, 400);
+    assert!(
+        again.body["error"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("already exist")
+    );
+    let ghost = json!({"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/0c0ffee0-0000-4000-8000-000000000000"});
+    assert_eq!(
+        env.graph("POST", &format!("/groups/{gid}/members/$ref"), &t, Some(ghost))
+            .await
+            .status,
+        404
+    );
+    let del = format!("/groups/{gid}/members/{}/$ref", ids[25]);
+    assert_eq!(env.graph("DELETE", &del, &t, None).await.status, 204);
+    let r = env.graph("DELETE", &del, &t, None).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (404, Some("Request_ResourceNotFound"))
+    );
+    let patch = json!({"members@odata.bind": [bind(&env.base, &ids[26])]});
+    assert_eq!(
+        env.graph("PATCH", &format!("/groups/{gid}"), &t, Some(patch))
+            .await
+            .status,
+        204
+    );
+
+    let f = env
+        .graph(
+            "GET",
+            "/groups?$filter=mailNickname%20eq%20'tmcas-incoming'",
+            &t,
+            None,
+        )
+        .await;
+    assert_eq!(f.body["value"].as_array().expect("v").len(), 1);
+    assert_eq!(
+        env.graph("DELETE", &format!("/groups/{gid}"), &t, None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        env.graph("GET", &format!("/groups/{gid}"), &t, None).await.status,
+        404
+    );
+    let dump = env.dump().await;
+    assert!(dump["groups"].as_array().expect("g").is_empty());
+}
+
+#[tokio::test]
+async fn organization_domains_and_records() {
+    let env = Env::new(json!({"domains": ["contoso.com", "contoso.net"], "display_name": "Contoso"})).await;
+    let t = env.token(GRAPH).await;
+    let org = env
+        .graph("GET", "/organization?$select=id,verifiedDomains", &t, None)
+        .await;
+    assert_eq!(org.body["value"][0]["id"], json!(env.tenant));
+    assert_eq!(
+        org.body["value"][0]["verifiedDomains"]
+            .as_array()
+            .expect("d")
+            .len(),
+        3
+    );
+    let d = env.graph("GET", "/domains", &t, None).await;
+    let names: Vec<&str> = d.body["value"]
+        .as_array()
+        .expect("v")
+        .iter()
+        .map(|x| x["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        names,
+        vec!["contoso.onmicrosoft.com", "contoso.com", "contoso.net"]
+    );
+    let recs = env
+        .graph(
+            "GET",
+            "/domains/contoso.com/serviceConfigurationRecords",
+            &t,
+            None,
+        )
+        .await;
+    assert_eq!(recs.status, 200);
+    assert_shape(&fixture("graph-service-configuration-records.json"), &recs.body);
+    assert_eq!(
+        recs.body["value"][0]["mailExchange"],
+        "contoso-com.mail.protection.outlook.com"
+    );
+    assert_eq!(env.graph("GET", "/domains/nope.com", &t, None).await.status, 404);
+    assert_eq!(env.graph("GET", "/bogus", &t, None).await.status, 400);
+}
+
+#[tokio::test]
+async fn service_principals_and_role_assignments() {
+    let env = Env::new(json!({"exchange_admin_role": false})).await;
+    let t = env.token(GRAPH).await;
+    let cid = env.sim.client_id().to_owned();
+    let sp = env
+        .graph("GET", &format!("/servicePrincipals(appId='{cid}')"), &t, None)
+        .await;
+    assert_eq!(sp.status, 200);
+    assert_eq!(sp.body["appId"], json!(cid));
+    let spid = sp.body["id"].as_str().expect("id").to_owned();
+    let ara = env
+        .graph(
+            "GET",
+            &format!("/servicePrincipals/{spid}/appRoleAssignments"),
+            &t,
+            None,
+        )
+        .await;
+    let roles: Vec<&str> = ara.body["value"]
+        .as_array()
+        .expect("v")
+        .iter()
+        .map(|a| a["appRoleId"].as_str().expect("r"))
+        .collect();
+    assert!(
+        roles.contains(&"dc50a0fb-09a3-484d-be87-e023b12c6440"),
+        "Exchange.ManageAsApp granted"
+    );
+    assert_eq!(
+        env.graph(
+            "GET",
+            "/servicePrincipals(appId='00000000-0000-0000-0000-000000000000')",
+            &t,
+            None
+        )
+        .await
+        .status,
+        404
+    );
+
+    let filter = format!("/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{spid}'");
+    assert!(
+        env.graph("GET", &filter, &t, None).await.body["value"]
+            .as_array()
+            .expect("v")
+            .is_empty()
+    );
+    let body = json!({"principalId": spid, "roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de", "directoryScopeId": "/"});
+    let created = env
+        .graph(
+            "POST",
+            "/roleManagement/directory/roleAssignments",
+            &t,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(
+        env.graph(
+            "POST",
+            "/roleManagement/directory/roleAssignments",
+            &t,
+            Some(body)
+        )
+        .await
+        .status,
+        400
+    );
+    let listed = env.graph("GET", &filter, &t, None).await;
+    assert_eq!(listed.body["value"].as_array().expect("v").len(), 1);
+    let rid = created.body["id"].as_str().expect("id");
+    let path = format!("/roleManagement/directory/roleAssignments/{rid}");
+    assert_eq!(env.graph("DELETE", &path, &t, None).await.status, 204);
+    assert_eq!(env.graph("DELETE", &path, &t, None).await.status, 404);
+}
+
+#[tokio::test]
+async fn sharepoint_and_onedrive_probes() {
+    let env = Env::new(json!({"users": 1, "domains": ["contoso.com"]})).await;
+    let t = env.token(GRAPH).await;
+    let s = env.graph("GET", "/sites/root", &t, None).await;
+    assert_eq!(s.body["siteCollection"]["hostname"], "contoso.sharepoint.com");
+    let u = env.graph("GET", "/users", &t, None).await.body["value"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let d = env.graph("GET", &format!("/users/{u}/drive"), &t, None).await;
+    assert_eq!((d.status, d.body["driveType"].as_str()), (200, Some("business")));
+}

@@ -1,0 +1,13 @@
+//! Contract and behaviour tests of m365-sim over HTTP, one module per surface.
+
+mod common;
+
+mod admin;
+mod batch;
+mod delta;
+mod exchange;
+mod faults;
+mod fixtures;
+mod graph;
+mod process;
+mod token;

@@ -1,0 +1,675 @@
+//! Provisioning end to end: the `provision` handler against moto and m365-sim.
+
+use serde_json::{Value, json};
+use shared::{
+    store::{ResourceKind, ResourceRecord},
+    tenant::{LifecycleState, TenantId},
+};
+
+use crate::support::{Lab, vendor};
+
+const CUSTOMER_IP: &str = "192.0.2.10";
+
+/// A tenant as customers have them: a domain, a few users, their own allow-list entry, and the
+/// app consented but without the Exchange role yet.
+pub fn customer_tenant(lab: &Lab) -> TenantId {
+    lab.tenant(json!({
+        "display_name": "Contoso",
+        "domains": ["contoso.com"],
+        "users": [
+            {"user_principal_name": "alice@contoso.com"},
+            {"user_principal_name": "bob@contoso.com"},
+            {"user_principal_name": "carol@contoso.com"}
+        ],
+        "ip_allow_list": [CUSTOMER_IP],
+        "exchange_admin_role": false
+    }))
+}
+
+pub fn request(tenant: TenantId) -> Value {
+    json!({
+        "tenant_id": tenant.to_string(), "site": "us",
+        "services": ["exchange_online", "sharepoint_online", "onedrive"],
+        "policy_targets": {"users": ["alice@contoso.com", "bob@contoso.com"]},
+        "options": {"ip_allow_list": true}
+    })
+}
+
+fn names_of(list: &Value) -> Vec<String> {
+    let mut names: Vec<String> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["Name"].as_str())
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+/// The tenant's Microsoft objects with ids dropped, for comparing two runs.
+pub fn footprint(dump: &Value) -> Value {
+    let exchange = &dump["exchange"];
+    let mut groups: Vec<Value> = dump["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| {
+            let mut members: Vec<&str> = g["members"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["userPrincipalName"].as_str())
+                .collect();
+            members.sort();
+            json!({"name": g["displayName"], "options": g["resourceBehaviorOptions"], "members": members})
+        })
+        .collect();
+    groups.sort_by_key(|g| g["name"].to_string());
+    let mut rules: Vec<Value> = exchange["transport_rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| json!({"name": r["Name"], "state": r["State"]}))
+        .collect();
+    rules.sort_by_key(|r| r["name"].to_string());
+    let spoof: Vec<Value> = exchange["spoof_items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            json!([
+                s["SpoofedUser"],
+                s["SendingInfrastructure"],
+                s["SpoofType"],
+                s["Action"]
+            ])
+        })
+        .collect();
+    let mut ips: Vec<&str> = exchange["ip_allow_list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    ips.sort();
+    json!({
+        "groups": groups,
+        "inbound": names_of(&exchange["inbound_connectors"]),
+        "outbound": names_of(&exchange["outbound_connectors"]),
+        "rules": rules,
+        "spoof": spoof,
+        "ips": ips,
+        "roles": dump["role_assignments"].as_array().map_or(0, Vec::len),
+    })
+}
+
+pub async fn resources(lab: &Lab, tenant: TenantId, kind: ResourceKind) -> Vec<ResourceRecord> {
+    let all = lab.aws.store.resources(tenant).await.expect("resources");
+    all.into_iter().filter(|r| r.kind == kind).collect()
+}
+
+#[tokio::test]
+async fn a_full_provision_creates_exactly_the_design_objects() {
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    let view = lab.provision(request(tenant)).await.expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    for service in ["tenant", "exchange_online", "sharepoint_online", "onedrive"] {
+        assert_eq!(
+            view["services"][service]["status"], "succeeded",
+            "{service}: {view:#}"
+        );
+    }
+
+    let names = vendor().names();
+    let dump = lab.dump(tenant);
+    let print = footprint(&dump);
+    let groups: Vec<&str> = print["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    assert_eq!(
+        groups,
+        [names.incoming_group.as_str(), names.outgoing_group.as_str()]
+    );
+    for group in print["groups"].as_array().expect("groups") {
+        assert_eq!(
+            group["members"],
+            json!(["alice@contoso.com", "bob@contoso.com"]),
+            "{group}"
+        );
+        let options = group["options"].to_string();
+        assert!(
+            options.contains("WelcomeEmailDisabled") && options.contains("HideGroupInOutlook"),
+            "{options}"
+        );
+    }
+    let mut inbound = vec![names.inbound_incoming.clone(), names.inbound_outgoing.clone()];
+    inbound.sort();
+    let mut outbound = vec![names.outbound_incoming.clone(), names.outbound_outgoing.clone()];
+    outbound.sort();
+    assert_eq!(print["inbound"], json!(inbound));
+    assert_eq!(print["outbound"], json!(outbound));
+    let rules = print["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), 6, "{rules:?}");
+    for rule in names.rules() {
+        assert!(
+            rules.iter().any(|r| r["name"] == rule && r["state"] == "Enabled"),
+            "{rule} enabled: {rules:?}"
+        );
+    }
+    assert_eq!(
+        print["spoof"],
+        json!([["*", "vendor.example", "External", "Allow"]])
+    );
+    assert_eq!(
+        print["ips"],
+        json!(["192.0.2.10", "198.51.100.0/24", "203.0.113.10"]),
+        "customer IP kept"
+    );
+
+    // What we recorded: exactly the vendor IPs as ours, the spoof entry's id, the role we assigned.
+    let mut ours: Vec<String> = resources(&lab, tenant, ResourceKind::AllowedIp)
+        .await
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    ours.sort();
+    assert_eq!(ours, ["198.51.100.0/24", "203.0.113.10"]);
+    let spoof_id = dump["exchange"]["spoof_items"][0]["Identity"]
+        .as_str()
+        .expect("spoof id");
+    let spoof = resources(&lab, tenant, ResourceKind::SpoofItem).await;
+    assert_eq!(spoof.len(), 1);
+    assert_eq!(spoof[0].external_id.as_deref(), Some(spoof_id));
+    assert_eq!(
+        resources(&lab, tenant, ResourceKind::RoleAssignment).await.len(),
+        1,
+        "the Exchange role we assigned"
+    );
+    assert_eq!(
+        resources(&lab, tenant, ResourceKind::TransportRule).await.len(),
+        6
+    );
+    assert_eq!(resources(&lab, tenant, ResourceKind::Group).await.len(), 2);
+    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    assert_eq!(record.state, LifecycleState::Active);
+}
+
+fn writes(stats: &Value, tenant: TenantId) -> u64 {
+    let of = |surface: &str| {
+        stats["tenants"][tenant.to_string()][surface]["writes"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    of("graph") + of("exchange")
+}
+
+fn requests(stats: &Value, tenant: TenantId) -> u64 {
+    let of = |surface: &str| {
+        stats["tenants"][tenant.to_string()][surface]["requests"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    of("graph") + of("exchange") + of("token")
+}
+
+#[tokio::test]
+async fn provisioning_a_provisioned_tenant_again_changes_nothing() {
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    let first = lab.provision(request(tenant)).await.expect("provision");
+    assert_eq!(first["status"], "succeeded");
+    let before = footprint(&lab.dump(tenant));
+    lab.sim.reset_stats();
+
+    let again = lab.provision(request(tenant)).await.expect("provision again");
+    assert_eq!(again["task_id"], first["task_id"], "the finished task answers");
+    // A new process (no cached tokens) continuing the finished task: still nothing.
+    let fresh = Lab::provisioner_for(&lab.aws, &lab.sim);
+    fresh
+        .handle(json!({"task_id": first["task_id"]}), None)
+        .await
+        .expect("continue a finished task");
+    let stats = lab.sim.stats();
+    assert_eq!(writes(&stats, tenant), 0, "no write calls: {stats}");
+    assert_eq!(requests(&stats, tenant), 0, "no calls at all: {stats}");
+    assert_eq!(footprint(&lab.dump(tenant)), before);
+}
+
+/// Every write of provisioning, as the simulator's fault matcher names it.
+const WRITES: [&str; 9] = [
+    "POST /v1.0/roleManagement/directory/roleAssignments",
+    "POST /v1.0/groups",
+    "/members/$ref",
+    "New-OutboundConnector",
+    "New-InboundConnector",
+    "New-TransportRule",
+    "New-TenantAllowBlockListSpoofItems",
+    "Set-HostedConnectionFilterPolicy",
+    "Enable-TransportRule",
+];
+
+#[tokio::test]
+async fn a_lost_answer_after_any_write_ends_in_the_clean_state_without_duplicates() {
+    let lab = Lab::start().await;
+    let clean = customer_tenant(&lab);
+    let view = lab.provision(request(clean)).await.expect("clean run");
+    assert_eq!(view["status"], "succeeded");
+    let expected = footprint(&lab.dump(clean));
+
+    for write in WRITES {
+        let lab = Lab::start().await;
+        let tenant = customer_tenant(&lab);
+        // Microsoft applies the write, then the answer is lost: every attempt, until cleared.
+        lab.fault(json!({"tenant": tenant.to_string(), "match": write, "status": 503, "phase": "after"}));
+        let first = lab
+            .provision(request(tenant))
+            .await
+            .expect("provision under faults");
+        lab.sim.clear_faults();
+        // Re-invoke, as a continuation would, from a new process.
+        let fresh = Lab::provisioner_for(&lab.aws, &lab.sim);
+        let done = fresh
+            .handle(json!({"task_id": first["task_id"]}), None)
+            .await
+            .expect("continue");
+        let done = serde_json::to_value(done).expect("json");
+        assert_eq!(done["status"], "succeeded", "{write}: {done:#}");
+        assert_eq!(
+            footprint(&lab.dump(tenant)),
+            expected,
+            "{write}: same objects as a clean run, none twice"
+        );
+        let ours: Vec<_> = resources(&lab, tenant, ResourceKind::AllowedIp)
+            .await
+            .into_iter()
+            .map(|r| r.key)
+            .collect();
+        assert_eq!(ours.len(), 2, "{write}: exactly our IPs recorded: {ours:?}");
+        let spoof = resources(&lab, tenant, ResourceKind::SpoofItem).await;
+        assert!(
+            spoof.len() == 1 && spoof[0].external_id.is_some(),
+            "{write}: spoof id recorded: {spoof:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn throttling_storms_on_both_surfaces_are_ridden_out() {
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    lab.fault(json!({"tenant": tenant.to_string(), "surface": "graph", "status": 429, "retry_after": 0.05, "count": 6}));
+    lab.fault(json!({"tenant": tenant.to_string(), "surface": "exchange", "status": 429, "retry_after": "0.1", "count": 6}));
+    lab.fault(json!({"tenant": tenant.to_string(), "surface": "exchange", "status": 429, "retry_after": 1, "count": 1}));
+    let view = lab.provision(request(tenant)).await.expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    assert_eq!(
+        footprint(&lab.dump(tenant))["rules"].as_array().map(Vec::len),
+        Some(6)
+    );
+}
+
+#[tokio::test]
+async fn slow_group_propagation_waits_with_a_queued_continuation() {
+    let lab = Lab::start().await;
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"], "users": [{"user_principal_name": "alice@contoso.com"}],
+        "group_propagation_seconds": 600
+    }));
+    let first = lab
+        .provision(request_for_users(tenant, &["alice@contoso.com"]))
+        .await
+        .expect("provision");
+    assert_eq!(first["status"], "waiting", "{first:#}");
+    let exchange = &first["services"]["exchange_online"]["steps"];
+    let wait = exchange
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "wait_for_groups")
+        .expect("step");
+    assert_eq!(wait["status"], "waiting");
+    assert!(wait["not_before"].is_string());
+    assert!(
+        lab.dump(tenant)["exchange"]["transport_rules"]
+            .as_array()
+            .is_none_or(Vec::is_empty),
+        "no rules before the groups are seen"
+    );
+    assert_eq!(delayed_messages(&lab).await, 1, "one continuation queued");
+
+    // A duplicate delivery of the continuation before its time changes nothing and queues nothing.
+    let sqs_event =
+        json!({"Records": [{"messageId": "m-1", "body": json!({"task_id": first["task_id"]}).to_string()}]});
+    let answer = lab.provision(sqs_event).await.expect("early continuation");
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    assert_eq!(delayed_messages(&lab).await, 1, "still one continuation");
+
+    lab.sim.advance_clock(900.0);
+    let done = lab
+        .provision(json!({"task_id": first["task_id"]}))
+        .await
+        .expect("continue");
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+}
+
+fn request_for_users(tenant: TenantId, users: &[&str]) -> Value {
+    json!({"tenant_id": tenant.to_string(), "site": "eu", "policy_targets": {"users": users}})
+}
+
+async fn delayed_messages(lab: &Lab) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let url = lab.provisioner.continuations.url().to_owned();
+    let attributes = aws_sdk_sqs::Client::new(&lab.aws.sdk)
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    let count = |name: QueueAttributeName| {
+        attributes
+            .get(&name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    count(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        + count(QueueAttributeName::ApproximateNumberOfMessages)
+}
+
+#[tokio::test]
+async fn a_missing_exchange_role_that_the_app_cannot_assign_tells_the_admin_and_spares_the_other_services() {
+    let lab = Lab::start().await;
+    let roles = [
+        "User.Read.All",
+        "Group.ReadWrite.All",
+        "GroupMember.ReadWrite.All",
+        "Domain.Read.All",
+        "Organization.Read.All",
+        "Application.Read.All",
+        "Sites.Read.All",
+        "Files.Read.All",
+        "Exchange.ManageAsApp",
+    ];
+    let tenant = lab.tenant(
+        json!({"domains": ["contoso.com"], "users": 3, "exchange_admin_role": false, "app_roles": roles}),
+    );
+    let view = lab
+        .provision(json!({"tenant_id": tenant.to_string(), "site": "ca"}))
+        .await
+        .expect("provision answers");
+    assert_eq!(view["status"], "failed", "{view:#}");
+    let exchange = &view["services"]["exchange_online"];
+    assert_eq!(exchange["status"], "failed");
+    let step = &exchange["steps"][0];
+    assert_eq!(
+        (step["name"].as_str(), step["error_kind"].as_str()),
+        (Some("assign_exchange_role"), Some("admin_action")),
+        "{step}"
+    );
+    assert!(
+        step["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Roles and administrators")),
+        "{step}"
+    );
+    assert_eq!(view["services"]["sharepoint_online"]["status"], "succeeded");
+    assert_eq!(view["services"]["onedrive"]["status"], "succeeded");
+    assert!(
+        lab.dump(tenant)["exchange"]["transport_rules"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
+    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    assert_eq!(record.state, LifecycleState::Failed);
+    assert!(record.attention.is_some_and(|a| a.contains("exchange_online")));
+    assert!(
+        resources(&lab, tenant, ResourceKind::RoleAssignment)
+            .await
+            .is_empty(),
+        "no intent left behind"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_sharepoint_grant_fails_only_sharepoint() {
+    let lab = Lab::start().await;
+    let roles = [
+        "User.Read.All",
+        "Group.ReadWrite.All",
+        "GroupMember.ReadWrite.All",
+        "Domain.Read.All",
+        "Organization.Read.All",
+        "Application.Read.All",
+        "RoleManagement.ReadWrite.Directory",
+        "Files.Read.All",
+        "Exchange.ManageAsApp",
+    ];
+    let tenant = lab.tenant(json!({"domains": ["contoso.com"], "users": 3, "app_roles": roles}));
+    let view = lab
+        .provision(json!({"tenant_id": tenant.to_string(), "site": "jp"}))
+        .await
+        .expect("provision answers");
+    assert_eq!(
+        view["services"]["exchange_online"]["status"], "succeeded",
+        "{view:#}"
+    );
+    assert_eq!(view["services"]["onedrive"]["status"], "succeeded");
+    let sharepoint = &view["services"]["sharepoint_online"];
+    assert_eq!(sharepoint["status"], "failed");
+    assert!(
+        sharepoint["steps"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Sites.Read.All")),
+        "{sharepoint}"
+    );
+    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    assert_eq!(
+        record.state,
+        LifecycleState::Active,
+        "Exchange protection is in place"
+    );
+    assert!(record.attention.is_some_and(|a| a.contains("Sites.Read.All")));
+}
+
+#[tokio::test]
+async fn a_tenant_without_consent_needs_reconsent() {
+    let lab = Lab::start().await;
+    let tenant = lab.tenant(json!({"domains": ["contoso.com"], "consented": false}));
+    let view = lab
+        .provision(json!({"tenant_id": tenant.to_string(), "site": "sg"}))
+        .await
+        .expect("provision answers");
+    assert_eq!(view["status"], "failed", "{view:#}");
+    assert_eq!(
+        view["services"]["tenant"]["steps"][0]["error_kind"], "needs_reconsent",
+        "{view:#}"
+    );
+    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    assert_eq!(record.state, LifecycleState::NeedsReconsent);
+    assert_eq!(writes(&lab.sim.stats(), tenant), 0);
+}
+
+#[tokio::test]
+async fn two_concurrent_requests_for_one_tenant_make_one_task() {
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    let second = Lab::provisioner_for(&lab.aws, &lab.sim);
+    let (a, b) = tokio::join!(
+        lab.provision(request(tenant)),
+        second.handle(request(tenant), None),
+    );
+    let a = a.expect("first");
+    let b = serde_json::to_value(b.expect("second")).expect("json");
+    assert_eq!(a["task_id"], b["task_id"], "one task");
+    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    assert_eq!(
+        record.current_task_id.map(|t| t.to_string()).as_deref(),
+        a["task_id"].as_str()
+    );
+    // Whichever finished second may still be running; finishing it leaves one set of objects.
+    let done = lab
+        .provision(json!({"task_id": a["task_id"]}))
+        .await
+        .expect("finish");
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert_eq!(
+        footprint(&lab.dump(tenant))["rules"].as_array().map(Vec::len),
+        Some(6)
+    );
+}
+
+#[tokio::test]
+async fn bad_events_get_a_typed_error_naming_the_field_and_change_nothing() {
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab).to_string();
+    let cases = [
+        (json!("provision"), "."),
+        (json!([]), "."),
+        (json!({"tenant_id": 42, "site": "eu"}), "tenant_id"),
+        (
+            json!({"tenant_id": "contoso.onmicrosoft.com", "site": "eu"}),
+            "tenant_id",
+        ),
+        (json!({"site": "eu"}), "."),
+        (json!({"tenant_id": tenant, "site": "moon"}), "site"),
+        (json!({"tenant_id": tenant, "site": "EU"}), "site"),
+        (
+            json!({"tenant_id": tenant, "site": "eu", "services": ["exchange"]}),
+            "services[0]",
+        ),
+        (
+            json!({"tenant_id": tenant, "site": "eu", "services": "onedrive"}),
+            "services",
+        ),
+        (
+            json!({"tenant_id": tenant, "site": "eu", "options": {"ip_allow_list": "no"}}),
+            "options.ip_allow_list",
+        ),
+        (
+            json!({"tenant_id": tenant, "site": "eu", "options": {"force": true}}),
+            "options.force",
+        ),
+        (json!({"tenant_id": tenant, "site": "eu", "extra": 1}), "extra"),
+        (
+            json!({"tenant_id": tenant, "site": "eu", "policy_targets": {"domains": ["not a domain"]}}),
+            "policy_targets.domains[0]",
+        ),
+        (
+            json!({"tenant_id": tenant, "site": "eu", "policy_targets": {"groups": ["x"]}}),
+            "policy_targets.groups[0]",
+        ),
+        (json!({"task_id": "nope"}), "task_id"),
+        (
+            json!({"Records": [{"messageId": "1", "body": "{}"}]}),
+            "Records[0].body.",
+        ),
+    ];
+    for (event, field) in cases {
+        let err = lab.provision(event.clone()).await.expect_err(&event.to_string());
+        assert_eq!(err.error_type, "InvalidInput", "{event}: {err:?}");
+        assert!(
+            err.error_message.contains(&format!("`{field}")),
+            "{event}: {} should name {field}",
+            err.error_message
+        );
+    }
+    let unknown_task = lab
+        .provision(json!({"task_id": uuid::Uuid::new_v4().to_string()}))
+        .await
+        .expect_err("unknown task");
+    assert_eq!(unknown_task.error_type, "NotFound");
+    assert!(
+        lab.aws
+            .store
+            .tenant(tenant.parse().expect("id"))
+            .await
+            .expect("read")
+            .is_none(),
+        "nothing written"
+    );
+    assert_eq!(
+        requests(&lab.sim.stats(), tenant.parse().expect("id")),
+        0,
+        "nothing called"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_returns_the_plan_and_changes_nothing() {
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    let mut event = request(tenant);
+    event["options"]["dry_run"] = json!(true);
+    let plan = lab.provision(event).await.expect("dry run");
+    assert_eq!(plan["dry_run"], true);
+    let steps: Vec<&str> = plan["plan"]
+        .as_array()
+        .expect("plan")
+        .iter()
+        .filter_map(|s| s["step"].as_str())
+        .collect();
+    assert_eq!(steps.first(), Some(&"preflight"));
+    assert_eq!(
+        steps.iter().position(|s| *s == "enable_rules"),
+        Some(steps.len() - 3),
+        "rules enabled last for Exchange"
+    );
+    assert!(lab.aws.store.tenant(tenant).await.expect("read").is_none());
+    assert_eq!(requests(&lab.sim.stats(), tenant), 0, "nothing called");
+}
+
+#[tokio::test]
+async fn status_shows_the_task_and_the_tenant() {
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    let view = lab.provision(request(tenant)).await.expect("provision");
+    let call = |event: Value| {
+        let store = lab.aws.store.clone();
+        async move {
+            let event = lambda_runtime::LambdaEvent::new(event, crate::support::lambda_context());
+            status::handler(&store, event)
+                .await
+                .map(|a| serde_json::to_value(a).expect("json"))
+        }
+    };
+    let task = call(json!({"task_id": view["task_id"]}))
+        .await
+        .expect("task view");
+    assert_eq!(task, view);
+    let tenant_view = call(json!({"tenant_id": tenant.to_string()}))
+        .await
+        .expect("tenant view");
+    assert_eq!(tenant_view["state"], "active");
+    assert_eq!(tenant_view["last_task"]["task_id"], view["task_id"]);
+    assert_eq!(
+        tenant_view["managed_resources"].as_array().map(Vec::len),
+        Some(1 + 1 + 2 + 4 + 6 + 1 + 2),
+        "{tenant_view:#}"
+    );
+    for (event, error_type) in [
+        (json!({}), "InvalidInput"),
+        (
+            json!({"task_id": view["task_id"], "tenant_id": tenant.to_string()}),
+            "InvalidInput",
+        ),
+        (json!({"tenant_id": "x"}), "InvalidInput"),
+        (json!({"tenant_id": uuid::Uuid::new_v4().to_string()}), "NotFound"),
+    ] {
+        assert_eq!(
+            call(event.clone())
+                .await
+                .expect_err(&event.to_string())
+                .error_type,
+            error_type,
+            "{event}"
+        );
+    }
+}
