@@ -116,7 +116,17 @@ pub async fn ensure_role(
     let filter = format!(
         "/roleManagement/directory/roleAssignments?$filter=principalId eq '{principal}' and roleDefinitionId eq '{role}'&$select=id"
     );
-    let existing: Value = graph.get(&filter).await?;
+    let no_permission = |err: crate::graph::GraphError| {
+        if err.is_forbidden() {
+            StepError::AdminAction(format!(
+                "the app may not manage directory roles ({err}): assign the role {role} to principal {principal} in \
+                 Entra ID (Roles and administrators), or grant RoleManagement.ReadWrite.Directory, then re-run provisioning"
+            ))
+        } else {
+            err.into()
+        }
+    };
+    let existing: Value = graph.get(&filter).await.map_err(no_permission)?;
     let found = existing
         .get("value")
         .and_then(|v| v.get(0))
@@ -159,16 +169,7 @@ pub async fn ensure_role(
                 );
                 ctx.store.delete(&intent).await?;
             }
-            let created: Value = created.map_err(|err| {
-                if err.is_forbidden() {
-                    StepError::AdminAction(format!(
-                        "the app may not assign directory roles: assign the role {role} to principal {principal} in Entra ID \
-                         (Roles and administrators), or grant RoleManagement.ReadWrite.Directory, then re-run provisioning"
-                    ))
-                } else {
-                    err.into()
-                }
-            })?;
+            let created: Value = created.map_err(no_permission)?;
             let id = text(&created, "id").unwrap_or_default().to_owned();
             ctx.record(
                 ResourceKind::RoleAssignment,
