@@ -1,12 +1,31 @@
 #!/usr/bin/env bash
 # `make local-up` / `make local-down`: the local stack for `cargo lambda watch --env-file .env.local`.
-# up: moto (and m365-sim, once it exists) on free loopback ports, resources from infra/template.yaml,
-#     .env.local written. down: stops exactly the processes `up` started, by pid.
+# up: moto and m365-sim on free loopback ports, resources from infra/template.yaml, the simulated
+#     tenants of infra/local-tenants.json, .env.local written.
+# down: stops exactly the processes `up` started, by pid.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/lib.sh"
 STATE="$ROOT/.local"
 mkdir -p "$STATE"
+# m365-sim's documented default app registration (not a secret: it only opens the simulator).
+SIM_CLIENT_ID=7c6f3a52-2b1e-4c8a-9d4f-5e0b1a2c3d4e
+SIM_CLIENT_CREDENTIAL=m365-sim-client-secret
+
+# Starts m365-sim on a free port; sets SIM_URL from its first line.
+start_sim() {
+  "$ROOT/target/debug/m365-sim" --listen 127.0.0.1:0 --client-id "$SIM_CLIENT_ID" \
+    --client-secret "$SIM_CLIENT_CREDENTIAL" >"$STATE/m365-sim.out" 2>"$STATE/m365-sim.log" &
+  echo $! >"$STATE/m365-sim.pid"
+  for _ in $(seq 1 100); do
+    SIM_URL=$(head -n 1 "$STATE/m365-sim.out" 2>/dev/null | sed -n 's/^m365-sim listening on //p')
+    [ -n "$SIM_URL" ] && return 0
+    sleep 0.1
+  done
+  echo "m365-sim did not start; its log follows:" >&2
+  cat "$STATE/m365-sim.log" >&2
+  return 1
+}
 
 up() {
   if [ -f "$STATE/moto.pid" ] && kill -0 "$(cat "$STATE/moto.pid")" 2>/dev/null; then
@@ -18,9 +37,14 @@ up() {
   start_moto "$STATE/moto.log"
   echo "$MOTO_PID" >"$STATE/moto.pid"
   echo "moto on $MOTO_URL (pid $MOTO_PID)"
-  (cd "$ROOT" && cargo build -q -p integration-tests --bin local-stack)
+  (cd "$ROOT" && cargo build -q -p integration-tests -p m365-sim --bins)
+  start_sim
+  echo "m365-sim on $SIM_URL (pid $(cat "$STATE/m365-sim.pid"))"
   AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-    "$ROOT/target/debug/local-stack" --env-file "$ROOT/.env.local"
+    "$ROOT/target/debug/local-stack" --env-file "$ROOT/.env.local" \
+    --param "VendorConfiguration=@$ROOT/infra/vendor-config.example.json" \
+    --m365-url "$SIM_URL" --sim-tenants "$ROOT/infra/local-tenants.json" \
+    --client-id "$SIM_CLIENT_ID" --client-secret "$SIM_CLIENT_CREDENTIAL"
   trap - ERR
   echo "local stack up; environment in .env.local; stop it with \`make local-down\`"
 }

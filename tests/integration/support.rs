@@ -27,9 +27,11 @@ impl TestStack {
         let sdk = aws::local_sdk_config(&endpoint).await;
         let template = Template::load().expect("template");
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let parameters = [("VendorConfiguration".to_owned(), vendor_json())].into();
         let options = StackOptions {
             prefix,
             app_credentials_json,
+            parameters,
         };
         let stack = stack::create(&sdk, &template, &options)
             .await
@@ -102,20 +104,15 @@ pub struct Lab {
     pub provisioner: shared::provisioning::Provisioner,
 }
 
+/// The vendor configuration document used by the tests: the repository's example.
+pub fn vendor_json() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/vendor-config.example.json");
+    std::fs::read_to_string(path).expect("infra/vendor-config.example.json")
+}
+
 /// The vendor configuration used by the tests.
 pub fn vendor() -> shared::vendor::VendorConfig {
-    shared::vendor::VendorConfig::parse(
-        &serde_json::json!({
-            "incoming_smart_host": "f993a1.outrelay-us.vendor.example",
-            "outgoing_smart_host": "f993a1.relay-us.vendor.example",
-            "egress_ips": ["203.0.113.10", "198.51.100.0/24"],
-            "tls_certificate_name": "*.vendor.example",
-            "spoof": {"spoofed_user": "*", "sending_infrastructure": "vendor.example"},
-            "verdict_header": {"name": "X-Vendor-Verdict", "junk_value": "junk"}
-        })
-        .to_string(),
-    )
-    .expect("test vendor configuration")
+    shared::vendor::VendorConfig::parse(&vendor_json()).expect("test vendor configuration")
 }
 
 impl Lab {

@@ -30,6 +30,8 @@ pub struct StackOptions {
     pub prefix: String,
     /// The app-credentials secret's JSON, if one should be stored.
     pub app_credentials_json: Option<String>,
+    /// Values of template parameters that have no default (e.g. `VendorConfiguration`).
+    pub parameters: BTreeMap<String, String>,
 }
 
 /// Creates (or finds) every resource; running it twice is harmless.
@@ -57,10 +59,9 @@ pub async fn create(
         put_secret(sdk, &app_secret_id, json).await?;
     }
 
-    let parameters = BTreeMap::from([
-        ("SecretPrefix".to_owned(), secret_prefix),
-        ("AppCredentialsSecretArn".to_owned(), app_secret_id),
-    ]);
+    let mut parameters = options.parameters.clone();
+    parameters.insert("SecretPrefix".to_owned(), secret_prefix);
+    parameters.insert("AppCredentialsSecretName".to_owned(), app_secret_id);
     let mut env = BTreeMap::new();
     for (name, value) in template.global_environment() {
         let resolved = match value {

@@ -120,6 +120,14 @@ impl Provisioner {
 
     /// Handles any event `provision` receives.
     pub async fn handle(&self, event: Value, deadline: Option<SystemTime>) -> Result<Answer, ProvisionError> {
+        // Lambda never invokes with a deadline already past; local emulators sometimes do.
+        let deadline = deadline.filter(|d| {
+            let usable = *d > SystemTime::now();
+            if !usable {
+                tracing::warn!("the invocation's deadline has already passed; running without one");
+            }
+            usable
+        });
         match Invocation::parse(event)? {
             Invocation::Start(request) => self.start(*request, deadline).await,
             Invocation::Continue(continuations) if continuations.iter().all(|(id, _)| id.is_none()) => {

@@ -24,8 +24,9 @@ use crate::{
 
 /// A step that keeps failing transiently is given up after this many starts.
 const MAX_STEP_ATTEMPTS: u32 = 10;
-/// Time kept in reserve before the Lambda deadline: no step starts within it.
-const DEADLINE_RESERVE: StdDuration = StdDuration::from_secs(60);
+/// Time kept in reserve before the Lambda deadline: no step starts within it. A step cut off by
+/// the deadline anyway stays `running` and is run again (steps are idempotent).
+const DEADLINE_RESERVE: StdDuration = StdDuration::from_secs(15);
 /// Delay before a transiently failing step is tried again from a continuation.
 const TRANSIENT_RETRY: Duration = Duration::seconds(30);
 
@@ -53,6 +54,8 @@ impl Provisioner {
         if task.status.is_finished() {
             return Ok(TaskView::new(&task, &steps));
         }
+        let remaining = deadline.and_then(|d| d.duration_since(SystemTime::now()).ok());
+        tracing::info!(task = %task_id, remaining_ms = remaining.map(|r| r.as_millis() as u64), "running task");
         let tenant = self
             .store
             .tenant(task.tenant_id)

@@ -2,9 +2,12 @@
 //! and writes the functions' environment to an env file for `cargo lambda watch --env-file`.
 //!
 //! Usage: `AWS_ENDPOINT_URL=http://127.0.0.1:PORT local-stack --env-file .env.local
-//!         [--prefix NAME] [--m365-url URL] [--client-id ID --client-secret SECRET]`
+//!         [--prefix NAME] [--param NAME=VALUE | NAME=@FILE]... [--m365-url URL
+//!         [--sim-tenants FILE]] [--client-id ID --client-secret SECRET]`
+//!
+//! `--sim-tenants` posts each tenant of a JSON array to m365-sim's `/_sim/tenants`.
 
-use std::{fmt::Write as _, process::ExitCode};
+use std::{collections::BTreeMap, fmt::Write as _, process::ExitCode};
 
 use integration_tests::{aws, stack, template::Template};
 
@@ -14,6 +17,8 @@ struct Args {
     m365_url: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    parameters: BTreeMap<String, String>,
+    sim_tenants: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -23,6 +28,8 @@ fn parse_args() -> Result<Args, String> {
         m365_url: None,
         client_id: None,
         client_secret: None,
+        parameters: BTreeMap::new(),
+        sim_tenants: None,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
@@ -33,6 +40,19 @@ fn parse_args() -> Result<Args, String> {
             "--m365-url" => args.m365_url = Some(value()?),
             "--client-id" => args.client_id = Some(value()?),
             "--client-secret" => args.client_secret = Some(value()?),
+            "--sim-tenants" => args.sim_tenants = Some(value()?),
+            "--param" => {
+                let pair = value()?;
+                let (name, raw) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("--param {pair:?}: expected NAME=VALUE"))?;
+                let value = match raw.strip_prefix('@') {
+                    Some(path) => std::fs::read_to_string(path)
+                        .map_err(|err| format!("--param {name}: cannot read {path}: {err}"))?,
+                    None => raw.to_owned(),
+                };
+                args.parameters.insert(name.to_owned(), value);
+            }
             other => {
                 return Err(format!(
                     "unknown argument {other:?}; see the usage in the source header"
@@ -58,6 +78,7 @@ async fn run() -> Result<(), String> {
     let options = stack::StackOptions {
         prefix: args.prefix.clone(),
         app_credentials_json,
+        parameters: args.parameters.clone(),
     };
     let created = stack::create(&sdk, &template, &options).await?;
 
@@ -73,12 +94,15 @@ async fn run() -> Result<(), String> {
         let _ = writeln!(env, "{name}={value}");
     }
     for (name, value) in &created.env {
-        let _ = writeln!(env, "{name}={value}");
+        let _ = writeln!(env, "{name}={}", env_value(value));
     }
     if let Some(url) = &args.m365_url {
         for name in ["M365_LOGIN_URL", "M365_GRAPH_URL", "M365_EXCHANGE_URL"] {
             let _ = writeln!(env, "{name}={url}");
         }
+    }
+    if let (Some(url), Some(file)) = (&args.m365_url, &args.sim_tenants) {
+        create_sim_tenants(url, file).await?;
     }
     std::fs::write(&args.env_file, env).map_err(|err| format!("cannot write {}: {err}", args.env_file))?;
     eprintln!("local-stack: table {}", created.table_name);
@@ -86,6 +110,47 @@ async fn run() -> Result<(), String> {
         eprintln!("local-stack: queue {logical_id} {url}");
     }
     eprintln!("local-stack: wrote {}", args.env_file);
+    Ok(())
+}
+
+/// A value for the env file: single-quoted when it is not a plain word (JSON documents), which
+/// both dotenv readers and `set -a; . ./.env.local` take literally.
+fn env_value(value: &str) -> String {
+    let compact =
+        serde_json::from_str::<serde_json::Value>(value).map_or_else(|_| value.to_owned(), |v| v.to_string());
+    if compact
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:@".contains(c))
+    {
+        compact
+    } else {
+        format!("'{}'", compact.replace('\'', ""))
+    }
+}
+
+async fn create_sim_tenants(url: &str, file: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|err| format!("cannot read {file}: {err}"))?;
+    let tenants: Vec<serde_json::Value> =
+        serde_json::from_str(&text).map_err(|err| format!("{file}: {err}"))?;
+    let client = reqwest::Client::new();
+    for tenant in tenants {
+        let response = client
+            .post(format!("{url}/_sim/tenants"))
+            .json(&tenant)
+            .send()
+            .await
+            .map_err(|err| format!("m365-sim at {url}: {err}"))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        // 409: the tenant exists already (local-up run twice against one simulator).
+        if !status.is_success() && status.as_u16() != 409 {
+            return Err(format!("m365-sim refused tenant {tenant}: {status} {body}"));
+        }
+        eprintln!(
+            "local-stack: simulated tenant {}",
+            tenant["tenant_id"].as_str().unwrap_or(&body)
+        );
+    }
     Ok(())
 }
 

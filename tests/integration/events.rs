@@ -1,0 +1,58 @@
+//! The sample events in `events/`: the ones the README shows and `cargo lambda invoke` sends.
+
+use serde_json::Value;
+use shared::provisioning::Invocation;
+
+use crate::support::Lab;
+
+fn event(name: &str) -> Value {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
+}
+
+#[test]
+fn every_provision_sample_parses() {
+    for name in [
+        "provision.json",
+        "provision-dry-run.json",
+        "provision-eventbridge.json",
+        "provision-continuation-sqs.json",
+    ] {
+        Invocation::parse(event(name)).unwrap_or_else(|err| panic!("{name}: {err}"));
+    }
+    let Ok(Invocation::Continue(batch)) = Invocation::parse(event("provision-continuation-sqs.json")) else {
+        panic!("the SQS sample is a continuation batch")
+    };
+    assert_eq!(batch.len(), 1);
+}
+
+#[tokio::test]
+async fn the_provision_sample_provisions_the_local_sample_tenant() {
+    let lab = Lab::start().await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/local-tenants.json");
+    let tenants: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).expect(path)).expect(path);
+    for tenant in tenants {
+        lab.tenant(tenant);
+    }
+    let view = lab.provision(event("provision.json")).await.expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let dry_run = lab
+        .provision(event("provision-dry-run.json"))
+        .await
+        .expect("dry run");
+    assert_eq!(dry_run["dry_run"], true);
+
+    let status = |name: &str, replace_task: bool| {
+        let mut payload = event(name);
+        if replace_task {
+            payload["task_id"] = view["task_id"].clone();
+        }
+        let store = lab.aws.store.clone();
+        async move {
+            let event = lambda_runtime::LambdaEvent::new(payload, crate::support::lambda_context());
+            serde_json::to_value(status::handler(&store, event).await.expect("status")).expect("json")
+        }
+    };
+    assert_eq!(status("status-tenant.json", false).await["state"], "active");
+    assert_eq!(status("status-task.json", true).await["status"], "succeeded");
+}
