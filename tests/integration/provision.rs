@@ -104,6 +104,25 @@ pub fn footprint(dump: &Value) -> Value {
     })
 }
 
+/// The app roles m365-sim grants at consent by default, less `missing`.
+fn app_roles_without(missing: &str) -> Vec<&'static str> {
+    [
+        "User.Read.All",
+        "Group.ReadWrite.All",
+        "GroupMember.ReadWrite.All",
+        "Domain.Read.All",
+        "Organization.Read.All",
+        "Application.Read.All",
+        "RoleManagement.ReadWrite.Directory",
+        "Sites.Read.All",
+        "Files.Read.All",
+        "Exchange.ManageAsApp",
+    ]
+    .into_iter()
+    .filter(|role| *role != missing)
+    .collect()
+}
+
 pub async fn resources(lab: &Lab, tenant: TenantId, kind: ResourceKind) -> Vec<ResourceRecord> {
     let all = lab.aws.store.resources(tenant).await.expect("resources");
     all.into_iter().filter(|r| r.kind == kind).collect()
@@ -387,17 +406,7 @@ async fn delayed_messages(lab: &Lab) -> u64 {
 #[tokio::test]
 async fn a_missing_exchange_role_that_the_app_cannot_assign_tells_the_admin_and_spares_the_other_services() {
     let lab = Lab::start().await;
-    let roles = [
-        "User.Read.All",
-        "Group.ReadWrite.All",
-        "GroupMember.ReadWrite.All",
-        "Domain.Read.All",
-        "Organization.Read.All",
-        "Application.Read.All",
-        "Sites.Read.All",
-        "Files.Read.All",
-        "Exchange.ManageAsApp",
-    ];
+    let roles = app_roles_without("RoleManagement.ReadWrite.Directory");
     let tenant = lab.tenant(
         json!({"domains": ["contoso.com"], "users": 3, "exchange_admin_role": false, "app_roles": roles}),
     );
@@ -441,17 +450,7 @@ async fn a_missing_exchange_role_that_the_app_cannot_assign_tells_the_admin_and_
 #[tokio::test]
 async fn a_missing_sharepoint_grant_fails_only_sharepoint() {
     let lab = Lab::start().await;
-    let roles = [
-        "User.Read.All",
-        "Group.ReadWrite.All",
-        "GroupMember.ReadWrite.All",
-        "Domain.Read.All",
-        "Organization.Read.All",
-        "Application.Read.All",
-        "RoleManagement.ReadWrite.Directory",
-        "Files.Read.All",
-        "Exchange.ManageAsApp",
-    ];
+    let roles = app_roles_without("Sites.Read.All");
     let tenant = lab.tenant(json!({"domains": ["contoso.com"], "users": 3, "app_roles": roles}));
     let view = lab
         .provision(json!({"tenant_id": tenant.to_string(), "site": "jp"}))

@@ -159,6 +159,19 @@ fn call(surface: &'static str, call: &str, target: Option<&str>, writes: bool) -
     }
 }
 
+/// For each target: the look-up, then the write made only when the look-up finds nothing to do.
+fn look_then_write(surface: &'static str, look: &str, write: &str, targets: &[&str]) -> Vec<PlannedCall> {
+    targets
+        .iter()
+        .flat_map(|target| {
+            [
+                call(surface, look, Some(target), false),
+                call(surface, write, Some(target), true),
+            ]
+        })
+        .collect()
+}
+
 /// The full ordered plan of calls for `request`; nothing is called.
 pub fn dry_run(request: &ProvisionRequest, names: &ManagedNames) -> Vec<PlannedStep> {
     steps(request)
@@ -233,25 +246,12 @@ pub fn dry_run(request: &ProvisionRequest, names: &ManagedNames) -> Vec<PlannedS
                 .into_iter()
                 .map(|cmdlet| call("exchange", cmdlet, None, false))
                 .collect(),
-                StepKind::CreateGroups => [&names.incoming_group, &names.outgoing_group]
-                    .into_iter()
-                    .flat_map(|group| {
-                        [
-                            call(
-                                "graph",
-                                "GET /groups?$filter=mailNickname eq '{nickname}'",
-                                Some(group),
-                                false,
-                            ),
-                            call(
-                                "graph",
-                                "POST /groups (Unified, WelcomeEmailDisabled, HideGroupInOutlook)",
-                                Some(group),
-                                true,
-                            ),
-                        ]
-                    })
-                    .collect(),
+                StepKind::CreateGroups => look_then_write(
+                    "graph",
+                    "GET /groups?$filter=mailNickname eq '{nickname}'",
+                    "POST /groups (Unified, WelcomeEmailDisabled, HideGroupInOutlook)",
+                    &[&names.incoming_group, &names.outgoing_group],
+                ),
                 StepKind::SetGroupMembers => vec![
                     call("graph", "POST /$batch GET /users/{upn}?$select=id", None, false),
                     call(
@@ -272,29 +272,26 @@ pub fn dry_run(request: &ProvisionRequest, names: &ManagedNames) -> Vec<PlannedS
                     .map(|group| call("exchange", "Get-UnifiedGroup", Some(group), false))
                     .collect(),
                 StepKind::CreateConnectors => [
-                    ("OutboundConnector", &names.outbound_incoming),
-                    ("OutboundConnector", &names.outbound_outgoing),
-                    ("InboundConnector", &names.inbound_incoming),
-                    ("InboundConnector", &names.inbound_outgoing),
+                    look_then_write(
+                        "exchange",
+                        "Get-OutboundConnector",
+                        "New-OutboundConnector",
+                        &[&names.outbound_incoming, &names.outbound_outgoing],
+                    ),
+                    look_then_write(
+                        "exchange",
+                        "Get-InboundConnector",
+                        "New-InboundConnector",
+                        &[&names.inbound_incoming, &names.inbound_outgoing],
+                    ),
                 ]
-                .into_iter()
-                .flat_map(|(kind, name)| {
-                    [
-                        call("exchange", &format!("Get-{kind}"), Some(name), false),
-                        call("exchange", &format!("New-{kind}"), Some(name), true),
-                    ]
-                })
-                .collect(),
-                StepKind::CreateRules => names
-                    .rules()
-                    .into_iter()
-                    .flat_map(|rule| {
-                        [
-                            call("exchange", "Get-TransportRule", Some(rule), false),
-                            call("exchange", "New-TransportRule (Enabled: false)", Some(rule), true),
-                        ]
-                    })
-                    .collect(),
+                .concat(),
+                StepKind::CreateRules => look_then_write(
+                    "exchange",
+                    "Get-TransportRule",
+                    "New-TransportRule (Enabled: false)",
+                    &names.rules(),
+                ),
                 StepKind::AddSpoofPair => vec![
                     call("exchange", "Get-TenantAllowBlockListSpoofItems", None, false),
                     call("exchange", "New-TenantAllowBlockListSpoofItems", None, true),
@@ -313,16 +310,12 @@ pub fn dry_run(request: &ProvisionRequest, names: &ManagedNames) -> Vec<PlannedS
                         true,
                     ),
                 ],
-                StepKind::EnableRules => names
-                    .rules()
-                    .into_iter()
-                    .flat_map(|rule| {
-                        [
-                            call("exchange", "Get-TransportRule", Some(rule), false),
-                            call("exchange", "Enable-TransportRule", Some(rule), true),
-                        ]
-                    })
-                    .collect(),
+                StepKind::EnableRules => look_then_write(
+                    "exchange",
+                    "Get-TransportRule",
+                    "Enable-TransportRule",
+                    &names.rules(),
+                ),
                 StepKind::CheckSharepoint => {
                     vec![call("graph", "GET /sites/root?$select=id,webUrl", None, false)]
                 }
