@@ -672,3 +672,72 @@ async fn status_shows_the_task_and_the_tenant() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_app_can_authenticate_with_a_certificate() {
+    let fixture = |name: &str| {
+        let path = format!("{}/../m365-sim/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).expect(&path)
+    };
+    let certificate = fixture("app-cert.pem");
+    let config = m365_sim::SimConfig {
+        certificate_pem: Some(certificate.clone()),
+        ..Default::default()
+    };
+    let lab = Lab::with_app(config, |sim| {
+        json!({"client_id": sim.client_id(), "private_key_pem": fixture("app-key.pem"), "certificate_pem": certificate})
+    })
+    .await;
+    let tenant = customer_tenant(&lab);
+    let view = lab.provision(request(tenant)).await.expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let tokens = lab.sim.issued_tokens();
+    assert!(
+        tokens.to_string().contains("client_credentials"),
+        "tokens were minted: {tokens}"
+    );
+}
+
+#[tokio::test]
+async fn delegates_are_promoted_only_when_asked_and_the_promotion_is_audited() {
+    let capture = crate::support::Capture::default();
+    let guard = capture.install();
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    let mut event = request(tenant);
+    event["options"] = json!({"promote_delegates_to_global_admin": true, "delegates": ["carol@contoso.com"]});
+    let view = lab.provision(event).await.expect("provision");
+    drop(guard);
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let tenant_steps = &view["services"]["tenant"]["steps"];
+    assert_eq!(tenant_steps[1]["name"], "promote_delegates");
+    let global_admin = "62e90394-69f5-4237-9190-012177145e10";
+    let assignments = lab.dump(tenant)["role_assignments"].to_string();
+    assert!(assignments.contains(global_admin), "{assignments}");
+    let recorded = resources(&lab, tenant, ResourceKind::RoleAssignment).await;
+    assert!(
+        recorded
+            .iter()
+            .any(|r| r.key == "global_administrator:carol@contoso.com" && r.external_id.is_some()),
+        "{recorded:?}"
+    );
+    let audit = capture
+        .text()
+        .lines()
+        .filter(|l| l.contains("\"audit\":true") && l.contains("carol@contoso.com"))
+        .count();
+    assert_eq!(audit, 1, "one audit line per promoted delegate");
+
+    // Without the option, nobody is promoted.
+    let other = lab.tenant(json!({"domains": ["fabrikam.com"], "users": 2}));
+    let view = lab
+        .provision(json!({"tenant_id": other.to_string(), "site": "uk"}))
+        .await
+        .expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    assert!(
+        !lab.dump(other)["role_assignments"]
+            .to_string()
+            .contains(global_admin)
+    );
+}

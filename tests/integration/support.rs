@@ -121,13 +121,24 @@ impl Lab {
         Self::with_sim(m365_sim::SimConfig::default()).await
     }
 
-    /// A lab with a simulator configured by `config`.
+    /// A lab with a simulator configured by `config`; the app authenticates with the client secret.
     pub async fn with_sim(config: m365_sim::SimConfig) -> Self {
+        Self::with_app(
+            config,
+            |sim| serde_json::json!({"client_id": sim.client_id(), "client_secret": sim.client_secret()}),
+        )
+        .await
+    }
+
+    /// A lab whose app-credentials secret is `app(&sim)`.
+    pub async fn with_app(
+        config: m365_sim::SimConfig,
+        app: impl FnOnce(&m365_sim::Simulator) -> serde_json::Value,
+    ) -> Self {
         let sim = m365_sim::Simulator::start(config)
             .await
             .expect("simulator starts");
-        let app = serde_json::json!({"client_id": sim.client_id(), "client_secret": sim.client_secret()});
-        let aws = TestStack::with_app_credentials(Some(app.to_string())).await;
+        let aws = TestStack::with_app_credentials(Some(app(&sim).to_string())).await;
         let provisioner = Self::provisioner_for(&aws, &sim);
         Self {
             aws,
