@@ -13,6 +13,8 @@ pub mod identity;
 pub mod policy;
 pub mod provisioning;
 pub mod queue;
+pub mod rate;
+pub mod refresh;
 pub mod retry;
 pub mod service;
 pub mod sites;

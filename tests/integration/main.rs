@@ -3,6 +3,7 @@
 
 mod events;
 mod provision;
+mod refresh;
 mod store;
 mod support;
 mod template;

@@ -700,14 +700,13 @@ async fn the_app_can_authenticate_with_a_certificate() {
 
 #[tokio::test]
 async fn delegates_are_promoted_only_when_asked_and_the_promotion_is_audited() {
-    let capture = crate::support::Capture::default();
-    let guard = capture.install();
+    let capture = crate::support::Capture::global();
+    let start = capture.mark();
     let lab = Lab::start().await;
     let tenant = customer_tenant(&lab);
     let mut event = request(tenant);
     event["options"] = json!({"promote_delegates_to_global_admin": true, "delegates": ["carol@contoso.com"]});
     let view = lab.provision(event).await.expect("provision");
-    drop(guard);
     assert_eq!(view["status"], "succeeded", "{view:#}");
     let tenant_steps = &view["services"]["tenant"]["steps"];
     assert_eq!(tenant_steps[1]["name"], "promote_delegates");
@@ -721,10 +720,13 @@ async fn delegates_are_promoted_only_when_asked_and_the_promotion_is_audited() {
             .any(|r| r.key == "global_administrator:carol@contoso.com" && r.external_id.is_some()),
         "{recorded:?}"
     );
+    let tenant_text = tenant.to_string();
     let audit = capture
-        .text()
+        .since(start)
         .lines()
-        .filter(|l| l.contains("\"audit\":true") && l.contains("carol@contoso.com"))
+        .filter(|l| {
+            l.contains("\"audit\":true") && l.contains("carol@contoso.com") && l.contains(&tenant_text)
+        })
         .count();
     assert_eq!(audit, 1, "one audit line per promoted delegate");
 

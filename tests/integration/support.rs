@@ -64,16 +64,31 @@ pub fn tenant_id() -> shared::tenant::TenantId {
 #[derive(Clone, Default)]
 pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
+static GLOBAL_CAPTURE: std::sync::OnceLock<Capture> = std::sync::OnceLock::new();
+
 impl Capture {
-    /// Everything captured so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("capture lock")).into_owned()
+    /// The capture of the whole test binary: the functions' own JSON subscriber at trace level,
+    /// installed once as the global default. (A per-thread subscriber misses events while tests
+    /// run in parallel: tracing caches each call site's interest process-wide.)
+    pub fn global() -> &'static Capture {
+        GLOBAL_CAPTURE.get_or_init(|| {
+            let capture = Capture::default();
+            let filter = tracing_subscriber::EnvFilter::new("trace");
+            tracing::subscriber::set_global_default(shared::telemetry::subscriber(filter, capture.clone()))
+                .expect("the only global subscriber of the test binary");
+            capture
+        })
     }
 
-    /// Installs a trace-level JSON subscriber (the functions' own) writing here, for this thread.
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let filter = tracing_subscriber::EnvFilter::new("trace");
-        tracing::subscriber::set_default(shared::telemetry::subscriber(filter, self.clone()))
+    /// Where the capture stands now.
+    pub fn mark(&self) -> usize {
+        self.0.lock().expect("capture lock").len()
+    }
+
+    /// Everything captured since `mark` (lines of tests running at the same time included).
+    pub fn since(&self, mark: usize) -> String {
+        let buffer = self.0.lock().expect("capture lock");
+        String::from_utf8_lossy(&buffer[mark.min(buffer.len())..]).into_owned()
     }
 }
 
@@ -150,19 +165,14 @@ impl Lab {
     /// A fresh provisioner on the same stack and simulator: a new Lambda process (empty caches).
     pub fn provisioner_for(aws: &TestStack, sim: &m365_sim::Simulator) -> shared::provisioning::Provisioner {
         use shared::{
-            config::{EndpointOverrides, QueueConfig},
+            config::QueueConfig,
             identity::IdentityClient,
             provisioning::{Microsoft, Provisioner},
             queue::Queue,
             retry::RetryPolicy,
             tokens::TokenBroker,
         };
-        let base = sim.base_url();
-        let overrides = EndpointOverrides {
-            login: Some(base.clone()),
-            graph: Some(base.clone()),
-            exchange: Some(base),
-        };
+        let overrides = overrides(sim);
         let http = shared::http::client();
         let retry = RetryPolicy::quick();
         let tokens = TokenBroker::new(
@@ -218,6 +228,47 @@ impl Lab {
         let event = lambda_runtime::LambdaEvent::new(event, lambda_context());
         let answer = provision::handler(&self.provisioner, event).await?;
         Ok(serde_json::to_value(answer).expect("answer serializes"))
+    }
+}
+
+/// Every Microsoft base URL pointed at the simulator.
+pub fn overrides(sim: &m365_sim::Simulator) -> shared::config::EndpointOverrides {
+    let base = sim.base_url();
+    shared::config::EndpointOverrides {
+        login: Some(base.clone()),
+        graph: Some(base.clone()),
+        exchange: Some(base),
+    }
+}
+
+impl Lab {
+    /// A refresher on this lab (a new process: empty caches) that looks `period` ahead.
+    pub fn refresher(&self, period: chrono::Duration) -> shared::refresh::Refresher {
+        use shared::{identity::IdentityClient, retry::RetryPolicy, tokens::TokenBroker};
+        let retry = RetryPolicy::quick();
+        let identity = IdentityClient::new(shared::http::client(), retry);
+        shared::refresh::Refresher {
+            store: self.aws.store.clone(),
+            tokens: TokenBroker::new(self.aws.vault.clone(), identity, overrides(&self.sim))
+                .with_write_limit(40),
+            concurrency: 4,
+            period,
+            margin: chrono::Duration::minutes(15),
+        }
+    }
+
+    /// A simulated tenant (own domain) recorded as active on `site`, as provisioning leaves it.
+    pub async fn active_tenant(&self, site: shared::sites::Site) -> shared::tenant::TenantId {
+        let domain = format!("t{}.example", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let tenant = self.tenant(serde_json::json!({"domains": [domain], "users": 2}));
+        let mut record = shared::store::TenantRecord::new(
+            tenant,
+            site,
+            vec![shared::service::Service::ExchangeOnline],
+            shared::tenant::LifecycleState::Active,
+        );
+        self.aws.store.create(&mut record).await.expect("tenant record");
+        tenant
     }
 }
 

@@ -38,7 +38,7 @@ async fn tokens_round_trip_create_then_put_with_tags_and_expiry() {
 
     let (graph, exchange, refresh) = (minted("graph"), minted("exchange"), minted("refresh"));
     let first = vault
-        .write_tokens(tenant, Site::Jp, &tokens(&graph, &exchange, Some(&refresh)))
+        .write_tokens(tenant, Site::Jp, &tokens(&graph, &exchange, Some(&refresh)), None)
         .await
         .expect("create");
     let stored = vault
@@ -63,7 +63,7 @@ async fn tokens_round_trip_create_then_put_with_tags_and_expiry() {
     // The second write puts a new version of the same secret.
     let newer = minted("graph2");
     let second = vault
-        .write_tokens(tenant, Site::Jp, &tokens(&newer, &exchange, None))
+        .write_tokens(tenant, Site::Jp, &tokens(&newer, &exchange, None), Some(&first))
         .await
         .expect("put");
     assert_ne!(first, second);
@@ -107,7 +107,7 @@ async fn a_secret_scheduled_for_deletion_reads_as_absent_until_restored() {
     let TestStack { vault, .. } = TestStack::new().await;
     let tenant = tenant_id();
     vault
-        .write_tokens(tenant, Site::Eu, &tokens(&minted("g"), &minted("x"), None))
+        .write_tokens(tenant, Site::Eu, &tokens(&minted("g"), &minted("x"), None), None)
         .await
         .expect("create");
     vault
@@ -139,7 +139,7 @@ async fn a_secret_scheduled_for_deletion_reads_as_absent_until_restored() {
     );
     let graph = minted("again");
     vault
-        .write_tokens(tenant, Site::Eu, &tokens(&graph, &minted("x"), None))
+        .write_tokens(tenant, Site::Eu, &tokens(&graph, &minted("x"), None), None)
         .await
         .expect("put after restore");
     let stored = vault.read_tokens(tenant).await.expect("read").expect("restored");
@@ -231,8 +231,8 @@ async fn app_credentials_in_both_forms_and_clear_errors_without_values() {
 
 #[tokio::test]
 async fn no_token_or_secret_reaches_debug_output_or_trace_logs() {
-    let capture = Capture::default();
-    let guard = capture.install();
+    let capture = Capture::global();
+    let start = capture.mark();
 
     let client_id = uuid::Uuid::new_v4().to_string();
     let client_secret = minted("client-secret");
@@ -242,18 +242,26 @@ async fn no_token_or_secret_reaches_debug_output_or_trace_logs() {
     let (graph, exchange, refresh) = (minted("graph"), minted("exchange"), minted("refresh"));
     let written = tokens(&graph, &exchange, Some(&refresh));
     vault
-        .write_tokens(tenant, Site::Sg, &written)
+        .write_tokens(tenant, Site::Sg, &written, None)
         .await
         .expect("create");
-    vault.write_tokens(tenant, Site::Sg, &written).await.expect("put");
+    let current = vault
+        .read_tokens(tenant)
+        .await
+        .expect("read")
+        .expect("exists")
+        .version_id;
+    vault
+        .write_tokens(tenant, Site::Sg, &written, Some(&current))
+        .await
+        .expect("put");
     let stored = vault.read_tokens(tenant).await.expect("read").expect("exists");
     let credentials = vault.app_credentials().await.expect("app credentials");
     // What a careless handler might log: the values themselves, through Debug.
     tracing::info!(?stored, ?credentials, ?written, "vault values");
     let debug = format!("{stored:?} {credentials:?} {written:?}");
-    drop(guard);
 
-    let logs = capture.text();
+    let logs = capture.since(start);
     assert!(
         logs.lines().count() > 10,
         "the capture must see the SDK's trace lines:\n{logs}"
@@ -270,4 +278,60 @@ async fn no_token_or_secret_reaches_debug_output_or_trace_logs() {
         assert!(!logs.contains(fragment), "a secret fragment reached the logs");
     }
     assert!(debug.contains("REDACTED"), "{debug}");
+}
+
+#[tokio::test]
+async fn with_a_refresh_token_only_the_writer_of_the_current_version_wins() {
+    let TestStack { vault, .. } = TestStack::new().await;
+    let tenant = tenant_id();
+    let first = vault
+        .write_tokens(
+            tenant,
+            Site::Us,
+            &tokens(&minted("g"), &minted("x"), Some(&minted("rt1"))),
+            None,
+        )
+        .await
+        .expect("create");
+    let err = vault
+        .write_tokens(
+            tenant,
+            Site::Us,
+            &tokens(&minted("g"), &minted("x"), Some(&minted("rt0"))),
+            None,
+        )
+        .await
+        .expect_err("a second creator with a refresh token must not overwrite");
+    assert!(matches!(err, VaultError::Conflict { .. }), "{err:?}");
+
+    // Two writers read `first`; the first to write wins, the second gets a conflict.
+    let newest = minted("rt2");
+    vault
+        .write_tokens(
+            tenant,
+            Site::Us,
+            &tokens(&minted("g"), &minted("x"), Some(&newest)),
+            Some(&first),
+        )
+        .await
+        .expect("winner");
+    let err = vault
+        .write_tokens(
+            tenant,
+            Site::Us,
+            &tokens(&minted("g"), &minted("x"), Some(&minted("rt3"))),
+            Some(&first),
+        )
+        .await
+        .expect_err("the loser read an old version");
+    assert!(matches!(err, VaultError::Conflict { .. }), "{err:?}");
+    let stored = vault.read_tokens(tenant).await.expect("read").expect("exists");
+    assert_eq!(
+        stored
+            .tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned()),
+        Some(newest)
+    );
 }

@@ -26,7 +26,7 @@ pub fn verdict_for_code(code: u32) -> Verdict {
         // Consent missing or declined; app or resource principal missing in the tenant; refresh
         // token revoked, expired or cut off by policy; an admin interaction is required.
         65001 | 65004 | 65005 | 700016 | 500011 | 50173 | 700082 | 70043 | 70008 | 50076 | 50079 | 53003
-        | 50097 | 54005 | 700084 => Verdict::NeedsReconsent,
+        | 50097 | 54005 | 700084 | 70000 => Verdict::NeedsReconsent,
         _ => Verdict::Permanent,
     }
 }
@@ -80,6 +80,12 @@ impl IdentityError {
         }
     }
 
+    /// Entra refused the grant itself (`invalid_grant`): an expired, revoked or rotated-out
+    /// refresh token, among others.
+    pub fn is_grant_refusal(&self) -> bool {
+        matches!(self, Self::Rejected { error, .. } if error == "invalid_grant")
+    }
+
     /// The AADSTS code, where Entra gave one.
     pub fn aadsts(&self) -> Option<u32> {
         match self {
@@ -116,7 +122,7 @@ mod tests {
 
     #[test]
     fn codes_are_classified() {
-        for code in [65001, 700016, 50173, 700082, 70043, 500011] {
+        for code in [65001, 700016, 50173, 700082, 70043, 500011, 70000] {
             assert_eq!(verdict_for_code(code), Verdict::NeedsReconsent, "{code}");
         }
         for code in [7000215, 7000222, 90002, 70011, 9002313, 1] {

@@ -13,6 +13,13 @@ pub enum VaultError {
         /// Which field is wrong (never its value).
         problem: String,
     },
+    /// Another writer replaced the secret since it was read: re-read it (its refresh token is
+    /// the newest) instead of overwriting it.
+    #[error("secret {secret:?} was replaced by another writer since it was read; re-read it")]
+    Conflict {
+        /// The secret's name.
+        secret: String,
+    },
     /// The app-credentials secret does not exist.
     #[error("app-credentials secret {secret:?} does not exist: create it (see README) and set APP_SECRET_ID")]
     AppSecretMissing {

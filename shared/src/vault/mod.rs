@@ -18,6 +18,9 @@ pub use self::{
 };
 use crate::{config::VaultConfig, sites::Site, tenant::TenantId};
 
+/// The staging label of a version written but not yet made current.
+const STAGED: &str = "M365INLINE_STAGED";
+
 /// Result of a vault operation.
 pub type Result<T, E = VaultError> = std::result::Result<T, E>;
 
@@ -63,7 +66,15 @@ impl Vault {
     /// Reads the tenant's tokens; `None` if it has no secret (or it is scheduled for deletion).
     pub async fn read_tokens(&self, tenant_id: TenantId) -> Result<Option<StoredTokens>> {
         let name = self.tenant_secret_name(tenant_id);
-        let output = match self.client.get_secret_value().secret_id(&name).send().await {
+        // The stage is named: it is the documented default, and moto only honours it when named.
+        let output = match self
+            .client
+            .get_secret_value()
+            .secret_id(&name)
+            .version_stage("AWSCURRENT")
+            .send()
+            .await
+        {
             Ok(output) => output,
             Err(err) if is_absent(&err) => return Ok(None),
             Err(err) => return Err(from_sdk("GetSecretValue", &name, err)),
@@ -75,34 +86,45 @@ impl Vault {
         }))
     }
 
-    /// Stores the tenant's tokens, creating its secret (tagged with tenant and site) on first use.
-    /// Returns the new version id.
+    /// Stores the tenant's tokens, creating its secret (tagged with tenant and site) on first use,
+    /// and returns the new version id.
+    ///
+    /// `read_version` is the version the tokens were derived from (`None` if there was no secret).
+    /// When the tokens hold a refresh token the write is conditional on it: the new version is
+    /// staged, then made current only if the version read is still current, so two writers
+    /// racing can never lose the newest refresh token ([`VaultError::Conflict`] for the loser).
     pub async fn write_tokens(
         &self,
         tenant_id: TenantId,
         site: Site,
         tokens: &TenantTokens,
+        read_version: Option<&str>,
     ) -> Result<String> {
         let name = self.tenant_secret_name(tenant_id);
         let value = tokens.to_secret_json().map_err(|_| VaultError::Malformed {
             secret: name.clone(),
             problem: "tokens cannot be encoded".into(),
         })?;
-        // Put first: after the first write that is the only call. Create when missing; if another
-        // writer created it meanwhile, put again. A secret scheduled for deletion is not brought
-        // back here: only provisioning does that, through `restore`.
+        let conditional = tokens.refresh_token.is_some();
+        if conditional && let Some(read) = read_version {
+            return self.replace_current(&name, &value, read).await;
+        }
+        // Put first: after the first write that is the only call. Create when missing. A secret
+        // scheduled for deletion is not brought back here: only provisioning does that (`restore`).
         for _ in 0..3 {
-            match self
-                .client
-                .put_secret_value()
-                .secret_id(&name)
-                .secret_string(&value)
-                .send()
-                .await
-            {
-                Ok(output) => return Ok(output.version_id.unwrap_or_default()),
-                Err(err) if err.code() == Some("ResourceNotFoundException") => {}
-                Err(err) => return Err(from_sdk("PutSecretValue", &name, err)),
+            if read_version.is_some() || !conditional {
+                match self
+                    .client
+                    .put_secret_value()
+                    .secret_id(&name)
+                    .secret_string(&value)
+                    .send()
+                    .await
+                {
+                    Ok(output) => return Ok(output.version_id.unwrap_or_default()),
+                    Err(err) if err.code() == Some("ResourceNotFoundException") => {}
+                    Err(err) => return Err(from_sdk("PutSecretValue", &name, err)),
+                }
             }
             let tags = [
                 ("tenant", tenant_id.to_string()),
@@ -125,6 +147,10 @@ impl Vault {
                 .await;
             match created {
                 Ok(output) => return Ok(output.version_id.unwrap_or_default()),
+                // Someone created it meanwhile: with a refresh token, theirs may be newer.
+                Err(err) if err.code() == Some("ResourceExistsException") && conditional => {
+                    return Err(VaultError::Conflict { secret: name });
+                }
                 Err(err) if err.code() == Some("ResourceExistsException") => continue,
                 Err(err) => return Err(from_sdk("CreateSecret", &name, err)),
             }
@@ -134,6 +160,37 @@ impl Vault {
             secret: name,
             message: "the secret kept appearing and disappearing between calls; retry later".to_owned(),
         })
+    }
+
+    /// Stages `value`, then moves `AWSCURRENT` to it from `read` (which must still be current).
+    async fn replace_current(&self, name: &str, value: &str, read: &str) -> Result<String> {
+        let staged = self
+            .client
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(value)
+            .version_stages(STAGED)
+            .send()
+            .await
+            .map_err(|err| from_sdk("PutSecretValue", name, err))?;
+        let version = staged.version_id.unwrap_or_default();
+        let moved = self
+            .client
+            .update_secret_version_stage()
+            .secret_id(name)
+            .version_stage("AWSCURRENT")
+            .remove_from_version_id(read)
+            .move_to_version_id(&version)
+            .send()
+            .await;
+        match moved {
+            Ok(_) => Ok(version),
+            // AWSCURRENT is no longer on the version read: another writer won.
+            Err(err) if err.code() == Some("InvalidParameterException") => Err(VaultError::Conflict {
+                secret: name.to_owned(),
+            }),
+            Err(err) => Err(from_sdk("UpdateSecretVersionStage", name, err)),
+        }
     }
 
     /// Schedules the tenant's secret for deletion after `recovery_days` (7-30); a missing one is fine.

@@ -1,0 +1,15 @@
+//! `token-refresh`: hourly (EventBridge Scheduler). Refreshes every active tenant's tokens that
+//! expire before the next run; `{"force": true}` re-mints all. Any other scheduler payload is
+//! ignored. Output: the refresh report.
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use shared::refresh::{RefreshReport, Refresher};
+
+/// Handles one event.
+pub async fn handler(refresher: &Refresher, event: LambdaEvent<Value>) -> Result<RefreshReport, Diagnostic> {
+    refresher.run(&event.payload).await.map_err(|err| Diagnostic {
+        error_type: err.error_type().to_owned(),
+        error_message: err.to_string(),
+    })
+}
