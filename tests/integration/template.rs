@@ -94,3 +94,49 @@ async fn the_local_stack_from_the_template_satisfies_every_configuration() {
         assert!(redrive.contains("deadLetterTargetArn"), "{redrive}");
     }
 }
+
+#[test]
+fn token_refresh_runs_hourly_one_at_a_time() {
+    let template = Template::load().expect("template");
+    let function = &template.root()["Resources"]["TokenRefreshFunction"];
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"].as_str(),
+        Some("token-refresh")
+    );
+    let properties = &function["Properties"];
+    assert_eq!(
+        properties["ReservedConcurrentExecutions"].as_u64(),
+        Some(1),
+        "refreshes never overlap"
+    );
+    let schedule = &properties["Events"]["Hourly"];
+    assert_eq!(schedule["Type"].as_str(), Some("ScheduleV2"));
+    assert_eq!(
+        schedule["Properties"]["ScheduleExpression"].as_str(),
+        Some("rate(1 hour)")
+    );
+    assert_eq!(schedule["Properties"]["OmitName"].as_bool(), Some(true));
+}
+
+#[test]
+fn every_function_crate_is_in_the_template_with_its_binary() {
+    let template = Template::load().expect("template");
+    let functions = template.resources_of_type("AWS::Serverless::Function");
+    let binaries: Vec<String> = functions
+        .iter()
+        .map(|(id, _)| {
+            template.root()["Resources"][id.as_str()]["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+    for entry in std::fs::read_dir(&dir).expect("functions/") {
+        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        assert!(
+            binaries.contains(&name),
+            "functions/{name} has no function in the template: {binaries:?}"
+        );
+    }
+}
