@@ -108,6 +108,11 @@ pub const APP_ROLES: &[(&str, &str, Resource)] = &[
         Resource::Graph,
     ),
     (
+        "Application.ReadWrite.All",
+        "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+        Resource::Graph,
+    ),
+    (
         "RoleManagement.Read.Directory",
         "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
         Resource::Graph,
@@ -142,6 +147,8 @@ pub const DEFAULT_APP_ROLES: &[&str] = &[
     "Domain.Read.All",
     "Organization.Read.All",
     "Application.Read.All",
+    // Full cleanup removes the app's own service principal.
+    "Application.ReadWrite.All",
     "RoleManagement.ReadWrite.Directory",
     "Sites.Read.All",
     "Files.Read.All",

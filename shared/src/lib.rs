@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod cloud;
 pub mod config;
+pub mod deprovisioning;
 pub mod event;
 pub mod exchange;
 pub mod graph;

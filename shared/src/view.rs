@@ -34,6 +34,9 @@ pub struct TaskView {
     pub updated_at: DateTime<Utc>,
     /// Per service (and `tenant` for tenant-wide steps): status and steps.
     pub services: BTreeMap<String, ServiceView>,
+    /// What is left for a human to remove (standard deprovisioning), each naming the object.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manual_cleanup: Vec<String>,
 }
 
 /// One service within a task.
@@ -134,6 +137,7 @@ impl TaskView {
             created_at: task.created_at,
             updated_at: task.updated_at,
             services,
+            manual_cleanup: task.manual_cleanup.clone(),
         }
     }
 }

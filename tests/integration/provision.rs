@@ -8,7 +8,7 @@ use shared::{
 
 use crate::support::{Lab, vendor};
 
-const CUSTOMER_IP: &str = "192.0.2.10";
+pub const CUSTOMER_IP: &str = "192.0.2.10";
 
 /// A tenant as customers have them: a domain, a few users, their own allow-list entry, and the
 /// app consented but without the Exchange role yet.
@@ -113,6 +113,7 @@ fn app_roles_without(missing: &str) -> Vec<&'static str> {
         "Domain.Read.All",
         "Organization.Read.All",
         "Application.Read.All",
+        "Application.ReadWrite.All",
         "RoleManagement.ReadWrite.Directory",
         "Sites.Read.All",
         "Files.Read.All",

@@ -227,6 +227,31 @@ pub fn create_role_assignment(t: &mut Tenant, req: &GraphRequest) -> GraphReply 
     GraphReply::created(Value::Object(m))
 }
 
+/// `DELETE /servicePrincipals/{id}`: the enterprise application goes, with its app role grants
+/// and directory role assignments; for the consented app that ends the consent (tokens already
+/// issued stay valid until they expire, as in Entra). Microsoft's own principals cannot be deleted.
+pub fn delete_service_principal(t: &mut Tenant, id: &str, now: chrono::DateTime<chrono::Utc>) -> GraphReply {
+    let Some(index) = t
+        .service_principals
+        .iter()
+        .position(|s| s.id.to_string().eq_ignore_ascii_case(id))
+    else {
+        return not_found(id);
+    };
+    if index < 2 {
+        return error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        );
+    }
+    let sp = t.service_principals[index].clone();
+    t.revoke_consent(&sp.app_id, now);
+    t.role_assignments.retain(|r| r.principal_id != sp.id);
+    t.service_principals.remove(index);
+    GraphReply::no_content()
+}
+
 /// `DELETE /roleManagement/directory/roleAssignments/{id}`.
 pub fn delete_role_assignment(t: &mut Tenant, id: &str) -> GraphReply {
     let before = t.role_assignments.len();

@@ -203,6 +203,7 @@ const R_ROLES_READ: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 const R_ROLES_WRITE: &[&str] = &["RoleManagement.ReadWrite.Directory"];
+const R_APPS_WRITE: &[&str] = &["Application.ReadWrite.All", "Directory.ReadWrite.All"];
 const R_SITES: &[&str] = &["Sites.Read.All", "Sites.ReadWrite.All", "Sites.FullControl.All"];
 const R_FILES: &[&str] = &[
     "Files.Read.All",
@@ -356,6 +357,10 @@ fn route(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest, segs: &[&str]) -> Gr
         ("GET", ["servicePrincipals", id]) => {
             guard!(R_APPS);
             apps::service_principal(t, req, id)
+        }
+        ("DELETE", ["servicePrincipals", id]) => {
+            guard!(R_APPS_WRITE);
+            apps::delete_service_principal(t, id, ctx.now)
         }
         ("GET", [sp, "appRoleAssignments"]) if sp.starts_with("servicePrincipals(") => {
             guard!(R_APPS);

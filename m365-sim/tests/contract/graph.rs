@@ -429,6 +429,67 @@ async fn service_principals_and_role_assignments() {
 }
 
 #[tokio::test]
+async fn deleting_the_apps_service_principal_ends_its_consent() {
+    let env = Env::new(json!({"exchange_admin_role": false})).await;
+    let t = env.token(GRAPH).await;
+    let cid = env.sim.client_id().to_owned();
+    let sp = env
+        .graph("GET", &format!("/servicePrincipals(appId='{cid}')"), &t, None)
+        .await;
+    let spid = sp.body["id"].as_str().expect("id").to_owned();
+    let body = json!({"principalId": spid, "roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de", "directoryScopeId": "/"});
+    let created = env
+        .graph(
+            "POST",
+            "/roleManagement/directory/roleAssignments",
+            &t,
+            Some(body),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+
+    // Microsoft's own principals cannot be deleted.
+    let all = env.graph("GET", "/servicePrincipals", &t, None).await;
+    let graph_sp = all.body["value"][0]["id"].as_str().expect("graph sp").to_owned();
+    assert_eq!(
+        env.graph("DELETE", &format!("/servicePrincipals/{graph_sp}"), &t, None)
+            .await
+            .status,
+        403
+    );
+
+    let path = format!("/servicePrincipals/{spid}");
+    assert_eq!(env.graph("DELETE", &path, &t, None).await.status, 204);
+    assert_eq!(
+        env.graph("DELETE", &path, &t, None).await.status,
+        404,
+        "already gone"
+    );
+    let dump = env.sim.tenant_dump(&env.tenant).expect("dump");
+    assert_eq!(dump["consented"], json!(false));
+    assert_eq!(
+        dump["role_assignments"],
+        json!([]),
+        "its directory roles went with it"
+    );
+    // The token issued before stays valid until it expires (as in Entra); new ones are refused.
+    assert_eq!(env.graph("GET", "/organization", &t, None).await.status, 200);
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", env.sim.client_id()),
+        ("client_secret", env.sim.client_secret()),
+        ("scope", GRAPH),
+    ];
+    let refused = env.token_request(&env.tenant, &form).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("AADSTS"))
+    );
+}
+
+#[tokio::test]
 async fn sharepoint_and_onedrive_probes() {
     let env = Env::new(json!({"users": 1, "domains": ["contoso.com"]})).await;
     let t = env.token(GRAPH).await;

@@ -55,14 +55,14 @@ impl Microsoft {
     }
 }
 
-/// Everything one step needs.
-pub struct StepContext<'a> {
+/// Everything one step needs; `R` is the request that started the task.
+pub struct StepContext<'a, R = ProvisionRequest> {
     /// The tenant.
     pub tenant: &'a TenantRecord,
     /// The task the step belongs to.
     pub task_id: TaskId,
     /// The request that started the task.
-    pub request: &'a ProvisionRequest,
+    pub request: &'a R,
     /// The vendor's facts.
     pub vendor: &'a VendorConfig,
     /// The object names.
@@ -73,7 +73,7 @@ pub struct StepContext<'a> {
     pub ms: &'a Microsoft,
 }
 
-impl StepContext<'_> {
+impl<R> StepContext<'_, R> {
     /// Records an object we created or added (idempotent by kind and key).
     pub async fn record(
         &self,
@@ -91,6 +91,18 @@ impl StepContext<'_> {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         self.store.put(&resource).await?;
+        Ok(())
+    }
+
+    /// Forgets a recorded resource (it was removed from the tenant).
+    pub async fn forget(&self, kind: ResourceKind, key: &str) -> Result<(), StepError> {
+        self.store
+            .delete(&crate::store::Key::resource(
+                self.tenant.tenant_id,
+                kind.code(),
+                key,
+            ))
+            .await?;
         Ok(())
     }
 

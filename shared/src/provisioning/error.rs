@@ -107,6 +107,17 @@ pub enum ProvisionError {
         /// What to do instead.
         hint: &'static str,
     },
+    /// Messages are held in quarantine and the request did not acknowledge them; nothing changed.
+    #[error(
+        "invalid `acknowledge_quarantine`: tenant {tenant} has {count} quarantined message(s); review or release \
+         them, then deprovision with \"acknowledge_quarantine\": true"
+    )]
+    Quarantine {
+        /// The tenant.
+        tenant: String,
+        /// Messages in quarantine.
+        count: u64,
+    },
     /// No such task.
     #[error("invalid `task_id`: no task {0} exists (finished tasks expire after 30 days)")]
     UnknownTask(String),
@@ -130,6 +141,7 @@ impl ProvisionError {
         match self {
             Self::Input(_) => "InvalidInput",
             Self::WrongState { .. } => "WrongLifecycleState",
+            Self::Quarantine { .. } => "QuarantineNotAcknowledged",
             Self::UnknownTask(_) | Self::UnknownTenant(_) => "NotFound",
             Self::Config(_) => "Configuration",
             Self::Store(_) | Self::Queue(_) => "Retryable",

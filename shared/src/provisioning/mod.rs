@@ -9,7 +9,7 @@ pub mod context;
 pub mod error;
 pub mod plan;
 pub mod request;
-mod runner;
+pub(crate) mod runner;
 pub mod steps;
 
 use std::time::SystemTime;

@@ -1,7 +1,12 @@
-//! The step machine: runs a task's steps in plan order, records each outcome before the next
-//! step starts, and when Microsoft needs time, queues a delayed continuation instead of idling.
+//! The step machine: runs a task's steps in order, records each outcome before the next step
+//! starts, and when Microsoft needs time, queues a delayed continuation instead of idling. The
+//! same machine runs provisioning and deprovisioning tasks; only their steps and the way a
+//! finished task moves the tenant differ.
 
-use std::time::{Duration as StdDuration, SystemTime};
+use std::{
+    future::Future,
+    time::{Duration as StdDuration, SystemTime},
+};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -14,10 +19,11 @@ use super::{
     steps::{self, Outcome},
 };
 use crate::{
+    deprovisioning::{self, DeprovisionRequest},
     retry::{RetryHint, Retryable},
     service::Service,
     store::{StepRecord, StoreError, TaskRecord, TaskWithSteps, TenantRecord},
-    task::{StepErrorKind, StepStatus, TaskStatus},
+    task::{StepErrorKind, StepStatus, TaskId, TaskKind, TaskStatus},
     tenant::LifecycleState,
     view::{TaskView, status_of},
 };
@@ -29,6 +35,14 @@ const MAX_STEP_ATTEMPTS: u32 = 10;
 const DEADLINE_RESERVE: StdDuration = StdDuration::from_secs(15);
 /// Delay before a transiently failing step is tried again from a continuation.
 const TRANSIENT_RETRY: Duration = Duration::seconds(30);
+
+/// How a finished task moves its tenant.
+enum Finish<'r> {
+    /// Provisioning: to `active`, `failed` or `needs_reconsent`.
+    Provision,
+    /// Deprovisioning: to `deprovisioned` once every removal succeeded.
+    Deprovision(&'r DeprovisionRequest),
+}
 
 /// Why a run stopped early.
 enum Stop {
@@ -44,27 +58,106 @@ impl Provisioner {
     /// queued continuation, so duplicate deliveries cannot multiply the work).
     pub async fn run(
         &self,
-        task_id: crate::task::TaskId,
+        task_id: TaskId,
         deadline: Option<SystemTime>,
         look_now: bool,
     ) -> Result<TaskView, ProvisionError> {
-        let Some(TaskWithSteps { mut task, mut steps }) = self.store.task_with_steps(task_id).await? else {
+        let Some(TaskWithSteps { task, steps }) = self.store.task_with_steps(task_id).await? else {
             return Err(ProvisionError::UnknownTask(task_id.to_string()));
         };
         if task.status.is_finished() {
             return Ok(TaskView::new(&task, &steps));
         }
         let remaining = deadline.and_then(|d| d.duration_since(SystemTime::now()).ok());
-        tracing::info!(task = %task_id, remaining_ms = remaining.map(|r| r.as_millis() as u64), "running task");
-        let tenant = self
-            .store
-            .tenant(task.tenant_id)
-            .await?
-            .ok_or_else(|| ProvisionError::UnknownTenant(task.tenant_id.to_string()))?;
-        let request = ProvisionRequest::parse(task.request.clone())?;
-        let order = plan::steps(&request);
-        steps.sort_by_key(|s| StepKind::from_name(&s.name).and_then(|k| order.iter().position(|o| *o == k)));
+        tracing::info!(task = %task_id, kind = ?task.kind, remaining_ms = remaining.map(|r| r.as_millis() as u64), "running task");
+        let tenant = self.store.tenant(task.tenant_id).await?;
+        let tenant = tenant.ok_or_else(|| ProvisionError::UnknownTenant(task.tenant_id.to_string()))?;
+        let names = self.vendor.names();
+        match task.kind {
+            TaskKind::Provision => {
+                let request = ProvisionRequest::parse(task.request.clone())?;
+                let order: Vec<&str> = plan::steps(&request).into_iter().map(StepKind::name).collect();
+                let ctx = StepContext {
+                    tenant: &tenant,
+                    task_id,
+                    request: &request,
+                    vendor: &self.vendor,
+                    names: &names,
+                    store: &self.store,
+                    ms: &self.ms,
+                };
+                let run_step = |name: &str| {
+                    let kind = StepKind::from_name(name);
+                    let name = name.to_owned();
+                    let ctx = &ctx;
+                    async move {
+                        match kind {
+                            Some(kind) => steps::run(kind, ctx).await,
+                            None => Err(StepError::Failed(format!("{name:?} is not a provisioning step"))),
+                        }
+                    }
+                };
+                self.drive(
+                    task,
+                    steps,
+                    &order,
+                    &tenant,
+                    deadline,
+                    look_now,
+                    run_step,
+                    Finish::Provision,
+                )
+                .await
+            }
+            TaskKind::Deprovision => {
+                let request = DeprovisionRequest::parse(task.request.clone())?;
+                let order = deprovisioning::plan::steps(&request);
+                let ctx = StepContext {
+                    tenant: &tenant,
+                    task_id,
+                    request: &request,
+                    vendor: &self.vendor,
+                    names: &names,
+                    store: &self.store,
+                    ms: &self.ms,
+                };
+                let run_step = |name: &str| deprovisioning::steps::run(name.to_owned(), &ctx);
+                self.drive(
+                    task,
+                    steps,
+                    &order,
+                    &tenant,
+                    deadline,
+                    look_now,
+                    run_step,
+                    Finish::Deprovision(&request),
+                )
+                .await
+            }
+            // Policy-target tasks finish within their own function; there is nothing to continue.
+            TaskKind::PolicyTargets => Ok(TaskView::new(&task, &steps)),
+        }
+    }
 
+    /// Runs the task's steps in `order` and settles the task.
+    #[allow(clippy::too_many_arguments)]
+    async fn drive<F, Fut>(
+        &self,
+        mut task: TaskRecord,
+        mut steps: Vec<StepRecord>,
+        order: &[&str],
+        tenant: &TenantRecord,
+        deadline: Option<SystemTime>,
+        look_now: bool,
+        run_step: F,
+        finish: Finish<'_>,
+    ) -> Result<TaskView, ProvisionError>
+    where
+        F: Fn(&str) -> Fut,
+        Fut: Future<Output = Result<Outcome, StepError>>,
+    {
+        let task_id = task.task_id;
+        steps.sort_by_key(|s| order.iter().position(|o| *o == s.name));
         task.status = TaskStatus::Running;
         task.updated_at = Utc::now();
         match self.store.update(&mut task).await {
@@ -72,39 +165,37 @@ impl Provisioner {
             Err(StoreError::Conflict { .. }) => return self.view(task_id).await,
             Err(err) => return Err(err.into()),
         }
-
-        let names = self.vendor.names();
-        let ctx = StepContext {
-            tenant: &tenant,
-            task_id,
-            request: &request,
-            vendor: &self.vendor,
-            names: &names,
-            store: &self.store,
-            ms: &self.ms,
-        };
-        let stopped = self.run_steps(&ctx, &mut steps, deadline, look_now).await?;
+        let stopped = self
+            .run_steps(tenant, task_id, &mut steps, deadline, look_now, &run_step)
+            .await?;
         if matches!(stopped, Some(Stop::Overtaken)) {
             return self.view(task_id).await;
         }
         self.settle(
             &mut task,
             &steps,
-            &tenant,
+            tenant,
             matches!(stopped, Some(Stop::Deadline)),
+            finish,
         )
         .await?;
         Ok(TaskView::new(&task, &steps))
     }
 
     /// Runs every step that may run now, in order.
-    async fn run_steps(
+    async fn run_steps<F, Fut>(
         &self,
-        ctx: &StepContext<'_>,
+        tenant: &TenantRecord,
+        task_id: TaskId,
         steps: &mut [StepRecord],
         deadline: Option<SystemTime>,
         look_now: bool,
-    ) -> Result<Option<Stop>, ProvisionError> {
+        run_step: &F,
+    ) -> Result<Option<Stop>, ProvisionError>
+    where
+        F: Fn(&str) -> Fut,
+        Fut: Future<Output = Result<Outcome, StepError>>,
+    {
         let now = Utc::now();
         // A service stops at its first unfinished step; tenant-wide steps gate every service.
         let mut blocked: Vec<Option<Service>> = Vec::new();
@@ -133,29 +224,26 @@ impl Provisioner {
             {
                 return Ok(Some(Stop::Deadline));
             }
-            let Some(kind) = StepKind::from_name(&steps[index].name) else {
-                blocked.push(scope);
-                continue;
-            };
             let step = &mut steps[index];
+            let name = step.name.clone();
             step.status = StepStatus::Running;
             step.attempts += 1;
             step.updated_at = Utc::now();
             if let Err(err) = self.store.update(step).await {
                 return overtaken_or(err);
             }
-            tracing::info!(tenant = %ctx.tenant.tenant_id, task = %ctx.task_id, step = kind.name(), attempt = step.attempts, "step started");
+            tracing::info!(tenant = %tenant.tenant_id, task = %task_id, step = %name, attempt = step.attempts, "step started");
             let result = self
                 .retry
-                .run(kind.name(), || async {
-                    let result = steps::run(kind, ctx).await;
+                .run(&name, || async {
+                    let result = run_step(&name).await;
                     if let Some(resource) = result.as_ref().err().and_then(StepError::refused_token) {
-                        ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, resource);
+                        self.ms.tokens.invalidate(tenant.tenant_id, resource);
                     }
                     result
                 })
                 .await;
-            record_result(step, kind, result, ctx);
+            record_result(step, result, tenant);
             if let Err(err) = self.store.update(step).await {
                 return overtaken_or(err);
             }
@@ -174,6 +262,7 @@ impl Provisioner {
         steps: &[StepRecord],
         tenant: &TenantRecord,
         out_of_time: bool,
+        finish: Finish<'_>,
     ) -> Result<(), ProvisionError> {
         let now = Utc::now();
         let wake = next_wake(steps);
@@ -181,7 +270,6 @@ impl Provisioner {
             .iter()
             .any(|s| matches!(s.status, StepStatus::Pending | StepStatus::Running));
         let blocked_only = open && !out_of_time && wake.is_none();
-        let status = status_of(steps);
         task.updated_at = now;
         if out_of_time || (wake.is_some() && !blocked_only) {
             let at = if out_of_time {
@@ -209,7 +297,7 @@ impl Provisioner {
             }
         } else {
             // Nothing more can happen: every step finished, or a failed step blocks the rest.
-            task.status = if status == TaskStatus::Succeeded {
+            task.status = if status_of(steps) == TaskStatus::Succeeded {
                 TaskStatus::Succeeded
             } else {
                 TaskStatus::Failed
@@ -220,7 +308,12 @@ impl Provisioner {
                 .iter()
                 .find(|s| s.status == StepStatus::Failed)
                 .and_then(|s| s.last_error.clone());
-            self.finish_tenant(tenant, steps).await?;
+            match finish {
+                Finish::Provision => self.finish_provision(tenant, steps).await?,
+                Finish::Deprovision(request) => {
+                    task.manual_cleanup = self.finish_deprovision(tenant, steps, request).await?;
+                }
+            }
         }
         match self.store.update(task).await {
             Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
@@ -229,7 +322,11 @@ impl Provisioner {
     }
 
     /// Moves the tenant out of `provisioning` when its task ends.
-    async fn finish_tenant(&self, tenant: &TenantRecord, steps: &[StepRecord]) -> Result<(), ProvisionError> {
+    async fn finish_provision(
+        &self,
+        tenant: &TenantRecord,
+        steps: &[StepRecord],
+    ) -> Result<(), ProvisionError> {
         let failed: Vec<&StepRecord> = steps
             .iter()
             .filter(|s| s.status != StepStatus::Succeeded)
@@ -246,33 +343,33 @@ impl Provisioner {
             (false, true) => LifecycleState::Active,
             (false, false) => LifecycleState::Failed,
         };
-        let attention = (!failed.is_empty()).then(|| {
-            failed
-                .iter()
-                .filter_map(|s| {
-                    s.last_error
-                        .as_ref()
-                        .map(|e| format!("{}: {e}", crate::view::scope_name(s.service)))
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        });
-        // Re-read on conflict: only this task may move the tenant while it is provisioning.
+        self.move_tenant(tenant, LifecycleState::Provisioning, state, attention_of(&failed))
+            .await
+    }
+
+    /// Moves the tenant to `to` if it is still in `from`, re-reading on conflict.
+    pub(crate) async fn move_tenant(
+        &self,
+        tenant: &TenantRecord,
+        from: LifecycleState,
+        to: LifecycleState,
+        attention: Option<String>,
+    ) -> Result<(), ProvisionError> {
         for _ in 0..3 {
             let mut current = self
                 .store
                 .tenant(tenant.tenant_id)
                 .await?
                 .unwrap_or_else(|| tenant.clone());
-            if current.state != LifecycleState::Provisioning {
+            if current.state != from {
                 return Ok(());
             }
-            current.state = state;
-            current.attention = attention.clone().filter(|a| !a.is_empty());
+            current.state = to;
+            current.attention = attention.clone();
             current.updated_at = Utc::now();
             match self.store.update(&mut current).await {
                 Ok(()) => {
-                    tracing::info!(tenant = %tenant.tenant_id, state = %state, "provisioning finished");
+                    tracing::info!(tenant = %tenant.tenant_id, state = %to, "lifecycle moved");
                     return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => continue,
@@ -283,12 +380,21 @@ impl Provisioner {
     }
 }
 
-fn record_result(
-    step: &mut StepRecord,
-    kind: StepKind,
-    result: Result<Outcome, StepError>,
-    ctx: &StepContext<'_>,
-) {
+/// What the admin must look at, from the steps that did not succeed.
+pub(crate) fn attention_of(failed: &[&StepRecord]) -> Option<String> {
+    let text = failed
+        .iter()
+        .filter_map(|s| {
+            s.last_error
+                .as_ref()
+                .map(|e| format!("{}: {e}", crate::view::scope_name(s.service)))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    (!text.is_empty()).then_some(text)
+}
+
+fn record_result(step: &mut StepRecord, result: Result<Outcome, StepError>, tenant: &TenantRecord) {
     let now = Utc::now();
     step.updated_at = now;
     match result {
@@ -307,7 +413,7 @@ fn record_result(
         Err(err) => {
             let message = err.to_string();
             let hint = err.retry_hint();
-            tracing::warn!(tenant = %ctx.tenant.tenant_id, step = kind.name(), error = %message, "step did not finish");
+            tracing::warn!(tenant = %tenant.tenant_id, step = %step.name, error = %message, "step did not finish");
             step.error_kind = Some(err.kind());
             step.last_error = Some(message);
             match hint {

@@ -7,6 +7,7 @@ mod error;
 mod item;
 pub mod key;
 pub mod records;
+pub mod scanning;
 mod transaction;
 
 use aws_sdk_dynamodb::{Client, error::ProvideErrorMetadata, types::AttributeValue};
@@ -217,6 +218,23 @@ impl Store {
     pub async fn resources(&self, tenant_id: TenantId) -> Result<Vec<ResourceRecord>> {
         let items = self
             .query_prefix(&key::tenant_partition(tenant_id), key::RESOURCE_PREFIX)
+            .await?;
+        items.into_iter().map(decode).collect()
+    }
+
+    /// The tenant's quarantine summary (written by the scanning side), if any.
+    pub async fn quarantine(&self, tenant_id: TenantId) -> Result<Option<scanning::QuarantineSummary>> {
+        self.get(&Key {
+            pk: key::tenant_partition(tenant_id),
+            sk: scanning::QUARANTINE.to_owned(),
+        })
+        .await
+    }
+
+    /// The tenant's report schedules (written by the scanning side).
+    pub async fn report_schedules(&self, tenant_id: TenantId) -> Result<Vec<scanning::ReportSchedule>> {
+        let items = self
+            .query_prefix(&key::tenant_partition(tenant_id), scanning::REPORT_PREFIX)
             .await?;
         items.into_iter().map(decode).collect()
     }

@@ -163,6 +163,9 @@ pub struct TaskRecord {
     /// While waiting: when its queued continuation becomes visible.
     #[serde(default)]
     pub wake_at: Option<DateTime<Utc>>,
+    /// What is left for a human to remove (standard deprovisioning), each naming the object.
+    #[serde(default)]
+    pub manual_cleanup: Vec<String>,
     /// Optimistic-concurrency version.
     #[serde(default)]
     pub version: u64,
@@ -183,6 +186,7 @@ impl TaskRecord {
             updated_at: now,
             finished_at: None,
             wake_at: None,
+            manual_cleanup: Vec::new(),
             version: 0,
         }
     }
