@@ -56,6 +56,25 @@ pub struct VerdictHeader {
     pub junk_value: String,
 }
 
+impl SpoofPair {
+    /// The record key of the entry: `spoofed_user|sending_infrastructure|spoof_type`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.spoofed_user, self.sending_infrastructure, self.spoof_type
+        )
+    }
+
+    /// Whether a `Get-TenantAllowBlockListSpoofItems` entry is this pair.
+    pub fn matches(&self, item: &serde_json::Value) -> bool {
+        let same =
+            |field: &str, want: &str| item[field].as_str().is_some_and(|v| v.eq_ignore_ascii_case(want));
+        same("SpoofedUser", &self.spoofed_user)
+            && same("SendingInfrastructure", &self.sending_infrastructure)
+            && same("SpoofType", &self.spoof_type)
+    }
+}
+
 fn default_prefix() -> String {
     "TMCAS".to_owned()
 }

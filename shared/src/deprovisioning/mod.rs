@@ -130,7 +130,6 @@ impl Provisioner {
                     }
                 },
             };
-            let creating = tenant.version == 0;
             let mut task = TaskRecord::new(request.tenant_id, TaskKind::Deprovision, raw.clone());
             let mut steps: Vec<StepRecord> = plan::steps(request)
                 .into_iter()
@@ -140,17 +139,7 @@ impl Provisioner {
             tenant.state = LifecycleState::Deprovisioning;
             tenant.current_task_id = Some(task.task_id);
             tenant.updated_at = Utc::now();
-            let mut transaction = self.store.transaction();
-            transaction = if creating {
-                transaction.create(&mut tenant)
-            } else {
-                transaction.update(&mut tenant)
-            };
-            transaction = transaction.create(&mut task);
-            for step in &mut steps {
-                transaction = transaction.create(step);
-            }
-            match transaction.commit().await {
+            match self.open_task(&mut tenant, &mut task, &mut steps).await {
                 Ok(()) => {
                     tracing::info!(tenant = %request.tenant_id, task = %task.task_id, mode = ?request.mode, "deprovisioning started");
                     return Ok(task.task_id);

@@ -189,20 +189,12 @@ async fn remove_groups(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
 async fn remove_spoof_pair(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
     let spoof = &ctx.vendor.spoof;
-    let key = format!(
-        "{}|{}|{}",
-        spoof.spoofed_user, spoof.sending_infrastructure, spoof.spoof_type
-    );
+    let key = spoof.key();
     let recorded = ctx.recorded(ResourceKind::SpoofItem, &key).await?;
     let items = exchange
         .invoke(&Cmdlet::new("Get-TenantAllowBlockListSpoofItems").param("Identity", "Default"))
         .await?;
-    let matching = |item: &&Value| {
-        let same = |field: &str, want: &str| text(item, field).is_some_and(|v| v.eq_ignore_ascii_case(want));
-        same("SpoofedUser", &spoof.spoofed_user)
-            && same("SendingInfrastructure", &spoof.sending_infrastructure)
-            && same("SpoofType", &spoof.spoof_type)
-    };
+    let matching = |item: &&Value| spoof.matches(item);
     let present: BTreeSet<String> = items
         .iter()
         .filter_map(|i| text(i, "Identity"))

@@ -217,7 +217,6 @@ impl Provisioner {
                     }
                 },
             };
-            let creating = tenant.version == 0;
             let mut task = TaskRecord::new(request.tenant_id, TaskKind::Provision, raw.clone());
             let mut steps: Vec<StepRecord> = plan::steps(request)
                 .into_iter()
@@ -232,17 +231,7 @@ impl Provisioner {
             tenant.current_task_id = Some(task.task_id);
             tenant.attention = None;
             tenant.updated_at = Utc::now();
-            let mut transaction = self.store.transaction();
-            transaction = if creating {
-                transaction.create(&mut tenant)
-            } else {
-                transaction.update(&mut tenant)
-            };
-            transaction = transaction.create(&mut task);
-            for step in &mut steps {
-                transaction = transaction.create(step);
-            }
-            match transaction.commit().await {
+            match self.open_task(&mut tenant, &mut task, &mut steps).await {
                 Ok(()) => {
                     tracing::info!(tenant = %request.tenant_id, task = %task.task_id, "provisioning started");
                     return Ok(task.task_id);
@@ -257,6 +246,28 @@ impl Provisioner {
             key: request.tenant_id.to_string(),
             expected_version: 0,
         }))
+    }
+
+    /// Moves the tenant (creating its record when new) and creates the task with its steps: all
+    /// of it or nothing, so a lifecycle never points at a task that does not exist.
+    pub(crate) async fn open_task(
+        &self,
+        tenant: &mut TenantRecord,
+        task: &mut TaskRecord,
+        steps: &mut [StepRecord],
+    ) -> Result<(), StoreError> {
+        let creating = tenant.version == 0;
+        let mut transaction = self.store.transaction();
+        transaction = if creating {
+            transaction.create(tenant)
+        } else {
+            transaction.update(tenant)
+        };
+        transaction = transaction.create(task);
+        for step in steps.iter_mut() {
+            transaction = transaction.create(step);
+        }
+        transaction.commit().await
     }
 
     /// The current view of a task.

@@ -21,19 +21,12 @@ async fn matching_spoof_items(
     ctx: &StepContext<'_>,
     exchange: &impl ExchangeAdmin,
 ) -> Result<Vec<Value>, StepError> {
-    let spoof = &ctx.vendor.spoof;
     let items = exchange
         .invoke(&Cmdlet::new("Get-TenantAllowBlockListSpoofItems").param("Identity", "Default"))
         .await?;
     Ok(items
         .into_iter()
-        .filter(|item| {
-            let same =
-                |field: &str, want: &str| text(item, field).is_some_and(|v| v.eq_ignore_ascii_case(want));
-            same("SpoofedUser", &spoof.spoofed_user)
-                && same("SendingInfrastructure", &spoof.sending_infrastructure)
-                && same("SpoofType", &spoof.spoof_type)
-        })
+        .filter(|item| ctx.vendor.spoof.matches(item))
         .collect())
 }
 
@@ -41,10 +34,7 @@ async fn matching_spoof_items(
 pub async fn add_spoof_pair(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
     let spoof = &ctx.vendor.spoof;
-    let key = format!(
-        "{}|{}|{}",
-        spoof.spoofed_user, spoof.sending_infrastructure, spoof.spoof_type
-    );
+    let key = spoof.key();
     let ours = ctx.recorded(ResourceKind::SpoofItem, &key).await?;
     let found = matching_spoof_items(ctx, &exchange).await?;
     if let Some(item) = found.first() {
