@@ -12,6 +12,7 @@ pub mod graph;
 pub mod http;
 pub mod identity;
 pub mod policy;
+pub mod policy_targets;
 pub mod provisioning;
 pub mod queue;
 pub mod rate;
@@ -21,6 +22,7 @@ pub mod service;
 pub mod sites;
 pub mod status;
 pub mod store;
+pub mod sync;
 pub mod task;
 pub mod telemetry;
 pub mod tenant;
@@ -29,3 +31,6 @@ pub mod validation;
 pub mod vault;
 pub mod vendor;
 pub mod view;
+
+#[cfg(test)]
+mod properties;

@@ -90,12 +90,18 @@ macro_rules! as_str {
                 &self.0
             }
         }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
     )*};
 }
 as_str!(DomainName, UserPrincipalName, GroupId);
 
 /// Policy targets in a request. `domains` absent means every verified domain.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyTargetsInput {
     /// Protected domains.

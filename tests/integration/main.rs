@@ -3,9 +3,11 @@
 
 mod deprovision;
 mod events;
+mod policy_targets;
 mod provision;
 mod refresh;
 mod store;
 mod support;
+mod sync;
 mod template;
 mod vault;

@@ -220,6 +220,16 @@ impl Lab {
             .expect("fault added");
     }
 
+    /// Runs `policy-targets` with `event` through the library handler, as the runtime would.
+    pub async fn policy_targets(
+        &self,
+        event: serde_json::Value,
+    ) -> Result<serde_json::Value, lambda_runtime::Diagnostic> {
+        let event = lambda_runtime::LambdaEvent::new(event, lambda_context());
+        let answer = policy_targets::handler(&self.provisioner, event).await?;
+        Ok(serde_json::to_value(answer).expect("answer serializes"))
+    }
+
     /// Runs `deprovision` with `event` through the library handler, as the runtime would.
     pub async fn deprovision(
         &self,

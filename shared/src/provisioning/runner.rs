@@ -42,6 +42,8 @@ enum Finish<'r> {
     Provision,
     /// Deprovisioning: to `deprovisioned` once every removal succeeded.
     Deprovision(&'r DeprovisionRequest),
+    /// The lifecycle does not move (policy-target updates).
+    Nothing,
 }
 
 /// Why a run stopped early.
@@ -134,8 +136,31 @@ impl Provisioner {
                 )
                 .await
             }
-            // Policy-target tasks finish within their own function; there is nothing to continue.
-            TaskKind::PolicyTargets => Ok(TaskView::new(&task, &steps)),
+            TaskKind::PolicyTargets => {
+                let request = crate::policy_targets::PolicyTargetsRequest::parse(task.request.clone())?;
+                let order = crate::policy_targets::STEPS;
+                let ctx = StepContext {
+                    tenant: &tenant,
+                    task_id,
+                    request: &request,
+                    vendor: &self.vendor,
+                    names: &names,
+                    store: &self.store,
+                    ms: &self.ms,
+                };
+                let run_step = |name: &str| crate::policy_targets::run(name.to_owned(), &ctx);
+                self.drive(
+                    task,
+                    steps,
+                    &order,
+                    &tenant,
+                    deadline,
+                    look_now,
+                    run_step,
+                    Finish::Nothing,
+                )
+                .await
+            }
         }
     }
 
@@ -313,6 +338,7 @@ impl Provisioner {
                 Finish::Deprovision(request) => {
                     task.manual_cleanup = self.finish_deprovision(tenant, steps, request).await?;
                 }
+                Finish::Nothing => {}
             }
         }
         match self.store.update(task).await {

@@ -11,6 +11,7 @@ use super::Outcome;
 use crate::{
     exchange::{Cmdlet, ExchangeAdmin, Kind},
     graph::{BatchRequest, GraphClient},
+    policy::PolicyTargetsInput,
     provisioning::{
         context::{StepContext, text},
         error::StepError,
@@ -80,10 +81,19 @@ pub async fn create_groups(ctx: &StepContext<'_>) -> Result<Outcome, StepError> 
 
 /// Puts the protected users (and the members of protected groups) in both virtual groups.
 pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
-    let targets = &ctx.request.policy_targets;
-    if targets.users.is_empty() && targets.groups.is_empty() {
-        return Ok(Outcome::Done(Some("no users or groups targeted".to_owned())));
-    }
+    let (wanted, added, removed) = apply_members(ctx, &ctx.request.policy_targets).await?;
+    Ok(Outcome::Done(Some(format!(
+        "{wanted} protected user(s); {added} membership(s) added, {removed} removed"
+    ))))
+}
+
+/// Makes both virtual groups hold exactly the targeted users (and the members of targeted
+/// groups): adds and removes in `$batch`es of at most 20; "already a member" and "not a member"
+/// count as done. Returns (users wanted, memberships added, memberships removed).
+pub async fn apply_members<R>(
+    ctx: &StepContext<'_, R>,
+    targets: &PolicyTargetsInput,
+) -> Result<(usize, usize, usize), StepError> {
     let graph = ctx.ms.graph(ctx.tenant).await?;
     let mut wanted: BTreeSet<String> =
         resolve_users(&graph, targets.users.iter().map(|u| u.as_str())).await?;
@@ -97,8 +107,8 @@ pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepErr
         }
     }
     let directory_objects = format!("{}/v1.0/directoryObjects", ctx.tenant.cloud.endpoints().graph);
-    let mut added = 0;
-    for (name, _) in groups(ctx) {
+    let (mut added, mut removed) = (0, 0);
+    for name in [&ctx.names.incoming_group, &ctx.names.outgoing_group] {
         let group = ctx
             .recorded(ResourceKind::Group, name)
             .await?
@@ -112,26 +122,37 @@ pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepErr
             .iter()
             .filter_map(|m| text(m, "id").map(str::to_owned))
             .collect();
-        let requests: Vec<BatchRequest> = wanted
-            .difference(&present)
-            .map(|user| {
-                BatchRequest::new(user.clone(), "POST", format!("/groups/{group}/members/$ref"))
-                    .with_body(json!({"@odata.id": format!("{directory_objects}/{user}")}))
-            })
-            .collect();
+        let adds = wanted.difference(&present).map(|user| {
+            BatchRequest::new(
+                format!("add-{user}"),
+                "POST",
+                format!("/groups/{group}/members/$ref"),
+            )
+            .with_body(json!({"@odata.id": format!("{directory_objects}/{user}")}))
+        });
+        let removes = present.difference(&wanted).map(|user| {
+            BatchRequest::new(
+                format!("remove-{user}"),
+                "DELETE",
+                format!("/groups/{group}/members/{user}/$ref"),
+            )
+        });
+        let requests: Vec<BatchRequest> = adds.chain(removes).collect();
         for (request, answer) in requests.iter().zip(graph.batch(&requests).await?) {
-            match answer.error("POST", &request.url) {
-                None => added += 1,
+            let adding = request.method == "POST";
+            match answer.error(&request.method, &request.url) {
+                None if adding => added += 1,
+                None => removed += 1,
                 // "One or more added object references already exist": someone was quicker.
-                Some(err) if err.status() == Some(400) && err.to_string().contains("already exist") => {}
+                Some(err)
+                    if adding && err.status() == Some(400) && err.to_string().contains("already exist") => {}
+                // Not a member any more: the removal is done.
+                Some(err) if !adding && err.is_not_found() => {}
                 Some(err) => return Err(err.into()),
             }
         }
     }
-    Ok(Outcome::Done(Some(format!(
-        "{} protected user(s); {added} membership(s) added",
-        wanted.len()
-    ))))
+    Ok((wanted.len(), added, removed))
 }
 
 /// The object ids of `upns`, read with `$batch`; an unknown user is the admin's to fix.

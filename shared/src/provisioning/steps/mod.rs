@@ -4,7 +4,7 @@
 mod allow_lists;
 mod connectors;
 mod grants;
-mod groups;
+pub mod groups;
 mod role;
 mod rules;
 mod tenant;

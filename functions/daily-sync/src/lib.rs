@@ -1,0 +1,15 @@
+//! `daily-sync`: per site at its UTC time (EventBridge Scheduler, Input `{"site": "eu"}`, plus an
+//! optional `run_date` for a re-run or backfill). Queues one sync message per active tenant of
+//! the site, once per site and UTC date. Output: the run summary.
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use shared::sync::{RunSummary, run::DailySync};
+
+/// Handles one event.
+pub async fn handler(daily: &DailySync, event: LambdaEvent<Value>) -> Result<RunSummary, Diagnostic> {
+    daily.handle(event.payload).await.map_err(|err| Diagnostic {
+        error_type: err.error_type().to_owned(),
+        error_message: err.to_string(),
+    })
+}

@@ -1,0 +1,201 @@
+//! Policy-target updates end to end: the `policy-targets` handler against moto and m365-sim.
+
+use serde_json::{Value, json};
+use shared::tenant::{LifecycleState, TenantId};
+
+use crate::support::{Lab, vendor};
+
+fn upn(n: usize) -> String {
+    format!("user{n:02}@contoso.com")
+}
+
+/// A provisioned tenant with 40 users, protecting the first five.
+async fn provisioned(lab: &Lab) -> TenantId {
+    let users: Vec<Value> = (1..=40).map(|n| json!({"user_principal_name": upn(n)})).collect();
+    let tenant = lab.tenant(json!({"domains": ["contoso.com", "fabrikam.com"], "users": users}));
+    let first: Vec<String> = (1..=5).map(upn).collect();
+    let view = lab
+        .provision(json!({"tenant_id": tenant.to_string(), "site": "eu", "policy_targets": {"users": first}}))
+        .await
+        .expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    tenant
+}
+
+/// The members of both virtual groups, sorted.
+fn members(lab: &Lab, tenant: TenantId) -> [Vec<String>; 2] {
+    let names = vendor().names();
+    let dump = lab.dump(tenant);
+    [names.incoming_group, names.outgoing_group].map(|name| {
+        let group = dump["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .find(|g| g["displayName"] == name.as_str())
+            .expect("group");
+        let mut upns: Vec<String> = group["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["userPrincipalName"].as_str().map(str::to_owned))
+            .collect();
+        upns.sort();
+        upns
+    })
+}
+
+fn targets(tenant: TenantId, users: &[String]) -> Value {
+    json!({"tenant_id": tenant.to_string(), "policy_targets": {"users": users}})
+}
+
+#[tokio::test]
+async fn members_follow_the_targets_beyond_twenty_at_once_both_ways() {
+    let lab = Lab::start().await;
+    let tenant = provisioned(&lab).await;
+    let grown: Vec<String> = (1..=28).map(upn).collect();
+    let view = lab.policy_targets(targets(tenant, &grown)).await.expect("grow");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    assert_eq!(view["kind"], "policy_targets");
+    assert_eq!(
+        members(&lab, tenant),
+        [grown.clone(), grown.clone()],
+        "23 added to each group"
+    );
+
+    let shifted: Vec<String> = (19..=40).map(upn).collect();
+    let view = lab
+        .policy_targets(targets(tenant, &shifted))
+        .await
+        .expect("shift");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    assert_eq!(
+        members(&lab, tenant),
+        [shifted.clone(), shifted.clone()],
+        "18 removed and 12 added in each"
+    );
+    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    assert_eq!(
+        record.policy_targets.users, shifted,
+        "the tenant keeps its targets"
+    );
+
+    // The same targets again: nothing to write.
+    lab.sim.reset_stats();
+    let again = lab
+        .policy_targets(targets(tenant, &shifted))
+        .await
+        .expect("again");
+    assert_eq!(again["status"], "succeeded");
+    let writes = |surface: &str| {
+        lab.sim.stats()["tenants"][tenant.to_string()][surface]["writes"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    assert_eq!((writes("graph"), writes("exchange")), (0, 0));
+}
+
+#[tokio::test]
+async fn explicit_domains_set_the_domain_rules() {
+    let lab = Lab::start().await;
+    let tenant = provisioned(&lab).await;
+    let event = json!({"tenant_id": tenant.to_string(), "policy_targets": {"domains": ["fabrikam.com"], "users": [upn(1)]}});
+    let view = lab.policy_targets(event).await.expect("domains");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let names = vendor().names();
+    let dump = lab.dump(tenant);
+    let rule = |name: &str| {
+        dump["exchange"]["transport_rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["Name"] == name)
+            .cloned()
+            .expect(name)
+    };
+    assert_eq!(
+        rule(&names.rule_incoming_domain)["RecipientDomainIs"],
+        json!(["fabrikam.com"])
+    );
+    assert_eq!(
+        rule(&names.rule_outgoing_domain)["SenderDomainIs"],
+        json!(["fabrikam.com"])
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_user_is_named_and_bad_requests_change_nothing() {
+    let lab = Lab::start().await;
+    let tenant = provisioned(&lab).await;
+    let before = members(&lab, tenant);
+    let view = lab
+        .policy_targets(targets(tenant, &[upn(1), "nobody@contoso.com".to_owned()]))
+        .await
+        .expect("answers");
+    assert_eq!(view["status"], "failed", "{view:#}");
+    let error = view["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("nobody@contoso.com"),
+        "the unknown user is named: {error}"
+    );
+    assert_eq!(members(&lab, tenant), before, "nothing changed");
+
+    let never = lab.tenant(json!({"domains": ["example.org"]}));
+    for (event, error_type, field) in [
+        (
+            json!({"tenant_id": "x", "policy_targets": {}}),
+            "InvalidInput",
+            "`tenant_id`",
+        ),
+        (
+            json!({"tenant_id": tenant.to_string()}),
+            "InvalidInput",
+            "policy_targets",
+        ),
+        (
+            json!({"tenant_id": tenant.to_string(), "policy_targets": {"users": ["not-an-upn"]}}),
+            "InvalidInput",
+            "`policy_targets.users[0]`",
+        ),
+        (
+            json!({"tenant_id": tenant.to_string(), "policy_targets": {}, "extra": 1}),
+            "InvalidInput",
+            "`extra`",
+        ),
+        (
+            json!({"tenant_id": never.to_string(), "policy_targets": {}}),
+            "NotFound",
+            "`tenant_id`",
+        ),
+    ] {
+        let err = lab
+            .policy_targets(event.clone())
+            .await
+            .expect_err(&event.to_string());
+        assert_eq!(err.error_type, error_type, "{event}: {err:?}");
+        assert!(
+            err.error_message.contains(field),
+            "{event}: {}",
+            err.error_message
+        );
+    }
+    let deprovisioned = lab
+        .deprovision(json!({"tenant_id": tenant.to_string(), "mode": "standard"}))
+        .await
+        .expect("deprovision");
+    assert_eq!(deprovisioned["status"], "succeeded");
+    let err = lab
+        .policy_targets(targets(tenant, &[upn(1)]))
+        .await
+        .expect_err("not active");
+    assert_eq!(err.error_type, "WrongLifecycleState");
+    assert_eq!(
+        lab.aws
+            .store
+            .tenant(tenant)
+            .await
+            .expect("read")
+            .expect("tenant")
+            .state,
+        LifecycleState::Deprovisioned
+    );
+}

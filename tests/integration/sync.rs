@@ -1,0 +1,681 @@
+//! Service running end to end: daily-sync fan-out, the sync worker (delta, snapshot, domains,
+//! MX, rules, drift), against moto, m365-sim and a DNS server on loopback.
+
+use std::collections::BTreeSet;
+
+use integration_tests::{dns::DnsServer, template::Template};
+use serde_json::{Value, json};
+use shared::{
+    exchange::{Cmdlet, ExchangeAdmin, add_remove},
+    sites::{SITES, Site},
+    store::{Key, Record, TenantRecord},
+    sync::{
+        SyncMessage, Syncer,
+        directory::Snapshot,
+        dns::MxResolver,
+        run::DailySync,
+        state::{DRIFT_PREFIX, DirectoryEntry, EntryKind},
+        worker::Outcome,
+    },
+    tenant::{LifecycleState, TenantId},
+};
+
+use crate::{
+    provision::{customer_tenant, request},
+    support::{Lab, lambda_context, overrides, vendor},
+};
+
+const CONTOSO_MX: &str = "contoso-com.mail.protection.outlook.com";
+
+/// A worker on the lab (a new process: empty caches) resolving MX through `dns`.
+fn syncer(lab: &Lab, dns: &DnsServer) -> Syncer {
+    use shared::{
+        identity::IdentityClient, provisioning::Microsoft, retry::RetryPolicy, tokens::TokenBroker,
+    };
+    let retry = RetryPolicy::quick();
+    let http = shared::http::client();
+    let overrides = overrides(&lab.sim);
+    Syncer {
+        store: lab.aws.store.clone(),
+        snapshot: Snapshot::new(
+            aws_sdk_dynamodb::Client::new(&lab.aws.sdk),
+            lab.aws.store.clone(),
+            retry,
+        ),
+        ms: Microsoft {
+            tokens: TokenBroker::new(
+                lab.aws.vault.clone(),
+                IdentityClient::new(http.clone(), retry),
+                overrides.clone(),
+            ),
+            http,
+            overrides,
+            retry,
+        },
+        vendor: vendor(),
+        dns: MxResolver::with_server(dns.addr()),
+        concurrency: 4,
+    }
+}
+
+fn message(tenant: TenantId, run: &str) -> SyncMessage {
+    SyncMessage {
+        tenant_id: tenant,
+        site: Site::Us,
+        run_id: run.to_owned(),
+    }
+}
+
+/// Requests of one tenant on one surface: (requests, writes).
+fn counts(lab: &Lab, tenant: TenantId, surface: &str) -> (u64, u64) {
+    let stats = lab.sim.stats();
+    let c = &stats["tenants"][tenant.to_string()][surface];
+    (
+        c["requests"].as_u64().unwrap_or(0),
+        c["writes"].as_u64().unwrap_or(0),
+    )
+}
+
+/// A provisioned customer tenant with its MX pointing at Exchange Online.
+async fn provisioned(lab: &Lab, dns: &DnsServer) -> TenantId {
+    let tenant = customer_tenant(lab);
+    let view = lab.provision(request(tenant)).await.expect("provisioned");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    dns.set_mx("contoso.com", &[CONTOSO_MX]);
+    tenant
+}
+
+/// The simulator's users and groups as the snapshot should hold them, read through Graph.
+async fn directory_in_graph(syncer: &Syncer, tenant: &TenantRecord) -> BTreeSet<(EntryKind, String, String)> {
+    let graph = syncer.ms.graph(tenant).await.expect("graph");
+    let mut all = BTreeSet::new();
+    for (kind, path, name) in [
+        (
+            EntryKind::User,
+            "/users?$top=999&$select=id,userPrincipalName",
+            "userPrincipalName",
+        ),
+        (
+            EntryKind::Group,
+            "/groups?$top=999&$select=id,displayName",
+            "displayName",
+        ),
+    ] {
+        for o in graph.pages::<Value>(path).collect_all().await.expect("listing") {
+            all.insert((
+                kind,
+                o["id"].as_str().unwrap_or_default().to_owned(),
+                o[name].as_str().unwrap_or_default().to_owned(),
+            ));
+        }
+    }
+    all
+}
+
+async fn snapshot(syncer: &Syncer, tenant: TenantId) -> BTreeSet<(EntryKind, String, String)> {
+    syncer
+        .snapshot
+        .entries(tenant)
+        .await
+        .expect("snapshot")
+        .into_iter()
+        .map(|e: DirectoryEntry| (e.kind, e.id, e.name))
+        .collect()
+}
+
+async fn tenant_record(lab: &Lab, tenant: TenantId) -> TenantRecord {
+    lab.aws.store.tenant(tenant).await.expect("read").expect("tenant")
+}
+
+#[tokio::test]
+async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_and_renames() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = provisioned(&lab, &dns).await;
+    let syncer = syncer(&lab, &dns);
+
+    let first = syncer
+        .sync_tenant(&message(tenant, "r1"))
+        .await
+        .expect("first sync");
+    assert_eq!(first.outcome, Outcome::Synced);
+    assert!(first.full_listing);
+    assert!(first.drift.is_empty(), "{:?}", first.drift);
+    assert!(first.mx_problems.is_empty(), "{:?}", first.mx_problems);
+    let record = tenant_record(&lab, tenant).await;
+    assert_eq!(
+        snapshot(&syncer, tenant).await,
+        directory_in_graph(&syncer, &record).await
+    );
+
+    // Unchanged: one Graph $batch (envelope + 3) and one Exchange $batch.
+    lab.sim.reset_stats();
+    let unchanged = syncer
+        .sync_tenant(&message(tenant, "r2"))
+        .await
+        .expect("unchanged sync");
+    let (graph, graph_writes) = counts(&lab, tenant, "graph");
+    let (exchange_cmdlets, exchange_writes) = counts(&lab, tenant, "exchange");
+    assert!(graph <= 5, "graph requests {graph}");
+    assert_eq!(graph_writes, 0);
+    assert!(unchanged.exchange_http_requests <= 2, "{unchanged:?}");
+    assert_eq!(exchange_writes, 0, "an unchanged tenant gets no Exchange write");
+    // The simulator counts each cmdlet of a $batch: rules, 2 connector kinds, IP list, spoof list.
+    assert_eq!(exchange_cmdlets, 5);
+    assert!(unchanged.rules_updated.is_empty() && unchanged.drift.is_empty() && !unchanged.full_listing);
+
+    // 3 added, 1 removed, 1 renamed.
+    lab.sim
+        .patch_directory(
+            &tenant.to_string(),
+            &serde_json::from_value(json!({
+                "add_users": [{"user_principal_name": "dave@contoso.com"}, {"user_principal_name": "erin@contoso.com"}, {"user_principal_name": "frank@contoso.com"}],
+                "remove_users": ["carol@contoso.com"],
+                "rename_users": [{"user": "bob@contoso.com", "user_principal_name": "robert@contoso.com", "display_name": "Robert"}]
+            }))
+            .expect("patch"),
+        )
+        .expect("directory patched");
+    lab.sim.reset_stats();
+    let changed = syncer
+        .sync_tenant(&message(tenant, "r3"))
+        .await
+        .expect("delta sync");
+    assert_eq!(changed.users, (4, 1), "3 added + 1 renamed, 1 removed");
+    assert!(counts(&lab, tenant, "graph").0 <= 5);
+    let in_graph = directory_in_graph(&syncer, &record).await;
+    assert!(in_graph.iter().any(|(_, _, n)| n == "robert@contoso.com"));
+    assert!(
+        !in_graph
+            .iter()
+            .any(|(_, _, n)| n == "carol@contoso.com" || n == "bob@contoso.com")
+    );
+    assert_eq!(snapshot(&syncer, tenant).await, in_graph);
+}
+
+#[tokio::test]
+async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = lab.tenant(json!({"domains": ["big.example"], "users": 100000}));
+    let mut record = TenantRecord::new(
+        tenant,
+        Site::Us,
+        vec![shared::service::Service::ExchangeOnline],
+        LifecycleState::Active,
+    );
+    lab.aws.store.create(&mut record).await.expect("tenant record");
+    dns.set_mx("big.example", &["big-example.mail.protection.outlook.com"]);
+    let syncer = syncer(&lab, &dns);
+    lab.sim.reset_stats();
+    let report = syncer
+        .sync_tenant(&message(tenant, "big"))
+        .await
+        .expect("first sync");
+    let (graph, _) = counts(&lab, tenant, "graph");
+    // 101 pages of 999 users + the from-now users link; the rest is groups, domains, the envelope.
+    assert!(graph <= 110, "graph requests {graph}");
+    assert_eq!(report.users.0, 100_000);
+    assert_eq!(
+        syncer
+            .snapshot
+            .entries(tenant)
+            .await
+            .expect("snapshot")
+            .iter()
+            .filter(|e| e.kind == EntryKind::User)
+            .count(),
+        100_000
+    );
+}
+
+#[tokio::test]
+async fn an_expired_delta_link_falls_back_to_a_full_listing() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = provisioned(&lab, &dns).await;
+    let syncer = syncer(&lab, &dns);
+    syncer
+        .sync_tenant(&message(tenant, "d1"))
+        .await
+        .expect("first sync");
+    lab.sim
+        .patch_directory(
+            &tenant.to_string(),
+            &serde_json::from_value(json!({"remove_users": ["alice@contoso.com"], "add_users": 2}))
+                .expect("patch"),
+        )
+        .expect("patched");
+    lab.sim.advance_clock(8.0 * 86_400.0);
+    let report = syncer
+        .sync_tenant(&message(tenant, "d2"))
+        .await
+        .expect("sync after expiry");
+    assert!(report.full_listing);
+    assert_eq!(report.users.1, 1, "the removed user is swept from the snapshot");
+    let record = tenant_record(&lab, tenant).await;
+    assert_eq!(
+        snapshot(&syncer, tenant).await,
+        directory_in_graph(&syncer, &record).await
+    );
+    // The new delta link works: the next sync is a delta again.
+    let next = syncer
+        .sync_tenant(&message(tenant, "d3"))
+        .await
+        .expect("delta again");
+    assert!(!next.full_listing);
+}
+
+#[tokio::test]
+async fn a_new_domain_updates_the_rules_once_and_a_quiet_day_writes_nothing() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = provisioned(&lab, &dns).await;
+    let syncer = syncer(&lab, &dns);
+    syncer
+        .sync_tenant(&message(tenant, "n1"))
+        .await
+        .expect("first sync");
+    lab.sim
+        .patch_directory(
+            &tenant.to_string(),
+            &serde_json::from_value(json!({"add_domains": ["fabrikam.com"]})).expect("patch"),
+        )
+        .expect("domain added");
+    lab.sim.reset_stats();
+    let report = syncer.sync_tenant(&message(tenant, "n2")).await.expect("sync");
+    assert_eq!(report.new_domains, vec!["fabrikam.com"]);
+    assert_eq!(report.rules_updated.len(), 2, "{report:?}");
+    assert_eq!(
+        counts(&lab, tenant, "exchange").1,
+        2,
+        "two Set-TransportRule, nothing else"
+    );
+    // fabrikam.com has no MX in DNS yet: reported on the tenant.
+    assert!(
+        report.mx_problems.iter().any(|p| p.starts_with("fabrikam.com")),
+        "{report:?}"
+    );
+    let attention = tenant_record(&lab, tenant).await.attention.unwrap_or_default();
+    assert!(attention.contains("fabrikam.com"), "{attention}");
+    let names = vendor().names();
+    let rules = lab.dump(tenant)["exchange"]["transport_rules"].clone();
+    let incoming = rules
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["Name"] == names.rule_incoming_domain.as_str())
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert!(
+        incoming["RecipientDomainIs"].to_string().contains("fabrikam.com"),
+        "{incoming:#}"
+    );
+
+    lab.sim.reset_stats();
+    let quiet = syncer
+        .sync_tenant(&message(tenant, "n3"))
+        .await
+        .expect("quiet sync");
+    assert!(quiet.rules_updated.is_empty());
+    assert_eq!(
+        counts(&lab, tenant, "exchange").1,
+        0,
+        "nothing changed: no Exchange write"
+    );
+}
+
+#[tokio::test]
+async fn an_explicit_domain_list_does_not_grow_with_new_domains() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = customer_tenant(&lab);
+    let mut provision = request(tenant);
+    provision["policy_targets"]["domains"] = json!(["contoso.com"]);
+    lab.provision(provision).await.expect("provisioned");
+    dns.set_mx("contoso.com", &[CONTOSO_MX]);
+    let syncer = syncer(&lab, &dns);
+    syncer.sync_tenant(&message(tenant, "e1")).await.expect("first");
+    lab.sim
+        .patch_directory(
+            &tenant.to_string(),
+            &serde_json::from_value(json!({"add_domains": ["fabrikam.com"]})).expect("patch"),
+        )
+        .expect("domain added");
+    let report = syncer.sync_tenant(&message(tenant, "e2")).await.expect("sync");
+    assert_eq!(report.new_domains, vec!["fabrikam.com"]);
+    assert!(report.rules_updated.is_empty(), "{report:?}");
+}
+
+#[tokio::test]
+async fn drift_is_repaired_recorded_and_a_duplicate_delivery_changes_nothing() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = provisioned(&lab, &dns).await;
+    let syncer = syncer(&lab, &dns);
+    syncer
+        .sync_tenant(&message(tenant, "x1"))
+        .await
+        .expect("first sync");
+    let names = vendor().names();
+    let ip = vendor().egress_ips[0].clone();
+    let record = tenant_record(&lab, tenant).await;
+    let exchange = syncer.ms.exchange(&record).await.expect("exchange");
+    exchange
+        .invoke(&Cmdlet::new("Remove-TransportRule").param("Identity", names.rule_skip_spam.as_str()))
+        .await
+        .expect("rule deleted");
+    exchange
+        .invoke(&Cmdlet::new("Disable-TransportRule").param("Identity", names.rule_incoming_user.as_str()))
+        .await
+        .expect("rule disabled");
+    exchange
+        .invoke(
+            &Cmdlet::new("Set-HostedConnectionFilterPolicy")
+                .param("Identity", "Default")
+                .param("IPAllowList", add_remove(&[], std::slice::from_ref(&ip))),
+        )
+        .await
+        .expect("ip removed");
+
+    let report = syncer.sync_tenant(&message(tenant, "x2")).await.expect("sync");
+    assert!(
+        report
+            .drift
+            .iter()
+            .any(|d| d.contains(&names.rule_skip_spam) && d.contains("deleted")),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .drift
+            .iter()
+            .any(|d| d.contains(&names.rule_incoming_user) && d.contains("disabled"))
+    );
+    assert!(report.drift.iter().any(|d| d.contains(&ip)));
+    let dump = lab.dump(tenant);
+    let rules = dump["exchange"]["transport_rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for name in names.rules() {
+        let rule = rules
+            .iter()
+            .find(|r| r["Name"] == name)
+            .unwrap_or_else(|| panic!("{name} restored"));
+        assert_eq!(rule["State"], "Enabled", "{name}");
+    }
+    assert!(dump["exchange"]["ip_allow_list"].to_string().contains(&ip));
+    assert!(
+        dump["exchange"]["ip_allow_list"]
+            .to_string()
+            .contains("192.0.2.10"),
+        "the customer's IP stays"
+    );
+    let drift_items = lab
+        .aws
+        .store
+        .query_prefix(&Key::tenant(tenant).pk, DRIFT_PREFIX)
+        .await
+        .expect("drift records");
+    assert_eq!(drift_items.len(), 1);
+
+    // The same message again: nothing is called, nothing is written.
+    lab.sim.reset_stats();
+    let again = syncer
+        .sync_tenant(&message(tenant, "x2"))
+        .await
+        .expect("duplicate");
+    assert_eq!(again.outcome, Outcome::Skipped);
+    assert_eq!(counts(&lab, tenant, "graph"), (0, 0));
+    assert_eq!(counts(&lab, tenant, "exchange"), (0, 0));
+    // And the next day finds nothing to repair.
+    let next = syncer
+        .sync_tenant(&message(tenant, "x3"))
+        .await
+        .expect("next day");
+    assert!(next.drift.is_empty(), "{next:?}");
+}
+
+fn sqs_event(records: &[(&str, String)]) -> Value {
+    json!({"Records": records.iter().map(|(id, body)| json!({
+        "messageId": id, "receiptHandle": "rh", "body": body, "attributes": {}, "messageAttributes": {},
+        "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:sync", "awsRegion": "us-east-1"
+    })).collect::<Vec<_>>()})
+}
+
+#[tokio::test]
+async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_others_sync() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let syncer = syncer(&lab, &dns);
+    let good = lab.active_tenant(Site::Us).await;
+    let failing = lab.active_tenant(Site::Us).await;
+    let mut parked = TenantRecord::new(
+        lab.tenant(json!({"domains": ["parked.example"]})),
+        Site::Us,
+        vec![shared::service::Service::ExchangeOnline],
+        LifecycleState::Deprovisioning,
+    );
+    lab.aws.store.create(&mut parked).await.expect("record");
+    lab.fault(json!({"tenant": failing.to_string(), "surface": "graph", "status": 500}));
+    let body = |t: TenantId| serde_json::to_string(&message(t, "q1")).expect("body");
+    let event = sqs_event(&[
+        ("m-good", body(good)),
+        ("m-failing", body(failing)),
+        ("m-parked", body(parked.tenant_id)),
+        (
+            "m-bad",
+            r#"{"tenant_id": "not-a-guid", "site": "us", "run_id": "q1"}"#.to_owned(),
+        ),
+    ]);
+    let answer = sync_worker::handler(&syncer, lambda_runtime::LambdaEvent::new(event, lambda_context()))
+        .await
+        .expect("batch answer");
+    let mut failed: Vec<String> = serde_json::to_value(&answer).expect("json")["batchItemFailures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+        .collect();
+    failed.sort();
+    assert_eq!(failed, vec!["m-bad", "m-failing"]);
+    let state: Option<shared::sync::SyncState> = lab
+        .aws
+        .store
+        .get(&shared::sync::SyncState::key_of(good))
+        .await
+        .expect("state");
+    assert_eq!(state.and_then(|s| s.last_run_id).as_deref(), Some("q1"));
+    assert_eq!(
+        counts(&lab, parked.tenant_id, "graph"),
+        (0, 0),
+        "a deprovisioning tenant is skipped"
+    );
+}
+
+async fn receive_all(lab: &Lab) -> Vec<Value> {
+    let url = lab
+        .aws
+        .stack
+        .env
+        .get("SYNC_QUEUE_URL")
+        .cloned()
+        .expect("queue url");
+    let sqs = aws_sdk_sqs::Client::new(&lab.aws.sdk);
+    let mut all = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for m in messages {
+            all.push(serde_json::from_str(m.body().unwrap_or("null")).expect("json body"));
+            sqs.delete_message()
+                .queue_url(&url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+}
+
+#[tokio::test]
+async fn daily_sync_queues_each_active_tenant_once_per_site_and_date() {
+    let lab = Lab::start().await;
+    let mut eu = Vec::new();
+    for _ in 0..12 {
+        eu.push(lab.active_tenant(Site::Eu).await);
+    }
+    lab.active_tenant(Site::Us).await;
+    let queues = shared::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
+    let daily = DailySync {
+        store: lab.aws.store.clone(),
+        queue: shared::queue::Queue::new(aws_sdk_sqs::Client::new(&lab.aws.sdk), queues.sync_queue_url),
+    };
+    let invoke = |payload: Value| {
+        let daily = &daily;
+        async move {
+            daily_sync::handler(daily, lambda_runtime::LambdaEvent::new(payload, lambda_context())).await
+        }
+    };
+    let summary = invoke(json!({"site": "eu", "run_date": "2030-01-01"}))
+        .await
+        .expect("run");
+    let summary = serde_json::to_value(summary).expect("json");
+    assert_eq!(summary["enqueued"], 12);
+    assert_eq!(summary["duplicate"], false);
+    let messages = receive_all(&lab).await;
+    assert_eq!(messages.len(), 12);
+    let ids: BTreeSet<String> = messages
+        .iter()
+        .filter_map(|m| m["tenant_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ids, eu.iter().map(|t| t.to_string()).collect());
+    assert!(
+        messages
+            .iter()
+            .all(|m| m["run_id"] == "eu-2030-01-01" && m["site"] == "eu")
+    );
+
+    // The scheduler delivers the same event again: nothing new is queued.
+    let again = serde_json::to_value(
+        invoke(json!({"site": "eu", "run_date": "2030-01-01"}))
+            .await
+            .expect("dup"),
+    )
+    .expect("json");
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["enqueued"], 0);
+    assert!(receive_all(&lab).await.is_empty());
+
+    // Bad input names the field and records nothing.
+    for (payload, field) in [
+        (json!({"site": "mars"}), "site"),
+        (json!({"site": "eu", "run_date": "yesterday"}), "run_date"),
+        (json!({"site": "eu", "extra": 1}), "extra"),
+    ] {
+        let err = invoke(payload).await.expect_err("refused");
+        assert_eq!(err.error_type, "InvalidInput");
+        assert!(err.error_message.contains(field), "{}", err.error_message);
+    }
+    let run: Option<shared::sync::SiteRun> = lab
+        .aws
+        .store
+        .get(&shared::sync::SiteRun::key_of(
+            Site::Eu,
+            "2030-01-01".parse().expect("date"),
+        ))
+        .await
+        .expect("run record");
+    assert_eq!(run.map(|r| r.tenants), Some(12));
+    assert!(receive_all(&lab).await.is_empty());
+}
+
+#[test]
+fn sync_messages_refuse_non_guid_tenants_and_unknown_sites() {
+    for (body, field) in [
+        (
+            r#"{"tenant_id": "abc", "site": "us", "run_id": "r"}"#,
+            "tenant_id",
+        ),
+        (
+            r#"{"tenant_id": "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11", "site": "mars", "run_id": "r"}"#,
+            "site",
+        ),
+    ] {
+        let err = shared::event::parse::<SyncMessage>(body.as_bytes()).expect_err("refused");
+        assert_eq!(err.field(), Some(field), "{err}");
+    }
+}
+
+#[test]
+fn the_template_schedules_every_site_at_its_utc_time() {
+    let template = Template::load().expect("template");
+    let function: Value =
+        serde_json::to_value(&template.root()["Resources"]["DailySyncFunction"]).expect("json");
+    let mut scheduled: BTreeSet<(String, String)> = BTreeSet::new();
+    for (_, event) in function["Properties"]["Events"].as_object().into_iter().flatten() {
+        assert_eq!(event["Type"], "ScheduleV2");
+        let props = &event["Properties"];
+        assert_eq!(props["ScheduleExpressionTimezone"], "UTC");
+        assert_eq!(props["OmitName"], true);
+        let input: Value =
+            serde_json::from_str(props["Input"].as_str().unwrap_or("null")).expect("Input is JSON");
+        let cron = props["ScheduleExpression"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        scheduled.insert((input["site"].as_str().unwrap_or_default().to_owned(), cron));
+    }
+    let expected: BTreeSet<(String, String)> = SITES
+        .iter()
+        .map(|(site, time)| (site.code().to_owned(), time.daily_cron()))
+        .collect();
+    assert_eq!(scheduled, expected);
+}
+
+#[test]
+fn sync_records_do_not_collide_with_existing_keys() {
+    let tenant: TenantId = "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11".parse().expect("id");
+    let state = shared::sync::SyncState {
+        tenant_id: Some(tenant),
+        ..Default::default()
+    };
+    let key = state.key();
+    assert_eq!(key.pk, Key::tenant(tenant).pk);
+    for taken in ["TENANT", "RES#", "TASK", "STEP#"] {
+        assert!(!key.sk.starts_with(taken));
+        assert!(!DRIFT_PREFIX.starts_with(taken));
+    }
+    assert!(
+        DirectoryEntry::key_of(tenant, EntryKind::User, "x")
+            .pk
+            .starts_with("DIR#")
+    );
+}
+
+#[test]
+fn the_sync_samples_parse() {
+    let read = |name: &str| -> Value {
+        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("sample")).expect("json")
+    };
+    for name in ["daily-sync.json", "daily-sync-backfill.json"] {
+        shared::event::from_value::<shared::sync::DailySyncRequest>(read(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let batch = read("sync-worker.json");
+    for record in batch["Records"].as_array().into_iter().flatten() {
+        let body = record["body"].as_str().unwrap_or_default();
+        shared::event::parse::<SyncMessage>(body.as_bytes()).expect("sync message");
+    }
+}
