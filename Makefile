@@ -3,11 +3,15 @@ SHELL := /bin/bash
 VENV := .venv
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test local-up local-down venv
+.PHONY: test demo local-up local-down venv
 
 ## test: every check (fmt, clippy, tests against moto, cfn-lint, sam validate); CI runs this
 test: venv
 	scripts/with-moto.sh scripts/check.sh
+
+## demo: the whole lifecycle of a few simulated tenants, locally, with a summary
+demo: venv
+	scripts/demo.sh
 
 ## local-up: moto (+ m365-sim) on free loopback ports, resources from the template, .env.local
 local-up: venv

@@ -140,3 +140,42 @@ fn every_function_crate_is_in_the_template_with_its_binary() {
         );
     }
 }
+
+#[test]
+fn no_iam_statement_grants_a_wildcard_action() {
+    let template = Template::load().expect("template");
+    let mut checked = 0;
+    for (id, properties) in template.resources_of_type("AWS::Serverless::Function") {
+        let policies = properties
+            .get("Policies")
+            .and_then(|p| p.as_sequence())
+            .cloned()
+            .unwrap_or_default();
+        for policy in policies {
+            let statements = policy
+                .get("Statement")
+                .and_then(|s| s.as_sequence())
+                .cloned()
+                .unwrap_or_default();
+            for statement in statements {
+                let actions: Vec<String> = match statement.get("Action") {
+                    Some(serde_yaml_ng::Value::String(action)) => vec![action.clone()],
+                    Some(serde_yaml_ng::Value::Sequence(list)) => list
+                        .iter()
+                        .filter_map(|a| a.as_str().map(str::to_owned))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for action in actions {
+                    checked += 1;
+                    assert!(!action.contains('*'), "{id} grants the wildcard action {action}");
+                }
+                let resource = statement.get("Resource").and_then(|r| r.as_str());
+                assert_ne!(resource, Some("*"), "{id} grants on every resource");
+            }
+        }
+    }
+    assert!(checked > 20, "the statements were found ({checked} actions)");
+    // The KMS key policy's kms:* for the account root is AWS's default key policy (a resource
+    // policy, not IAM): without it the account could lose control of the key.
+}

@@ -1,0 +1,202 @@
+"""Drives the lifecycle of a few simulated tenants through `cargo lambda invoke` and prints what
+happened. Run by scripts/demo.sh (which starts the local stack and `cargo lambda watch`).
+
+Exits non-zero if any step fails or a tenant is not back to its original state at the end.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import boto3
+
+TENANTS = [
+    {"tenant_id": "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11", "site": "us", "name": "Contoso", "domain": "contoso.com",
+     "users": ["alice", "bob"]},
+    {"tenant_id": "3b5d2f7a-1c4e-4b8a-9f6d-2e7c1a9b0d42", "site": "eu", "name": "Fabrikam", "domain": "fabrikam.com",
+     "users": ["erik", "frida", "gunnar"]},
+    {"tenant_id": "c6e1f0a2-7d3b-4e59-8a1c-5b2f9d7e3a60", "site": "eu", "name": "Northwind", "domain": "northwind.example",
+     "users": ["nina", "otto"]},
+]
+
+
+def env_file(path=".env.local"):
+    values = {}
+    for line in open(path):
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key] = value.strip("'")
+    return values
+
+
+ENV = env_file()
+SIM = ENV["M365_GRAPH_URL"]
+
+
+def sim(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{SIM}{path}", data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request) as response:
+            text = response.read()
+            return json.loads(text) if text else None
+    except urllib.error.HTTPError as err:
+        if err.code == 409:
+            return None
+        raise
+
+
+class Demo:
+    def __init__(self, port):
+        self.port = port
+        self.timings = []
+        self.failures = []
+        self.notes = {t["tenant_id"]: {"created": 0, "changed": [], "removed": 0} for t in TENANTS}
+
+    def invoke(self, function, payload):
+        started = time.monotonic()
+        result = subprocess.run(
+            ["cargo", "lambda", "invoke", "-P", str(self.port), function, "--data-ascii", json.dumps(payload)],
+            capture_output=True, text=True)
+        elapsed = time.monotonic() - started
+        self.timings.append((function, elapsed))
+        if result.returncode != 0:
+            self.failures.append(f"{function}: {result.stderr.strip()}")
+            print(f"    !! {function} failed: {result.stderr.strip()}")
+            return None
+        return json.loads(result.stdout)
+
+    def show_task(self, view):
+        if view is None:
+            return
+        print(f"    task {view['task_id']} {view['kind']}: {view['status']}")
+        for service, detail in view["services"].items():
+            print(f"      {service}: {detail['status']}")
+            for step in detail["steps"]:
+                note = step.get("outcome") or step.get("last_error") or ""
+                print(f"        - {step['name']:<28} {step['status']:<10} {note}")
+        if view["status"] not in ("succeeded",):
+            self.failures.append(f"task {view['task_id']} ended {view['status']}")
+
+    def run(self):
+        print("==> simulated tenants")
+        originals = {}
+        for t in TENANTS:
+            spec = {"tenant_id": t["tenant_id"], "display_name": t["name"], "domains": [t["domain"]],
+                    "users": [{"user_principal_name": f"{u}@{t['domain']}"} for u in t["users"]],
+                    "ip_allow_list": ["192.0.2.10"], "exchange_admin_role": False}
+            sim("POST", "/_sim/tenants", spec)
+            originals[t["tenant_id"]] = footprint(sim("GET", f"/_sim/tenants/{t['tenant_id']}"))
+            print(f"    {t['name']} ({t['tenant_id']}) on site {t['site']}")
+        sim("DELETE", "/_sim/stats")
+
+        print("==> provision")
+        for t in TENANTS:
+            print(f"  {t['name']}")
+            users = [f"{t['users'][0]}@{t['domain']}"]
+            view = self.invoke("provision", {"tenant_id": t["tenant_id"], "site": t["site"],
+                                             "policy_targets": {"users": users}})
+            self.show_task(view)
+            tenant = self.invoke("status", {"tenant_id": t["tenant_id"]})
+            if tenant:
+                self.notes[t["tenant_id"]]["created"] = len(tenant["managed_resources"])
+                print(f"    status: {tenant['state']}, {len(tenant['managed_resources'])} managed objects")
+
+        print("==> the directory changes (simulator), then the daily sync of site eu")
+        fabrikam = TENANTS[1]
+        sim("PATCH", f"/_sim/tenants/{fabrikam['tenant_id']}/directory",
+            {"add_users": [{"user_principal_name": f"hilde@{fabrikam['domain']}"}], "add_domains": ["fabrikam.org"]})
+        summary = self.invoke("daily-sync", {"site": "eu"})
+        print(f"    daily-sync: {summary}")
+        records = receive_sync_messages()
+        print(f"    {len(records)} message(s) delivered to sync-worker")
+        answer = self.invoke("sync-worker", {"Records": records}) if records else None
+        print(f"    sync-worker: {answer}")
+        if answer and answer.get("batchItemFailures"):
+            self.failures.append(f"sync-worker failures: {answer['batchItemFailures']}")
+        for t in TENANTS[1:]:
+            self.notes[t["tenant_id"]]["changed"].append("daily sync")
+
+        print("==> policy-target change (Fabrikam protects all its users)")
+        users = [f"{u}@{fabrikam['domain']}" for u in fabrikam["users"]] + [f"hilde@{fabrikam['domain']}"]
+        view = self.invoke("policy-targets", {"tenant_id": fabrikam["tenant_id"], "policy_targets": {"users": users}})
+        self.show_task(view)
+        self.notes[fabrikam["tenant_id"]]["changed"].append(f"policy targets: {len(users)} users")
+
+        print("==> token refresh (forced)")
+        report = self.invoke("token-refresh", {"force": True})
+        print(f"    {report}")
+        if report and (report["failed"] or report["needs_reconsent"]):
+            self.failures.append(f"token refresh: {report}")
+
+        print("==> full deprovision")
+        for t in TENANTS:
+            print(f"  {t['name']}")
+            view = self.invoke("deprovision", {"tenant_id": t["tenant_id"], "mode": "full"})
+            self.show_task(view)
+            if view:
+                self.notes[t["tenant_id"]]["removed"] = sum(
+                    step.get("outcome", "").count(",") + 1
+                    for step in view["services"]["tenant"]["steps"] if step.get("outcome", "").startswith("removed"))
+
+        print("==> summary")
+        stats = sim("GET", "/_sim/stats")["tenants"]
+        print(f"    {'tenant':<10} {'site':<4} {'created':>7} {'removed':>7}  {'graph req/writes':>16} {'exchange req/writes':>19} {'tokens':>6}  back to original")
+        for t in TENANTS:
+            s = stats.get(t["tenant_id"], {})
+            count = lambda surface, key: s.get(surface, {}).get(key, 0)
+            now = footprint(sim("GET", f"/_sim/tenants/{t['tenant_id']}"))
+            restored = now == originals[t["tenant_id"]]
+            if not restored:
+                self.failures.append(f"{t['name']} is not back to its original state")
+            n = self.notes[t["tenant_id"]]
+            print(f"    {t['name']:<10} {t['site']:<4} {n['created']:>7} {n['removed']:>7}  "
+                  f"{count('graph','requests'):>9}/{count('graph','writes'):<6} {count('exchange','requests'):>12}/{count('exchange','writes'):<6} "
+                  f"{count('token','requests'):>6}  {'yes' if restored else 'NO'}   {'; '.join(n['changed'])}")
+        print("    timings:")
+        for function in dict.fromkeys(name for name, _ in self.timings):
+            spent = [t for name, t in self.timings if name == function]
+            print(f"      {function:<15} {len(spent)} call(s), {sum(spent):6.2f} s in all (cargo lambda invoke round trips)")
+        if self.failures:
+            print("==> FAILED")
+            for failure in self.failures:
+                print(f"    - {failure}")
+            return 1
+        print("==> the whole lifecycle ran; every tenant is back to its original state")
+        return 0
+
+
+def footprint(dump):
+    exchange = dump["exchange"]
+    names = lambda key: sorted(o["Name"] for o in exchange.get(key, []))
+    return {"groups": sorted(g["displayName"] for g in dump["groups"]),
+            "inbound": names("inbound_connectors"), "outbound": names("outbound_connectors"),
+            "rules": names("transport_rules"), "spoof": len(exchange.get("spoof_items", [])),
+            "ips": sorted(exchange.get("ip_allow_list", [])), "roles": len(dump.get("role_assignments", []))}
+
+
+def receive_sync_messages():
+    sqs = boto3.client("sqs", endpoint_url=ENV["AWS_ENDPOINT_URL"], region_name=ENV.get("AWS_REGION", "us-east-1"),
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    records = []
+    while True:
+        got = sqs.receive_message(QueueUrl=ENV["SYNC_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        if not got:
+            return records
+        for m in got:
+            records.append({"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                            "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
+                            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:m365-inline-local-sync-queue",
+                            "awsRegion": "us-east-1"})
+            sqs.delete_message(QueueUrl=ENV["SYNC_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    sys.exit(Demo(parser.parse_args().port).run())
