@@ -79,15 +79,7 @@ impl Provisioner {
             TaskKind::Provision => {
                 let request = ProvisionRequest::parse(task.request.clone())?;
                 let order: Vec<&str> = plan::steps(&request).into_iter().map(StepKind::name).collect();
-                let ctx = StepContext {
-                    tenant: &tenant,
-                    task_id,
-                    request: &request,
-                    vendor: &self.vendor,
-                    names: &names,
-                    store: &self.store,
-                    ms: &self.ms,
-                };
+                let ctx = self.step_context(&tenant, task_id, &request, &names);
                 let run_step = |name: &str| {
                     let kind = StepKind::from_name(name);
                     let name = name.to_owned();
@@ -114,15 +106,7 @@ impl Provisioner {
             TaskKind::Deprovision => {
                 let request = DeprovisionRequest::parse(task.request.clone())?;
                 let order = deprovisioning::plan::steps(&request);
-                let ctx = StepContext {
-                    tenant: &tenant,
-                    task_id,
-                    request: &request,
-                    vendor: &self.vendor,
-                    names: &names,
-                    store: &self.store,
-                    ms: &self.ms,
-                };
+                let ctx = self.step_context(&tenant, task_id, &request, &names);
                 let run_step = |name: &str| deprovisioning::steps::run(name.to_owned(), &ctx);
                 self.drive(
                     task,
@@ -139,15 +123,7 @@ impl Provisioner {
             TaskKind::PolicyTargets => {
                 let request = crate::policy_targets::PolicyTargetsRequest::parse(task.request.clone())?;
                 let order = crate::policy_targets::STEPS;
-                let ctx = StepContext {
-                    tenant: &tenant,
-                    task_id,
-                    request: &request,
-                    vendor: &self.vendor,
-                    names: &names,
-                    store: &self.store,
-                    ms: &self.ms,
-                };
+                let ctx = self.step_context(&tenant, task_id, &request, &names);
                 let run_step = |name: &str| crate::policy_targets::run(name.to_owned(), &ctx);
                 self.drive(
                     task,
@@ -161,6 +137,25 @@ impl Provisioner {
                 )
                 .await
             }
+        }
+    }
+
+    /// What every step of `task_id` works with.
+    fn step_context<'a, R>(
+        &'a self,
+        tenant: &'a TenantRecord,
+        task_id: TaskId,
+        request: &'a R,
+        names: &'a crate::vendor::ManagedNames,
+    ) -> StepContext<'a, R> {
+        StepContext {
+            tenant,
+            task_id,
+            request,
+            vendor: &self.vendor,
+            names,
+            store: &self.store,
+            ms: &self.ms,
         }
     }
 
