@@ -679,3 +679,91 @@ fn the_sync_samples_parse() {
         shared::event::parse::<SyncMessage>(body.as_bytes()).expect("sync message");
     }
 }
+
+#[tokio::test]
+async fn a_changed_or_deleted_connector_and_a_removed_spoof_entry_are_repaired() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = provisioned(&lab, &dns).await;
+    let syncer = syncer(&lab, &dns);
+    syncer
+        .sync_tenant(&message(tenant, "c1"))
+        .await
+        .expect("first sync");
+    let names = vendor().names();
+    let record = tenant_record(&lab, tenant).await;
+    let exchange = syncer.ms.exchange(&record).await.expect("exchange");
+    // Someone points our outbound connector elsewhere, deletes an inbound one, and removes the
+    // spoof entry.
+    exchange
+        .invoke(
+            &Cmdlet::new("Set-OutboundConnector")
+                .param("Identity", names.outbound_incoming.as_str())
+                .param("SmartHosts", vec!["mx.elsewhere.example".to_owned()]),
+        )
+        .await
+        .expect("connector changed");
+    exchange
+        .invoke(&Cmdlet::new("Remove-InboundConnector").param("Identity", names.inbound_outgoing.as_str()))
+        .await
+        .expect("connector deleted");
+    let spoof_id = lab.dump(tenant)["exchange"]["spoof_items"][0]["Identity"]
+        .as_str()
+        .expect("spoof id")
+        .to_owned();
+    exchange
+        .invoke(
+            &Cmdlet::new("Remove-TenantAllowBlockListSpoofItems")
+                .param("Identity", "Default")
+                .param("Ids", vec![spoof_id]),
+        )
+        .await
+        .expect("spoof entry removed");
+
+    let report = syncer.sync_tenant(&message(tenant, "c2")).await.expect("sync");
+    assert!(
+        report.drift.iter().any(|d| d.contains(&names.outbound_incoming)),
+        "{report:?}"
+    );
+    assert!(
+        report.drift.iter().any(|d| d.contains(&names.inbound_outgoing)),
+        "{report:?}"
+    );
+    assert!(
+        report.drift.iter().any(|d| d.to_lowercase().contains("spoof")),
+        "{report:?}"
+    );
+    let dump = lab.dump(tenant);
+    let outbound = dump["exchange"]["outbound_connectors"]
+        .as_array()
+        .expect("outbound");
+    let ours = outbound
+        .iter()
+        .find(|c| c["Name"] == names.outbound_incoming.as_str())
+        .expect("still there");
+    assert_eq!(
+        ours["SmartHosts"],
+        json!([vendor().incoming_smart_host]),
+        "smart host put back"
+    );
+    let inbound = dump["exchange"]["inbound_connectors"]
+        .as_array()
+        .expect("inbound");
+    assert!(
+        inbound
+            .iter()
+            .any(|c| c["Name"] == names.inbound_outgoing.as_str()),
+        "deleted connector recreated"
+    );
+    assert_eq!(
+        dump["exchange"]["spoof_items"].as_array().map(Vec::len),
+        Some(1),
+        "spoof entry added back"
+    );
+
+    let quiet = syncer
+        .sync_tenant(&message(tenant, "c3"))
+        .await
+        .expect("next day");
+    assert!(quiet.drift.is_empty(), "nothing left to repair: {quiet:?}");
+}
