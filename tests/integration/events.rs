@@ -26,6 +26,27 @@ fn every_provision_sample_parses() {
     assert_eq!(batch.len(), 1);
 }
 
+#[test]
+fn every_sample_event_is_accepted_by_its_function_parser() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).expect("events/") {
+        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let value = event(&name);
+        let parsed = match name.split('-').next().unwrap_or_default() {
+            "provision" => Invocation::parse(value).map(drop),
+            "deprovision" => shared::deprovisioning::DeprovisionRequest::parse(value).map(drop),
+            "policy" => shared::policy_targets::PolicyTargetsRequest::parse(value).map(drop),
+            "token" => shared::refresh::force_from(&value).map(drop),
+            // status, daily-sync and sync-worker samples are parsed by their own tests.
+            _ => continue,
+        };
+        parsed.unwrap_or_else(|err| panic!("{name}: {err}"));
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} samples checked");
+}
+
 #[tokio::test]
 async fn the_provision_sample_provisions_the_local_sample_tenant() {
     let lab = Lab::start().await;
