@@ -33,7 +33,12 @@ fn every_sample_event_is_accepted_by_its_function_parser() {
     for entry in std::fs::read_dir(dir).expect("events/") {
         let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
         let value = event(&name);
-        let parsed = match name.split('-').next().unwrap_or_default() {
+        let parsed = match name
+            .trim_end_matches(".json")
+            .split('-')
+            .next()
+            .unwrap_or_default()
+        {
             "provision" => Invocation::parse(value).map(drop),
             "deprovision" => shared::deprovisioning::DeprovisionRequest::parse(value).map(drop),
             "policy" => shared::policy_targets::PolicyTargetsRequest::parse(value).map(drop),
