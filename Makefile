@@ -3,11 +3,15 @@ SHELL := /bin/bash
 VENV := .venv
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test demo local-up local-down venv
+.PHONY: test build demo local-up local-down venv
 
 ## test: every check (fmt, clippy, tests against moto, cfn-lint, sam validate); CI runs this
 test: venv
 	scripts/with-moto.sh scripts/check.sh
+
+## build: the deployable artifacts, target/lambda/<function>/bootstrap.zip (release, cargo-lambda)
+build: venv
+	scripts/build.sh
 
 ## demo: the whole lifecycle of a few simulated tenants, locally, with a summary
 demo: venv

@@ -17,3 +17,5 @@ step "cfn-lint"
 "$VENV/bin/cfn-lint" infra/template.yaml
 step "sam validate --lint"
 SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" validate --lint -t infra/template.yaml --region us-east-1
+step "make build (release artifacts)"
+"$ROOT/scripts/build.sh"

@@ -69,16 +69,40 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ev
     parse(&bytes)
 }
 
+/// The most characters of sender-controlled text an error repeats.
+const MAX_ECHO: usize = 200;
+
+/// Sender-controlled text made safe for an error or a log line: control characters escaped,
+/// length bounded. Serde repeats unknown field names and wrong values verbatim.
+fn defang(text: &str) -> String {
+    let mut safe: String = text
+        .chars()
+        .take(MAX_ECHO)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_debug().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if text.chars().count() > MAX_ECHO {
+        safe.push('…');
+    }
+    safe
+}
+
 fn into_event_error(err: serde_path_to_error::Error<serde_json::Error>) -> EventError {
-    let path = err.path().to_string();
+    let path = defang(&err.path().to_string());
     let inner = err.into_inner();
     let (line, column) = (inner.line(), inner.column());
     // serde_json appends the position to its message; it is reported in its own fields instead.
     let message = inner.to_string();
-    let reason = message
-        .strip_suffix(&format!(" at line {line} column {column}"))
-        .unwrap_or(&message)
-        .to_owned();
+    let reason = defang(
+        message
+            .strip_suffix(&format!(" at line {line} column {column}"))
+            .unwrap_or(&message),
+    );
     if inner.is_syntax() || inner.is_eof() || inner.is_io() {
         EventError::Malformed { reason, line, column }
     } else {
@@ -172,6 +196,21 @@ mod tests {
                 .to_string()
                 .contains("at most")
         );
+    }
+
+    #[test]
+    fn hostile_text_is_escaped_and_bounded_in_errors() {
+        let payload = format!(
+            r#"{{"tenant_id":"{TENANT}","site":"eu","\u0000x":1,"y":"{}"}}"#,
+            "z".repeat(5_000)
+        );
+        let err = parse::<Request>(payload.as_bytes()).expect_err("unknown field");
+        let text = err.to_string();
+        assert!(!text.contains('\0'), "{text:?}");
+        assert!(text.contains("\\0x"), "{text:?}");
+        let long = format!(r#"{{"tenant_id":{{"a":"{}"}},"site":"eu"}}"#, "q".repeat(5_000));
+        let err = parse::<Request>(long.as_bytes()).expect_err("wrong type");
+        assert!(err.to_string().len() < 600, "{}", err.to_string().len());
     }
 
     #[test]

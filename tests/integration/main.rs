@@ -3,6 +3,7 @@
 
 mod deprovision;
 mod events;
+mod hostile;
 mod policy_targets;
 mod provision;
 mod refresh;
