@@ -121,6 +121,29 @@ impl ExchangeError {
     }
 }
 
+/// The error for a non-success answer to `cmdlet`, from Exchange's envelope where there is one
+/// (an `InvokeCommand` answer or one `$batch` sub-answer alike).
+pub(super) fn from_answer(
+    cmdlet: &str,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> ExchangeError {
+    let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
+    let mut message = envelope.error.best_message();
+    if message.is_empty() {
+        message = String::from_utf8_lossy(body).chars().take(200).collect();
+    }
+    let kind = classify(status, &envelope.error.code, &message);
+    ExchangeError::Cmdlet {
+        cmdlet: cmdlet.to_owned(),
+        status,
+        message,
+        kind,
+        retry_after,
+    }
+}
+
 /// Classifies an error by status and message (Exchange has few stable codes).
 pub(super) fn classify(status: u16, code: &str, message: &str) -> Kind {
     let lower = message.to_ascii_lowercase();

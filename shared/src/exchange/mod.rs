@@ -3,8 +3,14 @@
 //! The endpoint is unofficial, so callers depend on the [`ExchangeAdmin`] trait, and
 //! [`InvokeCommandClient`] is one implementation of it that can be swapped.
 
+mod batch;
 mod cmdlet;
 mod error;
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use chrono::Utc;
 use reqwest::header;
@@ -13,6 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use self::{
+    batch::MAX_BATCH,
     cmdlet::{Cmdlet, add_remove},
     error::{ExchangeError, Kind},
 };
@@ -42,6 +49,8 @@ pub struct InvokeCommandClient {
     tenant: TenantId,
     token: SecretString,
     retry: RetryPolicy,
+    // Shared by clones, so a caller can tell what a piece of work cost in HTTP requests.
+    http_requests: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for InvokeCommandClient {
@@ -76,6 +85,7 @@ impl InvokeCommandClient {
             tenant,
             token,
             retry,
+            http_requests: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -83,23 +93,36 @@ impl InvokeCommandClient {
         format!("{}/adminapi/beta/{}/InvokeCommand", self.origin, self.tenant)
     }
 
-    async fn post_once(&self, url: &str, cmdlet: &Cmdlet) -> Result<Page, ExchangeError> {
-        let name = cmdlet.name().to_owned();
+    /// HTTP requests this client (and its clones) has sent, retries and pages included.
+    pub fn http_requests(&self) -> usize {
+        self.http_requests.load(Ordering::Relaxed)
+    }
+
+    /// POSTs `body` to `url` with the tenant's token and anchor; the status, the server's delay
+    /// and the body. `what` names the call in errors.
+    async fn send(
+        &self,
+        url: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<(reqwest::StatusCode, Option<std::time::Duration>, Vec<u8>), ExchangeError> {
         let transport = |reason: String, transient: bool| ExchangeError::Transport {
-            cmdlet: name.clone(),
+            cmdlet: what.to_owned(),
             reason,
             transient,
         };
         let mut bearer = header::HeaderValue::from_str(&format!("Bearer {}", self.token.expose_secret()))
             .map_err(|_| transport("the token is not a valid header value".to_owned(), false))?;
+        // Keeps the token out of any debug output of the request.
         bearer.set_sensitive(true);
+        self.http_requests.fetch_add(1, Ordering::Relaxed);
         let response = self
             .http
             .post(url)
             .header(header::AUTHORIZATION, bearer)
             .header("Prefer", "odata.maxpagesize=1000")
             .header("X-AnchorMailbox", format!("APP:{ANCHOR_MAILBOX}@{}", self.tenant))
-            .json(&cmdlet.body())
+            .json(body)
             .send()
             .await
             .map_err(|err| transport(err.without_url().to_string(), true))?;
@@ -113,32 +136,29 @@ impl InvokeCommandClient {
             .bytes()
             .await
             .map_err(|err| transport(err.without_url().to_string(), true))?;
-        if status.is_success() {
-            if bytes.is_empty() {
-                return Ok(Page {
-                    value: None,
-                    next_link: None,
-                });
-            }
-            return serde_json::from_slice(&bytes).map_err(|_| {
-                transport(
-                    format!("HTTP {status} with a body that is not the documented JSON"),
-                    false,
-                )
+        Ok((status, retry_after, bytes.to_vec()))
+    }
+
+    async fn post_once(&self, url: &str, cmdlet: &Cmdlet) -> Result<Page, ExchangeError> {
+        let (status, retry_after, bytes) = self.send(url, &cmdlet.body(), cmdlet.name()).await?;
+        if !status.is_success() {
+            return Err(error::from_answer(
+                cmdlet.name(),
+                status.as_u16(),
+                &bytes,
+                retry_after,
+            ));
+        }
+        if bytes.is_empty() {
+            return Ok(Page {
+                value: None,
+                next_link: None,
             });
         }
-        let envelope: error::Envelope = serde_json::from_slice(&bytes).unwrap_or_default();
-        let mut message = envelope.error.best_message();
-        if message.is_empty() {
-            message = String::from_utf8_lossy(&bytes).chars().take(200).collect();
-        }
-        let kind = error::classify(status.as_u16(), &envelope.error.code, &message);
-        Err(ExchangeError::Cmdlet {
+        serde_json::from_slice(&bytes).map_err(|_| ExchangeError::Transport {
             cmdlet: cmdlet.name().to_owned(),
-            status: status.as_u16(),
-            message,
-            kind,
-            retry_after,
+            reason: format!("HTTP {status} with a body that is not the documented JSON"),
+            transient: false,
         })
     }
 }

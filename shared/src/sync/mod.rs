@@ -5,7 +5,6 @@
 //! - [`worker`]: `sync-worker` syncs one tenant per message: directory delta into the snapshot,
 //!   verified domains and MX, transport-rule domain conditions, drift of our objects.
 
-pub mod batch;
 pub mod directory;
 pub mod dns;
 pub mod domains;

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{
-    batch::ExchangeBatch,
     directory::{DirectorySync, KindSync, Snapshot, delta_request},
     dns::MxResolver,
     domains,
@@ -240,24 +239,17 @@ impl Syncer {
             .await?;
 
         // Exchange: every read in one $batch; accepted domains only when the domains changed.
-        let token = match self.ms.tokens.access(&tenant, Resource::Exchange).await {
+        let exchange = match self.ms.exchange(&tenant).await {
             Err(err) if err.needs_reconsent() => {
                 return Ok(TenantReport::skipped(id, format!("needs re-consent: {err}")));
             }
             other => other?,
         };
-        let reads = ExchangeBatch::new(
-            self.ms.http.clone(),
-            &self.ms.overrides.apply(tenant.cloud).exchange,
-            id,
-            token,
-            self.ms.retry,
-        );
         let mut cmdlets = drift::read_cmdlets().to_vec();
         if domains_changed {
             cmdlets.push(Cmdlet::new("Get-AcceptedDomain"));
         }
-        let mut results = reads.run(&cmdlets).await?.into_iter();
+        let mut results = exchange.invoke_batch(&cmdlets).await?.into_iter();
         let mut next = || results.next().unwrap_or_else(|| Ok(Vec::new()));
         let observed = Observed {
             rules: next()?,
@@ -271,13 +263,10 @@ impl Syncer {
         } else {
             state.accepted_domains.clone()
         };
-        report.exchange_http_requests = reads.http_requests();
 
-        let exchange = self.ms.exchange(&tenant).await?;
         let names = self.vendor.names();
         let desired = domains::protected_domains(&tenant.policy_targets, &accepted);
         report.rules_updated = update_domain_rules(&exchange, &observed.rules, &names, &desired).await?;
-        report.exchange_http_requests += report.rules_updated.len();
 
         let resources = self.store.resources(id).await?;
         let found = drift::detect(&resources, &observed, &self.vendor, &names);
@@ -285,7 +274,6 @@ impl Syncer {
             tracing::warn!(tenant = %id, drift = ?found.findings, "drift of our objects found; repairing");
             for fix in &found.fixes {
                 exchange.invoke(fix).await?;
-                report.exchange_http_requests += 1;
             }
             self.repair(&tenant, &names, &found.steps).await?;
             let now = Utc::now();
@@ -300,6 +288,9 @@ impl Syncer {
             state.last_drift_at = Some(now);
             report.drift = found.findings;
         }
+
+        // Reads, rule updates and fixes: repairs by the provisioning steps use their own clients.
+        report.exchange_http_requests = exchange.http_requests();
 
         state.mx_problems = domains::mx_problems(&self.dns, &state.expected_mx).await;
         if !state.mx_problems.is_empty() {
