@@ -46,6 +46,15 @@ enum Finish<'r> {
     Nothing,
 }
 
+/// A task about to run, with what the whole run needs.
+struct Pending<'t> {
+    task: TaskRecord,
+    steps: Vec<StepRecord>,
+    tenant: &'t TenantRecord,
+    deadline: Option<SystemTime>,
+    look_now: bool,
+}
+
 /// Why a run stopped early.
 enum Stop {
     /// Another worker changed the task or a step: it is running the task now.
@@ -75,67 +84,37 @@ impl Provisioner {
         let tenant = self.store.tenant(task.tenant_id).await?;
         let tenant = tenant.ok_or_else(|| ProvisionError::UnknownTenant(task.tenant_id.to_string()))?;
         let names = self.vendor.names();
-        match task.kind {
+        let kind = task.kind;
+        let pending = Pending {
+            task,
+            steps,
+            tenant: &tenant,
+            deadline,
+            look_now,
+        };
+        match kind {
             TaskKind::Provision => {
-                let request = ProvisionRequest::parse(task.request.clone())?;
+                let request = ProvisionRequest::parse(pending.task.request.clone())?;
                 let order: Vec<&str> = plan::steps(&request).into_iter().map(StepKind::name).collect();
                 let ctx = self.step_context(&tenant, task_id, &request, &names);
-                let run_step = |name: &str| {
-                    let kind = StepKind::from_name(name);
-                    let name = name.to_owned();
-                    let ctx = &ctx;
-                    async move {
-                        match kind {
-                            Some(kind) => steps::run(kind, ctx).await,
-                            None => Err(StepError::Failed(format!("{name:?} is not a provisioning step"))),
-                        }
-                    }
-                };
-                self.drive(
-                    task,
-                    steps,
-                    &order,
-                    &tenant,
-                    deadline,
-                    look_now,
-                    run_step,
-                    Finish::Provision,
-                )
-                .await
+                let run_step = |name: &str| steps::run_named(name.to_owned(), &ctx);
+                self.drive(pending, &order, run_step, Finish::Provision).await
             }
             TaskKind::Deprovision => {
-                let request = DeprovisionRequest::parse(task.request.clone())?;
+                let request = DeprovisionRequest::parse(pending.task.request.clone())?;
                 let order = deprovisioning::plan::steps(&request);
                 let ctx = self.step_context(&tenant, task_id, &request, &names);
                 let run_step = |name: &str| deprovisioning::steps::run(name.to_owned(), &ctx);
-                self.drive(
-                    task,
-                    steps,
-                    &order,
-                    &tenant,
-                    deadline,
-                    look_now,
-                    run_step,
-                    Finish::Deprovision(&request),
-                )
-                .await
+                self.drive(pending, &order, run_step, Finish::Deprovision(&request))
+                    .await
             }
             TaskKind::PolicyTargets => {
-                let request = crate::policy_targets::PolicyTargetsRequest::parse(task.request.clone())?;
-                let order = crate::policy_targets::STEPS;
+                let request =
+                    crate::policy_targets::PolicyTargetsRequest::parse(pending.task.request.clone())?;
                 let ctx = self.step_context(&tenant, task_id, &request, &names);
                 let run_step = |name: &str| crate::policy_targets::run(name.to_owned(), &ctx);
-                self.drive(
-                    task,
-                    steps,
-                    &order,
-                    &tenant,
-                    deadline,
-                    look_now,
-                    run_step,
-                    Finish::Nothing,
-                )
-                .await
+                self.drive(pending, &crate::policy_targets::STEPS, run_step, Finish::Nothing)
+                    .await
             }
         }
     }
@@ -160,15 +139,10 @@ impl Provisioner {
     }
 
     /// Runs the task's steps in `order` and settles the task.
-    #[allow(clippy::too_many_arguments)]
     async fn drive<F, Fut>(
         &self,
-        mut task: TaskRecord,
-        mut steps: Vec<StepRecord>,
+        pending: Pending<'_>,
         order: &[&str],
-        tenant: &TenantRecord,
-        deadline: Option<SystemTime>,
-        look_now: bool,
         run_step: F,
         finish: Finish<'_>,
     ) -> Result<TaskView, ProvisionError>
@@ -176,6 +150,13 @@ impl Provisioner {
         F: Fn(&str) -> Fut,
         Fut: Future<Output = Result<Outcome, StepError>>,
     {
+        let Pending {
+            mut task,
+            mut steps,
+            tenant,
+            deadline,
+            look_now,
+        } = pending;
         let task_id = task.task_id;
         steps.sort_by_key(|s| order.iter().position(|o| *o == s.name));
         task.status = TaskStatus::Running;

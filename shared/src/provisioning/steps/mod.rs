@@ -27,6 +27,14 @@ pub enum Outcome {
     },
 }
 
+/// Runs the step named `name` (as recorded on the task).
+pub async fn run_named(name: String, ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    match StepKind::from_name(&name) {
+        Some(kind) => run(kind, ctx).await,
+        None => Err(StepError::Failed(format!("{name:?} is not a provisioning step"))),
+    }
+}
+
 /// Runs one step.
 pub async fn run(kind: StepKind, ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     match kind {
