@@ -99,7 +99,7 @@ async fn a_full_deprovision_returns_the_tenant_to_its_original_state() {
         lab.aws.vault.read_tokens(tenant).await.expect("read").is_none(),
         "token secret scheduled for deletion"
     );
-    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    let record = lab.record(tenant).await;
     assert_eq!(record.state, LifecycleState::Deprovisioned);
     let steps: Vec<&str> = view["services"]["tenant"]["steps"]
         .as_array()
@@ -180,16 +180,7 @@ async fn standard_mode_leaves_exactly_the_manual_cleanup_objects_and_lists_them(
             "{needle} missing from {cleanup:#?}"
         );
     }
-    assert_eq!(
-        lab.aws
-            .store
-            .tenant(tenant)
-            .await
-            .expect("read")
-            .expect("tenant")
-            .state,
-        LifecycleState::Deprovisioned
-    );
+    assert_eq!(lab.record(tenant).await.state, LifecycleState::Deprovisioned);
 
     // A tenant deprovisioned in standard mode can be cleaned up fully afterwards.
     let full = lab
@@ -205,10 +196,7 @@ async fn standard_mode_leaves_exactly_the_manual_cleanup_objects_and_lists_them(
         .await
         .expect("again");
     assert_eq!(again["task_id"], full["task_id"]);
-    assert!(
-        lab.sim.stats()["tenants"][tenant.to_string()].is_null(),
-        "no Microsoft call"
-    );
+    assert!(lab.untouched(tenant), "no Microsoft call");
 }
 
 #[tokio::test]
@@ -249,10 +237,7 @@ async fn quarantine_is_checked_first_reports_stop_and_the_tenant_leaves_the_sync
     );
     let record = store.tenant(tenant).await.expect("read").expect("tenant");
     assert_eq!(record.state, LifecycleState::Active, "nothing changed");
-    assert!(
-        lab.sim.stats()["tenants"][tenant.to_string()].is_null(),
-        "no Microsoft call"
-    );
+    assert!(lab.untouched(tenant), "no Microsoft call");
 
     let mut event = deprovision_event(tenant, "standard");
     event["acknowledge_quarantine"] = json!(true);
@@ -430,21 +415,9 @@ async fn bad_requests_get_a_typed_error_naming_the_field_and_change_nothing() {
             err.error_message
         );
     }
-    assert_eq!(
-        lab.aws
-            .store
-            .tenant(tenant)
-            .await
-            .expect("read")
-            .expect("tenant")
-            .state,
-        LifecycleState::Active
-    );
+    assert_eq!(lab.record(tenant).await.state, LifecycleState::Active);
     assert!(lab.aws.store.tenant(never).await.expect("read").is_none());
-    assert!(
-        lab.sim.stats()["tenants"][tenant.to_string()].is_null(),
-        "no Microsoft call"
-    );
+    assert!(lab.untouched(tenant), "no Microsoft call");
 }
 
 #[tokio::test]
@@ -463,14 +436,5 @@ async fn provision_and_deprovision_at_once_are_serialized() {
         matches!(err.error_type.as_str(), "WrongLifecycleState" | "NotFound"),
         "{err:?}"
     );
-    assert_eq!(
-        lab.aws
-            .store
-            .tenant(tenant)
-            .await
-            .expect("read")
-            .expect("tenant")
-            .state,
-        LifecycleState::Active
-    );
+    assert_eq!(lab.record(tenant).await.state, LifecycleState::Active);
 }

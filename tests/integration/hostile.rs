@@ -86,7 +86,7 @@ fn corpus(base: &Value, fields: &[(&str, Vec<Value>)]) -> Vec<Value> {
 async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
     let lab = Lab::start().await;
     let tenant = lab.active_tenant(Site::Eu).await;
-    let before = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    let before = lab.record(tenant).await;
     let id = tenant.to_string();
     let other_task = uuid::Uuid::new_v4().to_string();
     let strings = bad_strings;
@@ -217,7 +217,7 @@ async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
     }
 
     // Nothing changed: the tenant record, the queues, Microsoft.
-    let after = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    let after = lab.record(tenant).await;
     assert_eq!(after, before, "the tenant record is untouched");
     let depth = aws_sdk_sqs::Client::new(&lab.aws.sdk)
         .get_queue_attributes()

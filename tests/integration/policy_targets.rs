@@ -73,7 +73,7 @@ async fn members_follow_the_targets_beyond_twenty_at_once_both_ways() {
         [shifted.clone(), shifted.clone()],
         "18 removed and 12 added in each"
     );
-    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    let record = lab.record(tenant).await;
     assert_eq!(
         record.policy_targets.users, shifted,
         "the tenant keeps its targets"
@@ -188,14 +188,5 @@ async fn an_unknown_user_is_named_and_bad_requests_change_nothing() {
         .await
         .expect_err("not active");
     assert_eq!(err.error_type, "WrongLifecycleState");
-    assert_eq!(
-        lab.aws
-            .store
-            .tenant(tenant)
-            .await
-            .expect("read")
-            .expect("tenant")
-            .state,
-        LifecycleState::Deprovisioned
-    );
+    assert_eq!(lab.record(tenant).await.state, LifecycleState::Deprovisioned);
 }

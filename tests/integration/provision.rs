@@ -215,7 +215,7 @@ async fn a_full_provision_creates_exactly_the_design_objects() {
         6
     );
     assert_eq!(resources(&lab, tenant, ResourceKind::Group).await.len(), 2);
-    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    let record = lab.record(tenant).await;
     assert_eq!(record.state, LifecycleState::Active);
 }
 
@@ -437,7 +437,7 @@ async fn a_missing_exchange_role_that_the_app_cannot_assign_tells_the_admin_and_
             .as_array()
             .is_none_or(Vec::is_empty)
     );
-    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    let record = lab.record(tenant).await;
     assert_eq!(record.state, LifecycleState::Failed);
     assert!(record.attention.is_some_and(|a| a.contains("exchange_online")));
     assert!(
@@ -470,7 +470,7 @@ async fn a_missing_sharepoint_grant_fails_only_sharepoint() {
             .is_some_and(|e| e.contains("Sites.Read.All")),
         "{sharepoint}"
     );
-    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    let record = lab.record(tenant).await;
     assert_eq!(
         record.state,
         LifecycleState::Active,
@@ -492,7 +492,7 @@ async fn a_tenant_without_consent_needs_reconsent() {
         view["services"]["tenant"]["steps"][0]["error_kind"], "needs_reconsent",
         "{view:#}"
     );
-    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    let record = lab.record(tenant).await;
     assert_eq!(record.state, LifecycleState::NeedsReconsent);
     assert_eq!(writes(&lab.sim.stats(), tenant), 0);
 }
@@ -509,7 +509,7 @@ async fn two_concurrent_requests_for_one_tenant_make_one_task() {
     let a = a.expect("first");
     let b = serde_json::to_value(b.expect("second")).expect("json");
     assert_eq!(a["task_id"], b["task_id"], "one task");
-    let record = lab.aws.store.tenant(tenant).await.expect("read").expect("tenant");
+    let record = lab.record(tenant).await;
     assert_eq!(
         record.current_task_id.map(|t| t.to_string()).as_deref(),
         a["task_id"].as_str()

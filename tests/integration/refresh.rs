@@ -253,13 +253,7 @@ async fn revoked_consent_moves_the_tenant_to_needs_reconsent_and_out_of_the_sync
     let reconsent = &report.needs_reconsent[0];
     assert_eq!((reconsent.tenant_id, reconsent.aadsts), (revoked, Some(65001)));
     assert!(reconsent.reason.contains("admin consent"), "{}", reconsent.reason);
-    let record = lab
-        .aws
-        .store
-        .tenant(revoked)
-        .await
-        .expect("read")
-        .expect("tenant");
+    let record = lab.record(revoked).await;
     assert_eq!(record.state, LifecycleState::NeedsReconsent);
     assert!(record.attention.is_some_and(|a| a.contains("AADSTS65001")));
     // The daily sync reads the site index: the tenant has left it; the refresh skips it too.

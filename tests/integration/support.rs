@@ -198,6 +198,21 @@ impl Lab {
         }
     }
 
+    /// The tenant's record in the state table (it must exist).
+    pub async fn record(&self, tenant: shared::tenant::TenantId) -> shared::store::TenantRecord {
+        self.aws
+            .store
+            .tenant(tenant)
+            .await
+            .expect("read the tenant")
+            .expect("the tenant is recorded")
+    }
+
+    /// Whether m365-sim saw no request at all for the tenant since its stats were last reset.
+    pub fn untouched(&self, tenant: shared::tenant::TenantId) -> bool {
+        self.sim.stats()["tenants"][tenant.to_string()].is_null()
+    }
+
     /// Creates a simulated tenant from a `POST /_sim/tenants` body; returns its id.
     pub fn tenant(&self, spec: serde_json::Value) -> shared::tenant::TenantId {
         let spec = serde_json::from_value(spec).expect("tenant spec");

@@ -123,10 +123,6 @@ async fn snapshot(syncer: &Syncer, tenant: TenantId) -> BTreeSet<(EntryKind, Str
         .collect()
 }
 
-async fn tenant_record(lab: &Lab, tenant: TenantId) -> TenantRecord {
-    lab.aws.store.tenant(tenant).await.expect("read").expect("tenant")
-}
-
 #[tokio::test]
 async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_and_renames() {
     let lab = Lab::start().await;
@@ -142,7 +138,7 @@ async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_
     assert!(first.full_listing);
     assert!(first.drift.is_empty(), "{:?}", first.drift);
     assert!(first.mx_problems.is_empty(), "{:?}", first.mx_problems);
-    let record = tenant_record(&lab, tenant).await;
+    let record = lab.record(tenant).await;
     assert_eq!(
         snapshot(&syncer, tenant).await,
         directory_in_graph(&syncer, &record).await
@@ -253,7 +249,7 @@ async fn an_expired_delta_link_falls_back_to_a_full_listing() {
         .expect("sync after expiry");
     assert!(report.full_listing);
     assert_eq!(report.users.1, 1, "the removed user is swept from the snapshot");
-    let record = tenant_record(&lab, tenant).await;
+    let record = lab.record(tenant).await;
     assert_eq!(
         snapshot(&syncer, tenant).await,
         directory_in_graph(&syncer, &record).await
@@ -296,7 +292,7 @@ async fn a_new_domain_updates_the_rules_once_and_a_quiet_day_writes_nothing() {
         report.mx_problems.iter().any(|p| p.starts_with("fabrikam.com")),
         "{report:?}"
     );
-    let attention = tenant_record(&lab, tenant).await.attention.unwrap_or_default();
+    let attention = lab.record(tenant).await.attention.unwrap_or_default();
     assert!(attention.contains("fabrikam.com"), "{attention}");
     let names = vendor().names();
     let rules = lab.dump(tenant)["exchange"]["transport_rules"].clone();
@@ -359,7 +355,7 @@ async fn drift_is_repaired_recorded_and_a_duplicate_delivery_changes_nothing() {
         .expect("first sync");
     let names = vendor().names();
     let ip = vendor().egress_ips[0].clone();
-    let record = tenant_record(&lab, tenant).await;
+    let record = lab.record(tenant).await;
     let exchange = syncer.ms.exchange(&record).await.expect("exchange");
     exchange
         .invoke(&Cmdlet::new("Remove-TransportRule").param("Identity", names.rule_skip_spam.as_str()))
@@ -691,7 +687,7 @@ async fn a_changed_or_deleted_connector_and_a_removed_spoof_entry_are_repaired()
         .await
         .expect("first sync");
     let names = vendor().names();
-    let record = tenant_record(&lab, tenant).await;
+    let record = lab.record(tenant).await;
     let exchange = syncer.ms.exchange(&record).await.expect("exchange");
     // Someone points our outbound connector elsewhere, deletes an inbound one, and removes the
     // spoof entry.
