@@ -21,6 +21,14 @@ pub enum QueueError {
         /// What SQS said.
         message: String,
     },
+    /// A message body could not be encoded; nothing was sent.
+    #[error("a message for {queue} cannot be encoded: {reason}")]
+    Encode {
+        /// The queue URL.
+        queue: String,
+        /// Why.
+        reason: String,
+    },
     /// Some messages of a batch were not accepted.
     #[error("SQS did not accept {failed} of {total} messages for {queue}; the sender will retry")]
     Partial {
@@ -54,9 +62,16 @@ impl Queue {
         &self.url
     }
 
+    fn encode<T: Serialize>(&self, body: &T) -> Result<String, QueueError> {
+        serde_json::to_string(body).map_err(|err| QueueError::Encode {
+            queue: self.url.clone(),
+            reason: err.to_string(),
+        })
+    }
+
     /// Sends one JSON message, visible after `delay` (capped at [`MAX_DELAY`]).
     pub async fn send<T: Serialize>(&self, body: &T, delay: Duration) -> Result<(), QueueError> {
-        let body = serde_json::to_string(body).unwrap_or_default();
+        let body = self.encode(body)?;
         self.client
             .send_message()
             .queue_url(&self.url)
@@ -76,17 +91,18 @@ impl Queue {
     /// how many were not.
     pub async fn send_all<T: Serialize>(&self, bodies: &[T]) -> Result<(), QueueError> {
         for chunk in bodies.chunks(10) {
-            let entries: Vec<_> = chunk
-                .iter()
-                .enumerate()
-                .filter_map(|(index, body)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(index.to_string())
-                        .message_body(serde_json::to_string(body).unwrap_or_default())
-                        .build()
-                        .ok()
-                })
-                .collect();
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (index, body) in chunk.iter().enumerate() {
+                let entry = SendMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .message_body(self.encode(body)?)
+                    .build()
+                    .map_err(|err| QueueError::Encode {
+                        queue: self.url.clone(),
+                        reason: err.to_string(),
+                    })?;
+                entries.push(entry);
+            }
             let output = self
                 .client
                 .send_message_batch()
