@@ -156,6 +156,11 @@ impl Simulator {
         self.state.faults.add(spec)
     }
 
+    /// Same as `GET /_sim/faults`: the faults still armed, with their hits.
+    pub fn faults(&self) -> Value {
+        serde_json::json!({"faults": self.state.faults.list()})
+    }
+
     /// Same as `DELETE /_sim/faults`.
     pub fn clear_faults(&self) {
         self.state.faults.clear();

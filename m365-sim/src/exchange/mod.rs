@@ -164,11 +164,13 @@ async fn execute(state: &SimState, verified: &Result<AccessClaims, AuthError>, c
     let write = !cmdlet.to_ascii_lowercase().starts_with("get-");
     state.stats.record(&label, Surface::Exchange, write);
     let hit = state.faults.take(&label, Surface::Exchange, &cmdlet);
-    if let Some(h) = &hit {
+    if let Some(h) = &hit
+        && h.phase == Phase::Before
+    {
         if h.latency_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(h.latency_ms)).await;
         }
-        if let (Phase::Before, Some(s)) = (h.phase, h.status) {
+        if let Some(s) = h.status {
             return err_outcome(fault_error(h, s));
         }
     }
@@ -182,9 +184,15 @@ async fn execute(state: &SimState, verified: &Result<AccessClaims, AuthError>, c
         input,
     );
     if let Some(h) = &hit
-        && let (Phase::After, Some(s)) = (h.phase, h.status)
+        && h.phase == Phase::After
     {
-        return err_outcome(fault_error(h, s));
+        // Applied: a delay now is an answer that arrives late, or never (a caller that dies).
+        if h.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(h.latency_ms)).await;
+        }
+        if let Some(s) = h.status {
+            return err_outcome(fault_error(h, s));
+        }
     }
     out
 }

@@ -475,11 +475,13 @@ pub async fn pipeline(
         Surface::Graph,
         &format!("{} {}", req.method, req.path),
     );
-    if let Some(h) = &hit {
+    if let Some(h) = &hit
+        && h.phase == Phase::Before
+    {
         if h.latency_ms > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(h.latency_ms)).await;
         }
-        if let (Phase::Before, Some(s)) = (h.phase, h.status) {
+        if let Some(s) = h.status {
             return fault_reply(h, s);
         }
     }
@@ -497,9 +499,15 @@ pub async fn pipeline(
     };
     let r = dispatch(&ctx, req);
     if let Some(h) = &hit
-        && let (Phase::After, Some(s)) = (h.phase, h.status)
+        && h.phase == Phase::After
     {
-        return fault_reply(h, s);
+        // Applied: a delay now is an answer that arrives late, or never (a caller that dies).
+        if h.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(h.latency_ms)).await;
+        }
+        if let Some(s) = h.status {
+            return fault_reply(h, s);
+        }
     }
     r
 }
