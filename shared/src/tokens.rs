@@ -6,7 +6,10 @@
 //! conditional on the secret version read, and a writer that lost the race re-reads and goes on
 //! from the winner's (newest) refresh token.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Mutex,
+};
 
 use chrono::{DateTime, Duration, Utc};
 use secrecy::SecretString;
@@ -69,6 +72,8 @@ pub struct TokenBroker {
     endpoints: EndpointOverrides,
     app: OnceCell<AppCredentials>,
     cache: Mutex<HashMap<TenantId, Held>>,
+    /// Tokens invalidated before this process held the tenant: the secret's copy is not used.
+    discarded: Mutex<HashSet<(TenantId, Resource)>>,
     writes: Option<crate::rate::RateLimiter>,
 }
 
@@ -81,6 +86,7 @@ impl TokenBroker {
             endpoints,
             app: OnceCell::new(),
             cache: Mutex::new(HashMap::new()),
+            discarded: Mutex::new(HashSet::new()),
             writes: None,
         }
     }
@@ -121,16 +127,20 @@ impl TokenBroker {
     /// assignment, whose claim only new tokens carry, or after Microsoft refused it).
     pub fn invalidate(&self, tenant: TenantId, resource: Resource) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(held) = cache.get_mut(&tenant) {
-            match resource {
-                Resource::Graph => held.tokens.graph = None,
-                Resource::Exchange => held.tokens.exchange = None,
+        match cache.get_mut(&tenant) {
+            Some(held) => held.tokens.discard(resource),
+            // Not held yet (a new process): the secret may still hold the very token refused.
+            None => {
+                self.discarded
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert((tenant, resource));
             }
         }
     }
 
     async fn read(&self, tenant: TenantId) -> Result<Held, TokenError> {
-        Ok(self
+        let mut held = self
             .vault
             .read_tokens(tenant)
             .await?
@@ -138,7 +148,14 @@ impl TokenBroker {
                 tokens: stored.tokens,
                 version: Some(stored.version_id),
             })
-            .unwrap_or_default())
+            .unwrap_or_default();
+        let mut discarded = self.discarded.lock().unwrap_or_else(|p| p.into_inner());
+        for resource in Resource::ALL {
+            if discarded.remove(&(tenant, resource)) {
+                held.tokens.discard(resource);
+            }
+        }
+        Ok(held)
     }
 
     /// A token for `resource` in `tenant` with at least [`MIN_LIFE`] left.

@@ -30,7 +30,7 @@ fn customer_tenant(lab: &Lab) -> TenantId {
 /// The tenant's state as compared before provisioning and after full cleanup. The app's service
 /// principal is left out: it comes from the admin's consent, before provisioning, and full
 /// cleanup removes it (checked separately).
-fn comparable(lab: &Lab, tenant: TenantId) -> Value {
+pub fn comparable(lab: &Lab, tenant: TenantId) -> Value {
     footprint(&lab.dump(tenant))
 }
 
@@ -43,7 +43,7 @@ fn our_service_principals(lab: &Lab, tenant: TenantId) -> usize {
         .map_or(0, |all| all.iter().filter(ours).count())
 }
 
-async fn provisioned(lab: &Lab) -> (TenantId, Value) {
+pub async fn provisioned(lab: &Lab) -> (TenantId, Value) {
     let tenant = customer_tenant(lab);
     let before = comparable(lab, tenant);
     assert_eq!(
@@ -56,7 +56,7 @@ async fn provisioned(lab: &Lab) -> (TenantId, Value) {
     (tenant, before)
 }
 
-fn deprovision_event(tenant: TenantId, mode: &str) -> Value {
+pub fn deprovision_event(tenant: TenantId, mode: &str) -> Value {
     json!({"tenant_id": tenant.to_string(), "mode": mode, "acknowledge_quarantine": false})
 }
 
@@ -264,15 +264,15 @@ async fn quarantine_is_checked_first_reports_stop_and_the_tenant_leaves_the_sync
 }
 
 /// Every removal, as the simulator's fault matcher names it.
-const REMOVALS: [&str; 8] = [
+pub const REMOVALS: [&str; 8] = [
     "Remove-TransportRule",
     "Remove-OutboundConnector",
-    "DELETE /v1.0/groups",
+    "DELETE /groups",
     "Remove-InboundConnector",
     "Remove-TenantAllowBlockListSpoofItems",
     "Set-HostedConnectionFilterPolicy",
-    "DELETE /v1.0/roleManagement",
-    "DELETE /v1.0/servicePrincipals",
+    "DELETE /roleManagement",
+    "DELETE /servicePrincipals",
 ];
 
 #[tokio::test]
@@ -285,6 +285,7 @@ async fn a_lost_answer_after_any_removal_ends_in_the_same_state() {
             .deprovision(deprovision_event(tenant, "full"))
             .await
             .expect("deprovision under faults");
+        assert!(lab.fault_hits() > 0, "{removal}: the fault matched");
         lab.sim.clear_faults();
         let done = lab
             .deprovision(json!({"task_id": first["task_id"]}))

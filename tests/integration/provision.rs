@@ -261,9 +261,9 @@ async fn provisioning_a_provisioned_tenant_again_changes_nothing() {
 }
 
 /// Every write of provisioning, as the simulator's fault matcher names it.
-const WRITES: [&str; 9] = [
-    "POST /v1.0/roleManagement/directory/roleAssignments",
-    "POST /v1.0/groups",
+pub const WRITES: [&str; 9] = [
+    "POST /roleManagement/directory/roleAssignments",
+    "POST /groups",
     "/members/$ref",
     "New-OutboundConnector",
     "New-InboundConnector",
@@ -290,6 +290,7 @@ async fn a_lost_answer_after_any_write_ends_in_the_clean_state_without_duplicate
             .provision(request(tenant))
             .await
             .expect("provision under faults");
+        assert!(lab.fault_hits() > 0, "{write}: the fault matched");
         lab.sim.clear_faults();
         // Re-invoke, as a continuation would, from a new process.
         let fresh = Lab::provisioner_for(&lab.aws, &lab.sim);

@@ -235,6 +235,14 @@ impl Lab {
             .expect("fault added");
     }
 
+    /// How many times the armed faults were hit (a fault that never matched proves nothing).
+    pub fn fault_hits(&self) -> u64 {
+        let faults = self.sim.faults();
+        faults["faults"]
+            .as_array()
+            .map_or(0, |all| all.iter().filter_map(|f| f["hits"].as_u64()).sum())
+    }
+
     /// Runs `policy-targets` with `event` through the library handler, as the runtime would.
     pub async fn policy_targets(
         &self,

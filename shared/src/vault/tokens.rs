@@ -63,6 +63,14 @@ impl TenantTokens {
         }
     }
 
+    /// Forgets the access token for `resource`, so a new one is minted.
+    pub fn discard(&mut self, resource: Resource) {
+        match resource {
+            Resource::Graph => self.graph = None,
+            Resource::Exchange => self.exchange = None,
+        }
+    }
+
     /// Replaces the access token for `resource`.
     pub fn set_access(&mut self, resource: Resource, token: AccessToken) {
         match resource {

@@ -25,9 +25,6 @@ pub async fn assign_exchange_role(ctx: &StepContext<'_>) -> Result<Outcome, Step
     let graph = ctx.ms.graph(ctx.tenant).await?;
     let sp = tenant::service_principal(ctx, &graph).await?;
     let sp_id = text(&sp, "id").unwrap_or_default().to_owned();
-    let before = ctx
-        .recorded(ResourceKind::RoleAssignment, EXCHANGE_ROLE_KEY)
-        .await?;
     let id = tenant::ensure_role(
         ctx,
         &graph,
@@ -40,8 +37,9 @@ pub async fn assign_exchange_role(ctx: &StepContext<'_>) -> Result<Outcome, Step
         .recorded(ResourceKind::RoleAssignment, EXCHANGE_ROLE_KEY)
         .await?
         .is_some();
-    if ours && before.is_none() {
-        // The role travels in the token: only a token minted from now on carries it.
+    if ours {
+        // The role travels in the token: only a token minted from now on carries it. Also on a
+        // retry: an earlier attempt may have assigned it and lost the answer (or the process).
         ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, Resource::Exchange);
     }
     let who = if ours {
@@ -56,11 +54,22 @@ pub async fn assign_exchange_role(ctx: &StepContext<'_>) -> Result<Outcome, Step
 
 /// Exchange answers with the role; lists accepted domains and other vendors' mail-flow objects.
 pub async fn check_exchange(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
-    let exchange = ctx.ms.exchange(ctx.tenant).await?;
-    let domains = match exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await {
-        Ok(domains) => domains,
-        Err(err) if err.kind() == Some(Kind::RoleMissing) => return role_pending(ctx, &err).await,
-        Err(err) => return Err(err.into()),
+    let mut exchange = ctx.ms.exchange(ctx.tenant).await?;
+    let mut fresh_token = false;
+    let domains = loop {
+        match exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await {
+            Ok(domains) => break domains,
+            // The refused token may predate the role (minted by another process): one new token.
+            Err(err)
+                if err.kind() == Some(Kind::RoleMissing) && !fresh_token && role_is_ours(ctx).await? =>
+            {
+                ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, Resource::Exchange);
+                exchange = ctx.ms.exchange(ctx.tenant).await?;
+                fresh_token = true;
+            }
+            Err(err) if err.kind() == Some(Kind::RoleMissing) => return role_pending(ctx, &err).await,
+            Err(err) => return Err(err.into()),
+        }
     };
     let ours: BTreeSet<&str> = ctx
         .names
@@ -108,6 +117,14 @@ fn connector_names<'a>(ctx: &'a StepContext<'_>) -> [&'a str; 4] {
         &n.inbound_incoming,
         &n.inbound_outgoing,
     ]
+}
+
+/// Whether the role was assigned by us (recorded), so a token may predate it.
+async fn role_is_ours(ctx: &StepContext<'_>) -> Result<bool, StepError> {
+    Ok(ctx
+        .recorded(ResourceKind::RoleAssignment, EXCHANGE_ROLE_KEY)
+        .await?
+        .is_some())
 }
 
 /// Exchange does not see the role yet: wait while it may still propagate, then ask the admin.
