@@ -1,6 +1,7 @@
 //! End-to-end tests against real local endpoints: moto for AWS (started by `make test`).
 //! One test binary, one module per topic.
 
+mod crash;
 mod deprovision;
 mod events;
 mod hostile;
