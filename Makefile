@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test build demo local-up local-down venv
+.PHONY: test build demo bench local-up local-down venv
 
 ## test: every check (fmt, clippy, tests against moto, cfn-lint, sam validate); CI runs this
 test: venv
@@ -16,6 +16,10 @@ build: venv
 ## demo: the whole lifecycle of a few simulated tenants, locally, with a summary
 demo: venv
 	scripts/demo.sh
+
+## bench: speed, memory and calls per tenant against DESIGN §10's budgets; writes BENCHMARKS.md, bench/results.json
+bench: venv
+	scripts/with-moto.sh scripts/bench.sh
 
 ## local-up: moto (+ m365-sim) on free loopback ports, resources from the template, .env.local
 local-up: venv

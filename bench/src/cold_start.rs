@@ -1,0 +1,144 @@
+//! Cold start of each function's release `bootstrap`: init (process start to the first Runtime
+//! API request), idle RSS and zip size, and the same for the hello-world binary of the same run.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    error::{BenchError, Result},
+    runtime_api::RuntimeApi,
+};
+
+/// The reference binary every function is compared with.
+pub const HELLO_WORLD: &str = "hello-world";
+
+/// Every function, by package name (= binary name).
+pub const FUNCTIONS: [&str; 7] = [
+    "provision",
+    "status",
+    "deprovision",
+    "policy-targets",
+    "daily-sync",
+    "sync-worker",
+    "token-refresh",
+];
+
+/// How long a process may take to reach the Runtime API before it counts as broken.
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+/// How long a process is left idle at the Runtime API before its RSS is read.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// One cold start.
+#[derive(Debug, Clone, Copy)]
+pub struct ColdStart {
+    /// Spawn to the first `next` request.
+    pub init: Duration,
+    /// `VmRSS` once idle, in KiB.
+    pub idle_rss_kb: u64,
+}
+
+/// `target/lambda/<name>/bootstrap` (extracted from the zip by `scripts/bench.sh`).
+pub fn bootstrap(name: &str) -> PathBuf {
+    crate::root().join("target/lambda").join(name).join("bootstrap")
+}
+
+/// `target/lambda/<name>/bootstrap.zip`'s size in bytes.
+pub fn zip_size(name: &str) -> Result<u64> {
+    let path = crate::root()
+        .join("target/lambda")
+        .join(name)
+        .join("bootstrap.zip");
+    std::fs::metadata(&path)
+        .map(|m| m.len())
+        .map_err(BenchError::io(format!(
+            "{} (run `make bench`, which builds it)",
+            path.display()
+        )))
+}
+
+/// Starts `binary` as Lambda would (the Runtime API, the function's variables, `env`), waits for
+/// its first `next` request, reads its RSS once idle, and stops it.
+pub async fn measure(name: &str, binary: &Path, env: &BTreeMap<String, String>) -> Result<ColdStart> {
+    let api = RuntimeApi::start().await?;
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env_clear()
+        .envs(env)
+        .env("AWS_LAMBDA_RUNTIME_API", api.host_port())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+        .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .map_err(BenchError::io(format!("start {}", binary.display())))?;
+    let first = api.first_request(INIT_LIMIT).await;
+    let pid = child.id();
+    let outcome = match first {
+        Some(first) => {
+            tokio::time::sleep(SETTLE).await;
+            let rss = pid.map(|pid| status_kb(pid, "VmRSS")).transpose()?.flatten();
+            match rss {
+                Some(idle_rss_kb) => Ok(ColdStart {
+                    init: first.saturating_duration_since(started),
+                    idle_rss_kb,
+                }),
+                None => Err(BenchError::run(
+                    format!("cold start of {name}"),
+                    "the process ended while idle (its configuration was refused?)",
+                )),
+            }
+        }
+        None => Err(BenchError::run(
+            format!("cold start of {name}"),
+            format!(
+                "no Runtime API request within {INIT_LIMIT:?}; start {} by hand with the stack's environment to see why",
+                binary.display()
+            ),
+        )),
+    };
+    let _ = child.kill().await;
+    outcome
+}
+
+/// A `kB` field (e.g. `VmRSS`, `VmHWM`) of `/proc/<pid>/status`; `None` if the process is gone.
+pub fn status_kb(pid: u32, field: &str) -> Result<Option<u64>> {
+    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Ok(status) => Ok(field_kb(&status, field)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(BenchError::io(format!("/proc/{pid}/status"))(err)),
+    }
+}
+
+/// A `kB` field of a `/proc/*/status` text.
+pub fn field_kb(status: &str, field: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_kb_field() {
+        let status = "Name:\tx\nVmHWM:\t  12345 kB\nVmRSS:\t   1000 kB\n";
+        assert_eq!(field_kb(status, "VmRSS"), Some(1000));
+        assert_eq!(field_kb(status, "VmHWM"), Some(12345));
+        assert_eq!(field_kb(status, "VmSwap"), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Peak memory of a sync worker on a 100,000-user tenant's first sync. The sync runs in a child
+//! process (this binary, `bench sync-child`) built exactly as `sync-worker`'s `main` builds its
+//! worker (`Syncer::from_env`); the simulator stays in the parent, so its memory is not counted.
+//! The child reports its `VmRSS` before the sync and its `VmHWM` (peak RSS) after it.
+
+use std::{collections::BTreeMap, process::Stdio, time::Instant};
+
+use serde::{Deserialize, Serialize};
+use shared::{sites::Site, sync::SyncMessage, tenant::TenantId};
+
+use crate::{
+    cold_start::field_kb,
+    error::{BenchError, Result},
+    lab::{Lab, TenantCounts},
+};
+
+/// The variable naming the tenant the child syncs.
+const TENANT_VARIABLE: &str = "BENCH_TENANT_ID";
+
+/// What the child reports (one JSON line on stdout).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChildReport {
+    /// `VmRSS` after building the worker, before the sync (KiB).
+    pub rss_before_kb: u64,
+    /// `VmHWM` after the sync (KiB).
+    pub peak_rss_kb: u64,
+    /// Users written to the snapshot.
+    pub users: usize,
+    /// Whether it was a full listing.
+    pub full_listing: bool,
+    /// Wall time of the sync in seconds.
+    pub seconds: f64,
+}
+
+/// One measured first sync of a large tenant.
+#[derive(Debug, Clone)]
+pub struct LargeSync {
+    /// The child's report.
+    pub child: ChildReport,
+    /// The tenant's requests.
+    pub counts: TenantCounts,
+}
+
+/// Creates a tenant with `users` users and syncs it for the first time in a child process.
+pub async fn large_first_sync(lab: &Lab, users: u64) -> Result<LargeSync> {
+    let tenant = lab.active_tenant(Site::Us, users).await?;
+    lab.sim.reset_stats();
+    let mut env: BTreeMap<String, String> = lab.function_env();
+    env.insert(TENANT_VARIABLE.to_owned(), tenant.to_string());
+    let exe = std::env::current_exe().map_err(BenchError::io("the bench binary's path"))?;
+    let output = tokio::process::Command::new(exe)
+        .arg(crate::SYNC_CHILD)
+        .env_clear()
+        .envs(&env)
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .map_err(BenchError::io("run the sync child"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(BenchError::run(
+            "100,000-user sync child",
+            format!("{}: {stdout}", output.status),
+        ));
+    }
+    let child: ChildReport = stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .ok_or_else(|| BenchError::run("100,000-user sync child", format!("no report in {stdout:?}")))?;
+    if child.users as u64 != users || !child.full_listing {
+        return Err(BenchError::run(
+            "100,000-user sync child",
+            format!("expected a full listing of {users} users: {child:?}"),
+        ));
+    }
+    Ok(LargeSync {
+        child,
+        counts: lab.counts(tenant),
+    })
+}
+
+/// The child: builds the worker from the environment, syncs one tenant, prints a [`ChildReport`].
+pub async fn child() -> Result<()> {
+    let tenant: TenantId = std::env::var(TENANT_VARIABLE)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| BenchError::Setup(format!("{TENANT_VARIABLE} is not a tenant id")))?;
+    let syncer = shared::sync::Syncer::from_env()
+        .await
+        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let rss_before_kb = own_status_kb("VmRSS")?;
+    let started = Instant::now();
+    let report = syncer
+        .sync_tenant(&SyncMessage {
+            tenant_id: tenant,
+            site: Site::Us,
+            run_id: format!("large-{tenant}"),
+        })
+        .await
+        .map_err(|e| BenchError::run("sync", e))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let report = ChildReport {
+        rss_before_kb,
+        peak_rss_kb: own_status_kb("VmHWM")?,
+        users: report.users.0,
+        full_listing: report.full_listing,
+        seconds,
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| BenchError::run("child report", e))?
+    );
+    Ok(())
+}
+
+fn own_status_kb(field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(BenchError::io("/proc/self/status"))?;
+    field_kb(&status, field)
+        .ok_or_else(|| BenchError::run("memory", format!("no {field} in /proc/self/status")))
+}

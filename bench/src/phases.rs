@@ -1,0 +1,104 @@
+//! What each part of a function's init costs, each timed as the first thing a fresh process
+//! does (this binary, `bench init-phase <phase>`): the cold-start experiments' evidence for what
+//! lazy construction, TLS pre-warming and dropping aws-lc's jitter entropy could buy.
+
+use std::{process::Stdio, time::Instant};
+
+use crate::{
+    error::{BenchError, Result},
+    report::median,
+};
+
+/// The phases, each measured in its own fresh process.
+pub const PHASES: [(&str, &str); 6] = [
+    (
+        "rng",
+        "first aws-lc-rs random fill (seeds the DRBG: CPU-jitter entropy)",
+    ),
+    ("rng-again", "a second random fill in the same process"),
+    (
+        "http",
+        "building the Microsoft HTTP client (`shared::http::client`: reqwest + rustls)",
+    ),
+    (
+        "rng-after-http",
+        "first random fill after building the HTTP client",
+    ),
+    (
+        "sdk",
+        "loading the AWS SDK configuration (`shared::aws::sdk_config`)",
+    ),
+    (
+        "from-env",
+        "`Provisioner::from_env` whole (config, SDK, HTTP client, every service)",
+    ),
+];
+
+/// Runs one phase in this process and returns its time in milliseconds.
+pub async fn run(phase: &str) -> Result<f64> {
+    let fill = || {
+        let mut bytes = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| BenchError::run("rng", "aws-lc-rs refused to fill"))
+    };
+    let started = Instant::now();
+    match phase {
+        "rng" => fill()?,
+        "rng-again" => {
+            fill()?;
+            let again = Instant::now();
+            fill()?;
+            return Ok(again.elapsed().as_secs_f64() * 1000.0);
+        }
+        "http" => drop(shared::http::client()),
+        "rng-after-http" => {
+            drop(shared::http::client());
+            let after = Instant::now();
+            fill()?;
+            return Ok(after.elapsed().as_secs_f64() * 1000.0);
+        }
+        "sdk" => drop(shared::aws::sdk_config().await),
+        "from-env" => {
+            shared::provisioning::Provisioner::from_env()
+                .await
+                .map_err(|e| BenchError::Setup(e.to_string()))?;
+        }
+        other => return Err(BenchError::Setup(format!("unknown init phase {other}"))),
+    }
+    Ok(started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// Times `phase` in `runs` fresh processes with the function environment `env`; every sample
+/// in milliseconds.
+pub async fn sample(
+    phase: &str,
+    runs: usize,
+    env: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<f64>> {
+    let exe = std::env::current_exe().map_err(BenchError::io("the bench binary's path"))?;
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let output = tokio::process::Command::new(&exe)
+            .args([crate::INIT_PHASE, phase])
+            .env_clear()
+            .envs(env)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .await
+            .map_err(BenchError::io("run an init phase"))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let ms: f64 = text.trim().parse().map_err(|_| {
+            BenchError::run(
+                format!("init phase {phase}"),
+                format!("{}: {text}", output.status),
+            )
+        })?;
+        samples.push(ms);
+    }
+    Ok(samples)
+}
+
+/// The median of `samples`, for the experiments' text.
+pub fn typical(samples: &[f64]) -> f64 {
+    median(samples)
+}

@@ -1,0 +1,237 @@
+//! Requests per tenant through the whole lifecycle, from m365-sim's stats: provisioning, first
+//! sync of a 1,000-user tenant, a steady-state (unchanged) sync, a token refresh and a full
+//! deprovision. (The 100,000-user first sync is measured with the worker's memory, in
+//! [`crate::memory`].)
+
+use serde_json::{Value, json};
+use shared::{sites::Site, sync::SyncMessage, tenant::TenantId};
+
+use crate::{
+    error::{BenchError, Result},
+    lab::{Lab, TenantCounts, exchange_mx},
+    report::Figure,
+};
+
+/// The lifecycle stages measured, in order.
+pub const STAGES: [&str; 5] = [
+    "provisioning",
+    "first sync, 1,000 users",
+    "steady-state sync",
+    "token refresh (forced)",
+    "full deprovision",
+];
+
+/// What one run through the lifecycle cost one tenant.
+#[derive(Debug, Clone, Default)]
+pub struct LifecycleRun {
+    /// Simulator counts per stage, in [`STAGES`] order.
+    pub stages: Vec<TenantCounts>,
+    /// Exchange HTTP requests of the steady-state sync (one `$batch` holds several cmdlets).
+    pub steady_exchange_http: usize,
+    /// Secret writes of the token refresh.
+    pub refresh_secret_writes: usize,
+}
+
+/// A customer tenant like the tests' Contoso, on its own domain, with `users` users; returns
+/// the tenant and the two targeted users.
+pub fn customer_tenant(lab: &Lab, users: u64) -> Result<(TenantId, [String; 2])> {
+    let domain = format!("c{}.example", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let named = ["alice", "bob", "carol"].map(|n| format!("{n}@{domain}"));
+    let tenant = lab.tenant(json!({
+        "display_name": "Contoso",
+        "domains": [domain],
+        "users": named.iter().map(|u| json!({"user_principal_name": u})).collect::<Vec<_>>(),
+        "ip_allow_list": ["198.51.100.7"],
+        "exchange_admin_role": false
+    }))?;
+    if users > 3 {
+        let patch = serde_json::from_value(json!({"add_users": users - 3}))
+            .map_err(|e| BenchError::Setup(format!("directory patch: {e}")))?;
+        lab.sim
+            .patch_directory(&tenant.to_string(), &patch)
+            .map_err(|e| BenchError::Setup(format!("directory patch: {e}")))?;
+    }
+    lab.dns.set_mx(&domain, &[&exchange_mx(&domain)]);
+    let [alice, bob, _] = named;
+    Ok((tenant, [alice, bob]))
+}
+
+/// The provisioning request the tests use: every service, two targeted users, the IP allow list.
+pub fn provision_request(tenant: TenantId, users: &[String; 2]) -> Value {
+    json!({
+        "tenant_id": tenant.to_string(), "site": "us",
+        "services": ["exchange_online", "sharepoint_online", "onedrive"],
+        "policy_targets": {"users": users},
+        "options": {"ip_allow_list": true}
+    })
+}
+
+/// A Lambda context with a deadline 15 minutes away.
+pub fn lambda_context() -> lambda_runtime::Context {
+    let mut context = lambda_runtime::Context::default();
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(900);
+    context.deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    context.request_id = uuid::Uuid::new_v4().to_string();
+    context
+}
+
+/// Provisions `tenant` through `provision`'s handler; fails unless the task succeeded.
+pub async fn provision(lab: &Lab, event: Value) -> Result<Value> {
+    let provisioner = lab.provisioner()?;
+    let answer = provision::handler(
+        &provisioner,
+        lambda_runtime::LambdaEvent::new(event, lambda_context()),
+    )
+    .await
+    .map_err(|d| BenchError::run("provision", format!("{}: {}", d.error_type, d.error_message)))?;
+    let view = serde_json::to_value(answer).map_err(|e| BenchError::run("provision", e))?;
+    if view["status"] != "succeeded" {
+        return Err(BenchError::run(
+            "provision",
+            format!("task did not succeed: {view}"),
+        ));
+    }
+    Ok(view)
+}
+
+/// One tenant through every stage, each stage's requests counted on their own.
+pub async fn lifecycle(lab: &Lab, users: u64) -> Result<LifecycleRun> {
+    let (tenant, targeted) = customer_tenant(lab, users)?;
+    let mut run = LifecycleRun::default();
+
+    lab.sim.reset_stats();
+    provision(lab, provision_request(tenant, &targeted)).await?;
+    run.stages.push(lab.counts(tenant));
+
+    let syncer = lab.syncer()?;
+    for (n, run_id) in ["first", "steady"].into_iter().enumerate() {
+        lab.sim.reset_stats();
+        let message = SyncMessage {
+            tenant_id: tenant,
+            site: Site::Us,
+            run_id: format!("{run_id}-{tenant}"),
+        };
+        let report = syncer
+            .sync_tenant(&message)
+            .await
+            .map_err(|e| BenchError::run("sync", e))?;
+        if n == 1 {
+            if report.full_listing || !report.drift.is_empty() {
+                return Err(BenchError::run(
+                    "steady-state sync",
+                    format!("not steady: {report:?}"),
+                ));
+            }
+            run.steady_exchange_http = report.exchange_http_requests;
+        }
+        run.stages.push(lab.counts(tenant));
+    }
+
+    lab.sim.reset_stats();
+    let report = lab
+        .refresher()
+        .run(&json!({"force": true}))
+        .await
+        .map_err(|e| BenchError::run("token refresh", e))?;
+    if report.tenants != 1 {
+        return Err(BenchError::run(
+            "token refresh",
+            format!("expected one active tenant, found {}", report.tenants),
+        ));
+    }
+    run.refresh_secret_writes = report.secret_writes;
+    run.stages.push(lab.counts(tenant));
+
+    lab.sim.reset_stats();
+    let provisioner = lab.provisioner()?;
+    let event = json!({"tenant_id": tenant.to_string(), "mode": "full"});
+    let answer = deprovision::handler(
+        &provisioner,
+        lambda_runtime::LambdaEvent::new(event, lambda_context()),
+    )
+    .await
+    .map_err(|d| BenchError::run("deprovision", format!("{}: {}", d.error_type, d.error_message)))?;
+    let view = serde_json::to_value(answer).map_err(|e| BenchError::run("deprovision", e))?;
+    if view["status"] != "succeeded" {
+        return Err(BenchError::run(
+            "deprovision",
+            format!("task did not succeed: {view}"),
+        ));
+    }
+    run.stages.push(lab.counts(tenant));
+    Ok(run)
+}
+
+/// The figures of `runs` (each a [`lifecycle`]).
+pub fn figures(runs: &[LifecycleRun]) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    let of = |stage: usize, pick: &dyn Fn(&TenantCounts) -> u64| -> Vec<f64> {
+        runs.iter().map(|r| pick(&r.stages[stage]) as f64).collect()
+    };
+    for (i, stage) in STAGES.iter().enumerate() {
+        let token = Figure::new(
+            format!("{stage}: token requests"),
+            "requests",
+            of(i, &|c| c.token.requests),
+        );
+        let token = match i {
+            3 => token
+                .at_most(2.0)
+                .notes("forced: every token re-minted; budget ≤ 1 per resource (Graph, Exchange) per tenant per hour"),
+            _ => token,
+        };
+        figures.push(token);
+        let graph = Figure::new(
+            format!("{stage}: Graph requests"),
+            "requests",
+            of(i, &|c| c.graph.requests),
+        );
+        figures.push(match i {
+            2 => graph
+                .at_most(5.0)
+                .notes("one `$batch`: the envelope plus users delta, groups delta, domains"),
+            _ => graph,
+        });
+        figures.push(Figure::new(
+            format!("{stage}: Graph writes"),
+            "requests",
+            of(i, &|c| c.graph.writes),
+        ));
+        figures.push(Figure::new(
+            format!("{stage}: Exchange cmdlets"),
+            "requests",
+            of(i, &|c| c.exchange.requests),
+        ));
+        figures.push(Figure::new(
+            format!("{stage}: Exchange writes"),
+            "requests",
+            of(i, &|c| c.exchange.writes),
+        ));
+        if i == 2 {
+            figures.push(
+                Figure::new(
+                    "steady-state sync: Exchange HTTP requests",
+                    "requests",
+                    runs.iter().map(|r| r.steady_exchange_http as f64).collect(),
+                )
+                .at_most(2.0)
+                .notes("every drift read (rules, connectors, IP allow list, spoof entries) in one Exchange `$batch`"),
+            );
+        }
+        if i == 3 {
+            figures.push(
+                Figure::new(
+                    "token refresh (forced): secret writes",
+                    "writes",
+                    runs.iter().map(|r| r.refresh_secret_writes as f64).collect(),
+                )
+                .at_most(1.0)
+                .notes("both tokens in one secret, written once per tenant per refresh"),
+            );
+        }
+    }
+    figures
+}
