@@ -4,6 +4,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::IdGen;
+
 use crate::error::SimError;
 use crate::stats::Surface;
 
@@ -49,6 +51,10 @@ pub struct FaultSpec {
     /// token endpoint `"METHOD /path"`, for Exchange the cmdlet name.
     #[serde(default, rename = "match")]
     pub matches: Option<String>,
+    /// Share of the matching requests that it hits, in `0..=1` (drawn from the simulator's seed, so
+    /// a run repeats); absent means every one.
+    #[serde(default)]
+    pub probability: Option<f64>,
 }
 
 fn star() -> String {
@@ -77,12 +83,27 @@ struct Fault {
 }
 
 /// The active faults, matched in insertion order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Faults {
     inner: Mutex<(u64, Vec<Fault>)>,
+    draws: Mutex<IdGen>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self::seeded(0)
+    }
 }
 
 impl Faults {
+    /// No faults yet; `probability` draws follow `seed`.
+    pub fn seeded(seed: u64) -> Self {
+        Self {
+            inner: Mutex::default(),
+            draws: Mutex::new(IdGen::new(seed, "faults")),
+        }
+    }
+
     /// Adds a fault and returns its id.
     pub fn add(&self, spec: FaultSpec) -> Result<u64, SimError> {
         if !matches!(spec.surface.as_str(), "*" | "token" | "graph" | "exchange") {
@@ -103,6 +124,13 @@ impl Faults {
         }
         if let Some(v) = &spec.retry_after {
             retry_after_text(v)?;
+        }
+        if let Some(p) = spec.probability
+            && !(0.0..=1.0).contains(&p)
+        {
+            return Err(SimError::BadRequest(format!(
+                "probability must be within 0..=1, got {p}"
+            )));
         }
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.0 += 1;
@@ -144,6 +172,7 @@ impl Faults {
                     .matches
                     .as_ref()
                     .is_none_or(|m| what.to_ascii_lowercase().contains(&m.to_ascii_lowercase()))
+                && f.spec.probability.is_none_or(|p| self.draw() < p)
         })?;
         let f = &mut g.1[idx];
         f.hits += 1;
@@ -163,6 +192,14 @@ impl Faults {
             g.1.remove(idx);
         }
         Some(hit)
+    }
+}
+
+impl Faults {
+    /// A uniform draw in `0..1`.
+    fn draw(&self) -> f64 {
+        let bits = self.draws.lock().unwrap_or_else(|e| e.into_inner()).next_u64() >> 11;
+        bits as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -238,5 +275,25 @@ mod tests {
                 .is_err()
         );
         assert!(f.add(spec(serde_json::json!({}))).is_err());
+    }
+
+    #[test]
+    fn a_probability_hits_about_that_share_and_repeats_with_the_seed() {
+        let hits = |seed| {
+            let f = Faults::seeded(seed);
+            f.add(serde_json::from_value(serde_json::json!({"status": 429, "probability": 0.3})).unwrap())
+                .unwrap();
+            (0..1000)
+                .map(|_| f.take("t", Surface::Graph, "GET /users").is_some())
+                .collect::<Vec<_>>()
+        };
+        let first = hits(7);
+        let share = first.iter().filter(|h| **h).count();
+        assert!((250..350).contains(&share), "{share} of 1000");
+        assert_eq!(first, hits(7), "the same seed, the same hits");
+        assert_ne!(first, hits(8));
+        let f = Faults::default();
+        let bad = serde_json::from_value(serde_json::json!({"status": 429, "probability": 1.5})).unwrap();
+        assert!(f.add(bad).is_err());
     }
 }

@@ -66,10 +66,10 @@ impl SimState {
         }
         let ids = IdGen::new(config.seed, "tenants");
         Ok(Self {
+            faults: Faults::seeded(config.seed),
             config,
             clock: SimClock::default(),
             stats: Stats::default(),
-            faults: Faults::default(),
             tokens: TokenStore::default(),
             signer: Signer::new(),
             certificate,
