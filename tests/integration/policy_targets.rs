@@ -190,3 +190,37 @@ async fn an_unknown_user_is_named_and_bad_requests_change_nothing() {
     assert_eq!(err.error_type, "WrongLifecycleState");
     assert_eq!(lab.record(tenant).await.state, LifecycleState::Deprovisioned);
 }
+
+#[tokio::test]
+async fn a_warm_process_holding_a_token_from_before_the_role_assignment_mints_a_new_one() {
+    use shared::{service::Service, sites::Site, store::TenantRecord, vault::Resource};
+    let lab = Lab::start().await;
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"], "users": [{"user_principal_name": upn(1)}, {"user_principal_name": upn(2)}],
+        "exchange_admin_role": false
+    }));
+    // This process mints an Exchange token while the app has no Exchange role yet...
+    let record = TenantRecord::new(
+        tenant,
+        Site::Eu,
+        vec![Service::ExchangeOnline],
+        LifecycleState::Provisioning,
+    );
+    lab.provisioner
+        .ms
+        .tokens
+        .access(&record, Resource::Exchange)
+        .await
+        .expect("a token without the role");
+    // ...another process provisions (and assigns the role)...
+    let other = crate::support::Lab::provisioner_for(&lab.aws, &lab.sim);
+    let event = json!({"tenant_id": tenant.to_string(), "site": "eu", "policy_targets": {"users": [upn(1)]}});
+    let view = json!(other.handle(event, None).await.expect("provision"));
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    // ...and this process, still holding its old token, updates the targets.
+    let view = lab
+        .policy_targets(targets(tenant, &[upn(2)]))
+        .await
+        .expect("targets");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+}

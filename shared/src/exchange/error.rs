@@ -119,6 +119,12 @@ impl ExchangeError {
             _ => None,
         }
     }
+
+    /// Whether a newly minted token may succeed where this one failed: it was refused, or it
+    /// lacks a role that was assigned after it was minted (a process's cached copy can).
+    pub fn token_refused(&self) -> bool {
+        matches!(self.kind(), Some(Kind::Unauthorized | Kind::RoleMissing))
+    }
 }
 
 /// The error for a non-success answer to `cmdlet`, from Exchange's envelope where there is one

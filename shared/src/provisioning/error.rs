@@ -52,9 +52,7 @@ impl StepError {
     pub fn refused_token(&self) -> Option<crate::vault::Resource> {
         match self {
             Self::Graph(err) if err.is_unauthorized() => Some(crate::vault::Resource::Graph),
-            Self::Exchange(err) if err.kind() == Some(crate::exchange::Kind::Unauthorized) => {
-                Some(crate::vault::Resource::Exchange)
-            }
+            Self::Exchange(err) if err.token_refused() => Some(crate::vault::Resource::Exchange),
             _ => None,
         }
     }

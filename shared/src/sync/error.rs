@@ -83,7 +83,7 @@ impl SyncError {
     pub fn is_unauthorized(&self) -> bool {
         match self {
             Self::Graph(err) => err.is_unauthorized(),
-            Self::Exchange(err) => err.kind() == Some(crate::exchange::Kind::Unauthorized),
+            Self::Exchange(err) => err.token_refused(),
             _ => false,
         }
     }
