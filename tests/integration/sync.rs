@@ -28,7 +28,7 @@ use crate::{
 const CONTOSO_MX: &str = "contoso-com.mail.protection.outlook.com";
 
 /// A worker on the lab (a new process: empty caches) resolving MX through `dns`.
-fn syncer(lab: &Lab, dns: &DnsServer) -> Syncer {
+pub fn syncer(lab: &Lab, dns: &DnsServer) -> Syncer {
     use shared::{
         identity::IdentityClient, provisioning::Microsoft, retry::RetryPolicy, tokens::TokenBroker,
     };
@@ -58,7 +58,7 @@ fn syncer(lab: &Lab, dns: &DnsServer) -> Syncer {
     }
 }
 
-fn message(tenant: TenantId, run: &str) -> SyncMessage {
+pub fn message(tenant: TenantId, run: &str) -> SyncMessage {
     SyncMessage {
         tenant_id: tenant,
         site: Site::Us,

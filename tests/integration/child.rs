@@ -1,0 +1,210 @@
+//! A function run in its own process: this test binary started again, running
+//! `process_entry_point`, which wires the function from its environment exactly as the function's
+//! `main` does (`from_env`) and hands it one event. Used where a test needs a process to die
+//! (the crash matrix) or to run under its own AWS identity (least privilege).
+
+use std::{
+    path::PathBuf,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use shared::tenant::TenantId;
+
+use crate::support::{Capture, Lab, lambda_context};
+
+/// The child's function, by its crate name; unset in a normal test run.
+const CHILD_FUNCTION: &str = "CHILD_FUNCTION";
+/// The child's event, as JSON.
+const CHILD_EVENT: &str = "CHILD_EVENT";
+/// Seconds the invocation has before its deadline (default: Lambda's 15 minutes).
+const CHILD_DEADLINE_SECS: &str = "CHILD_DEADLINE_SECS";
+/// Prefix of the line that carries the child's answer.
+const ANSWER: &str = "CHILD_ANSWER ";
+
+/// The child process: one invocation of one function. Started only by [`FunctionProcess`].
+#[tokio::test]
+#[ignore = "the child process of the crash and privilege tests, not a test of its own"]
+async fn process_entry_point() {
+    let Ok(function) = std::env::var(CHILD_FUNCTION) else {
+        return;
+    };
+    shared::telemetry::init();
+    let event: Value =
+        serde_json::from_str(&std::env::var(CHILD_EVENT).expect(CHILD_EVENT)).expect("CHILD_EVENT is JSON");
+    let mut context = lambda_context();
+    if let Ok(seconds) = std::env::var(CHILD_DEADLINE_SECS) {
+        let seconds: u64 = seconds.parse().expect("CHILD_DEADLINE_SECS is a number");
+        let deadline = std::time::SystemTime::now() + Duration::from_secs(seconds);
+        context.deadline = deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after the epoch")
+            .as_millis() as u64;
+    }
+    let answer = invoke(&function, lambda_runtime::LambdaEvent::new(event, context)).await;
+    println!(
+        "{ANSWER}{}",
+        answer.unwrap_or_else(|err| json!({"error": err.error_type}))
+    );
+}
+
+/// Wires `function` from the environment as its `main` does and runs `event` through its handler.
+async fn invoke(
+    function: &str,
+    event: lambda_runtime::LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Diagnostic> {
+    use shared::{config, provisioning::Provisioner, refresh::Refresher, sync::Syncer, sync::run::DailySync};
+    fn configured<T>(function: &str, wired: Result<T, config::ConfigError>) -> T {
+        wired.unwrap_or_else(|err| panic!("{function}: configuration: {err}"))
+    }
+    Ok(match function {
+        "provision" => {
+            let provisioner = configured(function, Provisioner::from_env().await);
+            json!(provision::handler(&provisioner, event).await?)
+        }
+        "deprovision" => {
+            let provisioner = configured(function, Provisioner::from_env().await);
+            json!(deprovision::handler(&provisioner, event).await?)
+        }
+        "policy-targets" => {
+            let provisioner = configured(function, Provisioner::from_env().await);
+            json!(policy_targets::handler(&provisioner, event).await?)
+        }
+        "status" => {
+            let store_config = configured(function, config::StoreConfig::from_source(&config::ProcessEnv));
+            let store = shared::store::Store::from_config(&shared::aws::sdk_config().await, &store_config);
+            json!(status::handler(&store, event).await?)
+        }
+        "token-refresh" => {
+            let refresher = configured(function, Refresher::from_env().await);
+            json!(token_refresh::handler(&refresher, event).await?)
+        }
+        "daily-sync" => {
+            let daily = configured(function, DailySync::from_env().await);
+            json!(daily_sync::handler(&daily, event).await?)
+        }
+        "sync-worker" => {
+            let syncer = configured(function, Syncer::from_env().await);
+            json!(sync_worker::handler(&syncer, event).await?)
+        }
+        other => panic!("no function {other}"),
+    })
+}
+
+/// One function invocation in a child process, on a lab's stack and simulator.
+pub struct FunctionProcess {
+    command: Command,
+    function: String,
+    log: PathBuf,
+}
+
+impl FunctionProcess {
+    /// `function` with `event`, configured for `lab` (its stack's environment, the simulator's URLs).
+    pub fn new(lab: &Lab, function: &str, event: &Value) -> Self {
+        let base = lab.sim.base_url();
+        let mut command = Command::new(std::env::current_exe().expect("this test binary"));
+        command
+            .args([
+                "--exact",
+                "child::process_entry_point",
+                "--ignored",
+                "--nocapture",
+            ])
+            .envs(&lab.aws.stack.env)
+            .env("M365_LOGIN_URL", &base)
+            .env("M365_GRAPH_URL", &base)
+            .env("M365_EXCHANGE_URL", &base)
+            .env("RUST_LOG", "trace")
+            .env(CHILD_FUNCTION, function)
+            .env(CHILD_EVENT, event.to_string());
+        let log = std::env::temp_dir().join(format!("m365-inline-{function}-{}.log", uuid::Uuid::new_v4()));
+        Self {
+            command,
+            function: function.to_owned(),
+            log,
+        }
+    }
+
+    /// Gives the invocation only `seconds` before its deadline.
+    pub fn deadline_in(self, seconds: u64) -> Self {
+        self.env(CHILD_DEADLINE_SECS, &seconds.to_string())
+    }
+
+    /// Adds an environment variable (e.g. the AWS identity it runs under).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    fn spawn(&mut self) -> std::process::Child {
+        let out = std::fs::File::create(&self.log).expect("child log file");
+        self.command
+            .stdout(Stdio::from(out.try_clone().expect("log handle")))
+            .stderr(Stdio::from(out))
+            .spawn()
+            .expect("start the child process")
+    }
+
+    /// The child's output so far; it also joins the global capture, for the leak checks.
+    fn output(&self) -> String {
+        let output = std::fs::read(&self.log).unwrap_or_default();
+        std::io::Write::write_all(&mut Capture::global().clone(), &output).expect("capture");
+        let _ = std::fs::remove_file(&self.log);
+        String::from_utf8_lossy(&output).into_owned()
+    }
+
+    /// Runs to the end; the handler's answer (or `{"error": type}`).
+    pub async fn run(mut self) -> Value {
+        let mut child = self.spawn();
+        let status = tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .expect("waiter")
+            .expect("child status");
+        let output = self.output();
+        let answer = output.lines().find_map(|line| line.strip_prefix(ANSWER));
+        match (status.success(), answer) {
+            (true, Some(answer)) => serde_json::from_str(answer).expect("the answer is JSON"),
+            _ => panic!(
+                "{} failed ({status}); its output:\n{}",
+                self.function,
+                tail(&output)
+            ),
+        }
+    }
+
+    /// Runs until the simulator has applied `write` for `tenant`, then kills the process
+    /// (SIGKILL): the answer is held back, so the process dies with the write applied.
+    pub async fn run_until_killed_after(mut self, lab: &Lab, tenant: TenantId, write: &str) {
+        lab.fault(json!({
+            "tenant": tenant.to_string(), "match": write, "phase": "after", "latency_ms": 600_000, "count": 1
+        }));
+        let mut child = self.spawn();
+        let give_up = Instant::now() + Duration::from_secs(120);
+        // The fault is consumed when the write arrives; the simulator applies it without yielding,
+        // so nothing (not even the kill) can stop it from being applied from here on.
+        while !lab.sim.faults()["faults"].as_array().is_none_or(Vec::is_empty) {
+            let ended = child.try_wait().expect("child status");
+            if ended.is_some() || Instant::now() > give_up {
+                let _ = child.kill();
+                panic!(
+                    "{} never reached {write} ({ended:?}); faults {}; its output:\n{}",
+                    self.function,
+                    lab.sim.faults(),
+                    tail(&self.output())
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        child.kill().expect("SIGKILL the child");
+        let status = child.wait().expect("reap the child");
+        assert!(!status.success(), "{write}: the process was killed, not finished");
+        self.output();
+    }
+}
+
+/// The last lines of a child's output, newest last.
+fn tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
