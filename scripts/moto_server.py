@@ -4,15 +4,63 @@ moto's TransactWriteItems restores a snapshot of the whole table when a transact
 so a write that lands concurrently is lost; DynamoDB itself isolates transactions. Serving one
 request at a time gives moto that isolation, so tests of concurrent writers test our code, not
 moto's threading. Usage: moto_server.py HOST PORT
+
+It also records which actions each access key id called (`GET /_m365/actions`): the least-privilege
+test runs each function under its own key and compares the actions with the template's grants.
 """
 
+import io
+import json
 import os
+import re
 import signal
 import sys
+from collections import defaultdict
 
 from werkzeug.serving import run_simple
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+
+# X-Amz-Target prefixes of the JSON protocols, by IAM service prefix.
+SERVICES = {"DynamoDB_20120810": "dynamodb", "secretsmanager": "secretsmanager", "AmazonSQS": "sqs", "TrentService": "kms"}
+# The IAM action of each TransactWriteItems element.
+TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+class ActionRecorder:
+    """WSGI middleware: remembers `service:Action` per access key id."""
+
+    def __init__(self, app):
+        self.app = app
+        self.actions = defaultdict(set)
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_m365/actions":
+            body = json.dumps({key: sorted(actions) for key, actions in self.actions.items()}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        key = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+        prefix, _, action = target.partition(".")
+        if key and prefix in SERVICES and action:
+            actions = self.actions[key.group(1)]
+            if action == "TransactWriteItems":
+                # IAM authorizes each element under its own item action, not the transaction.
+                actions.update(f"dynamodb:{TRANSACT[kind]}" for kind in self.transaction_elements(environ))
+            else:
+                actions.add(f"{SERVICES[prefix]}:{action}")
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def transaction_elements(environ):
+        """The element kinds (Put, Update, ...) of a TransactWriteItems body; the body stays readable."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        items = json.loads(body or b"{}").get("TransactItems", [])
+        return {kind for item in items for kind in item if kind in TRANSACT}
 
 
 def main() -> None:
@@ -20,7 +68,7 @@ def main() -> None:
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
-    app = DomainDispatcherApplication(create_backend_app)
+    app = ActionRecorder(DomainDispatcherApplication(create_backend_app))
     run_simple(host, port, app, threaded=False, request_handler=MotoRequestHandler)
 
 

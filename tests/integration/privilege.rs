@@ -1,0 +1,282 @@
+//! Least privilege: every IAM action the template grants a function is one its code calls, and
+//! every call is granted. Each function runs in its own process (`child::FunctionProcess`) under
+//! its own access key through the paths an operator's day takes it; moto's front
+//! (`scripts/moto_server.py`) records the actions per key.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use integration_tests::template::Template;
+use serde_json::{Value, json};
+use shared::{sites::Site, tenant::TenantId, vault::TenantTokens};
+
+use crate::{
+    child::FunctionProcess,
+    provision::{customer_tenant, request},
+    support::Lab,
+};
+
+/// Granted because another granted call needs it, not called on its own: Secrets Manager calls
+/// KMS with the caller's rights for a customer-managed key, and `CreateSecret` with tags needs
+/// `TagResource`.
+const IMPLIED: [(&str, &[&str]); 3] = [
+    ("kms:Decrypt", &["secretsmanager:GetSecretValue"]),
+    (
+        "kms:GenerateDataKey",
+        &["secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"],
+    ),
+    ("secretsmanager:TagResource", &["secretsmanager:CreateSecret"]),
+];
+
+/// API operations that IAM authorizes under another action's name.
+const AUTHORIZED_AS: [(&str, &str); 1] = [("sqs:SendMessageBatch", "sqs:SendMessage")];
+
+/// Every action granted to each function (by binary name), from the template's inline
+/// statements. A SAM policy template counts as an action never called: it grants actions nobody
+/// chose.
+fn granted() -> BTreeMap<String, BTreeSet<String>> {
+    let template = Template::load().expect("template");
+    let mut all = BTreeMap::new();
+    for (id, properties) in template.resources_of_type("AWS::Serverless::Function") {
+        let binary = template.root()["Resources"][id.as_str()]["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} names its binary"))
+            .to_owned();
+        let mut actions = BTreeSet::new();
+        for policy in properties["Policies"].as_sequence().into_iter().flatten() {
+            let Some(statements) = policy.get("Statement").and_then(|s| s.as_sequence()) else {
+                // Never called, so reported as unused, by name.
+                let names = policy.as_mapping().into_iter().flat_map(|m| m.keys());
+                actions.extend(
+                    names.map(|name| format!("SAM policy template {}", name.as_str().unwrap_or("?"))),
+                );
+                continue;
+            };
+            for statement in statements {
+                match &statement["Action"] {
+                    serde_yaml_ng::Value::String(action) => {
+                        actions.insert(action.clone());
+                    }
+                    serde_yaml_ng::Value::Sequence(list) => {
+                        actions.extend(list.iter().filter_map(|a| a.as_str().map(str::to_owned)));
+                    }
+                    other => panic!("{id}: an action list, not {other:?}"),
+                }
+            }
+        }
+        all.insert(binary, actions);
+    }
+    all
+}
+
+/// The actions moto saw, by access key id.
+async fn recorded() -> BTreeMap<String, BTreeSet<String>> {
+    let endpoint = integration_tests::aws::endpoint_from_env().expect("moto");
+    reqwest::get(format!("{endpoint}/_m365/actions"))
+        .await
+        .expect("moto's action record")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+/// Runs the functions, each under its own key, through their paths.
+struct Operator<'a> {
+    lab: &'a Lab,
+    run: String,
+}
+
+impl Operator<'_> {
+    fn key(&self, function: &str) -> String {
+        format!("{function}-{}", self.run)
+    }
+
+    fn process(&self, function: &str, event: &Value) -> FunctionProcess {
+        FunctionProcess::new(self.lab, function, event)
+            .env("AWS_ACCESS_KEY_ID", &self.key(function))
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+    }
+
+    async fn invoke(&self, function: &str, event: Value) -> Value {
+        self.process(function, &event).run().await
+    }
+
+    /// Invokes with less time left than a step needs: the task is queued to go on.
+    async fn invoke_out_of_time(&self, function: &str, event: Value) -> Value {
+        self.process(function, &event).deadline_in(5).run().await
+    }
+
+    /// The messages waiting on `queue` (a URL variable of the stack), taken off it as SQS records.
+    async fn take_messages(&self, queue: &str) -> Value {
+        let sqs = aws_sdk_sqs::Client::new(&self.lab.aws.sdk);
+        let url = self.lab.aws.stack.env.get(queue).expect("queue url");
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        let mut records = Vec::new();
+        for message in out.messages.unwrap_or_default() {
+            records.push(json!({"messageId": message.message_id(), "body": message.body()}));
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        json!({"Records": records})
+    }
+}
+
+/// Leaves the tenant's secret holding only a delegated refresh token: the next function that needs
+/// a token mints one and writes the secret conditionally, as after a missed hourly refresh.
+async fn only_a_refresh_token(lab: &Lab, tenant: TenantId) {
+    let refresh_token = lab
+        .sim
+        .mint_refresh_token(&tenant.to_string(), None)
+        .expect("grant");
+    let tokens = TenantTokens {
+        refresh_token: Some(refresh_token.into()),
+        ..TenantTokens::default()
+    };
+    let stored = lab.aws.vault.read_tokens(tenant).await.expect("read");
+    lab.aws
+        .vault
+        .write_tokens(
+            tenant,
+            Site::Eu,
+            &tokens,
+            stored.as_ref().map(|s| s.version_id.as_str()),
+        )
+        .await
+        .expect("store the grant");
+}
+
+fn in_eu(tenant: TenantId) -> Value {
+    let mut event = request(tenant);
+    event["site"] = json!("eu");
+    event
+}
+
+#[tokio::test]
+async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
+    let lab = Lab::start().await;
+    let op = Operator {
+        lab: &lab,
+        run: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),
+    };
+
+    // provision: a wait on group propagation queues a continuation, which finishes the task.
+    let slow = lab.tenant(json!({
+        "domains": ["slow.example"], "users": [{"user_principal_name": "alice@slow.example"}],
+        "group_propagation_seconds": 600
+    }));
+    let event = json!({"tenant_id": slow.to_string(), "site": "eu", "policy_targets": {"users": ["alice@slow.example"]}});
+    let first = op.invoke("provision", event).await;
+    assert_eq!(first["status"], "waiting", "{first:#}");
+    lab.sim.advance_clock(900.0);
+    // The queued message waits out our clock; the operator's `{"task_id"}` looks now.
+    only_a_refresh_token(&lab, slow).await;
+    op.invoke("provision", json!({"task_id": first["task_id"]})).await;
+    let view = op.invoke("status", json!({"task_id": first["task_id"]})).await;
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    op.invoke("status", json!({"tenant_id": slow.to_string()})).await;
+
+    let tenant = customer_tenant(&lab);
+    assert_eq!(op.invoke("provision", in_eu(tenant)).await["status"], "succeeded");
+    only_a_refresh_token(&lab, slow).await;
+    let targets = json!({"tenant_id": slow.to_string(), "policy_targets": {"users": []}});
+    assert_eq!(op.invoke("policy-targets", targets).await["status"], "succeeded");
+    let fewer = json!({"tenant_id": slow.to_string(), "policy_targets": {"users": ["alice@slow.example"]}});
+    let late = op.invoke_out_of_time("policy-targets", fewer).await;
+    assert_eq!(late["status"], "running", "{late:#}");
+
+    // token-refresh: app-only tenants, a delegated one (its refresh token rotates), and one whose
+    // consent was revoked (it moves to needs_reconsent).
+    let delegated = lab.active_tenant(Site::Eu).await;
+    only_a_refresh_token(&lab, delegated).await;
+    let revoked = lab.active_tenant(Site::Eu).await;
+    lab.sim.revoke_consent(&revoked.to_string()).expect("revoke");
+    let report = op.invoke("token-refresh", json!({"force": true})).await;
+    assert_eq!(report["refreshed"], 3, "{report:#}");
+    assert_eq!(
+        report["needs_reconsent"].as_array().map(Vec::len),
+        Some(1),
+        "{report:#}"
+    );
+
+    // daily-sync (twice: the second finds the run done) and sync-worker, which mints for a
+    // delegated tenant whose hourly refresh fell behind and for a tenant without a secret yet.
+    only_a_refresh_token(&lab, delegated).await;
+    lab.active_tenant(Site::Eu).await;
+    let summary = op
+        .invoke("daily-sync", json!({"site": "eu", "run_date": "2030-01-01"}))
+        .await;
+    assert_eq!(summary["enqueued"], 4, "{summary:#}");
+    let again = op
+        .invoke("daily-sync", json!({"site": "eu", "run_date": "2030-01-01"}))
+        .await;
+    assert_eq!(again["duplicate"], true, "{again:#}");
+    let messages = op.take_messages("SYNC_QUEUE_URL").await;
+    op.invoke("sync-worker", messages).await;
+
+    // deprovision, and its continuation on the provision function after a crash.
+    let full = json!({"tenant_id": tenant.to_string(), "mode": "full", "acknowledge_quarantine": false});
+    let late = op.invoke_out_of_time("deprovision", full.clone()).await;
+    assert_eq!(late["status"], "running", "{late:#}");
+    op.process("deprovision", &full)
+        .run_until_killed_after(&lab, tenant, "Remove-OutboundConnector")
+        .await;
+    let task_id = lab
+        .record(tenant)
+        .await
+        .current_task_id
+        .expect("the deprovision task");
+    let done = op.invoke("provision", json!({"task_id": task_id})).await;
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    only_a_refresh_token(&lab, slow).await;
+    let slow_full = json!({"tenant_id": slow.to_string(), "mode": "full", "acknowledge_quarantine": false});
+    let view = op.invoke("deprovision", slow_full).await;
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    // Provisioning a cleaned-up tenant again (the admin consented again) restores its token secret.
+    m365_sim::admin::grant_consent(lab.sim.state(), &tenant.to_string(), None).expect("consent");
+    let again = op.invoke("provision", in_eu(tenant)).await;
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    // Cleaning up a tenant we never provisioned: its first token creates its secret.
+    let seeded = lab.tenant(json!({"domains": ["seeded.example"], "users": 1}));
+    let adopt =
+        json!({"tenant_id": seeded.to_string(), "mode": "full", "adopt_existing": true, "site": "eu"});
+    let adopted = op.invoke("deprovision", adopt).await;
+    assert_eq!(adopted["status"], "succeeded", "{adopted:#}");
+
+    let used = recorded().await;
+    let mut mismatches = Vec::new();
+    for (function, grants) in granted() {
+        let calls: BTreeSet<String> = used
+            .get(&op.key(&function))
+            .into_iter()
+            .flatten()
+            .map(|call| {
+                let authorized = AUTHORIZED_AS.iter().find(|(api, _)| api == call);
+                authorized.map_or(call.clone(), |(_, action)| (*action).to_owned())
+            })
+            .collect();
+        let needed = |action: &String| {
+            calls.contains(action)
+                || IMPLIED
+                    .iter()
+                    .any(|(implied, by)| implied == action && by.iter().any(|b| calls.contains(*b)))
+        };
+        let unused: Vec<&String> = grants.iter().filter(|a| !needed(a)).collect();
+        let missing: Vec<&String> = calls.iter().filter(|a| !grants.contains(*a)).collect();
+        if !unused.is_empty() || !missing.is_empty() {
+            mismatches.push(format!(
+                "{function}: granted but never called {unused:?}; called but not granted {missing:?} \
+                 (calls: {calls:?})"
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
