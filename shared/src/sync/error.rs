@@ -64,6 +64,18 @@ pub enum SyncError {
     /// Provisioning left no record of an object the request needs.
     #[error("{0}")]
     NotProvisioned(String),
+    /// Another worker is syncing the tenant; the message is delivered again later.
+    #[error(
+        "tenant {tenant} is being synced by run {run} until {until}; the message will be delivered again"
+    )]
+    Busy {
+        /// The tenant.
+        tenant: String,
+        /// The run whose worker holds the tenant.
+        run: String,
+        /// When its claim lapses.
+        until: String,
+    },
 }
 
 impl SyncError {

@@ -65,6 +65,24 @@ pub struct SyncState {
     /// When the tenant was last synced.
     #[serde(default)]
     pub synced_at: Option<DateTime<Utc>>,
+    /// The run whose worker is syncing the tenant now, if any: one worker per tenant at a time.
+    #[serde(default)]
+    pub claimed_by: Option<String>,
+    /// When that claim lapses (a worker that died holds it no longer).
+    #[serde(default)]
+    pub claimed_until: Option<DateTime<Utc>>,
+    /// Optimistic-concurrency version.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl crate::store::Versioned for SyncState {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
 }
 
 impl SyncState {

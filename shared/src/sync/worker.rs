@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -31,6 +31,8 @@ use crate::{
     vendor::{ManagedNames, VendorConfig},
 };
 
+/// How long a worker holds a tenant; past it (the worker died) another may take it.
+const CLAIM: Duration = Duration::minutes(5);
 /// Prefix of the `attention` text the sync owns (MX problems); other attention is left alone.
 pub const MX_ATTENTION_PREFIX: &str = "MX: ";
 
@@ -195,8 +197,32 @@ impl Syncer {
                 format!("already synced in run {}", message.run_id),
             ));
         }
+        self.claim(&mut state, &message.run_id).await?;
+        let claimed = state.clone();
+        match self.sync_claimed(&tenant, state, message).await {
+            Ok(report) => Ok(report),
+            Err(err) => {
+                // Give the tenant back at once, so the message's next delivery can run.
+                if let Err(release) = self.release(&mut claimed.clone()).await {
+                    tracing::warn!(tenant = %id, error = %release, "could not release the sync claim; it lapses");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The sync itself, once this worker holds the tenant.
+    async fn sync_claimed(
+        &self,
+        tenant: &TenantRecord,
+        mut state: SyncState,
+        message: &SyncMessage,
+    ) -> Result<TenantReport, SyncError> {
+        let id = tenant.tenant_id;
+        let tenant = tenant.clone();
         let graph = match self.ms.graph(&tenant).await {
             Err(err) if err.needs_reconsent() => {
+                self.release(&mut state).await?;
                 return Ok(TenantReport::skipped(id, format!("needs re-consent: {err}")));
             }
             other => other?,
@@ -241,6 +267,7 @@ impl Syncer {
         // Exchange: every read in one $batch; accepted domains only when the domains changed.
         let exchange = match self.ms.exchange(&tenant).await {
             Err(err) if err.needs_reconsent() => {
+                self.release(&mut state).await?;
                 return Ok(TenantReport::skipped(id, format!("needs re-consent: {err}")));
             }
             other => other?,
@@ -305,8 +332,45 @@ impl Syncer {
         state.accepted_domains = accepted;
         state.last_run_id = Some(message.run_id.clone());
         state.synced_at = Some(Utc::now());
-        self.store.put(&state).await?;
+        self.release(&mut state).await?;
         Ok(report)
+    }
+
+    /// Takes the tenant for this run (a conditional write): a second worker at the same time, for
+    /// the same run or another, gets `Busy` and its message comes back later.
+    async fn claim(&self, state: &mut SyncState, run_id: &str) -> Result<(), SyncError> {
+        let now = Utc::now();
+        let busy = |state: &SyncState| SyncError::Busy {
+            tenant: state.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+            run: state.claimed_by.clone().unwrap_or_default(),
+            until: state.claimed_until.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        };
+        if state.claimed_by.is_some() && state.claimed_until.is_some_and(|until| until > now) {
+            return Err(busy(state));
+        }
+        state.claimed_by = Some(run_id.to_owned());
+        state.claimed_until = Some(now + CLAIM);
+        let written = match state.version {
+            0 => self.store.create(state).await,
+            _ => self.store.update(state).await,
+        };
+        match written {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => {
+                let key = crate::store::Record::key(&*state);
+                let current: Option<SyncState> = self.store.get(&key).await?;
+                Err(busy(&current.unwrap_or_default()))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Writes the state and gives the tenant back; fails if another worker took it meanwhile.
+    async fn release(&self, state: &mut SyncState) -> Result<(), SyncError> {
+        state.claimed_by = None;
+        state.claimed_until = None;
+        self.store.update(state).await?;
+        Ok(())
     }
 
     /// Reads the expected MX of newly verified domains (one `$batch`), forgets removed ones.
