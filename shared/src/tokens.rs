@@ -58,6 +58,10 @@ pub struct Refreshed {
     pub races: usize,
 }
 
+/// A token minted this recently is not minted again by a refresh: the new one would last no
+/// longer (Entra's lifetimes vary), so a duplicate delivery of the hourly event costs nothing.
+const REMINT_AFTER: Duration = Duration::minutes(10);
+
 /// A tenant's tokens and the secret version they came from (`None`: no secret yet).
 #[derive(Debug, Clone, Default)]
 struct Held {
@@ -209,7 +213,12 @@ impl TokenBroker {
         let due = |tokens: &TenantTokens| -> Option<Vec<Resource>> {
             let due: Vec<Resource> = Resource::ALL
                 .into_iter()
-                .filter(|r| force || tokens.access(*r).is_none_or(|t| t.expires_at < horizon))
+                .filter(|r| {
+                    force
+                        || tokens.access(*r).is_none_or(|t| {
+                            t.expires_at < horizon && !t.minted_within(Utc::now(), REMINT_AFTER)
+                        })
+                })
                 .collect();
             (!due.is_empty()).then_some(due)
         };

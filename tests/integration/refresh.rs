@@ -83,10 +83,14 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
         "no secret written"
     );
 
-    // Two hours later (the simulator's clock and ours): every token is due, once.
+    // Two hours later (the simulator's clock, and our tokens as they would look): every token
+    // is due, once.
     lab.sim.advance_clock(7200.0);
+    for tenant in &tenants {
+        age_tokens(&lab, *tenant, Duration::hours(2)).await;
+    }
     let due = lab
-        .refresher(Duration::hours(3))
+        .refresher(Duration::hours(1))
         .run(&json!({}))
         .await
         .expect("due run");
@@ -103,6 +107,29 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
         .provision(json!({"tenant_id": tenants[0].to_string(), "site": "eu", "options": {"dry_run": true}}))
         .await;
     assert!(view.is_ok());
+}
+
+/// Rewrites the tenant's access tokens as if minted `ago` (their lifetime unchanged).
+async fn age_tokens(lab: &Lab, tenant: TenantId, ago: Duration) {
+    let mut stored = lab
+        .aws
+        .vault
+        .read_tokens(tenant)
+        .await
+        .expect("read")
+        .expect("secret");
+    for token in [&mut stored.tokens.graph, &mut stored.tokens.exchange]
+        .into_iter()
+        .flatten()
+    {
+        token.expires_at -= ago;
+        token.issued_at = token.issued_at.map(|at| at - ago);
+    }
+    lab.aws
+        .vault
+        .write_tokens(tenant, Site::Eu, &stored.tokens, Some(&stored.version_id))
+        .await
+        .expect("aged");
 }
 
 async fn futures_versions(lab: &Lab, tenants: &[TenantId]) -> Vec<String> {

@@ -26,12 +26,24 @@ pub struct AccessToken {
     pub token: SecretString,
     /// When Microsoft stops accepting it.
     pub expires_at: DateTime<Utc>,
+    /// When it was minted (absent in secrets written before this was kept).
+    #[serde(default)]
+    pub issued_at: Option<DateTime<Utc>>,
 }
 
 impl AccessToken {
-    /// A token that expires at `expires_at`.
+    /// A token minted now that expires at `expires_at`.
     pub fn new(token: SecretString, expires_at: DateTime<Utc>) -> Self {
-        Self { token, expires_at }
+        Self {
+            token,
+            expires_at,
+            issued_at: Some(Utc::now()),
+        }
+    }
+
+    /// Whether it was minted less than `age` before `now`.
+    pub fn minted_within(&self, now: DateTime<Utc>, age: Duration) -> bool {
+        self.issued_at.is_some_and(|at| now - at < age)
     }
 
     /// Whether it still works for at least `min_life` after `now`.
@@ -92,12 +104,15 @@ struct Document<'a> {
 struct Entry<'a> {
     token: &'a str,
     expires_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_at: Option<DateTime<Utc>>,
 }
 
 fn entry(token: &AccessToken) -> Entry<'_> {
     Entry {
         token: token.token.expose_secret(),
         expires_at: token.expires_at,
+        issued_at: token.issued_at,
     }
 }
 
