@@ -9,6 +9,7 @@ mod hostile;
 mod policy_targets;
 mod privilege;
 mod provision;
+mod races;
 mod refresh;
 mod store;
 mod storm;

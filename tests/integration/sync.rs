@@ -77,7 +77,7 @@ fn counts(lab: &Lab, tenant: TenantId, surface: &str) -> (u64, u64) {
 }
 
 /// A provisioned customer tenant with its MX pointing at Exchange Online.
-async fn provisioned(lab: &Lab, dns: &DnsServer) -> TenantId {
+pub async fn provisioned(lab: &Lab, dns: &DnsServer) -> TenantId {
     let tenant = customer_tenant(lab);
     let view = lab.provision(request(tenant)).await.expect("provisioned");
     assert_eq!(view["status"], "succeeded", "{view:#}");

@@ -1,0 +1,246 @@
+//! Duplicates and races across the functions: every event delivered twice, and two sync workers
+//! on one tenant at once. (Two provisions at once, provision against deprovision, and two token
+//! refreshes at once are in their functions' modules.)
+
+use integration_tests::dns::DnsServer;
+use serde_json::{Value, json};
+use shared::{
+    exchange::{Cmdlet, ExchangeAdmin},
+    store::Key,
+    sync::{SyncError, run::DailySync, state::DRIFT_PREFIX, worker::Outcome},
+    tenant::TenantId,
+};
+
+use crate::{
+    deprovision::deprovision_event,
+    provision::request,
+    support::{Lab, lambda_context},
+    sync::{message, provisioned, syncer},
+};
+
+/// Microsoft writes (Graph and Exchange) the simulator counted for `tenant` since the last reset.
+fn writes(lab: &Lab, tenant: TenantId) -> u64 {
+    let stats = lab.sim.stats();
+    let surface = |s: &str| {
+        stats["tenants"][tenant.to_string()][s]["writes"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    surface("graph") + surface("exchange")
+}
+
+/// Token requests the simulator counted since the last reset.
+fn token_requests(lab: &Lab) -> u64 {
+    lab.sim.stats()["total"]["token"]["requests"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// The tenant's spoof entries and drift records: what a doubled repair would duplicate.
+async fn repairs(lab: &Lab, tenant: TenantId) -> (usize, usize) {
+    let spoof = lab.dump(tenant)["exchange"]["spoof_items"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let drift = lab
+        .aws
+        .store
+        .query_prefix(&Key::tenant(tenant).pk, DRIFT_PREFIX)
+        .await
+        .expect("drift records")
+        .len();
+    (spoof, drift)
+}
+
+/// Removes the tenant's spoof entry behind our back: the next sync repairs it.
+async fn remove_spoof_entry(lab: &Lab, tenant: TenantId, exchange: &impl ExchangeAdmin) {
+    let id = lab.dump(tenant)["exchange"]["spoof_items"][0]["Identity"]
+        .as_str()
+        .expect("spoof id")
+        .to_owned();
+    exchange
+        .invoke(
+            &Cmdlet::new("Remove-TenantAllowBlockListSpoofItems")
+                .param("Identity", "Default")
+                .param("Ids", vec![id]),
+        )
+        .await
+        .expect("spoof entry removed");
+}
+
+#[tokio::test]
+async fn two_sync_workers_on_one_tenant_at_once_repair_once_and_lose_nothing() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = provisioned(&lab, &dns).await;
+    // Two processes: their own token caches and clients.
+    let (first, second) = (syncer(&lab, &dns), syncer(&lab, &dns));
+    first
+        .sync_tenant(&message(tenant, "d1"))
+        .await
+        .expect("first sync");
+    let record = lab.record(tenant).await;
+    remove_spoof_entry(&lab, tenant, &first.ms.exchange(&record).await.expect("exchange")).await;
+    lab.sim
+        .patch_directory(
+            &tenant.to_string(),
+            &serde_json::from_value(json!({"add_domains": ["fabrikam.com"], "add_users": [{"user_principal_name": "dave@contoso.com"}]}))
+                .expect("patch"),
+        )
+        .expect("directory changed");
+
+    // The same message delivered to both at once, then two days' messages at once.
+    for (a, b) in [("d2", "d2"), ("d3", "d4")] {
+        let (message_a, message_b) = (message(tenant, a), message(tenant, b));
+        let (one, two) = tokio::join!(first.sync_tenant(&message_a), second.sync_tenant(&message_b));
+        let synced = [&one, &two]
+            .iter()
+            .filter(|r| r.as_ref().is_ok_and(|r| r.outcome == Outcome::Synced))
+            .count();
+        let busy = [&one, &two]
+            .iter()
+            .filter(|r| matches!(r, Err(SyncError::Busy { .. })))
+            .count();
+        assert!(synced >= 1 && synced + busy == 2, "{a}/{b}: {one:?} / {two:?}");
+        // The busy worker's message comes back and goes through (or finds its run done).
+        if busy == 1 {
+            let again = if one.is_err() { (&first, a) } else { (&second, b) };
+            again
+                .0
+                .sync_tenant(&message(tenant, again.1))
+                .await
+                .expect("redelivered");
+        }
+    }
+    assert_eq!(
+        repairs(&lab, tenant).await,
+        (1, 1),
+        "one spoof entry, repaired once"
+    );
+    let names = shared::vendor::VendorConfig::parse(&crate::support::vendor_json())
+        .expect("vendor")
+        .names();
+    let rules = lab.dump(tenant)["exchange"]["transport_rules"].clone();
+    let incoming = rules
+        .as_array()
+        .expect("rules")
+        .iter()
+        .find(|r| r["Name"] == names.rule_incoming_domain.as_str())
+        .expect("incoming domain rule")
+        .clone();
+    assert!(incoming.to_string().contains("fabrikam.com"), "{incoming}");
+    let snapshot = first.snapshot.entries(tenant).await.expect("snapshot");
+    assert!(
+        snapshot.iter().any(|e| e.name == "dave@contoso.com"),
+        "the new user is in the snapshot: no lost update"
+    );
+}
+
+/// Where the tenant stood after a first delivery: stats reset, record version kept.
+struct Mark {
+    tenant: TenantId,
+    version: u64,
+}
+
+impl Mark {
+    async fn now(lab: &Lab, tenant: TenantId) -> Self {
+        lab.sim.reset_stats();
+        Self {
+            tenant,
+            version: lab.record(tenant).await.version,
+        }
+    }
+
+    /// The second delivery of `what` wrote nothing to Microsoft.
+    fn wrote_nothing(&self, lab: &Lab, what: &str) {
+        let written = writes(lab, self.tenant);
+        assert_eq!(written, 0, "{what}: the second delivery wrote to Microsoft");
+    }
+
+    /// ... and left the tenant record alone.
+    async fn unchanged(&self, lab: &Lab, what: &str) {
+        self.wrote_nothing(lab, what);
+        assert_eq!(
+            lab.record(self.tenant).await.version,
+            self.version,
+            "{what}: the second delivery changed the tenant record"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_event_delivered_twice_changes_nothing_the_second_time() {
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = crate::provision::customer_tenant(&lab);
+    dns.set_mx("contoso.com", &["contoso-com.mail.protection.outlook.com"]);
+    let invoke = |payload: &Value| lambda_runtime::LambdaEvent::new(payload.clone(), lambda_context());
+
+    let mut event = request(tenant);
+    event["site"] = json!("eu");
+    let first = lab.provision(event.clone()).await.expect("provision");
+    let mark = Mark::now(&lab, tenant).await;
+    let second = lab.provision(event).await.expect("provision again");
+    mark.unchanged(&lab, "provision").await;
+    assert_eq!(first["task_id"], second["task_id"]);
+
+    let targets =
+        json!({"tenant_id": tenant.to_string(), "policy_targets": {"users": ["carol@contoso.com"]}});
+    lab.policy_targets(targets.clone()).await.expect("targets");
+    let stored = lab.record(tenant).await.policy_targets;
+    let mark = Mark::now(&lab, tenant).await;
+    // A second delivery checks again (a task of its own) and finds nothing to change.
+    let again = lab.policy_targets(targets).await.expect("targets again");
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    mark.wrote_nothing(&lab, "policy-targets");
+    assert_eq!(lab.record(tenant).await.policy_targets, stored);
+
+    let refresher = lab.refresher(chrono::Duration::hours(1));
+    let scheduled =
+        json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {}});
+    token_refresh::handler(&refresher, invoke(&scheduled))
+        .await
+        .expect("refresh");
+    let mark = Mark::now(&lab, tenant).await;
+    let again = token_refresh::handler(&refresher, invoke(&scheduled))
+        .await
+        .expect("refresh again");
+    mark.unchanged(&lab, "token-refresh").await;
+    assert_eq!(again.refreshed, 0, "{again:?}");
+    assert_eq!(token_requests(&lab), 0, "no token request");
+
+    let queues = shared::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
+    let daily = DailySync {
+        store: lab.aws.store.clone(),
+        queue: shared::queue::Queue::new(aws_sdk_sqs::Client::new(&lab.aws.sdk), queues.sync_queue_url),
+    };
+    let run = json!({"site": "eu", "run_date": "2031-05-01"});
+    let first = daily_sync::handler(&daily, invoke(&run))
+        .await
+        .expect("daily sync");
+    let mark = Mark::now(&lab, tenant).await;
+    let second = daily_sync::handler(&daily, invoke(&run))
+        .await
+        .expect("daily sync again");
+    mark.unchanged(&lab, "daily-sync").await;
+    assert_eq!((first.enqueued, second.enqueued, second.duplicate), (1, 0, true));
+
+    let worker = syncer(&lab, &dns);
+    let body = json!({"tenant_id": tenant.to_string(), "site": "eu", "run_id": first.run_id}).to_string();
+    let sqs = json!({"Records": [{"messageId": "m-1", "body": body}]});
+    let first = sync_worker::handler(&worker, invoke(&sqs)).await.expect("sync");
+    let mark = Mark::now(&lab, tenant).await;
+    let second = sync_worker::handler(&worker, invoke(&sqs))
+        .await
+        .expect("sync again");
+    mark.unchanged(&lab, "sync-worker").await;
+    assert!(first.batch_item_failures.is_empty() && second.batch_item_failures.is_empty());
+    assert!(lab.untouched(tenant), "the second delivery called nothing");
+
+    let full = deprovision_event(tenant, "full");
+    let first = lab.deprovision(full.clone()).await.expect("deprovision");
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let mark = Mark::now(&lab, tenant).await;
+    let second = lab.deprovision(full).await.expect("deprovision again");
+    mark.unchanged(&lab, "deprovision").await;
+    assert_eq!(first["task_id"], second["task_id"]);
+}
