@@ -86,7 +86,6 @@ impl Figure {
             budget: self.budget.map(|b| b.limit()),
             met: self.met(),
             notes: self.notes.clone(),
-            runs: self.samples.len(),
         }
     }
 }
@@ -133,8 +132,6 @@ pub struct ResultRow {
     pub met: Option<bool>,
     /// How it was measured; for a miss, why and what would close it.
     pub notes: String,
-    /// How many runs the median is of.
-    pub runs: usize,
 }
 
 /// A titled group of figures (one per section of the issue).
@@ -281,7 +278,7 @@ fails the build: a missed budget is reported here, with why and what would close
 (release, as `make build`), starts moto (AWS) and m365-sim (Microsoft), and runs every figure
 below several times: each row shows the **median** with the **min** and **max** beside it, and the
 **ratio** of the median to the budget. The same rows are in `bench/results.json` (keys `figure`,
-`unit`, `measured`, `min`, `max`, `budget`, `met`, `notes`, plus `runs`) for comparing commits.
+`unit`, `measured`, `min`, `max`, `budget`, `met`, `notes`) for comparing commits.
 
 What the figures mean:
 
