@@ -285,8 +285,9 @@ What the figures mean:
 - **Cold start**: each function's release `bootstrap` (extracted from its `bootstrap.zip`) is
   started as Lambda would start it, with a valid configuration pointing at moto and m365-sim and
   `AWS_LAMBDA_RUNTIME_API` pointing at a local Runtime API (`bench/src/runtime_api.rs`). *Init* is
-  the time from spawning the process to its first `GET /2018-06-01/runtime/invocation/next`; *idle
-  RSS* is `VmRSS` of `/proc/<pid>/status` once it waits there; *zip* is the size of
+  the time from spawning the process to its first `GET /2018-06-01/runtime/invocation/next`; *init +
+  first event* runs on to the answer of one cheap event; *idle RSS* is `VmRSS` of
+  `/proc/<pid>/status` once it waits for the next event; *zip* is the size of
   `target/lambda/<fn>/bootstrap.zip`. The hello-world binary is built in the same run and each
   function's init is given as a ratio to it (budget 1.5x).
 - **Requests per tenant**: m365-sim's `/_sim/stats` for one tenant through each lifecycle stage,
