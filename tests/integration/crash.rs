@@ -71,6 +71,7 @@ async fn provisioning_killed_after_each_write_then_redelivered_ends_as_a_clean_r
             expected_records,
             "{write}: every record of a clean run"
         );
+        lab.assert_no_secret_in_the_table().await;
     }
 }
 

@@ -279,4 +279,5 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    lab.assert_no_secret_in_the_table().await;
 }

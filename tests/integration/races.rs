@@ -133,6 +133,7 @@ async fn two_sync_workers_on_one_tenant_at_once_repair_once_and_lose_nothing() {
         snapshot.iter().any(|e| e.name == "dave@contoso.com"),
         "the new user is in the snapshot: no lost update"
     );
+    lab.assert_no_secret_in_the_table().await;
 }
 
 /// Where the tenant stood after a first delivery: stats reset, record version kept.
@@ -243,4 +244,5 @@ async fn every_event_delivered_twice_changes_nothing_the_second_time() {
     let second = lab.deprovision(full).await.expect("deprovision again");
     mark.unchanged(&lab, "deprovision").await;
     assert_eq!(first["task_id"], second["task_id"]);
+    lab.assert_no_secret_in_the_table().await;
 }

@@ -189,4 +189,5 @@ async fn a_lifecycle_of_fifty_tenants_completes_through_a_storm_without_duplicat
         share(throttled) > 0.2 && share(unavailable) > 0.03,
         "the storm blew: {faults}"
     );
+    lab.assert_no_secret_in_the_table().await;
 }

@@ -117,6 +117,8 @@ pub struct Lab {
     pub aws: TestStack,
     pub sim: m365_sim::Simulator,
     pub provisioner: shared::provisioning::Provisioner,
+    /// Where the suite's trace capture stood when the lab started (see `Drop`).
+    log_mark: usize,
 }
 
 /// The vendor configuration document used by the tests: the repository's example.
@@ -150,6 +152,8 @@ impl Lab {
         config: m365_sim::SimConfig,
         app: impl FnOnce(&m365_sim::Simulator) -> serde_json::Value,
     ) -> Self {
+        // Every test with a lab runs under the suite's trace-level capture.
+        let log_mark = Capture::global().mark();
         let sim = m365_sim::Simulator::start(config)
             .await
             .expect("simulator starts");
@@ -159,7 +163,46 @@ impl Lab {
             aws,
             sim,
             provisioner,
+            log_mark,
         }
+    }
+
+    /// Every token this lab's simulator issued, and the app's client secret.
+    pub fn secrets(&self) -> Vec<String> {
+        let issued = self.sim.issued_tokens();
+        issued["tokens"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["token"].as_str().map(str::to_owned))
+            .chain([self.sim.client_secret().to_owned()])
+            .collect()
+    }
+
+    /// No issued token or client secret is stored in any item of the state table (task records,
+    /// errors, resources, snapshots).
+    pub async fn assert_no_secret_in_the_table(&self) {
+        let client = aws_sdk_dynamodb::Client::new(&self.aws.sdk);
+        let mut items = client
+            .scan()
+            .table_name(&self.aws.stack.table_name)
+            .into_paginator()
+            .items()
+            .send();
+        let mut table = String::new();
+        while let Some(item) = items.next().await {
+            table.push_str(&format!("{:?}", item.expect("scan the state table")));
+        }
+        assert!(!table.is_empty(), "the table holds the lab's records");
+        let leaked = self
+            .secrets()
+            .into_iter()
+            .filter(|s| table.contains(s.as_str()))
+            .count();
+        assert_eq!(
+            leaked, 0,
+            "issued tokens or the client secret stored in the state table"
+        );
     }
 
     /// A fresh provisioner on the same stack and simulator: a new Lambda process (empty caches).
@@ -325,4 +368,22 @@ pub fn lambda_context() -> lambda_runtime::Context {
         .as_millis() as u64;
     context.request_id = uuid::Uuid::new_v4().to_string();
     context
+}
+
+impl Drop for Lab {
+    /// The leak check of every test with a lab: the suite logs at trace level into one capture,
+    /// and nothing this lab's simulator issued (tokens, the client secret) may appear in what was
+    /// logged while it ran (child processes' output included).
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let logs = Capture::global().since(self.log_mark);
+        let leaked = self
+            .secrets()
+            .into_iter()
+            .filter(|s| logs.contains(s.as_str()))
+            .count();
+        assert_eq!(leaked, 0, "issued tokens or the client secret reached the logs");
+    }
 }
