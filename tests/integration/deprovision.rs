@@ -56,6 +56,13 @@ pub async fn provisioned(lab: &Lab) -> (TenantId, Value) {
     (tenant, before)
 }
 
+/// The tenant is as it was before provisioning, and no record of ours is left.
+pub async fn assert_as_before(lab: &Lab, tenant: TenantId, before: &Value, what: &str) {
+    assert_eq!(&comparable(lab, tenant), before, "{what}: the original state");
+    let left = lab.aws.store.resources(tenant).await.expect("resources");
+    assert!(left.is_empty(), "{what}: records left behind: {left:?}");
+}
+
 pub fn deprovision_event(tenant: TenantId, mode: &str) -> Value {
     json!({"tenant_id": tenant.to_string(), "mode": mode, "acknowledge_quarantine": false})
 }
@@ -292,16 +299,7 @@ async fn a_lost_answer_after_any_removal_ends_in_the_same_state() {
             .await
             .expect("continue");
         assert_eq!(done["status"], "succeeded", "{removal}: {done:#}");
-        assert_eq!(comparable(&lab, tenant), before, "{removal}: the original state");
-        assert!(
-            lab.aws
-                .store
-                .resources(tenant)
-                .await
-                .expect("resources")
-                .is_empty(),
-            "{removal}"
-        );
+        assert_as_before(&lab, tenant, &before, removal).await;
     }
 }
 

@@ -5,7 +5,6 @@
 use integration_tests::dns::DnsServer;
 use serde_json::{Value, json};
 use shared::{
-    exchange::{Cmdlet, ExchangeAdmin},
     store::Key,
     sync::{SyncError, run::DailySync, state::DRIFT_PREFIX, worker::Outcome},
     tenant::TenantId,
@@ -15,7 +14,7 @@ use crate::{
     deprovision::deprovision_event,
     provision::request,
     support::{Lab, lambda_context},
-    sync::{message, provisioned, syncer},
+    sync::{message, provisioned, remove_spoof_entry, syncer},
 };
 
 /// Microsoft writes (Graph and Exchange) the simulator counted for `tenant` since the last reset.
@@ -49,22 +48,6 @@ async fn repairs(lab: &Lab, tenant: TenantId) -> (usize, usize) {
         .expect("drift records")
         .len();
     (spoof, drift)
-}
-
-/// Removes the tenant's spoof entry behind our back: the next sync repairs it.
-async fn remove_spoof_entry(lab: &Lab, tenant: TenantId, exchange: &impl ExchangeAdmin) {
-    let id = lab.dump(tenant)["exchange"]["spoof_items"][0]["Identity"]
-        .as_str()
-        .expect("spoof id")
-        .to_owned();
-    exchange
-        .invoke(
-            &Cmdlet::new("Remove-TenantAllowBlockListSpoofItems")
-                .param("Identity", "Default")
-                .param("Ids", vec![id]),
-        )
-        .await
-        .expect("spoof entry removed");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shared::{sync::worker::Outcome, tenant::TenantId};
 
 use crate::{
-    deprovision::{comparable, deprovision_event},
+    deprovision::{assert_as_before, comparable, deprovision_event},
     provision::{CUSTOMER_IP, footprint},
     support::Lab,
     sync::{message, syncer},
@@ -152,13 +152,7 @@ async fn a_lifecycle_of_fifty_tenants_completes_through_a_storm_without_duplicat
         .await;
     let deprovisioned_at = started.elapsed();
     for ((tenant, _), original) in tenants.iter().zip(&originals) {
-        assert_eq!(
-            &comparable(&lab, *tenant),
-            original,
-            "{tenant}: the original state"
-        );
-        let left = lab.aws.store.resources(*tenant).await.expect("resources");
-        assert!(left.is_empty(), "{tenant}: {left:?}");
+        assert_as_before(&lab, *tenant, original, &tenant.to_string()).await;
     }
 
     let faults = lab.sim.faults();

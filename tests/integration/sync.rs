@@ -77,6 +77,22 @@ fn counts(lab: &Lab, tenant: TenantId, surface: &str) -> (u64, u64) {
 }
 
 /// A provisioned customer tenant with its MX pointing at Exchange Online.
+/// Removes the tenant's spoof entry behind our back: the next sync repairs it.
+pub async fn remove_spoof_entry(lab: &Lab, tenant: TenantId, exchange: &impl ExchangeAdmin) {
+    let id = lab.dump(tenant)["exchange"]["spoof_items"][0]["Identity"]
+        .as_str()
+        .expect("spoof id")
+        .to_owned();
+    exchange
+        .invoke(
+            &Cmdlet::new("Remove-TenantAllowBlockListSpoofItems")
+                .param("Identity", "Default")
+                .param("Ids", vec![id]),
+        )
+        .await
+        .expect("spoof entry removed");
+}
+
 pub async fn provisioned(lab: &Lab, dns: &DnsServer) -> TenantId {
     let tenant = customer_tenant(lab);
     let view = lab.provision(request(tenant)).await.expect("provisioned");
@@ -703,18 +719,7 @@ async fn a_changed_or_deleted_connector_and_a_removed_spoof_entry_are_repaired()
         .invoke(&Cmdlet::new("Remove-InboundConnector").param("Identity", names.inbound_outgoing.as_str()))
         .await
         .expect("connector deleted");
-    let spoof_id = lab.dump(tenant)["exchange"]["spoof_items"][0]["Identity"]
-        .as_str()
-        .expect("spoof id")
-        .to_owned();
-    exchange
-        .invoke(
-            &Cmdlet::new("Remove-TenantAllowBlockListSpoofItems")
-                .param("Identity", "Default")
-                .param("Ids", vec![spoof_id]),
-        )
-        .await
-        .expect("spoof entry removed");
+    remove_spoof_entry(&lab, tenant, &exchange).await;
 
     let report = syncer.sync_tenant(&message(tenant, "c2")).await.expect("sync");
     assert!(
