@@ -29,13 +29,7 @@ fn token_requests(lab: &Lab, tenant: TenantId) -> u64 {
 }
 
 async fn version(lab: &Lab, tenant: TenantId) -> String {
-    lab.aws
-        .vault
-        .read_tokens(tenant)
-        .await
-        .expect("read")
-        .expect("secret")
-        .version_id
+    lab.stored_tokens(tenant).await.version_id
 }
 
 #[tokio::test]
@@ -111,13 +105,7 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
 
 /// Rewrites the tenant's access tokens as if minted `ago` (their lifetime unchanged).
 async fn age_tokens(lab: &Lab, tenant: TenantId, ago: Duration) {
-    let mut stored = lab
-        .aws
-        .vault
-        .read_tokens(tenant)
-        .await
-        .expect("read")
-        .expect("secret");
+    let mut stored = lab.stored_tokens(tenant).await;
     for token in [&mut stored.tokens.graph, &mut stored.tokens.exchange]
         .into_iter()
         .flatten()
@@ -199,13 +187,7 @@ async fn the_rotated_refresh_token_is_persisted_and_the_old_one_is_dead() {
         (1, 2, 1),
         "{report:?}"
     );
-    let stored = lab
-        .aws
-        .vault
-        .read_tokens(tenant)
-        .await
-        .expect("read")
-        .expect("secret");
+    let stored = lab.stored_tokens(tenant).await;
     let newest = stored_refresh(&stored.tokens);
     assert_ne!(newest, first, "rotated");
     let refused = redeem(&lab, tenant, &first)
@@ -234,15 +216,7 @@ async fn two_refresh_runs_at_once_keep_the_newest_refresh_token() {
     assert!(ra.failed.is_empty() && rb.failed.is_empty(), "{ra:?} {rb:?}");
     let issued = lab.sim.issued_tokens();
     for tenant in tenants {
-        let stored = stored_refresh(
-            &lab.aws
-                .vault
-                .read_tokens(tenant)
-                .await
-                .expect("read")
-                .expect("secret")
-                .tokens,
-        );
+        let stored = stored_refresh(&lab.stored_tokens(tenant).await.tokens);
         let newest = newest_refresh_token(&issued, tenant);
         assert_eq!(stored, newest, "the stored refresh token is the newest issued");
         redeem(&lab, tenant, &stored).await.expect("and it works");

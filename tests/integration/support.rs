@@ -251,6 +251,16 @@ impl Lab {
             .expect("the tenant is recorded")
     }
 
+    /// The tenant's token secret (it must exist).
+    pub async fn stored_tokens(&self, tenant: shared::tenant::TenantId) -> shared::vault::StoredTokens {
+        self.aws
+            .vault
+            .read_tokens(tenant)
+            .await
+            .expect("read the token secret")
+            .expect("the tenant has a token secret")
+    }
+
     /// Whether m365-sim saw no request at all for the tenant since its stats were last reset.
     pub fn untouched(&self, tenant: shared::tenant::TenantId) -> bool {
         self.sim.stats()["tenants"][tenant.to_string()].is_null()
