@@ -8,6 +8,7 @@ pub mod config;
 pub mod deprovisioning;
 pub mod event;
 pub mod exchange;
+pub mod function;
 pub mod graph;
 pub mod http;
 pub mod identity;

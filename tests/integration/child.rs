@@ -12,7 +12,10 @@ use std::{
 use serde_json::{Value, json};
 use shared::tenant::TenantId;
 
-use crate::support::{Capture, Lab, lambda_context};
+use crate::{
+    runtime_api::{Outcome, RuntimeApi},
+    support::{Capture, Lab, lambda_context},
+};
 
 /// The child's function, by its crate name; unset in a normal test run.
 const CHILD_FUNCTION: &str = "CHILD_FUNCTION";
@@ -22,6 +25,8 @@ const CHILD_EVENT: &str = "CHILD_EVENT";
 const CHILD_DEADLINE_SECS: &str = "CHILD_DEADLINE_SECS";
 /// Prefix of the line that carries the child's answer.
 const ANSWER: &str = "CHILD_ANSWER ";
+/// Set when the child serves events from a Runtime API, as the function's `main` does.
+const CHILD_SERVED: &str = "CHILD_SERVED";
 
 /// The child process: one invocation of one function. Started only by [`FunctionProcess`].
 #[tokio::test]
@@ -30,6 +35,10 @@ async fn process_entry_point() {
     let Ok(function) = std::env::var(CHILD_FUNCTION) else {
         return;
     };
+    if std::env::var_os(CHILD_SERVED).is_some() {
+        let ended = serve(&function).await;
+        panic!("{function}: the runtime loop ended: {ended:?}");
+    }
     shared::telemetry::init();
     let event: Value =
         serde_json::from_str(&std::env::var(CHILD_EVENT).expect(CHILD_EVENT)).expect("CHILD_EVENT is JSON");
@@ -47,6 +56,24 @@ async fn process_entry_point() {
         "{ANSWER}{}",
         answer.unwrap_or_else(|err| json!({"error": err.error_type}))
     );
+}
+
+/// Runs `function`'s `main`: the same call, word for word.
+async fn serve(function: &str) -> Result<(), lambda_runtime::Error> {
+    use shared::{
+        function::serve, provisioning::Provisioner, refresh::Refresher, store::Store, sync::Syncer,
+        sync::run::DailySync,
+    };
+    match function {
+        "provision" => serve(Provisioner::from_env, provision::handler).await,
+        "deprovision" => serve(Provisioner::from_env, deprovision::handler).await,
+        "policy-targets" => serve(Provisioner::from_env, policy_targets::handler).await,
+        "status" => serve(Store::from_env, status::handler).await,
+        "token-refresh" => serve(Refresher::from_env, token_refresh::handler).await,
+        "daily-sync" => serve(DailySync::from_env, daily_sync::handler).await,
+        "sync-worker" => serve(Syncer::from_env, sync_worker::handler).await,
+        other => panic!("no function {other}"),
+    }
 }
 
 /// Wires `function` from the environment as its `main` does and runs `event` through its handler.
@@ -72,8 +99,7 @@ async fn invoke(
             json!(policy_targets::handler(&provisioner, event).await?)
         }
         "status" => {
-            let store_config = configured(function, config::StoreConfig::from_source(&config::ProcessEnv));
-            let store = shared::store::Store::from_config(&shared::aws::sdk_config().await, &store_config);
+            let store = configured(function, shared::store::Store::from_env().await);
             json!(status::handler(&store, event).await?)
         }
         "token-refresh" => {
@@ -135,6 +161,45 @@ impl FunctionProcess {
     pub fn env(mut self, name: &str, value: &str) -> Self {
         self.command.env(name, value);
         self
+    }
+
+    /// Leaves an environment variable out (a configuration mistake).
+    pub fn without(mut self, name: &str) -> Self {
+        self.command.env_remove(name);
+        self
+    }
+
+    /// Serves `api`'s events through the Lambda runtime, as the function's `main` does, until
+    /// `count` outcomes were posted; then the process is stopped. The outcomes, in event order.
+    pub async fn serve(mut self, api: &RuntimeApi, count: usize) -> Vec<Outcome> {
+        self.command
+            .env(CHILD_SERVED, "1")
+            .env("AWS_LAMBDA_RUNTIME_API", api.host_port())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &self.function)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .stdin(Stdio::null());
+        let mut child = self.spawn();
+        let give_up = Instant::now() + Duration::from_secs(120);
+        let outcomes = loop {
+            let outcomes = api.outcomes();
+            let ended = child.try_wait().expect("child status");
+            if outcomes.len() >= count || ended.is_some() || Instant::now() > give_up {
+                break outcomes;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        let output = self.output();
+        assert_eq!(
+            outcomes.len(),
+            count,
+            "{} posted {outcomes:?}; its output:\n{}",
+            self.function,
+            tail(&output)
+        );
+        outcomes
     }
 
     fn spawn(&mut self) -> std::process::Child {

@@ -11,6 +11,8 @@ mod privilege;
 mod provision;
 mod races;
 mod refresh;
+mod runtime_api;
+mod served;
 mod store;
 mod storm;
 mod support;

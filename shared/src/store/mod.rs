@@ -65,6 +65,12 @@ impl Store {
         Self::new(Client::new(sdk), config.table_name.clone())
     }
 
+    /// A store from `TABLE_NAME` and the SDK configuration in the environment.
+    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let config = StoreConfig::from_source(&crate::config::ProcessEnv)?;
+        Ok(Self::from_config(&crate::aws::sdk_config().await, &config))
+    }
+
     /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
