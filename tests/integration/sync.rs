@@ -768,3 +768,115 @@ async fn a_changed_or_deleted_connector_and_a_removed_spoof_entry_are_repaired()
         .expect("next day");
     assert!(quiet.drift.is_empty(), "nothing left to repair: {quiet:?}");
 }
+
+/// The vendor's facts change in its configuration (an egress IP retired, one added, a new
+/// certificate name): the next sync brings the tenant in line, the customer's own IP stays, a
+/// second sync has nothing to do, and deprovisioning still returns the tenant to its original state.
+#[tokio::test]
+async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
+    use crate::deprovision::{assert_as_before, comparable, deprovision_event};
+    let lab = Lab::start().await;
+    let dns = DnsServer::start().await.expect("dns");
+    let tenant = customer_tenant(&lab);
+    let before = comparable(&lab, tenant);
+    let view = lab.provision(request(tenant)).await.expect("provisioned");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    dns.set_mx("contoso.com", &[CONTOSO_MX]);
+    let first = syncer(&lab, &dns)
+        .sync_tenant(&message(tenant, "f1"))
+        .await
+        .expect("first sync");
+    assert!(first.drift.is_empty(), "{first:?}");
+
+    let old = vendor();
+    let (kept, retired) = (old.egress_ips[0].clone(), old.egress_ips[1].clone());
+    let added = "203.0.113.77".to_owned();
+    let mut changed = old.clone();
+    changed.egress_ips = vec![kept.clone(), added.clone()];
+    changed.tls_certificate_name = "*.mail.vendor.example".to_owned();
+    let syncer = Syncer {
+        vendor: changed.clone(),
+        ..syncer(&lab, &dns)
+    };
+    let report = syncer.sync_tenant(&message(tenant, "f2")).await.expect("sync");
+    for expected in [
+        &retired,
+        &added,
+        &old.names().rule_skip_spam,
+        &old.names().inbound_incoming,
+    ] {
+        assert!(
+            report.drift.iter().any(|d| d.contains(expected.as_str())),
+            "{expected}: {report:?}"
+        );
+    }
+
+    let dump = lab.dump(tenant);
+    let allowed: BTreeSet<&str> = dump["exchange"]["ip_allow_list"]
+        .as_array()
+        .expect("allow list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        allowed,
+        BTreeSet::from([crate::provision::CUSTOMER_IP, kept.as_str(), added.as_str()]),
+        "the retired IP is gone, the new one added, the customer's kept"
+    );
+    let names = old.names();
+    let rules = dump["exchange"]["transport_rules"].as_array().expect("rules");
+    for (name, field) in [
+        (&names.rule_incoming_domain, "ExceptIfSenderIpRanges"),
+        (&names.rule_incoming_user, "ExceptIfSenderIpRanges"),
+        (&names.rule_outgoing_domain, "ExceptIfSenderIpRanges"),
+        (&names.rule_outgoing_user, "ExceptIfSenderIpRanges"),
+        (&names.rule_skip_spam, "SenderIpRanges"),
+    ] {
+        let rule = rules.iter().find(|r| r["Name"] == name.as_str()).expect(name);
+        assert_eq!(rule[field], json!(changed.egress_ips), "{name} {field}");
+        assert_eq!(rule["State"], "Enabled", "{name}");
+    }
+    for connector in dump["exchange"]["inbound_connectors"]
+        .as_array()
+        .expect("inbound")
+    {
+        assert_eq!(
+            connector["TlsSenderCertificateName"], "*.mail.vendor.example",
+            "{connector:#}"
+        );
+    }
+    let recorded: BTreeSet<String> = lab
+        .aws
+        .store
+        .resources(tenant)
+        .await
+        .expect("resources")
+        .into_iter()
+        .filter(|r| r.kind == shared::store::ResourceKind::AllowedIp)
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(
+        recorded,
+        BTreeSet::from([kept, added]),
+        "the retired IP is forgotten"
+    );
+
+    lab.sim.reset_stats();
+    let next = syncer
+        .sync_tenant(&message(tenant, "f3"))
+        .await
+        .expect("next day");
+    assert!(next.drift.is_empty(), "{next:?}");
+    assert_eq!(
+        counts(&lab, tenant, "exchange").1,
+        0,
+        "nothing to write the next day"
+    );
+
+    let done = lab
+        .deprovision(deprovision_event(tenant, "full"))
+        .await
+        .expect("deprovision");
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert_as_before(&lab, tenant, &before, "after a vendor change").await;
+}

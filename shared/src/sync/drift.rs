@@ -2,11 +2,16 @@
 //! our IPs or spoof entry removed by someone. Found from one batch of read cmdlets; repaired
 //! with the provisioning steps themselves (each an idempotent "ensure"), so a repaired object is
 //! exactly what provisioning makes.
+//!
+//! The vendor's facts are checked against the current configuration, so a change of them reaches
+//! every tenant with its next daily sync: smart hosts, the certificate name of the inbound
+//! connectors, and the egress IPs (the rules' IP conditions, the IPs in the IP Allow List: a new
+//! IP is added, a retired IP we added is removed and forgotten).
 
 use serde_json::Value;
 
 use crate::{
-    exchange::Cmdlet,
+    exchange::{Cmdlet, add_remove},
     provisioning::plan::StepKind,
     store::{ResourceKind, ResourceRecord},
     vendor::{ManagedNames, VendorConfig},
@@ -47,6 +52,8 @@ pub struct Drift {
     pub steps: Vec<StepKind>,
     /// Direct fixes of changed objects (a changed connector is set back).
     pub fixes: Vec<Cmdlet>,
+    /// Resources no longer ours to keep (retired vendor IPs): forgotten once the fixes are done.
+    pub forget: Vec<(ResourceKind, String)>,
 }
 
 impl Drift {
@@ -82,6 +89,35 @@ fn enabled(object: &Value) -> bool {
     object.get("Enabled").and_then(Value::as_bool).unwrap_or(true)
 }
 
+/// Whether two lists hold the same entries, ignoring order and ASCII case.
+pub fn same_set(current: &[String], desired: &[String]) -> bool {
+    let normal = |list: &[String]| {
+        let mut list: Vec<String> = list.iter().map(|d| d.to_ascii_lowercase()).collect();
+        list.sort();
+        list.dedup();
+        list
+    };
+    normal(current) == normal(desired)
+}
+
+/// The IP condition a rule of ours carries: the vendor's egress IPs, as exceptions on the routing
+/// rules (mail the vendor already scanned is not rerouted) and as the skip-spam rule's condition.
+fn rule_ip_condition(names: &ManagedNames, rule: &str) -> Option<&'static str> {
+    let routing = [
+        &names.rule_incoming_domain,
+        &names.rule_incoming_user,
+        &names.rule_outgoing_domain,
+        &names.rule_outgoing_user,
+    ];
+    if routing.iter().any(|r| r.eq_ignore_ascii_case(rule)) {
+        Some("ExceptIfSenderIpRanges")
+    } else if names.rule_skip_spam.eq_ignore_ascii_case(rule) {
+        Some("SenderIpRanges")
+    } else {
+        None
+    }
+}
+
 /// Compares what we recorded with what Exchange has.
 pub fn detect(
     resources: &[ResourceRecord],
@@ -90,6 +126,8 @@ pub fn detect(
     names: &ManagedNames,
 ) -> Drift {
     let mut drift = Drift::default();
+    let mut enable_rules = false;
+    let mut retired = Vec::new();
     let allowed: Vec<String> = observed
         .filter_policy
         .first()
@@ -107,6 +145,22 @@ pub fn detect(
                     let state = rule.get("State").and_then(Value::as_str).unwrap_or_default();
                     if !state.eq_ignore_ascii_case("Enabled") {
                         drift.findings.push(format!("transport rule {name} was disabled"));
+                        enable_rules = true;
+                    }
+                    if let Some(field) = rule_ip_condition(names, name) {
+                        let ranges = strings(rule, field);
+                        if !same_set(&ranges, &vendor.egress_ips) {
+                            drift.findings.push(format!(
+                                "rule {name} has {field} {}, not the vendor's egress IPs {}",
+                                ranges.join(", "),
+                                vendor.egress_ips.join(", ")
+                            ));
+                            drift.fixes.push(
+                                Cmdlet::new("Set-TransportRule")
+                                    .param("Identity", name)
+                                    .param(field, vendor.egress_ips.clone()),
+                            );
+                        }
                     }
                 }
             },
@@ -147,19 +201,37 @@ pub fn detect(
                         .push(format!("inbound connector {name} was deleted"));
                     drift.need(StepKind::CreateConnectors);
                 }
-                Some(connector) if !enabled(connector) => {
-                    drift
-                        .findings
-                        .push(format!("inbound connector {name} was disabled"));
-                    drift.fixes.push(
-                        Cmdlet::new("Set-InboundConnector")
-                            .param("Identity", name)
-                            .param("Enabled", true),
-                    );
+                Some(connector) => {
+                    let certificate = connector
+                        .get("TlsSenderCertificateName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let right_certificate = certificate.eq_ignore_ascii_case(&vendor.tls_certificate_name);
+                    if !right_certificate || !enabled(connector) {
+                        drift.findings.push(format!(
+                            "inbound connector {name} was changed (certificate name {certificate}, enabled {})",
+                            enabled(connector)
+                        ));
+                        drift.fixes.push(
+                            Cmdlet::new("Set-InboundConnector")
+                                .param("Identity", name)
+                                .param("TlsSenderCertificateName", vendor.tls_certificate_name.as_str())
+                                .param("Enabled", true),
+                        );
+                    }
                 }
-                Some(_) => {}
             },
-            ResourceKind::AllowedIp if !allowed.iter().any(|ip| ip == name) => {
+            ResourceKind::AllowedIp if !vendor.egress_ips.contains(&resource.key) => {
+                // A retired vendor IP we added: it must not stay allowed.
+                if allowed.contains(&resource.key) {
+                    drift.findings.push(format!(
+                        "our IP {name} is no longer a vendor egress IP; removed from the IP Allow List"
+                    ));
+                    retired.push(resource.key.clone());
+                }
+                drift.forget.push((ResourceKind::AllowedIp, resource.key.clone()));
+            }
+            ResourceKind::AllowedIp if !allowed.contains(&resource.key) => {
                 drift.findings.push(format!(
                     "our IP {name} was removed from the connection-filter IP Allow List"
                 ));
@@ -180,6 +252,28 @@ pub fn detect(
             _ => {}
         }
     }
+    if !retired.is_empty() {
+        drift.fixes.push(
+            Cmdlet::new("Set-HostedConnectionFilterPolicy")
+                .param("Identity", "Default")
+                .param("IPAllowList", add_remove(&[], &retired)),
+        );
+    }
+    // A new vendor IP, where we keep the vendor's IPs in the IP Allow List (we recorded one).
+    let recorded_ip = |ip: &String| {
+        resources
+            .iter()
+            .any(|r| r.kind == ResourceKind::AllowedIp && &r.key == ip)
+    };
+    let keeps_ips = resources.iter().any(|r| r.kind == ResourceKind::AllowedIp);
+    for ip in &vendor.egress_ips {
+        if keeps_ips && !recorded_ip(ip) && !allowed.contains(ip) {
+            drift
+                .findings
+                .push(format!("vendor egress IP {ip} is not in the IP Allow List"));
+            drift.need(StepKind::AddAllowedIps);
+        }
+    }
     // Connectors before rules (rules route to them); rules are enabled last, as provisioning does.
     let order = [
         StepKind::CreateConnectors,
@@ -188,7 +282,7 @@ pub fn detect(
         StepKind::AddAllowedIps,
     ];
     drift.steps.sort_by_key(|s| order.iter().position(|o| o == s));
-    if drift.findings.iter().any(|f| f.starts_with("transport rule")) {
+    if enable_rules || drift.steps.contains(&StepKind::CreateRules) {
         drift.steps.push(StepKind::EnableRules);
     }
     drift

@@ -15,7 +15,7 @@ use super::{
     directory::{DirectorySync, KindSync, Snapshot, delta_request},
     dns::MxResolver,
     domains,
-    drift::{self, Observed},
+    drift::{self, Observed, same_set},
     error::SyncError,
     run::SyncMessage,
     state::{DriftRecord, EntryKind, SyncState},
@@ -24,7 +24,7 @@ use crate::{
     event,
     exchange::{Cmdlet, ExchangeAdmin},
     provisioning::{BatchAnswer, Microsoft, ProvisionRequest, context::StepContext, plan::StepKind, steps},
-    store::{Store, StoreError, TenantRecord},
+    store::{Key, Store, StoreError, TenantRecord},
     task::TaskId,
     tenant::{LifecycleState, TenantId},
     vault::Resource,
@@ -315,6 +315,10 @@ impl Syncer {
             state.last_drift_at = Some(now);
             report.drift = found.findings;
         }
+        // After the fixes: a record forgotten first would leave its IP allowed for good.
+        for (kind, key) in &found.forget {
+            self.store.delete(&Key::resource(id, kind.code(), key)).await?;
+        }
 
         // Reads, rule updates and fixes: repairs by the provisioning steps use their own clients.
         report.exchange_http_requests = exchange.http_requests();
@@ -453,13 +457,6 @@ fn record_directory(report: &mut TenantReport, users: &KindSync, groups: &KindSy
     report.users = (users.upserted, users.removed);
     report.groups = (groups.upserted, groups.removed);
     report.full_listing = users.full_listing || groups.full_listing;
-}
-
-fn same_set(current: &[String], desired: &[String]) -> bool {
-    let mut current: Vec<String> = current.iter().map(|d| d.to_ascii_lowercase()).collect();
-    current.sort();
-    current.dedup();
-    current == desired
 }
 
 /// Sets the domain rules' conditions to `desired` where they differ; returns the rules set.
