@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make local-up` / `make local-down`: the local stack for `cargo lambda watch --env-file .env.local`.
-# up: moto and m365-sim on free loopback ports, resources from infra/template.yaml, the simulated
-#     tenants of infra/local-tenants.json, .env.local written.
+# up: moto and m365-sim (HTTP, and DNS for its tenants' domains) on free loopback ports,
+#     resources from infra/template.yaml, the simulated tenants of infra/local-tenants.json,
+#     .env.local written.
 # down: stops exactly the processes `up` started, by pid.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,14 +13,15 @@ mkdir -p "$STATE"
 SIM_CLIENT_ID=7c6f3a52-2b1e-4c8a-9d4f-5e0b1a2c3d4e
 SIM_CLIENT_CREDENTIAL=m365-sim-client-secret
 
-# Starts m365-sim on a free port; sets SIM_URL from its first line.
+# Starts m365-sim (HTTP and DNS) on free ports; sets SIM_URL and SIM_DNS from its first lines.
 start_sim() {
-  "$ROOT/target/debug/m365-sim" --listen 127.0.0.1:0 --client-id "$SIM_CLIENT_ID" \
+  "$ROOT/target/debug/m365-sim" --listen 127.0.0.1:0 --dns-listen 127.0.0.1:0 --client-id "$SIM_CLIENT_ID" \
     --client-secret "$SIM_CLIENT_CREDENTIAL" >"$STATE/m365-sim.out" 2>"$STATE/m365-sim.log" &
   echo $! >"$STATE/m365-sim.pid"
   for _ in $(seq 1 100); do
-    SIM_URL=$(head -n 1 "$STATE/m365-sim.out" 2>/dev/null | sed -n 's/^m365-sim listening on //p')
-    [ -n "$SIM_URL" ] && return 0
+    SIM_URL=$(sed -n 's/^m365-sim listening on //p' "$STATE/m365-sim.out" 2>/dev/null)
+    SIM_DNS=$(sed -n 's/^m365-sim dns on //p' "$STATE/m365-sim.out" 2>/dev/null)
+    [ -n "$SIM_URL" ] && [ -n "$SIM_DNS" ] && return 0
     sleep 0.1
   done
   echo "m365-sim did not start; its log follows:" >&2
@@ -39,12 +41,12 @@ up() {
   echo "moto on $MOTO_URL (pid $MOTO_PID)"
   (cd "$ROOT" && cargo build -q -p integration-tests -p m365-sim --bins)
   start_sim
-  echo "m365-sim on $SIM_URL (pid $(cat "$STATE/m365-sim.pid"))"
+  echo "m365-sim on $SIM_URL, DNS on $SIM_DNS (pid $(cat "$STATE/m365-sim.pid"))"
   AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
     "$ROOT/target/debug/local-stack" --env-file "$ROOT/.env.local" \
     --param "VendorConfiguration=@$ROOT/infra/vendor-config.example.json" \
     --m365-url "$SIM_URL" --sim-tenants "$ROOT/infra/local-tenants.json" \
-    --client-id "$SIM_CLIENT_ID" --client-secret "$SIM_CLIENT_CREDENTIAL"
+    --client-id "$SIM_CLIENT_ID" --client-secret "$SIM_CLIENT_CREDENTIAL" --dns-server "$SIM_DNS"
   trap - ERR
   echo "local stack up; environment in .env.local; stop it with \`make local-down\`"
 }

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use aws_config::SdkConfig;
 use integration_tests::{
     aws,
-    dns::DnsServer,
     stack::{self, LocalStack, StackOptions},
     template::Template,
 };
+use m365_sim::dns::DnsServer;
 use serde_json::{Value, json};
 use shared::{
     config::{EndpointOverrides, QueueConfig, StoreConfig, VaultConfig},

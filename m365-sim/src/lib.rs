@@ -16,6 +16,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod dns;
 pub mod entra;
 pub mod error;
 pub mod exchange;

@@ -1,5 +1,6 @@
 //! `m365-sim` binary: serves the simulator until interrupted. The first stdout line is
-//! `m365-sim listening on http://HOST:PORT`.
+//! `m365-sim listening on http://HOST:PORT`; with `--dns-listen`, the second is
+//! `m365-sim dns on HOST:PORT`.
 
 use std::io::Write;
 
@@ -38,6 +39,10 @@ struct Args {
     /// Keep redeemed refresh tokens valid, as Entra does (default: reject them).
     #[arg(long)]
     refresh_token_keep_valid: bool,
+    /// Also serve DNS (UDP, loopback) on this address: the tenants' verified domains have their
+    /// Exchange Online MX.
+    #[arg(long)]
+    dns_listen: Option<String>,
 }
 
 fn load(args: &Args) -> Result<SimConfig, String> {
@@ -96,8 +101,29 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
+    let dns = match &args.dns_listen {
+        None => None,
+        Some(listen) => {
+            let started = match m365_sim::server::loopback_addr(listen) {
+                Ok(addr) => m365_sim::dns::DnsServer::start_for(addr, sim.state().clone())
+                    .await
+                    .map_err(|e| format!("--dns-listen {listen}: {e}")),
+                Err(e) => Err(format!("--dns-listen: {e}")),
+            };
+            match started {
+                Ok(dns) => Some(dns),
+                Err(e) => {
+                    eprintln!("m365-sim: {e}");
+                    return std::process::ExitCode::from(1);
+                }
+            }
+        }
+    };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "m365-sim listening on {}", sim.base_url());
+    if let Some(dns) = &dns {
+        let _ = writeln!(out, "m365-sim dns on {}", dns.addr());
+    }
     let _ = out.flush();
     drop(out);
     let _ = tokio::signal::ctrl_c().await;

@@ -2,7 +2,7 @@
 //! on one tenant at once. (Two provisions at once, provision against deprovision, and two token
 //! refreshes at once are in their functions' modules.)
 
-use integration_tests::dns::DnsServer;
+use m365_sim::dns::DnsServer;
 use serde_json::{Value, json};
 use shared::{
     store::Key,

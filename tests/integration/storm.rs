@@ -31,7 +31,7 @@ fn storm(lab: &Lab) {
 }
 
 /// A customer tenant of its own domain `c{n}.example`, as `provision::customer_tenant` has them.
-fn customer(lab: &Lab, dns: &integration_tests::dns::DnsServer, n: usize) -> (TenantId, String) {
+fn customer(lab: &Lab, dns: &m365_sim::dns::DnsServer, n: usize) -> (TenantId, String) {
     let domain = format!("c{n}.example");
     let users: Vec<Value> = ["alice", "bob", "carol"]
         .iter()
@@ -82,7 +82,7 @@ async fn until_done(lab: &Lab, event: Value, deliver: impl AsyncFn(Value) -> Val
 #[tokio::test]
 async fn a_lifecycle_of_fifty_tenants_completes_through_a_storm_without_duplicates() {
     let lab = Lab::start().await;
-    let dns = integration_tests::dns::DnsServer::start().await.expect("dns");
+    let dns = m365_sim::dns::DnsServer::start().await.expect("dns");
     let (reference, domain) = customer(&lab, &dns, TENANTS);
     let view = lab
         .provision(request(reference, &domain))

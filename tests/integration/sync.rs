@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use integration_tests::{dns::DnsServer, template::Template};
+use integration_tests::template::Template;
+use m365_sim::dns::DnsServer;
 use serde_json::{Value, json};
 use shared::{
     exchange::{Cmdlet, ExchangeAdmin, add_remove},
@@ -879,4 +880,46 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
         .expect("deprovision");
     assert_eq!(done["status"], "succeeded", "{done:#}");
     assert_as_before(&lab, tenant, &before, "after a vendor change").await;
+}
+
+/// The simulator's own DNS (the local stack's `DNS_SERVER`) gives its tenants' verified domains
+/// their Exchange Online MX, so a sync through it finds no MX problem; a record set by hand wins.
+#[tokio::test]
+async fn the_simulators_dns_routes_its_tenants_domains_to_exchange_online() {
+    let lab = Lab::start().await;
+    let listen = "127.0.0.1:0".parse().expect("address");
+    let dns = DnsServer::start_for(listen, lab.sim.state().clone())
+        .await
+        .expect("dns");
+    let tenant = customer_tenant(&lab);
+    let resolver = MxResolver::with_server(dns.addr());
+    assert_eq!(
+        resolver.mx_hosts("contoso.com").await.expect("lookup"),
+        [CONTOSO_MX]
+    );
+    assert_eq!(
+        resolver.mx_hosts("nowhere.example").await.expect("lookup"),
+        Vec::<String>::new()
+    );
+
+    let view = lab.provision(request(tenant)).await.expect("provisioned");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let worker = syncer(&lab, &dns);
+    let report = worker.sync_tenant(&message(tenant, "d1")).await.expect("sync");
+    assert_eq!(report.outcome, Outcome::Synced);
+    assert!(report.mx_problems.is_empty(), "{report:?}");
+
+    // A new worker: a warm one keeps the answer for its TTL.
+    dns.set_mx("contoso.com", &["mx.elsewhere.example"]);
+    let report = syncer(&lab, &dns)
+        .sync_tenant(&message(tenant, "d2"))
+        .await
+        .expect("sync");
+    assert!(
+        report
+            .mx_problems
+            .iter()
+            .any(|p| p.contains("mx.elsewhere.example")),
+        "{report:?}"
+    );
 }

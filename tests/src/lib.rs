@@ -2,6 +2,5 @@
 //! from it, and the SDK configuration for the local AWS endpoint.
 
 pub mod aws;
-pub mod dns;
 pub mod stack;
 pub mod template;

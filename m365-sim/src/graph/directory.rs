@@ -157,13 +157,18 @@ pub fn domain(t: &Tenant, req: &GraphRequest, id: &str) -> GraphReply {
     }
 }
 
+/// The Exchange Online MX host of `domain`: `<domain-with-dashes>.mail.protection.outlook.com`.
+pub fn exchange_online_mx(domain: &str) -> String {
+    format!("{}.mail.protection.outlook.com", domain.replace('.', "-"))
+}
+
 /// `GET /domains/{id}/serviceConfigurationRecords`: the records Microsoft expects in DNS
 /// (MX to `<domain-with-dashes>.mail.protection.outlook.com`, SPF, autodiscover), not live DNS.
 pub fn service_configuration_records(t: &Tenant, id: &str) -> GraphReply {
     let Some(d) = t.domains.iter().find(|d| d.name.eq_ignore_ascii_case(id)) else {
         return not_found(id);
     };
-    let mx_host = format!("{}.mail.protection.outlook.com", d.name.replace('.', "-"));
+    let mx_host = exchange_online_mx(&d.name);
     let rid = |kind: &str| format!("{}{}", kind, d.name.len());
     let value = json!([
         {

@@ -3,9 +3,10 @@
 //!
 //! Usage: `AWS_ENDPOINT_URL=http://127.0.0.1:PORT local-stack --env-file .env.local
 //!         [--prefix NAME] [--param NAME=VALUE | NAME=@FILE]... [--m365-url URL
-//!         [--sim-tenants FILE]] [--client-id ID --client-secret SECRET]`
+//!         [--sim-tenants FILE]] [--client-id ID --client-secret SECRET] [--dns-server IP:PORT]`
 //!
-//! `--sim-tenants` posts each tenant of a JSON array to m365-sim's `/_sim/tenants`.
+//! `--sim-tenants` posts each tenant of a JSON array to m365-sim's `/_sim/tenants`;
+//! `--dns-server` is written as `DNS_SERVER` (m365-sim's `--dns-listen`).
 
 use std::{collections::BTreeMap, fmt::Write as _, process::ExitCode};
 
@@ -19,6 +20,7 @@ struct Args {
     client_secret: Option<String>,
     parameters: BTreeMap<String, String>,
     sim_tenants: Option<String>,
+    dns_server: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,6 +32,7 @@ fn parse_args() -> Result<Args, String> {
         client_secret: None,
         parameters: BTreeMap::new(),
         sim_tenants: None,
+        dns_server: None,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
@@ -41,6 +44,7 @@ fn parse_args() -> Result<Args, String> {
             "--client-id" => args.client_id = Some(value()?),
             "--client-secret" => args.client_secret = Some(value()?),
             "--sim-tenants" => args.sim_tenants = Some(value()?),
+            "--dns-server" => args.dns_server = Some(value()?),
             "--param" => {
                 let pair = value()?;
                 let (name, raw) = pair
@@ -100,6 +104,9 @@ async fn run() -> Result<(), String> {
         for name in ["M365_LOGIN_URL", "M365_GRAPH_URL", "M365_EXCHANGE_URL"] {
             let _ = writeln!(env, "{name}={url}");
         }
+    }
+    if let Some(server) = &args.dns_server {
+        let _ = writeln!(env, "DNS_SERVER={server}");
     }
     if let (Some(url), Some(file)) = (&args.m365_url, &args.sim_tenants) {
         create_sim_tenants(url, file).await?;

@@ -1,5 +1,10 @@
-//! A tiny DNS server on loopback for tests: answers MX queries from a map it holds, NXDOMAIN
-//! for names it does not know. Enough of RFC 1035 for a stub resolver, nothing more.
+//! A tiny DNS server on loopback: answers MX queries, NXDOMAIN for names it does not know.
+//! Enough of RFC 1035 for a stub resolver, nothing more.
+//!
+//! Records set with [`DnsServer::set_mx`] win (tests point a domain anywhere). A server started
+//! with [`DnsServer::start_for`] also answers for the simulated tenants' verified domains with
+//! their Exchange Online MX, as a tenant whose mail already flows through Exchange Online would
+//! (the local stack's `DNS_SERVER`).
 
 use std::{
     collections::HashMap,
@@ -9,12 +14,16 @@ use std::{
 
 use tokio::net::UdpSocket;
 
+use crate::state::{SimState, lock};
+
 const TYPE_MX: u16 = 15;
+
+type Records = Arc<Mutex<HashMap<String, Vec<String>>>>;
 
 /// The server; it stops when dropped.
 pub struct DnsServer {
     addr: SocketAddr,
-    records: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    records: Records,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -25,16 +34,26 @@ impl Drop for DnsServer {
 }
 
 impl DnsServer {
-    /// Starts on `127.0.0.1:0`.
+    /// Starts on `127.0.0.1:0`, answering only what [`DnsServer::set_mx`] sets.
     pub async fn start() -> std::io::Result<Self> {
-        let socket = UdpSocket::bind("127.0.0.1:0").await?;
+        Self::serve(SocketAddr::from(([127, 0, 0, 1], 0)), None).await
+    }
+
+    /// Starts on `listen`, also answering for the verified domains of `sim`'s tenants.
+    pub async fn start_for(listen: SocketAddr, sim: Arc<SimState>) -> std::io::Result<Self> {
+        Self::serve(listen, Some(sim)).await
+    }
+
+    async fn serve(listen: SocketAddr, sim: Option<Arc<SimState>>) -> std::io::Result<Self> {
+        let socket = UdpSocket::bind(listen).await?;
         let addr = socket.local_addr()?;
-        let records: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
+        let records = Records::default();
         let map = records.clone();
         let task = tokio::spawn(async move {
             let mut buf = [0u8; 1500];
             while let Ok((len, peer)) = socket.recv_from(&mut buf).await {
-                if let Some(answer) = respond(&buf[..len], &map) {
+                let lookup = |name: &str| mx_of(name, &map, sim.as_deref());
+                if let Some(answer) = respond(&buf[..len], lookup) {
                     let _ = socket.send_to(&answer, peer).await;
                 }
             }
@@ -56,6 +75,24 @@ impl DnsServer {
     }
 }
 
+/// The MX hosts of `name`: set records first, then a simulated tenant's verified domain.
+fn mx_of(
+    name: &str,
+    records: &Mutex<HashMap<String, Vec<String>>>,
+    sim: Option<&SimState>,
+) -> Option<Vec<String>> {
+    if let Some(hosts) = records.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+        return Some(hosts.clone());
+    }
+    let sim = sim?;
+    let tenant = sim.tenant(&sim.domain_owner(name)?)?;
+    let verified = lock(&tenant)
+        .domains
+        .iter()
+        .any(|d| d.is_verified && d.name.eq_ignore_ascii_case(name));
+    verified.then(|| vec![crate::graph::directory::exchange_online_mx(name)])
+}
+
 fn encode_name(name: &str, out: &mut Vec<u8>) {
     for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
         out.push(label.len() as u8);
@@ -64,7 +101,7 @@ fn encode_name(name: &str, out: &mut Vec<u8>) {
     out.push(0);
 }
 
-fn respond(query: &[u8], records: &Mutex<HashMap<String, Vec<String>>>) -> Option<Vec<u8>> {
+fn respond(query: &[u8], lookup: impl Fn(&str) -> Option<Vec<String>>) -> Option<Vec<u8>> {
     if query.len() < 12 {
         return None;
     }
@@ -83,11 +120,7 @@ fn respond(query: &[u8], records: &Mutex<HashMap<String, Vec<String>>>) -> Optio
     let qtype = u16::from_be_bytes([*query.get(at)?, *query.get(at + 1)?]);
     let question_end = at + 4;
     let name = labels.join(".");
-    let hosts = records
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&name)
-        .cloned();
+    let hosts = lookup(&name);
     let answers: Vec<String> = match (&hosts, qtype) {
         (Some(hosts), TYPE_MX) => hosts.clone(),
         _ => Vec::new(),
