@@ -12,7 +12,7 @@ use shared::{sites::Site, tenant::TenantId, vault::TenantTokens};
 use crate::{
     child::FunctionProcess,
     provision::{customer_tenant, request},
-    support::Lab,
+    support::{Lab, vendor_json},
 };
 
 /// Granted because another granted call needs it, not called on its own: Secrets Manager calls
@@ -221,6 +221,31 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
     assert_eq!(again["duplicate"], true, "{again:#}");
     let messages = op.take_messages("SYNC_QUEUE_URL").await;
     op.invoke("sync-worker", messages).await;
+    // The next day, after the vendor retired an egress IP and added one: the worker removes the
+    // retired IP we added and forgets its record, and repairs the allow list with the new one.
+    let mut changed: Value = serde_json::from_str(&vendor_json()).expect("vendor JSON");
+    let (kept, added) = (changed["egress_ips"][0].clone(), json!("203.0.113.77"));
+    changed["egress_ips"] = json!([kept, added]);
+    op.invoke("daily-sync", json!({"site": "eu", "run_date": "2030-01-02"}))
+        .await;
+    let messages = op.take_messages("SYNC_QUEUE_URL").await;
+    let answer = op
+        .process("sync-worker", &messages)
+        .env("VENDOR_CONFIG", &changed.to_string())
+        .run()
+        .await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer:#}");
+    let ips: Vec<Value> = lab
+        .aws
+        .store
+        .resources(tenant)
+        .await
+        .expect("resources")
+        .into_iter()
+        .filter(|r| r.kind == shared::store::ResourceKind::AllowedIp)
+        .map(|r| json!(r.key))
+        .collect();
+    assert_eq!(ips, changed["egress_ips"].as_array().cloned().unwrap_or_default());
 
     // deprovision, and its continuation on the provision function after a crash.
     let full = json!({"tenant_id": tenant.to_string(), "mode": "full", "acknowledge_quarantine": false});

@@ -10,7 +10,10 @@ pub mod records;
 pub mod scanning;
 mod transaction;
 
-use aws_sdk_dynamodb::{Client, error::ProvideErrorMetadata, types::AttributeValue};
+use aws_sdk_dynamodb::{
+    Client, error::ProvideErrorMetadata, operation::query::builders::QueryFluentBuilder,
+    types::AttributeValue,
+};
 
 pub use self::{
     error::StoreError,
@@ -168,20 +171,37 @@ impl Store {
     /// Every item of partition `pk` whose sort key starts with `sk_prefix` (all if empty),
     /// following pages.
     pub async fn query_prefix(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>> {
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
-            .consistent_read(true);
+        let request = self.partition_query(pk);
         // DynamoDB refuses begins_with on an empty string.
-        request = if sk_prefix.is_empty() {
+        let request = if sk_prefix.is_empty() {
             request.key_condition_expression("pk = :pk")
         } else {
             request
                 .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
                 .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.to_owned()))
         };
+        self.all_pages(request).await
+    }
+
+    /// Every item of partition `pk` whose sort key sorts at or after `sk_from`, following pages.
+    pub async fn query_from(&self, pk: &str, sk_from: &str) -> Result<Vec<Item>> {
+        let request = self
+            .partition_query(pk)
+            .key_condition_expression("pk = :pk AND sk >= :from")
+            .expression_attribute_values(":from", AttributeValue::S(sk_from.to_owned()));
+        self.all_pages(request).await
+    }
+
+    /// A strongly consistent query of partition `pk`, without its key condition yet.
+    fn partition_query(&self, pk: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .consistent_read(true)
+    }
+
+    async fn all_pages(&self, request: QueryFluentBuilder) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut pages = request.into_paginator().send();
         while let Some(page) = pages.next().await {

@@ -18,13 +18,13 @@ use super::{
     drift::{self, Observed, same_set},
     error::SyncError,
     run::SyncMessage,
-    state::{DriftRecord, EntryKind, SyncState},
+    state::{DriftRecord, EntryKind, SYNC_SORT_KEY, SyncState},
 };
 use crate::{
     event,
     exchange::{Cmdlet, ExchangeAdmin},
     provisioning::{BatchAnswer, Microsoft, ProvisionRequest, context::StepContext, plan::StepKind, steps},
-    store::{Key, Store, StoreError, TenantRecord},
+    store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key},
     task::TaskId,
     tenant::{LifecycleState, TenantId},
     vault::Resource,
@@ -178,9 +178,34 @@ impl Syncer {
         }
     }
 
+    /// The tenant's record, its sync state and its resources, in one Query of its partition from
+    /// `RES#` on: `RES#…`, `SYNC` and `TENANT` sort there; drift, quarantine and report items
+    /// sort before it and are not read.
+    async fn read_tenant(
+        &self,
+        id: TenantId,
+    ) -> Result<(Option<TenantRecord>, SyncState, Vec<ResourceRecord>), SyncError> {
+        let items = self
+            .store
+            .query_from(&key::tenant_partition(id), key::RESOURCE_PREFIX)
+            .await?;
+        let (mut tenant, mut state, mut resources) = (None, SyncState::default(), Vec::new());
+        for item in items {
+            let sk = item.get(key::SORT_KEY).and_then(|v| v.as_s().ok()).cloned();
+            match sk.as_deref() {
+                Some(sk) if sk.starts_with(key::RESOURCE_PREFIX) => resources.push(decode(item)?),
+                Some(SYNC_SORT_KEY) => state = decode(item)?,
+                Some(sk) if sk == Key::tenant(id).sk => tenant = Some(decode(item)?),
+                _ => {}
+            }
+        }
+        Ok((tenant, state, resources))
+    }
+
     async fn sync_once(&self, message: &SyncMessage) -> Result<TenantReport, SyncError> {
         let id = message.tenant_id;
-        let Some(tenant) = self.store.tenant(id).await? else {
+        let (tenant, mut state, resources) = self.read_tenant(id).await?;
+        let Some(tenant) = tenant else {
             return Ok(TenantReport::skipped(id, "not under management".to_owned()));
         };
         if tenant.state != LifecycleState::Active {
@@ -189,7 +214,6 @@ impl Syncer {
                 format!("tenant is {:?}", tenant.state).to_lowercase(),
             ));
         }
-        let mut state: SyncState = self.store.get(&SyncState::key_of(id)).await?.unwrap_or_default();
         state.tenant_id = Some(id);
         if state.last_run_id.as_deref() == Some(message.run_id.as_str()) {
             return Ok(TenantReport::skipped(
@@ -199,7 +223,7 @@ impl Syncer {
         }
         self.claim(&mut state, &message.run_id).await?;
         let claimed = state.clone();
-        match self.sync_claimed(&tenant, state, message).await {
+        match self.sync_claimed(&tenant, state, &resources, message).await {
             Ok(report) => Ok(report),
             Err(err) => {
                 // Give the tenant back at once, so the message's next delivery can run.
@@ -216,6 +240,7 @@ impl Syncer {
         &self,
         tenant: &TenantRecord,
         mut state: SyncState,
+        resources: &[ResourceRecord],
         message: &SyncMessage,
     ) -> Result<TenantReport, SyncError> {
         let id = tenant.tenant_id;
@@ -295,8 +320,7 @@ impl Syncer {
         let desired = domains::protected_domains(&tenant.policy_targets, &accepted);
         report.rules_updated = update_domain_rules(&exchange, &observed.rules, &names, &desired).await?;
 
-        let resources = self.store.resources(id).await?;
-        let found = drift::detect(&resources, &observed, &self.vendor, &names);
+        let found = drift::detect(resources, &observed, &self.vendor, &names);
         if !found.is_empty() {
             tracing::warn!(tenant = %id, drift = ?found.findings, "drift of our objects found; repairing");
             for fix in &found.fixes {
