@@ -235,17 +235,12 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
         .run()
         .await;
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer:#}");
-    let ips: Vec<Value> = lab
-        .aws
-        .store
-        .resources(tenant)
-        .await
-        .expect("resources")
-        .into_iter()
-        .filter(|r| r.kind == shared::store::ResourceKind::AllowedIp)
-        .map(|r| json!(r.key))
-        .collect();
-    assert_eq!(ips, changed["egress_ips"].as_array().cloned().unwrap_or_default());
+    let ips = lab.recorded(tenant, shared::store::ResourceKind::AllowedIp).await;
+    assert_eq!(
+        json!(ips),
+        changed["egress_ips"],
+        "the IPs we keep follow the vendor"
+    );
 
     // deprovision, and its continuation on the provision function after a crash.
     let full = json!({"tenant_id": tenant.to_string(), "mode": "full", "acknowledge_quarantine": false});

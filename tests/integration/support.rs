@@ -241,6 +241,19 @@ impl Lab {
         }
     }
 
+    /// The keys of the tenant's recorded resources of `kind`, in key order.
+    pub async fn recorded(
+        &self,
+        tenant: shared::tenant::TenantId,
+        kind: shared::store::ResourceKind,
+    ) -> Vec<String> {
+        let all = self.aws.store.resources(tenant).await.expect("resources");
+        all.into_iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.key)
+            .collect()
+    }
+
     /// The tenant's record in the state table (it must exist).
     pub async fn record(&self, tenant: shared::tenant::TenantId) -> shared::store::TenantRecord {
         self.aws

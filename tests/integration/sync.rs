@@ -847,14 +847,9 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
         );
     }
     let recorded: BTreeSet<String> = lab
-        .aws
-        .store
-        .resources(tenant)
+        .recorded(tenant, shared::store::ResourceKind::AllowedIp)
         .await
-        .expect("resources")
         .into_iter()
-        .filter(|r| r.kind == shared::store::ResourceKind::AllowedIp)
-        .map(|r| r.key)
         .collect();
     assert_eq!(
         recorded,
