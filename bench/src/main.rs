@@ -478,14 +478,13 @@ async fn sync_section(lab: &Lab, plan: &Plan) -> Result<Section> {
     } else {
         format!(
             "missed by the local AWS, not by Microsoft: the same round without any latency already takes {} s \
-             ({} x the bound): each tenant's sync makes about six AWS calls in sequence (tenant, sync state, \
-             the sync claim, token secret, resources, the sync-state write) and moto answers one request at a time, so the \
-             calls of 80 tenants in flight queue behind one another while the 2 cores also run {} workers \
-             and the simulator. The Microsoft waits themselves \
-             fit: the bound is {} s. To close it: measure against an AWS endpoint that serves requests in \
-             parallel (DynamoDB answers in single-digit ms and concurrently), or read the tenant, its sync state \
-             and its resources (one partition, `TENANT#{{id}}`) with one query instead of three, which would \
-             cut the AWS calls per tenant from about six to four",
+             ({} x the bound): each tenant's sync makes four AWS calls in sequence (one query of the tenant's \
+             partition for its record, sync state and resources; the sync claim; the token secret; the \
+             sync-state write) and moto answers one request at a time, so the calls of 80 tenants in flight \
+             queue behind one another while the 2 cores also run {} workers and the simulator. The \
+             Microsoft waits themselves fit: the bound is {} s. To close it: measure against an AWS \
+             endpoint that serves requests in parallel (DynamoDB answers in single-digit ms and \
+             concurrently); the reads are already one query (three before 7c4391e)",
             number(floor_s),
             number(floor_s / bound.max(1e-9)),
             throughput::MAX_CONCURRENCY,
