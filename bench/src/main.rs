@@ -481,10 +481,11 @@ async fn sync_section(lab: &Lab, plan: &Plan) -> Result<Section> {
              {} s ({} x the bound). Each tenant's sync makes four AWS calls in sequence (one query of the \
              tenant's partition for its record, sync state and resources; the sync claim; the token secret; \
              the sync-state write), and the 2 cores run moto (one request at a time), {} workers and the \
-             simulator at once: the Microsoft waits themselves fit (the bound is {} s). Reading with one \
-             query instead of three (7c4391e) took a 300-tenant round from 29.7 s to 27.1 s (same machine, \
-             back to back), so CPU, not the number of calls alone, bounds it here. To close it: measure \
-             where AWS answers in parallel and the workers have their own cores (Lambda, DynamoDB)",
+             simulator at once: the Microsoft waits themselves fit (the bound is {} s). Cutting two of \
+             those calls (one query instead of three, 7c4391e) left this round where it was (173.1 s at \
+             fe17885, against the wall time above), so the number of calls is not what bounds it here: the \
+             shared CPU is. To close it: measure where AWS answers in parallel and the workers have their \
+             own cores (Lambda, DynamoDB)",
             number(floor_s),
             number(floor_s / bound.max(1e-9)),
             throughput::MAX_CONCURRENCY,
