@@ -78,6 +78,14 @@ fn load(args: &Args) -> Result<SimConfig, String> {
     Ok(cfg)
 }
 
+/// The DNS server of `--dns-listen`, answering for `sim`'s tenants (loopback only).
+async fn start_dns(listen: &str, sim: &Simulator) -> Result<m365_sim::dns::DnsServer, String> {
+    let addr = m365_sim::server::loopback_addr(listen).map_err(|e| e.to_string())?;
+    m365_sim::dns::DnsServer::start_for(addr, sim.state().clone())
+        .await
+        .map_err(|e| e.to_string())
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -103,21 +111,13 @@ async fn main() -> std::process::ExitCode {
     };
     let dns = match &args.dns_listen {
         None => None,
-        Some(listen) => {
-            let started = match m365_sim::server::loopback_addr(listen) {
-                Ok(addr) => m365_sim::dns::DnsServer::start_for(addr, sim.state().clone())
-                    .await
-                    .map_err(|e| format!("--dns-listen {listen}: {e}")),
-                Err(e) => Err(format!("--dns-listen: {e}")),
-            };
-            match started {
-                Ok(dns) => Some(dns),
-                Err(e) => {
-                    eprintln!("m365-sim: {e}");
-                    return std::process::ExitCode::from(1);
-                }
+        Some(listen) => match start_dns(listen, &sim).await {
+            Ok(dns) => Some(dns),
+            Err(e) => {
+                eprintln!("m365-sim: --dns-listen {listen}: {e}");
+                return std::process::ExitCode::from(1);
             }
-        }
+        },
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "m365-sim listening on {}", sim.base_url());

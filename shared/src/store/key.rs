@@ -36,7 +36,7 @@ impl Key {
     pub fn tenant(tenant_id: TenantId) -> Self {
         Self {
             pk: tenant_partition(tenant_id),
-            sk: "TENANT".to_owned(),
+            sk: TENANT_SORT_KEY.to_owned(),
         }
     }
 
@@ -72,6 +72,8 @@ impl fmt::Display for Key {
     }
 }
 
+/// Sort key of the tenant record.
+pub const TENANT_SORT_KEY: &str = "TENANT";
 /// Sort-key prefix of managed resources.
 pub const RESOURCE_PREFIX: &str = "RES#";
 /// Sort-key prefix of steps.

@@ -8,6 +8,8 @@
 //! connectors, and the egress IPs (the rules' IP conditions, the IPs in the IP Allow List: a new
 //! IP is added, a retired IP we added is removed and forgotten).
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use crate::{
@@ -260,14 +262,13 @@ pub fn detect(
         );
     }
     // A new vendor IP, where we keep the vendor's IPs in the IP Allow List (we recorded one).
-    let recorded_ip = |ip: &String| {
-        resources
-            .iter()
-            .any(|r| r.kind == ResourceKind::AllowedIp && &r.key == ip)
-    };
-    let keeps_ips = resources.iter().any(|r| r.kind == ResourceKind::AllowedIp);
+    let recorded: BTreeSet<&str> = resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::AllowedIp)
+        .map(|r| r.key.as_str())
+        .collect();
     for ip in &vendor.egress_ips {
-        if keeps_ips && !recorded_ip(ip) && !allowed.contains(ip) {
+        if !recorded.is_empty() && !recorded.contains(ip.as_str()) && !allowed.contains(ip) {
             drift
                 .findings
                 .push(format!("vendor egress IP {ip} is not in the IP Allow List"));

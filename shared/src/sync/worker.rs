@@ -195,7 +195,7 @@ impl Syncer {
             match sk.as_deref() {
                 Some(sk) if sk.starts_with(key::RESOURCE_PREFIX) => resources.push(decode(item)?),
                 Some(SYNC_SORT_KEY) => state = decode(item)?,
-                Some(sk) if sk == Key::tenant(id).sk => tenant = Some(decode(item)?),
+                Some(key::TENANT_SORT_KEY) => tenant = Some(decode(item)?),
                 _ => {}
             }
         }
