@@ -1,87 +1,7 @@
-//! Typed configuration from the environment.
-//!
-//! Each function reads the parts it needs. A missing or malformed variable is an error that names
-//! the variable and says what it should hold.
+//! Typed configuration from the environment: the AWS adapters' and the Microsoft base URLs.
 
-use std::collections::{BTreeMap, HashMap};
-
-/// A configuration variable is missing or malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// A required variable is not set or is empty.
-    #[error("environment variable {name} is not set: {hint}")]
-    Missing {
-        /// The variable.
-        name: &'static str,
-        /// What it should hold.
-        hint: &'static str,
-    },
-    /// A variable is set to a value that cannot be used.
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid {
-        /// The variable.
-        name: &'static str,
-        /// What is wrong with it.
-        reason: String,
-    },
-}
-
-/// Where configuration values come from: the process environment, or a map in tests.
-pub trait Source {
-    /// The value of `name`, if set.
-    fn get(&self, name: &str) -> Option<String>;
-}
-
-/// The process environment.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessEnv;
-
-impl Source for ProcessEnv {
-    fn get(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
-    }
-}
-
-impl Source for HashMap<&str, &str> {
-    fn get(&self, name: &str) -> Option<String> {
-        HashMap::get(self, name).map(|v| (*v).to_owned())
-    }
-}
-
-impl Source for BTreeMap<String, String> {
-    fn get(&self, name: &str) -> Option<String> {
-        BTreeMap::get(self, name).cloned()
-    }
-}
-
-fn optional(source: &impl Source, name: &'static str) -> Option<String> {
-    source
-        .get(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-fn required(source: &impl Source, name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
-    optional(source, name).ok_or(ConfigError::Missing { name, hint })
-}
-
-fn http_url(source: &impl Source, name: &'static str) -> Result<Option<String>, ConfigError> {
-    let Some(value) = optional(source, name) else {
-        return Ok(None);
-    };
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
-            Ok(Some(value.trim_end_matches('/').to_owned()))
-        }
-        _ => Err(ConfigError::Invalid {
-            name,
-            reason: format!("expected an http(s) URL such as https://graph.microsoft.com, got {value:?}"),
-        }),
-    }
-}
+pub use model::config::{ConfigError, ProcessEnv, Source};
+use model::config::{http_url, optional, required};
 
 /// Where the state lives: the DynamoDB table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,21 +137,10 @@ impl EndpointOverrides {
     }
 }
 
-/// The vendor configuration document from `VENDOR_CONFIG` (JSON).
-pub fn vendor_from_source(source: &impl Source) -> Result<crate::vendor::VendorConfig, ConfigError> {
-    let json = required(
-        source,
-        "VENDOR_CONFIG",
-        "set it to the vendor configuration document (JSON, see README)",
-    )?;
-    crate::vendor::VendorConfig::parse(&json).map_err(|err| ConfigError::Invalid {
-        name: "VENDOR_CONFIG",
-        reason: err.to_string(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::cloud::Cloud;
 

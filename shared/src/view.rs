@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use crate::{
     cloud::Cloud,
+    policy::PolicyTargets,
     service::Service,
     sites::Site,
-    store::{PolicyTargets, ResourceRecord, StepRecord, TaskRecord, TaskWithSteps, TenantRecord},
+    store::{ResourceRecord, StepRecord, TaskRecord, TaskWithSteps, TenantRecord},
     task::{StepStatus, TaskId, TaskKind, TaskStatus},
     tenant::{LifecycleState, TenantId},
 };

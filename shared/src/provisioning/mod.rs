@@ -95,7 +95,7 @@ impl Provisioner {
         let vault_config = config::VaultConfig::from_source(&source)?;
         let queues = config::QueueConfig::from_source(&source)?;
         let overrides = config::EndpointOverrides::from_source(&source)?;
-        let vendor = config::vendor_from_source(&source)?;
+        let vendor = crate::vendor::VendorConfig::from_source(&source)?;
         let sdk = crate::aws::sdk_config().await;
         let http = crate::http::client();
         let retry = RetryPolicy::default();

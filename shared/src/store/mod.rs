@@ -19,9 +19,7 @@ pub use self::{
     error::StoreError,
     item::{Item, VERSION_ATTRIBUTE, decode, encode},
     key::Key,
-    records::{
-        PolicyTargets, Record, ResourceKind, ResourceRecord, StepRecord, TaskRecord, TenantRecord, Versioned,
-    },
+    records::{Record, ResourceKind, ResourceRecord, StepRecord, TaskRecord, TenantRecord, Versioned},
     transaction::Transaction,
 };
 use self::{error::from_sdk, item::key_item};

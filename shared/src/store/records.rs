@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use super::key::Key;
 use crate::{
     cloud::Cloud,
+    policy::PolicyTargets,
     service::Service,
     sites::Site,
     task::{StepErrorKind, StepStatus, TaskId, TaskKind, TaskStatus},
@@ -55,20 +56,6 @@ macro_rules! versioned {
             }
         }
     };
-}
-
-/// Which mailboxes, domains and groups the protection covers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyTargets {
-    /// Protected domains; `None` means every verified domain, including new ones.
-    #[serde(default)]
-    pub domains: Option<Vec<String>>,
-    /// Protected users, by user principal name.
-    #[serde(default)]
-    pub users: Vec<String>,
-    /// Groups whose members are protected, by object id.
-    #[serde(default)]
-    pub groups: Vec<String>,
 }
 
 /// A tenant under management.

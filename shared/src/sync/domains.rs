@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::dns::MxResolver;
 use crate::{
     graph::{BatchRequest, BatchResponse},
-    store::PolicyTargets,
+    policy::PolicyTargets,
 };
 
 /// The batch sub-request reading the tenant's domains.

@@ -537,7 +537,7 @@ impl Syncer {
         let store_config = config::StoreConfig::from_source(&source)?;
         let vault_config = config::VaultConfig::from_source(&source)?;
         let overrides = config::EndpointOverrides::from_source(&source)?;
-        let vendor = config::vendor_from_source(&source)?;
+        let vendor = crate::vendor::VendorConfig::from_source(&source)?;
         let dns = MxResolver::from_source(&source)?;
         let sdk = crate::aws::sdk_config().await;
         let http = crate::http::client();

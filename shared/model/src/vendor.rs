@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    config::{ConfigError, Source, required},
     event::{self, EventError},
     validation::quote,
 };
@@ -84,6 +85,19 @@ fn default_spoof_type() -> String {
 }
 
 impl VendorConfig {
+    /// Reads the document from `VENDOR_CONFIG` (JSON).
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let json = required(
+            source,
+            "VENDOR_CONFIG",
+            "set it to the vendor configuration document (JSON, see README)",
+        )?;
+        Self::parse(&json).map_err(|err| ConfigError::Invalid {
+            name: "VENDOR_CONFIG",
+            reason: err.to_string(),
+        })
+    }
+
     /// Parses and checks the document; errors name the field.
     pub fn parse(json: &str) -> Result<Self, EventError> {
         let config: Self = event::parse(json.as_bytes())?;

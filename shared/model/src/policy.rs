@@ -1,11 +1,8 @@
-//! Policy targets as operators send them: validated domains, users and groups.
+//! Policy targets: as operators send them (validated domains, users and groups) and as stored.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::{
-    store::PolicyTargets,
-    validation::{Validated, quote, validated_string_type},
-};
+use crate::validation::{Validated, quote, validated_string_type};
 
 /// The most entries one list may hold.
 pub const MAX_TARGETS: usize = 5_000;
@@ -100,8 +97,22 @@ macro_rules! as_str {
 }
 as_str!(DomainName, UserPrincipalName, GroupId);
 
+/// Which mailboxes, domains and groups the protection covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyTargets {
+    /// Protected domains; `None` means every verified domain, including new ones.
+    #[serde(default)]
+    pub domains: Option<Vec<String>>,
+    /// Protected users, by user principal name.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Groups whose members are protected, by object id.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
 /// Policy targets in a request. `domains` absent means every verified domain.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyTargetsInput {
     /// Protected domains.
