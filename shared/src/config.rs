@@ -1,5 +1,6 @@
-//! Typed configuration from the environment: the AWS adapters' and the Microsoft base URLs.
+//! Typed configuration from the environment: where the AWS adapters find their resources.
 
+pub use microsoft::endpoints::EndpointOverrides;
 pub use model::config::{ConfigError, ProcessEnv, Source};
 use model::config::{http_url, optional, required};
 
@@ -99,50 +100,11 @@ impl QueueConfig {
     }
 }
 
-/// Base URLs that replace Microsoft's real hosts for every tenant (tests point them at m365-sim).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EndpointOverrides {
-    /// `M365_LOGIN_URL`.
-    pub login: Option<String>,
-    /// `M365_GRAPH_URL`.
-    pub graph: Option<String>,
-    /// `M365_EXCHANGE_URL`.
-    pub exchange: Option<String>,
-}
-
-impl EndpointOverrides {
-    /// Reads `M365_LOGIN_URL`, `M365_GRAPH_URL` and `M365_EXCHANGE_URL`; each is optional.
-    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
-        Ok(Self {
-            login: http_url(source, "M365_LOGIN_URL")?,
-            graph: http_url(source, "M365_GRAPH_URL")?,
-            exchange: http_url(source, "M365_EXCHANGE_URL")?,
-        })
-    }
-
-    /// The endpoints for `cloud`, with any override applied.
-    pub fn apply(&self, cloud: crate::cloud::Cloud) -> crate::cloud::Endpoints {
-        let mut endpoints = cloud.endpoints();
-        let pairs = [
-            (&mut endpoints.login, &self.login),
-            (&mut endpoints.graph, &self.graph),
-            (&mut endpoints.exchange, &self.exchange),
-        ];
-        for (slot, value) in pairs {
-            if let Some(url) = value {
-                slot.clone_from(url);
-            }
-        }
-        endpoints
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::cloud::Cloud;
 
     fn env(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {
         pairs.iter().copied().collect()
@@ -187,10 +149,6 @@ mod tests {
                 .map(drop),
                 "SYNC_QUEUE_URL is invalid",
             ),
-            (
-                EndpointOverrides::from_source(&env(&[("M365_GRAPH_URL", "graph.microsoft.com")])).map(drop),
-                "M365_GRAPH_URL is invalid",
-            ),
         ];
         for (result, expected) in cases {
             let err = result.expect_err(expected).to_string();
@@ -206,7 +164,6 @@ mod tests {
             ("APP_SECRET_ID", "m365-inline/app"),
             ("SYNC_QUEUE_URL", "http://127.0.0.1:5000/123/sync"),
             ("PROVISION_QUEUE_URL", "http://127.0.0.1:5000/123/provision"),
-            ("M365_GRAPH_URL", "http://127.0.0.1:7000/"),
         ]);
         assert_eq!(
             StoreConfig::from_source(&source).expect("store").table_name,
@@ -218,10 +175,5 @@ mod tests {
             ("m365-inline/dev", None)
         );
         assert!(QueueConfig::from_source(&source).is_ok());
-        let endpoints = EndpointOverrides::from_source(&source)
-            .expect("urls")
-            .apply(Cloud::Commercial);
-        assert_eq!(endpoints.graph, "http://127.0.0.1:7000");
-        assert_eq!(endpoints.login, "https://login.microsoftonline.com");
     }
 }

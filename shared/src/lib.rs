@@ -2,16 +2,13 @@
 //! configuration from the environment, JSON-lines tracing, event parsing, the DynamoDB state store
 //! and the Secrets Manager token vault.
 
+pub use microsoft::{exchange, graph, http, identity};
 pub use model::{cloud, event, policy, rate, retry, service, sites, task, tenant, validation, vendor};
 
 pub mod aws;
 pub mod config;
 pub mod deprovisioning;
-pub mod exchange;
 pub mod function;
-pub mod graph;
-pub mod http;
-pub mod identity;
 pub mod policy_targets;
 pub mod provisioning;
 pub mod queue;

@@ -17,10 +17,11 @@ use tokio::sync::OnceCell;
 
 use crate::{
     config::EndpointOverrides,
+    identity::{AppCredentials, Resource},
     identity::{Grant, IdentityClient, IdentityError, Verdict},
     store::TenantRecord,
     tenant::TenantId,
-    vault::{AppCredentials, Resource, TenantTokens, Vault, VaultError},
+    vault::{TenantTokens, Vault, VaultError},
 };
 
 /// The least life a token handed out must have left: enough for one invocation.

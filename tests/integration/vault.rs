@@ -3,8 +3,9 @@
 use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use shared::{
+    identity::{AccessToken, AppCredential, Resource},
     sites::Site,
-    vault::{AccessToken, AppCredential, Resource, TenantTokens, VaultError},
+    vault::{TenantTokens, VaultError},
 };
 
 use crate::support::{Capture, TestStack, tenant_id};

@@ -9,11 +9,11 @@ use crate::{
     config::EndpointOverrides,
     exchange::InvokeCommandClient,
     graph::GraphClient,
+    identity::Resource,
     retry::RetryPolicy,
     store::{ResourceKind, ResourceRecord, Store, TenantRecord},
     task::TaskId,
     tokens::{TokenBroker, TokenError},
-    vault::Resource,
     vendor::{ManagedNames, VendorConfig},
 };
 

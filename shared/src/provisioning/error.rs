@@ -49,10 +49,10 @@ impl StepError {
     }
 
     /// The resource whose token was refused, if that is what failed.
-    pub fn refused_token(&self) -> Option<crate::vault::Resource> {
+    pub fn refused_token(&self) -> Option<crate::identity::Resource> {
         match self {
-            Self::Graph(err) if err.is_unauthorized() => Some(crate::vault::Resource::Graph),
-            Self::Exchange(err) if err.token_refused() => Some(crate::vault::Resource::Exchange),
+            Self::Graph(err) if err.is_unauthorized() => Some(crate::identity::Resource::Graph),
+            Self::Exchange(err) if err.token_refused() => Some(crate::identity::Resource::Exchange),
             _ => None,
         }
     }

@@ -23,11 +23,11 @@ use super::{
 use crate::{
     event,
     exchange::{Cmdlet, ExchangeAdmin},
+    identity::Resource,
     provisioning::{BatchAnswer, Microsoft, ProvisionRequest, context::StepContext, plan::StepKind, steps},
     store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key},
     task::TaskId,
     tenant::{LifecycleState, TenantId},
-    vault::Resource,
     vendor::{ManagedNames, VendorConfig},
 };
 

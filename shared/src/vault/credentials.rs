@@ -1,30 +1,8 @@
-//! The app's own credentials: its client id plus a client secret or a certificate.
+//! The app-credentials secret's document: its client id plus a client secret or a certificate.
 
+use microsoft::identity::{AppCredential, AppCredentials};
 use secrecy::SecretString;
 use serde::Deserialize;
-
-/// How the app proves who it is to Entra ID.
-#[derive(Debug, Clone)]
-pub enum AppCredential {
-    /// A client secret.
-    ClientSecret(SecretString),
-    /// A certificate: the private key signs client assertions; the certificate names the key.
-    Certificate {
-        /// PEM private key (PKCS#8 or PKCS#1).
-        private_key_pem: SecretString,
-        /// PEM certificate registered on the app.
-        certificate_pem: String,
-    },
-}
-
-/// The app registration's credentials. `Debug` never shows the secret or key.
-#[derive(Debug, Clone)]
-pub struct AppCredentials {
-    /// The application (client) id.
-    pub client_id: String,
-    /// The credential.
-    pub credential: AppCredential,
-}
 
 /// The secret's JSON as written by an operator (see README: the app-credentials secret).
 #[derive(Deserialize)]

@@ -11,11 +11,9 @@ use aws_sdk_secretsmanager::{Client, error::ProvideErrorMetadata, types::Tag};
 use serde::de::DeserializeOwned;
 
 use self::error::{describe_json_error, from_sdk};
-pub use self::{
-    credentials::{AppCredential, AppCredentials},
-    error::VaultError,
-    tokens::{AccessToken, Resource, TenantTokens},
-};
+use microsoft::identity::AppCredentials;
+
+pub use self::{error::VaultError, tokens::TenantTokens};
 use crate::{config::VaultConfig, sites::Site, tenant::TenantId};
 
 /// The staging label of a version written but not yet made current.

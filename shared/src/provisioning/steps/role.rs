@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 use super::{Outcome, roles, tenant};
 use crate::{
     exchange::{Cmdlet, ExchangeAdmin, ExchangeError, Kind},
+    identity::Resource,
     provisioning::{
         context::{StepContext, text},
         error::StepError,
     },
     store::ResourceKind,
-    vault::Resource,
 };
 use chrono::{Duration, Utc};
 

@@ -23,7 +23,7 @@ pub use self::{
     cmdlet::{Cmdlet, add_remove},
     error::{ExchangeError, Kind},
 };
-use crate::{
+use model::{
     retry::{RetryPolicy, parse_retry_after},
     tenant::TenantId,
 };

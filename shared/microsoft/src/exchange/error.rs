@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::retry::{RetryHint, Retryable};
+use model::retry::{RetryHint, Retryable};
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct Envelope {

@@ -17,7 +17,7 @@ pub use self::{
     batch::{BatchRequest, BatchResponse, MAX_BATCH},
     error::GraphError,
 };
-use crate::retry::{RetryPolicy, parse_retry_after};
+use model::retry::{RetryPolicy, parse_retry_after};
 
 /// The Graph version every path is relative to.
 pub const VERSION: &str = "v1.0";

@@ -2,7 +2,9 @@
 //! grant, one resource per token (`scope=<resource>/.default`).
 
 mod assertion;
+mod credentials;
 mod error;
+mod token;
 
 use std::time::Duration as StdDuration;
 
@@ -10,11 +12,15 @@ use chrono::{Duration, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-pub use self::error::{IdentityError, Verdict, verdict_for_code};
-use crate::{
+use model::{
     retry::{RetryPolicy, parse_retry_after},
     tenant::TenantId,
-    vault::{AccessToken, AppCredential, AppCredentials},
+};
+
+pub use self::{
+    credentials::{AppCredential, AppCredentials},
+    error::{IdentityError, Verdict, verdict_for_code},
+    token::{AccessToken, Resource},
 };
 
 /// How to ask for a token.

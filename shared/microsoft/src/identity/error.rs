@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::retry::{RetryHint, Retryable};
+use model::retry::{RetryHint, Retryable};
 
 /// What an Entra error means for the tenant's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{GraphClient, GraphError, status_error};
-use crate::retry::parse_retry_after;
+use model::retry::parse_retry_after;
 
 /// The most requests Graph accepts in one batch.
 pub const MAX_BATCH: usize = 20;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::retry::{RetryHint, Retryable};
+use model::retry::{RetryHint, Retryable};
 
 /// Graph's documented error body: `{"error": {"code", "message", "innerError"}}`.
 #[derive(Debug, Deserialize)]
