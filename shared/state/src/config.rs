@@ -1,6 +1,5 @@
 //! Typed configuration from the environment: where the AWS adapters find their resources.
 
-pub use microsoft::endpoints::EndpointOverrides;
 pub use model::config::{ConfigError, ProcessEnv, Source};
 use model::config::{http_url, optional, required};
 

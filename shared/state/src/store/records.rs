@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::key::Key;
-use crate::{
+use model::{
     cloud::Cloud,
     policy::PolicyTargets,
     service::Service,

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::{service::Service, tenant::TenantId};
+use model::{service::Service, tenant::TenantId};
 
 /// Name of the table's partition key attribute.
 pub const PARTITION_KEY: &str = "pk";

@@ -14,7 +14,8 @@ use self::error::{describe_json_error, from_sdk};
 use microsoft::identity::AppCredentials;
 
 pub use self::{error::VaultError, tokens::TenantTokens};
-use crate::{config::VaultConfig, sites::Site, tenant::TenantId};
+use crate::config::VaultConfig;
+use model::{sites::Site, tenant::TenantId};
 
 /// The staging label of a version written but not yet made current.
 const STAGED: &str = "M365INLINE_STAGED";

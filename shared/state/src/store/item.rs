@@ -82,12 +82,8 @@ pub fn key_item(key: &Key) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        service::Service,
-        sites::Site,
-        store::{key, records::TenantRecord},
-        tenant::LifecycleState,
-    };
+    use crate::store::{key, records::TenantRecord};
+    use model::{service::Service, sites::Site, tenant::LifecycleState};
 
     fn tenant(state: LifecycleState) -> TenantRecord {
         let id = "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11".parse().expect("id");

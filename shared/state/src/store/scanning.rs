@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Key, Record, key::tenant_partition};
-use crate::tenant::TenantId;
+use model::tenant::TenantId;
 
 /// Sort key of the quarantine summary.
 pub const QUARANTINE: &str = "QUARANTINE";

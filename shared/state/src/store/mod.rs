@@ -23,7 +23,8 @@ pub use self::{
     transaction::Transaction,
 };
 use self::{error::from_sdk, item::key_item};
-use crate::{config::StoreConfig, sites::Site, task::TaskId, tenant::TenantId};
+use crate::config::StoreConfig;
+use model::{sites::Site, task::TaskId, tenant::TenantId};
 
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

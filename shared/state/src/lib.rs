@@ -1,0 +1,15 @@
+//! Where m365-inline keeps things, through the AWS SDK:
+//!
+//! - [`store::Store`]: the one DynamoDB table (tenants, tasks and steps, managed resources),
+//!   every lifecycle write conditional on the version read;
+//! - [`vault::Vault`]: one Secrets Manager secret per tenant for its tokens, and the app's own
+//!   credentials, held in `secrecy` types;
+//! - [`queue::Queue`]: task continuations and per-tenant sync messages on SQS;
+//! - [`config`]: the environment that names the table, secrets and queues; [`aws`]: the SDK's
+//!   configuration and error descriptions for operators.
+
+pub mod aws;
+pub mod config;
+pub mod queue;
+pub mod store;
+pub mod vault;
