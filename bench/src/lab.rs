@@ -10,23 +10,28 @@ use integration_tests::{
     stack::{self, LocalStack, StackOptions},
     template::Template,
 };
-use m365_sim::dns::DnsServer;
-use serde_json::{Value, json};
-use shared::{
-    config::{EndpointOverrides, QueueConfig, StoreConfig, VaultConfig},
-    identity::IdentityClient,
+use lifecycle::{
     provisioning::{Microsoft, Provisioner},
-    queue::Queue,
     refresh::Refresher,
+    sync::{Syncer, directory::Snapshot, dns::MxResolver},
+    tokens::TokenBroker,
+};
+use m365_sim::dns::DnsServer;
+use microsoft::endpoints::EndpointOverrides;
+use microsoft::identity::IdentityClient;
+use model::{
     retry::RetryPolicy,
     service::Service,
     sites::Site,
-    store::{Store, TenantRecord},
-    sync::{Syncer, directory::Snapshot, dns::MxResolver},
     tenant::{LifecycleState, TenantId},
-    tokens::TokenBroker,
-    vault::Vault,
     vendor::VendorConfig,
+};
+use serde_json::{Value, json};
+use state::config::{QueueConfig, StoreConfig, VaultConfig};
+use state::{
+    queue::Queue,
+    store::{Store, TenantRecord},
+    vault::Vault,
 };
 
 use crate::error::{BenchError, Result};
@@ -147,7 +152,7 @@ impl Lab {
     }
 
     fn microsoft(&self) -> Microsoft {
-        let http = shared::http::client();
+        let http = microsoft::http::client();
         let retry = RetryPolicy::default();
         let overrides = self.overrides();
         Microsoft {
@@ -199,7 +204,7 @@ impl Lab {
 
     /// A refresher as `token-refresh`'s `main` builds it (a new process: empty caches).
     pub fn refresher(&self) -> Refresher {
-        let http = shared::http::client();
+        let http = microsoft::http::client();
         let retry = RetryPolicy::default();
         Refresher {
             store: self.store.clone(),
@@ -208,8 +213,8 @@ impl Lab {
                 IdentityClient::new(http, retry),
                 self.overrides(),
             )
-            .with_write_limit(shared::refresh::SECRET_WRITES_PER_SECOND),
-            concurrency: shared::refresh::CONCURRENCY,
+            .with_write_limit(lifecycle::refresh::SECRET_WRITES_PER_SECOND),
+            concurrency: lifecycle::refresh::CONCURRENCY,
             period: chrono::Duration::hours(1),
             margin: chrono::Duration::minutes(15),
         }

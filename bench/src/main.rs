@@ -558,8 +558,8 @@ async fn refresh_section(lab: &Lab, plan: &Plan) -> Result<Section> {
              ({tenants}: those of section 3 plus the ones provisioned in section 5), {} runs, with the \
              production settings: {} tenants at a time, at most {} secret writes a second.",
             plan.runs,
-            shared::refresh::CONCURRENCY,
-            shared::refresh::SECRET_WRITES_PER_SECOND
+            lifecycle::refresh::CONCURRENCY,
+            lifecycle::refresh::SECRET_WRITES_PER_SECOND
         ),
         figures: vec![
             Figure::new(
@@ -590,7 +590,7 @@ async fn refresh_section(lab: &Lab, plan: &Plan) -> Result<Section> {
                 "10,000 tenants' secret writes at the refresher's {} writes/s (Secrets Manager allows {} a \
                  second per region, not adjustable, shared with every other writer). Budget: \
                  `token-refresh`'s 900 s timeout, inside its hourly period (DESIGN §10 sets none)",
-                shared::refresh::SECRET_WRITES_PER_SECOND,
+                lifecycle::refresh::SECRET_WRITES_PER_SECOND,
                 refresh::SECRET_WRITE_QUOTA_PER_SECOND
             )),
             Figure::new(

@@ -5,8 +5,9 @@
 
 use std::{collections::BTreeMap, process::Stdio, time::Instant};
 
+use lifecycle::sync::SyncMessage;
+use model::{sites::Site, tenant::TenantId};
 use serde::{Deserialize, Serialize};
-use shared::{sites::Site, sync::SyncMessage, tenant::TenantId};
 
 use crate::{
     cold_start::field_kb,
@@ -88,7 +89,7 @@ pub async fn child() -> Result<()> {
         .ok()
         .and_then(|t| t.parse().ok())
         .ok_or_else(|| BenchError::Setup(format!("{TENANT_VARIABLE} is not a tenant id")))?;
-    let syncer = shared::sync::Syncer::from_env()
+    let syncer = lifecycle::sync::Syncer::from_env()
         .await
         .map_err(|e| BenchError::Setup(e.to_string()))?;
     let rss_before_kb = own_status_kb("VmRSS")?;

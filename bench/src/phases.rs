@@ -18,7 +18,7 @@ pub const PHASES: [(&str, &str); 6] = [
     ("rng-again", "a second random fill in the same process"),
     (
         "http",
-        "building the Microsoft HTTP client (`shared::http::client`: reqwest + rustls)",
+        "building the Microsoft HTTP client (`microsoft::http::client`: reqwest + rustls)",
     ),
     (
         "rng-after-http",
@@ -26,7 +26,7 @@ pub const PHASES: [(&str, &str); 6] = [
     ),
     (
         "sdk",
-        "loading the AWS SDK configuration (`shared::aws::sdk_config`)",
+        "loading the AWS SDK configuration (`state::aws::sdk_config`)",
     ),
     (
         "from-env",
@@ -49,16 +49,16 @@ pub async fn run(phase: &str) -> Result<f64> {
             fill()?;
             return Ok(again.elapsed().as_secs_f64() * 1000.0);
         }
-        "http" => drop(shared::http::client()),
+        "http" => drop(microsoft::http::client()),
         "rng-after-http" => {
-            drop(shared::http::client());
+            drop(microsoft::http::client());
             let after = Instant::now();
             fill()?;
             return Ok(after.elapsed().as_secs_f64() * 1000.0);
         }
-        "sdk" => drop(shared::aws::sdk_config().await),
+        "sdk" => drop(state::aws::sdk_config().await),
         "from-env" => {
-            shared::provisioning::Provisioner::from_env()
+            lifecycle::provisioning::Provisioner::from_env()
                 .await
                 .map_err(|e| BenchError::Setup(e.to_string()))?;
         }

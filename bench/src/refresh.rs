@@ -59,7 +59,7 @@ pub async fn forced(lab: &Lab) -> Result<RefreshRun> {
 /// the refresher's own limit (which stays under the regional quota, leaving room for others).
 pub fn under_write_quota(run: &RefreshRun, tenants: usize) -> Duration {
     let writes_per_tenant = run.secret_writes as f64 / run.tenants.max(1) as f64;
-    let limit = f64::from(shared::refresh::SECRET_WRITES_PER_SECOND).min(SECRET_WRITE_QUOTA_PER_SECOND);
+    let limit = f64::from(lifecycle::refresh::SECRET_WRITES_PER_SECOND).min(SECRET_WRITE_QUOTA_PER_SECOND);
     Duration::from_secs_f64(writes_per_tenant * tenants as f64 / limit)
 }
 

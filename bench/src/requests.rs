@@ -3,8 +3,9 @@
 //! deprovision. (The 100,000-user first sync is measured with the worker's memory, in
 //! [`crate::memory`].)
 
+use lifecycle::sync::SyncMessage;
+use model::{sites::Site, tenant::TenantId};
 use serde_json::{Value, json};
-use shared::{sites::Site, sync::SyncMessage, tenant::TenantId};
 
 use crate::{
     error::{BenchError, Result},

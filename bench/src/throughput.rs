@@ -9,8 +9,9 @@ use std::{
 };
 
 use futures_util::{StreamExt, stream};
+use lifecycle::sync::SyncMessage;
+use model::{sites::Site, tenant::TenantId};
 use serde_json::json;
-use shared::{sites::Site, sync::SyncMessage, tenant::TenantId};
 
 use crate::{
     error::{BenchError, Result},

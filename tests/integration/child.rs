@@ -9,8 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use model::tenant::TenantId;
 use serde_json::{Value, json};
-use shared::tenant::TenantId;
 
 use crate::{
     runtime_api::{Outcome, RuntimeApi},
@@ -39,7 +39,7 @@ async fn process_entry_point() {
         let ended = serve(&function).await;
         panic!("{function}: the runtime loop ended: {ended:?}");
     }
-    shared::telemetry::init();
+    lifecycle::telemetry::init();
     let event: Value =
         serde_json::from_str(&std::env::var(CHILD_EVENT).expect(CHILD_EVENT)).expect("CHILD_EVENT is JSON");
     let mut context = lambda_context();
@@ -60,10 +60,10 @@ async fn process_entry_point() {
 
 /// Runs `function`'s `main`: the same call, word for word.
 async fn serve(function: &str) -> Result<(), lambda_runtime::Error> {
-    use shared::{
-        function::serve, provisioning::Provisioner, refresh::Refresher, store::Store, sync::Syncer,
-        sync::run::DailySync,
+    use lifecycle::{
+        function::serve, provisioning::Provisioner, refresh::Refresher, sync::Syncer, sync::run::DailySync,
     };
+    use state::store::Store;
     match function {
         "provision" => serve(Provisioner::from_env, provision::handler).await,
         "deprovision" => serve(Provisioner::from_env, deprovision::handler).await,
@@ -81,7 +81,8 @@ async fn invoke(
     function: &str,
     event: lambda_runtime::LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Diagnostic> {
-    use shared::{config, provisioning::Provisioner, refresh::Refresher, sync::Syncer, sync::run::DailySync};
+    use lifecycle::{provisioning::Provisioner, refresh::Refresher, sync::Syncer, sync::run::DailySync};
+    use model::config;
     fn configured<T>(function: &str, wired: Result<T, config::ConfigError>) -> T {
         wired.unwrap_or_else(|err| panic!("{function}: configuration: {err}"))
     }
@@ -99,7 +100,7 @@ async fn invoke(
             json!(policy_targets::handler(&provisioner, event).await?)
         }
         "status" => {
-            let store = configured(function, shared::store::Store::from_env().await);
+            let store = configured(function, state::store::Store::from_env().await);
             json!(status::handler(&store, event).await?)
         }
         "token-refresh" => {

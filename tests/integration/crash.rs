@@ -5,8 +5,9 @@
 
 use std::collections::BTreeSet;
 
+use model::{task::TaskStatus, tenant::TenantId};
 use serde_json::json;
-use shared::{store::ResourceRecord, task::TaskStatus, tenant::TenantId};
+use state::store::ResourceRecord;
 
 use crate::{
     child::FunctionProcess,

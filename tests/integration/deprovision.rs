@@ -1,12 +1,12 @@
 //! Deprovisioning and cleanup end to end: the `deprovision` handler against moto and m365-sim.
 
 use chrono::Utc;
-use serde_json::{Value, json};
-use shared::{
+use model::{
     sites::Site,
-    store::scanning::{QuarantineSummary, ReportSchedule},
     tenant::{LifecycleState, TenantId},
 };
+use serde_json::{Value, json};
+use state::store::scanning::{QuarantineSummary, ReportSchedule};
 
 use crate::{
     provision::{CUSTOMER_IP, footprint, request},

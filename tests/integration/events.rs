@@ -1,7 +1,7 @@
 //! The sample events in `events/`: the ones the README shows and `cargo lambda invoke` sends.
 
+use lifecycle::provisioning::Invocation;
 use serde_json::Value;
-use shared::provisioning::Invocation;
 
 use crate::support::Lab;
 
@@ -40,9 +40,9 @@ fn every_sample_event_is_accepted_by_its_function_parser() {
             .unwrap_or_default()
         {
             "provision" => Invocation::parse(value).map(drop),
-            "deprovision" => shared::deprovisioning::DeprovisionRequest::parse(value).map(drop),
-            "policy" => shared::policy_targets::PolicyTargetsRequest::parse(value).map(drop),
-            "token" => shared::refresh::force_from(&value).map(drop),
+            "deprovision" => lifecycle::deprovisioning::DeprovisionRequest::parse(value).map(drop),
+            "policy" => lifecycle::policy_targets::PolicyTargetsRequest::parse(value).map(drop),
+            "token" => lifecycle::refresh::force_from(&value).map(drop),
             // status, daily-sync and sync-worker samples are parsed by their own tests.
             _ => continue,
         };

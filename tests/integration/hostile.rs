@@ -1,8 +1,8 @@
 //! A corpus of malformed and hostile events across the functions: each must get a typed error
 //! naming what is wrong, and nothing may change (no record, no message, no Microsoft call).
 
+use model::sites::Site;
 use serde_json::{Value, json};
-use shared::sites::Site;
 
 use crate::support::{Lab, lambda_context};
 
@@ -197,12 +197,12 @@ async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
         .map(|a| serde_json::to_value(a).expect("json"));
         expect_refused("token-refresh", event, result);
     }
-    let queues = shared::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
-    let sync_queue = shared::queue::Queue::new(
+    let queues = state::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
+    let sync_queue = state::queue::Queue::new(
         aws_sdk_sqs::Client::new(&lab.aws.sdk),
         queues.sync_queue_url.clone(),
     );
-    let runner = shared::sync::run::DailySync {
+    let runner = lifecycle::sync::run::DailySync {
         store: lab.aws.store.clone(),
         queue: sync_queue,
     };

@@ -1,7 +1,7 @@
 //! Policy-target updates end to end: the `policy-targets` handler against moto and m365-sim.
 
+use model::tenant::{LifecycleState, TenantId};
 use serde_json::{Value, json};
-use shared::tenant::{LifecycleState, TenantId};
 
 use crate::support::{Lab, vendor};
 
@@ -193,7 +193,9 @@ async fn an_unknown_user_is_named_and_bad_requests_change_nothing() {
 
 #[tokio::test]
 async fn a_warm_process_holding_a_token_from_before_the_role_assignment_mints_a_new_one() {
-    use shared::{identity::Resource, service::Service, sites::Site, store::TenantRecord};
+    use microsoft::identity::Resource;
+    use model::{service::Service, sites::Site};
+    use state::store::TenantRecord;
     let lab = Lab::start().await;
     let tenant = lab.tenant(json!({
         "domains": ["contoso.com"], "users": [{"user_principal_name": upn(1)}, {"user_principal_name": upn(2)}],

@@ -6,8 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use integration_tests::template::Template;
+use model::{sites::Site, tenant::TenantId};
 use serde_json::{Value, json};
-use shared::{sites::Site, tenant::TenantId, vault::TenantTokens};
+use state::vault::TenantTokens;
 
 use crate::{
     child::FunctionProcess,
@@ -235,7 +236,7 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
         .run()
         .await;
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer:#}");
-    let ips = lab.recorded(tenant, shared::store::ResourceKind::AllowedIp).await;
+    let ips = lab.recorded(tenant, state::store::ResourceKind::AllowedIp).await;
     assert_eq!(
         json!(ips),
         changed["egress_ips"],

@@ -1,10 +1,8 @@
 //! Provisioning end to end: the `provision` handler against moto and m365-sim.
 
+use model::tenant::{LifecycleState, TenantId};
 use serde_json::{Value, json};
-use shared::{
-    store::{ResourceKind, ResourceRecord},
-    tenant::{LifecycleState, TenantId},
-};
+use state::store::{ResourceKind, ResourceRecord};
 
 use crate::support::{Lab, vendor};
 

@@ -2,13 +2,11 @@
 //! on one tenant at once. (Two provisions at once, provision against deprovision, and two token
 //! refreshes at once are in their functions' modules.)
 
+use lifecycle::sync::{SyncError, run::DailySync, state::DRIFT_PREFIX, worker::Outcome};
 use m365_sim::dns::DnsServer;
+use model::tenant::TenantId;
 use serde_json::{Value, json};
-use shared::{
-    store::Key,
-    sync::{SyncError, run::DailySync, state::DRIFT_PREFIX, worker::Outcome},
-    tenant::TenantId,
-};
+use state::store::Key;
 
 use crate::{
     deprovision::deprovision_event,
@@ -99,7 +97,7 @@ async fn two_sync_workers_on_one_tenant_at_once_repair_once_and_lose_nothing() {
         (1, 1),
         "one spoof entry, repaired once"
     );
-    let names = shared::vendor::VendorConfig::parse(&crate::support::vendor_json())
+    let names = model::vendor::VendorConfig::parse(&crate::support::vendor_json())
         .expect("vendor")
         .names();
     let rules = lab.dump(tenant)["exchange"]["transport_rules"].clone();
@@ -192,10 +190,10 @@ async fn every_event_delivered_twice_changes_nothing_the_second_time() {
     assert_eq!(again.refreshed, 0, "{again:?}");
     assert_eq!(token_requests(&lab), 0, "no token request");
 
-    let queues = shared::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
+    let queues = state::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
     let daily = DailySync {
         store: lab.aws.store.clone(),
-        queue: shared::queue::Queue::new(aws_sdk_sqs::Client::new(&lab.aws.sdk), queues.sync_queue_url),
+        queue: state::queue::Queue::new(aws_sdk_sqs::Client::new(&lab.aws.sdk), queues.sync_queue_url),
     };
     let run = json!({"site": "eu", "run_date": "2031-05-01"});
     let first = daily_sync::handler(&daily, invoke(&run))

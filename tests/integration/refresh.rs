@@ -1,15 +1,15 @@
 //! The hourly token refresh against moto and m365-sim.
 
 use chrono::Duration;
-use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
-use shared::{
-    identity::{Grant, IdentityClient},
+use microsoft::identity::{Grant, IdentityClient};
+use model::{
     retry::RetryPolicy,
     sites::Site,
     tenant::{LifecycleState, TenantId},
-    vault::TenantTokens,
 };
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use state::vault::TenantTokens;
 
 use crate::support::{Capture, Lab};
 
@@ -148,7 +148,7 @@ async fn delegated(lab: &Lab, tenant: TenantId) -> String {
 
 /// Redeems `refresh` at the simulator; the error text if refused.
 async fn redeem(lab: &Lab, tenant: TenantId, refresh: &str) -> Result<(), String> {
-    let identity = IdentityClient::new(shared::http::client(), RetryPolicy::quick());
+    let identity = IdentityClient::new(microsoft::http::client(), RetryPolicy::quick());
     let app = lab.aws.vault.app_credentials().await.expect("app");
     let token = SecretString::from(refresh.to_owned());
     identity

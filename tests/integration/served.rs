@@ -1,5 +1,5 @@
 //! The functions served as Lambda serves them: the Lambda runtime polling a Runtime API, with the
-//! services their `main` builds on the first event (`shared::function::serve`).
+//! services their `main` builds on the first event (`lifecycle::function::serve`).
 
 use serde_json::{Value, json};
 

@@ -1,15 +1,15 @@
 //! The state store against DynamoDB on moto.
 
 use chrono::Utc;
-use shared::{
+use model::{
     service::Service,
     sites::Site,
-    store::{
-        Key, Record as _, ResourceKind, ResourceRecord, StepRecord, Store, StoreError, TaskRecord,
-        TenantRecord, key,
-    },
     task::{StepStatus, TaskKind, TaskStatus},
     tenant::LifecycleState,
+};
+use state::store::{
+    Key, Record as _, ResourceKind, ResourceRecord, StepRecord, Store, StoreError, TaskRecord, TenantRecord,
+    key,
 };
 
 use crate::support::{TestStack, tenant_id};

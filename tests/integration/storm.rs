@@ -3,8 +3,9 @@
 //! (integer and decimal `Retry-After`) and fails about 5% with 503.
 
 use futures_util::{StreamExt, stream};
+use lifecycle::sync::worker::Outcome;
+use model::tenant::TenantId;
 use serde_json::{Value, json};
-use shared::{sync::worker::Outcome, tenant::TenantId};
 
 use crate::{
     deprovision::{assert_as_before, comparable, deprovision_event},

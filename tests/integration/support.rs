@@ -6,11 +6,8 @@ use integration_tests::{
     stack::{self, LocalStack, StackOptions},
     template::Template,
 };
-use shared::{
-    config::{StoreConfig, VaultConfig},
-    store::Store,
-    vault::Vault,
-};
+use state::config::{StoreConfig, VaultConfig};
+use state::{store::Store, vault::Vault};
 
 /// What one test works with.
 pub struct TestStack {
@@ -53,7 +50,7 @@ impl TestStack {
 }
 
 /// A random tenant id.
-pub fn tenant_id() -> shared::tenant::TenantId {
+pub fn tenant_id() -> model::tenant::TenantId {
     uuid::Uuid::new_v4()
         .to_string()
         .parse()
@@ -74,8 +71,11 @@ impl Capture {
         GLOBAL_CAPTURE.get_or_init(|| {
             let capture = Capture::default();
             let filter = tracing_subscriber::EnvFilter::new("trace");
-            tracing::subscriber::set_global_default(shared::telemetry::subscriber(filter, capture.clone()))
-                .expect("the only global subscriber of the test binary");
+            tracing::subscriber::set_global_default(lifecycle::telemetry::subscriber(
+                filter,
+                capture.clone(),
+            ))
+            .expect("the only global subscriber of the test binary");
             capture
         })
     }
@@ -116,7 +116,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
 pub struct Lab {
     pub aws: TestStack,
     pub sim: m365_sim::Simulator,
-    pub provisioner: shared::provisioning::Provisioner,
+    pub provisioner: lifecycle::provisioning::Provisioner,
     /// Where the suite's trace capture stood when the lab started (see `Drop`).
     log_mark: usize,
 }
@@ -128,8 +128,8 @@ pub fn vendor_json() -> String {
 }
 
 /// The vendor configuration used by the tests.
-pub fn vendor() -> shared::vendor::VendorConfig {
-    shared::vendor::VendorConfig::parse(&vendor_json()).expect("test vendor configuration")
+pub fn vendor() -> model::vendor::VendorConfig {
+    model::vendor::VendorConfig::parse(&vendor_json()).expect("test vendor configuration")
 }
 
 impl Lab {
@@ -206,17 +206,20 @@ impl Lab {
     }
 
     /// A fresh provisioner on the same stack and simulator: a new Lambda process (empty caches).
-    pub fn provisioner_for(aws: &TestStack, sim: &m365_sim::Simulator) -> shared::provisioning::Provisioner {
-        use shared::{
-            config::QueueConfig,
-            identity::IdentityClient,
+    pub fn provisioner_for(
+        aws: &TestStack,
+        sim: &m365_sim::Simulator,
+    ) -> lifecycle::provisioning::Provisioner {
+        use lifecycle::{
             provisioning::{Microsoft, Provisioner},
-            queue::Queue,
-            retry::RetryPolicy,
             tokens::TokenBroker,
         };
+        use microsoft::identity::IdentityClient;
+        use model::retry::RetryPolicy;
+        use state::config::QueueConfig;
+        use state::queue::Queue;
         let overrides = overrides(sim);
-        let http = shared::http::client();
+        let http = microsoft::http::client();
         let retry = RetryPolicy::quick();
         let tokens = TokenBroker::new(
             aws.vault.clone(),
@@ -244,8 +247,8 @@ impl Lab {
     /// The keys of the tenant's recorded resources of `kind`, in key order.
     pub async fn recorded(
         &self,
-        tenant: shared::tenant::TenantId,
-        kind: shared::store::ResourceKind,
+        tenant: model::tenant::TenantId,
+        kind: state::store::ResourceKind,
     ) -> Vec<String> {
         let all = self.aws.store.resources(tenant).await.expect("resources");
         all.into_iter()
@@ -255,7 +258,7 @@ impl Lab {
     }
 
     /// The tenant's record in the state table (it must exist).
-    pub async fn record(&self, tenant: shared::tenant::TenantId) -> shared::store::TenantRecord {
+    pub async fn record(&self, tenant: model::tenant::TenantId) -> state::store::TenantRecord {
         self.aws
             .store
             .tenant(tenant)
@@ -265,7 +268,7 @@ impl Lab {
     }
 
     /// The tenant's token secret (it must exist).
-    pub async fn stored_tokens(&self, tenant: shared::tenant::TenantId) -> shared::vault::StoredTokens {
+    pub async fn stored_tokens(&self, tenant: model::tenant::TenantId) -> state::vault::StoredTokens {
         self.aws
             .vault
             .read_tokens(tenant)
@@ -275,12 +278,12 @@ impl Lab {
     }
 
     /// Whether m365-sim saw no request at all for the tenant since its stats were last reset.
-    pub fn untouched(&self, tenant: shared::tenant::TenantId) -> bool {
+    pub fn untouched(&self, tenant: model::tenant::TenantId) -> bool {
         self.sim.stats()["tenants"][tenant.to_string()].is_null()
     }
 
     /// Creates a simulated tenant from a `POST /_sim/tenants` body; returns its id.
-    pub fn tenant(&self, spec: serde_json::Value) -> shared::tenant::TenantId {
+    pub fn tenant(&self, spec: serde_json::Value) -> model::tenant::TenantId {
         let spec = serde_json::from_value(spec).expect("tenant spec");
         self.sim
             .create_tenant(&spec)
@@ -290,7 +293,7 @@ impl Lab {
     }
 
     /// The simulator's dump of a tenant.
-    pub fn dump(&self, tenant: shared::tenant::TenantId) -> serde_json::Value {
+    pub fn dump(&self, tenant: model::tenant::TenantId) -> serde_json::Value {
         self.sim.tenant_dump(&tenant.to_string()).expect("tenant dump")
     }
 
@@ -341,9 +344,9 @@ impl Lab {
 }
 
 /// Every Microsoft base URL pointed at the simulator.
-pub fn overrides(sim: &m365_sim::Simulator) -> shared::config::EndpointOverrides {
+pub fn overrides(sim: &m365_sim::Simulator) -> microsoft::endpoints::EndpointOverrides {
     let base = sim.base_url();
-    shared::config::EndpointOverrides {
+    microsoft::endpoints::EndpointOverrides {
         login: Some(base.clone()),
         graph: Some(base.clone()),
         exchange: Some(base),
@@ -352,11 +355,13 @@ pub fn overrides(sim: &m365_sim::Simulator) -> shared::config::EndpointOverrides
 
 impl Lab {
     /// A refresher on this lab (a new process: empty caches) that looks `period` ahead.
-    pub fn refresher(&self, period: chrono::Duration) -> shared::refresh::Refresher {
-        use shared::{identity::IdentityClient, retry::RetryPolicy, tokens::TokenBroker};
+    pub fn refresher(&self, period: chrono::Duration) -> lifecycle::refresh::Refresher {
+        use lifecycle::tokens::TokenBroker;
+        use microsoft::identity::IdentityClient;
+        use model::retry::RetryPolicy;
         let retry = RetryPolicy::quick();
-        let identity = IdentityClient::new(shared::http::client(), retry);
-        shared::refresh::Refresher {
+        let identity = IdentityClient::new(microsoft::http::client(), retry);
+        lifecycle::refresh::Refresher {
             store: self.aws.store.clone(),
             tokens: TokenBroker::new(self.aws.vault.clone(), identity, overrides(&self.sim))
                 .with_write_limit(40),
@@ -367,14 +372,14 @@ impl Lab {
     }
 
     /// A simulated tenant (own domain) recorded as active on `site`, as provisioning leaves it.
-    pub async fn active_tenant(&self, site: shared::sites::Site) -> shared::tenant::TenantId {
+    pub async fn active_tenant(&self, site: model::sites::Site) -> model::tenant::TenantId {
         let domain = format!("t{}.example", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let tenant = self.tenant(serde_json::json!({"domains": [domain], "users": 2}));
-        let mut record = shared::store::TenantRecord::new(
+        let mut record = state::store::TenantRecord::new(
             tenant,
             site,
-            vec![shared::service::Service::ExchangeOnline],
-            shared::tenant::LifecycleState::Active,
+            vec![model::service::Service::ExchangeOnline],
+            model::tenant::LifecycleState::Active,
         );
         self.aws.store.create(&mut record).await.expect("tenant record");
         tenant

@@ -4,22 +4,22 @@
 use std::collections::BTreeSet;
 
 use integration_tests::template::Template;
+use lifecycle::sync::{
+    SyncMessage, Syncer,
+    directory::Snapshot,
+    dns::MxResolver,
+    run::DailySync,
+    state::{DRIFT_PREFIX, DirectoryEntry, EntryKind},
+    worker::Outcome,
+};
 use m365_sim::dns::DnsServer;
-use serde_json::{Value, json};
-use shared::{
-    exchange::{Cmdlet, ExchangeAdmin, add_remove},
+use microsoft::exchange::{Cmdlet, ExchangeAdmin, add_remove};
+use model::{
     sites::{SITES, Site},
-    store::{Key, Record, TenantRecord},
-    sync::{
-        SyncMessage, Syncer,
-        directory::Snapshot,
-        dns::MxResolver,
-        run::DailySync,
-        state::{DRIFT_PREFIX, DirectoryEntry, EntryKind},
-        worker::Outcome,
-    },
     tenant::{LifecycleState, TenantId},
 };
+use serde_json::{Value, json};
+use state::store::{Key, Record, TenantRecord};
 
 use crate::{
     provision::{customer_tenant, request},
@@ -30,11 +30,11 @@ const CONTOSO_MX: &str = "contoso-com.mail.protection.outlook.com";
 
 /// A worker on the lab (a new process: empty caches) resolving MX through `dns`.
 pub fn syncer(lab: &Lab, dns: &DnsServer) -> Syncer {
-    use shared::{
-        identity::IdentityClient, provisioning::Microsoft, retry::RetryPolicy, tokens::TokenBroker,
-    };
+    use lifecycle::{provisioning::Microsoft, tokens::TokenBroker};
+    use microsoft::identity::IdentityClient;
+    use model::retry::RetryPolicy;
     let retry = RetryPolicy::quick();
-    let http = shared::http::client();
+    let http = microsoft::http::client();
     let overrides = overrides(&lab.sim);
     Syncer {
         store: lab.aws.store.clone(),
@@ -214,7 +214,7 @@ async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
     let mut record = TenantRecord::new(
         tenant,
         Site::Us,
-        vec![shared::service::Service::ExchangeOnline],
+        vec![model::service::Service::ExchangeOnline],
         LifecycleState::Active,
     );
     lab.aws.store.create(&mut record).await.expect("tenant record");
@@ -467,7 +467,7 @@ async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_oth
     let mut parked = TenantRecord::new(
         lab.tenant(json!({"domains": ["parked.example"]})),
         Site::Us,
-        vec![shared::service::Service::ExchangeOnline],
+        vec![model::service::Service::ExchangeOnline],
         LifecycleState::Deprovisioning,
     );
     lab.aws.store.create(&mut parked).await.expect("record");
@@ -493,10 +493,10 @@ async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_oth
         .collect();
     failed.sort();
     assert_eq!(failed, vec!["m-bad", "m-failing"]);
-    let state: Option<shared::sync::SyncState> = lab
+    let state: Option<lifecycle::sync::SyncState> = lab
         .aws
         .store
-        .get(&shared::sync::SyncState::key_of(good))
+        .get(&lifecycle::sync::SyncState::key_of(good))
         .await
         .expect("state");
     assert_eq!(state.and_then(|s| s.last_run_id).as_deref(), Some("q1"));
@@ -549,10 +549,10 @@ async fn daily_sync_queues_each_active_tenant_once_per_site_and_date() {
         eu.push(lab.active_tenant(Site::Eu).await);
     }
     lab.active_tenant(Site::Us).await;
-    let queues = shared::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
+    let queues = state::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
     let daily = DailySync {
         store: lab.aws.store.clone(),
-        queue: shared::queue::Queue::new(aws_sdk_sqs::Client::new(&lab.aws.sdk), queues.sync_queue_url),
+        queue: state::queue::Queue::new(aws_sdk_sqs::Client::new(&lab.aws.sdk), queues.sync_queue_url),
     };
     let invoke = |payload: Value| {
         let daily = &daily;
@@ -600,10 +600,10 @@ async fn daily_sync_queues_each_active_tenant_once_per_site_and_date() {
         assert_eq!(err.error_type, "InvalidInput");
         assert!(err.error_message.contains(field), "{}", err.error_message);
     }
-    let run: Option<shared::sync::SiteRun> = lab
+    let run: Option<lifecycle::sync::SiteRun> = lab
         .aws
         .store
-        .get(&shared::sync::SiteRun::key_of(
+        .get(&lifecycle::sync::SiteRun::key_of(
             Site::Eu,
             "2030-01-01".parse().expect("date"),
         ))
@@ -625,7 +625,7 @@ fn sync_messages_refuse_non_guid_tenants_and_unknown_sites() {
             "site",
         ),
     ] {
-        let err = shared::event::parse::<SyncMessage>(body.as_bytes()).expect_err("refused");
+        let err = model::event::parse::<SyncMessage>(body.as_bytes()).expect_err("refused");
         assert_eq!(err.field(), Some(field), "{err}");
     }
 }
@@ -659,7 +659,7 @@ fn the_template_schedules_every_site_at_its_utc_time() {
 #[test]
 fn sync_records_do_not_collide_with_existing_keys() {
     let tenant: TenantId = "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11".parse().expect("id");
-    let state = shared::sync::SyncState {
+    let state = lifecycle::sync::SyncState {
         tenant_id: Some(tenant),
         ..Default::default()
     };
@@ -683,13 +683,13 @@ fn the_sync_samples_parse() {
         serde_json::from_str(&std::fs::read_to_string(&path).expect("sample")).expect("json")
     };
     for name in ["daily-sync.json", "daily-sync-backfill.json"] {
-        shared::event::from_value::<shared::sync::DailySyncRequest>(read(name))
+        model::event::from_value::<lifecycle::sync::DailySyncRequest>(read(name))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     let batch = read("sync-worker.json");
     for record in batch["Records"].as_array().into_iter().flatten() {
         let body = record["body"].as_str().unwrap_or_default();
-        shared::event::parse::<SyncMessage>(body.as_bytes()).expect("sync message");
+        model::event::parse::<SyncMessage>(body.as_bytes()).expect("sync message");
     }
 }
 
@@ -847,7 +847,7 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
         );
     }
     let recorded: BTreeSet<String> = lab
-        .recorded(tenant, shared::store::ResourceKind::AllowedIp)
+        .recorded(tenant, state::store::ResourceKind::AllowedIp)
         .await
         .into_iter()
         .collect();

@@ -1,10 +1,8 @@
 //! The template is the single definition of the deployed resources; the code must agree with it.
 
 use integration_tests::template::{EnvValue, Template};
-use shared::{
-    config::{QueueConfig, StoreConfig, VaultConfig},
-    store::key,
-};
+use state::config::{QueueConfig, StoreConfig, VaultConfig};
+use state::store::key;
 
 use crate::support::TestStack;
 
@@ -76,7 +74,7 @@ async fn the_local_stack_from_the_template_satisfies_every_configuration() {
     StoreConfig::from_source(&test.stack.env).expect("TABLE_NAME from the template");
     VaultConfig::from_source(&test.stack.env).expect("SECRET_PREFIX and APP_SECRET_ID from the template");
     let queues = QueueConfig::from_source(&test.stack.env).expect("queue URLs from the template");
-    shared::vendor::VendorConfig::from_source(&test.stack.env)
+    model::vendor::VendorConfig::from_source(&test.stack.env)
         .expect("VENDOR_CONFIG from the template's parameter");
     let sqs = aws_sdk_sqs::Client::new(&test.sdk);
     for url in [&queues.sync_queue_url, &queues.provision_queue_url] {

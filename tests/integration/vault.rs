@@ -1,12 +1,10 @@
 //! The token vault against Secrets Manager on moto.
 
 use chrono::{Duration, Utc};
+use microsoft::identity::{AccessToken, AppCredential, Resource};
+use model::sites::Site;
 use secrecy::{ExposeSecret, SecretString};
-use shared::{
-    identity::{AccessToken, AppCredential, Resource},
-    sites::Site,
-    vault::{TenantTokens, VaultError},
-};
+use state::vault::{TenantTokens, VaultError};
 
 use crate::support::{Capture, TestStack, tenant_id};
 

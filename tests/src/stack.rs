@@ -150,7 +150,7 @@ async fn create_table(sdk: &SdkConfig, table: &TableDefinition, name: &str) -> R
             return Ok(());
         }
         Err(err) => {
-            return Err(format!("CreateTable {name}: {}", shared::aws::describe(&err)));
+            return Err(format!("CreateTable {name}: {}", state::aws::describe(&err)));
         }
     }
     if let Some(attribute) = &table.ttl_attribute {
@@ -166,7 +166,7 @@ async fn create_table(sdk: &SdkConfig, table: &TableDefinition, name: &str) -> R
             )
             .send()
             .await
-            .map_err(|err| format!("UpdateTimeToLive {name}: {}", shared::aws::describe(&err)))?;
+            .map_err(|err| format!("UpdateTimeToLive {name}: {}", state::aws::describe(&err)))?;
     }
     Ok(())
 }
@@ -193,7 +193,7 @@ async fn create_queue(
             .attribute_names(QueueAttributeName::QueueArn)
             .send()
             .await
-            .map_err(|err| format!("GetQueueAttributes {target}: {}", shared::aws::describe(&err)))?
+            .map_err(|err| format!("GetQueueAttributes {target}: {}", state::aws::describe(&err)))?
             .attributes
             .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
             .ok_or_else(|| format!("{target} has no ARN"))?;
@@ -203,7 +203,7 @@ async fn create_queue(
     let output = request
         .send()
         .await
-        .map_err(|err| format!("CreateQueue {name}: {}", shared::aws::describe(&err)))?;
+        .map_err(|err| format!("CreateQueue {name}: {}", state::aws::describe(&err)))?;
     output
         .queue_url
         .ok_or_else(|| format!("CreateQueue {name} returned no URL"))
@@ -231,8 +231,8 @@ async fn put_secret(sdk: &SdkConfig, name: &str, value: &str) -> Result<(), Stri
                 .send()
                 .await
                 .map(drop)
-                .map_err(|err| format!("PutSecretValue {name}: {}", shared::aws::describe(&err)))
+                .map_err(|err| format!("PutSecretValue {name}: {}", state::aws::describe(&err)))
         }
-        Err(err) => Err(format!("CreateSecret {name}: {}", shared::aws::describe(&err))),
+        Err(err) => Err(format!("CreateSecret {name}: {}", state::aws::describe(&err))),
     }
 }

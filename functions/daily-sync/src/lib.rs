@@ -3,8 +3,8 @@
 //! the site, once per site and UTC date. Output: the run summary.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lifecycle::sync::{RunSummary, run::DailySync};
 use serde_json::Value;
-use shared::sync::{RunSummary, run::DailySync};
 
 /// Handles one event.
 pub async fn handler(daily: &DailySync, event: LambdaEvent<Value>) -> Result<RunSummary, Diagnostic> {

@@ -1,7 +1,7 @@
 use lambda_runtime::Error;
-use shared::sync::run::DailySync;
+use lifecycle::sync::run::DailySync;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::function::serve(DailySync::from_env, daily_sync::handler).await
+    lifecycle::function::serve(DailySync::from_env, daily_sync::handler).await
 }

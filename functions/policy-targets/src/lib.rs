@@ -3,8 +3,8 @@
 //! `{"task_id"}` continues a task now. Output: the task view.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lifecycle::{provisioning::Provisioner, view::TaskView};
 use serde_json::Value;
-use shared::{provisioning::Provisioner, view::TaskView};
 
 /// Handles one event.
 pub async fn handler(provisioner: &Provisioner, event: LambdaEvent<Value>) -> Result<TaskView, Diagnostic> {

@@ -5,8 +5,8 @@
 //! plan, or the SQS batch's item failures.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lifecycle::provisioning::{Answer, Provisioner};
 use serde_json::Value;
-use shared::provisioning::{Answer, Provisioner};
 
 /// Handles one event.
 pub async fn handler(provisioner: &Provisioner, event: LambdaEvent<Value>) -> Result<Answer, Diagnostic> {

@@ -1,7 +1,7 @@
 use lambda_runtime::Error;
-use shared::provisioning::Provisioner;
+use lifecycle::provisioning::Provisioner;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::function::serve(Provisioner::from_env, provision::handler).await
+    lifecycle::function::serve(Provisioner::from_env, provision::handler).await
 }

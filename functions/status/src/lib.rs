@@ -2,11 +2,9 @@
 //! state, services, last task, managed resources).
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lifecycle::status::{StatusAnswer, status};
 use serde_json::Value;
-use shared::{
-    status::{StatusAnswer, status},
-    store::Store,
-};
+use state::store::Store;
 
 /// Handles one event.
 pub async fn handler(store: &Store, event: LambdaEvent<Value>) -> Result<StatusAnswer, Diagnostic> {

@@ -1,7 +1,7 @@
 use lambda_runtime::Error;
-use shared::store::Store;
+use state::store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::function::serve(Store::from_env, status::handler).await
+    lifecycle::function::serve(Store::from_env, status::handler).await
 }

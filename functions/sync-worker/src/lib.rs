@@ -2,8 +2,8 @@
 //! one tenant. Output: `{"batchItemFailures": [...]}` naming the messages to deliver again.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lifecycle::{provisioning::BatchAnswer, sync::Syncer};
 use serde_json::Value;
-use shared::{provisioning::BatchAnswer, sync::Syncer};
 
 /// Handles one SQS batch.
 pub async fn handler(syncer: &Syncer, event: LambdaEvent<Value>) -> Result<BatchAnswer, Diagnostic> {

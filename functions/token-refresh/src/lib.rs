@@ -3,8 +3,8 @@
 //! ignored. Output: the refresh report.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use lifecycle::refresh::{RefreshReport, Refresher};
 use serde_json::Value;
-use shared::refresh::{RefreshReport, Refresher};
 
 /// Handles one event.
 pub async fn handler(refresher: &Refresher, event: LambdaEvent<Value>) -> Result<RefreshReport, Diagnostic> {

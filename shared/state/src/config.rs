@@ -1,6 +1,6 @@
 //! Typed configuration from the environment: where the AWS adapters find their resources.
 
-pub use model::config::{ConfigError, ProcessEnv, Source};
+use model::config::{ConfigError, Source};
 use model::config::{http_url, optional, required};
 
 /// Where the state lives: the DynamoDB table.

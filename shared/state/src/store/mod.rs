@@ -68,8 +68,8 @@ impl Store {
     }
 
     /// A store from `TABLE_NAME` and the SDK configuration in the environment.
-    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
-        let config = StoreConfig::from_source(&crate::config::ProcessEnv)?;
+    pub async fn from_env() -> Result<Self, model::config::ConfigError> {
+        let config = StoreConfig::from_source(&model::config::ProcessEnv)?;
         Ok(Self::from_config(&crate::aws::sdk_config().await, &config))
     }
 

@@ -1,0 +1,149 @@
+//! Errors of provisioning: bad requests, wrong lifecycle state, and failed steps.
+
+use microsoft::{exchange::ExchangeError, graph::GraphError};
+
+use model::{
+    event::EventError,
+    retry::{RetryHint, Retryable},
+    task::StepErrorKind,
+    tenant::LifecycleState,
+};
+
+use state::{queue::QueueError, store::StoreError};
+
+use crate::tokens::TokenError;
+
+/// A step could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// A Graph call failed.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    /// An Exchange call failed.
+    #[error(transparent)]
+    Exchange(#[from] ExchangeError),
+    /// No token could be had.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The state store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The tenant's admin must do something first; the message says what.
+    #[error("{0}")]
+    AdminAction(String),
+    /// The app is not (or no longer) consented in the tenant; the message says what to do.
+    #[error("{0}")]
+    Reconsent(String),
+    /// Something Microsoft answered makes the step impossible; the message says what.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StepError {
+    /// Whether the tenant's grant is gone and its admin must consent again.
+    pub fn needs_reconsent(&self) -> bool {
+        match self {
+            Self::Token(err) => err.needs_reconsent(),
+            Self::Reconsent(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The resource whose token was refused, if that is what failed.
+    pub fn refused_token(&self) -> Option<microsoft::identity::Resource> {
+        match self {
+            Self::Graph(err) if err.is_unauthorized() => Some(microsoft::identity::Resource::Graph),
+            Self::Exchange(err) if err.token_refused() => Some(microsoft::identity::Resource::Exchange),
+            _ => None,
+        }
+    }
+
+    /// The kind recorded on the step.
+    pub fn kind(&self) -> StepErrorKind {
+        match (self.needs_reconsent(), self, self.retry_hint()) {
+            (true, _, _) => StepErrorKind::NeedsReconsent,
+            (_, Self::AdminAction(_), _) => StepErrorKind::AdminAction,
+            (_, Self::Exchange(err), _) if err.kind() == Some(microsoft::exchange::Kind::RoleMissing) => {
+                StepErrorKind::AdminAction
+            }
+            (_, _, RetryHint::After(_)) => StepErrorKind::Throttled,
+            (_, _, RetryHint::Backoff) => StepErrorKind::Transient,
+            _ => StepErrorKind::Failed,
+        }
+    }
+}
+
+impl Retryable for StepError {
+    fn retry_hint(&self) -> RetryHint {
+        if self.refused_token().is_some() {
+            // The runner drops the refused token; the next attempt mints a new one.
+            return RetryHint::Backoff;
+        }
+        match self {
+            Self::Graph(err) => err.retry_hint(),
+            Self::Exchange(err) => err.retry_hint(),
+            Self::Token(TokenError::Identity(err)) => err.retry_hint(),
+            Self::Token(TokenError::Vault(err)) if err.is_transient() => RetryHint::Backoff,
+            Self::Store(err) if err.is_transient() => RetryHint::Backoff,
+            _ => RetryHint::Never,
+        }
+    }
+}
+
+/// `provision` or `status` could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// The event is malformed; nothing was changed.
+    #[error(transparent)]
+    Input(#[from] EventError),
+    /// The tenant is in a state that does not allow this request; nothing was changed.
+    #[error("invalid `tenant_id`: tenant {tenant} is {state}; {hint}")]
+    WrongState {
+        /// The tenant.
+        tenant: String,
+        /// Its state.
+        state: LifecycleState,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// Messages are held in quarantine and the request did not acknowledge them; nothing changed.
+    #[error(
+        "invalid `acknowledge_quarantine`: tenant {tenant} has {count} quarantined message(s); review or release \
+         them, then deprovision with \"acknowledge_quarantine\": true"
+    )]
+    Quarantine {
+        /// The tenant.
+        tenant: String,
+        /// Messages in quarantine.
+        count: u64,
+    },
+    /// No such task.
+    #[error("invalid `task_id`: no task {0} exists (finished tasks expire after 30 days)")]
+    UnknownTask(String),
+    /// No such tenant.
+    #[error("invalid `tenant_id`: tenant {0} is not under management")]
+    UnknownTenant(String),
+    /// The configuration of the function is incomplete.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The state store failed; the event can be retried.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A continuation could not be queued; the event can be retried.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+impl ProvisionError {
+    /// A stable name for the error's kind (the Lambda error type).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Input(_) => "InvalidInput",
+            Self::WrongState { .. } => "WrongLifecycleState",
+            Self::Quarantine { .. } => "QuarantineNotAcknowledged",
+            Self::UnknownTask(_) | Self::UnknownTenant(_) => "NotFound",
+            Self::Config(_) => "Configuration",
+            Self::Store(_) | Self::Queue(_) => "Retryable",
+        }
+    }
+}

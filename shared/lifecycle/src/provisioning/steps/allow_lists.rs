@@ -1,0 +1,116 @@
+//! Allow lists: the spoofed-sender pair in the Tenant Allow/Block List, and the vendor's IPs in
+//! the Default connection-filter policy. The customer's own entries are never touched: IPs are
+//! added with the add/remove form, and only what we added is recorded as ours.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::Outcome;
+use crate::provisioning::{
+    context::{StepContext, text},
+    error::StepError,
+};
+use microsoft::exchange::{Cmdlet, ExchangeAdmin, add_remove};
+use state::store::ResourceKind;
+
+/// The spoof entries matching the vendor's pair.
+async fn matching_spoof_items(
+    ctx: &StepContext<'_>,
+    exchange: &impl ExchangeAdmin,
+) -> Result<Vec<Value>, StepError> {
+    let items = exchange
+        .invoke(&Cmdlet::new("Get-TenantAllowBlockListSpoofItems").param("Identity", "Default"))
+        .await?;
+    Ok(items
+        .into_iter()
+        .filter(|item| ctx.vendor.spoof.matches(item))
+        .collect())
+}
+
+/// Adds the spoofed-sender allow pair unless present; records the entry's id.
+pub async fn add_spoof_pair(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let exchange = ctx.ms.exchange(ctx.tenant).await?;
+    let spoof = &ctx.vendor.spoof;
+    let key = spoof.key();
+    let ours = ctx.recorded(ResourceKind::SpoofItem, &key).await?;
+    let found = matching_spoof_items(ctx, &exchange).await?;
+    if let Some(item) = found.first() {
+        let id = text(item, "Identity").unwrap_or_default();
+        return match ours {
+            Some(_) => {
+                ctx.record(ResourceKind::SpoofItem, &key, Some(id), &[]).await?;
+                Ok(Outcome::Done(None))
+            }
+            // The customer already allows the pair: used, never recorded as ours.
+            None => Ok(Outcome::Done(Some(format!(
+                "spoof pair already allowed by the tenant ({id}); left as theirs"
+            )))),
+        };
+    }
+    // Intent first: whatever entry appears for the pair from now on is ours.
+    ctx.record(ResourceKind::SpoofItem, &key, None, &[]).await?;
+    let new = Cmdlet::new("New-TenantAllowBlockListSpoofItems")
+        .param("Identity", "Default")
+        .param("Action", "Allow")
+        .param("SpoofedUser", spoof.spoofed_user.as_str())
+        .param("SendingInfrastructure", spoof.sending_infrastructure.as_str())
+        .param("SpoofType", spoof.spoof_type.as_str());
+    exchange.invoke_once(&new).await?;
+    // Read back: success may come with no record, and only the list shows the id.
+    let created = matching_spoof_items(ctx, &exchange).await?;
+    let id = created
+        .first()
+        .and_then(|item| text(item, "Identity"))
+        .ok_or_else(|| {
+            StepError::Failed("the spoof entry was accepted but does not appear in the list".to_owned())
+        })?;
+    ctx.record(ResourceKind::SpoofItem, &key, Some(id), &[]).await?;
+    Ok(Outcome::Done(Some(format!("spoof pair added ({id})"))))
+}
+
+/// Adds the vendor IPs missing from the IP Allow List and records exactly those as ours.
+pub async fn add_allowed_ips(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let exchange = ctx.ms.exchange(ctx.tenant).await?;
+    let get = Cmdlet::new("Get-HostedConnectionFilterPolicy").param("Identity", "Default");
+    let policy = exchange
+        .invoke(&get)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null);
+    let present: BTreeSet<String> = policy
+        .get("IPAllowList")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    let mut missing = Vec::new();
+    for ip in &ctx.vendor.egress_ips {
+        let recorded = ctx.recorded(ResourceKind::AllowedIp, ip).await?.is_some();
+        match (present.contains(ip), recorded) {
+            (true, true) => ours.push(ip.clone()),
+            (true, false) => theirs.push(ip.clone()),
+            (false, _) => missing.push(ip.clone()),
+        }
+    }
+    // Intent first: an IP recorded here and present later was added by us, even after a crash.
+    for ip in &missing {
+        ctx.record(ResourceKind::AllowedIp, ip, None, &[]).await?;
+    }
+    if !missing.is_empty() {
+        let set = Cmdlet::new("Set-HostedConnectionFilterPolicy")
+            .param("Identity", "Default")
+            .param("IPAllowList", add_remove(&missing, &[]));
+        exchange.invoke(&set).await?;
+    }
+    let mut note = format!("{} IP(s) added", missing.len());
+    if !theirs.is_empty() {
+        note.push_str(&format!(
+            "; already allowed by the tenant and left as theirs: {}",
+            theirs.join(", ")
+        ));
+    }
+    Ok(Outcome::Done(Some(note)))
+}

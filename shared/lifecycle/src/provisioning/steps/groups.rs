@@ -1,0 +1,231 @@
+//! The two Microsoft 365 "virtual groups": created through Graph (welcome mail off and hidden from
+//! Outlook, which can only be set at creation), filled with the protected users, and awaited
+//! until Exchange sees them (transport rules can only name groups Exchange knows).
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use super::Outcome;
+use crate::provisioning::{
+    context::{StepContext, text},
+    error::StepError,
+};
+use microsoft::{
+    exchange::{Cmdlet, ExchangeAdmin, Kind},
+    graph::{BatchRequest, GraphClient},
+};
+use model::policy::PolicyTargetsInput;
+use state::store::ResourceKind;
+
+/// How long new groups may take to reach Exchange before the step fails (Graph documents up to
+/// 45 minutes for some changes to unified groups).
+const PROPAGATION_LIMIT: Duration = Duration::minutes(60);
+
+fn groups<'a>(ctx: &'a StepContext<'_>) -> [(&'a str, &'a str); 2] {
+    let n = ctx.names;
+    [
+        (&n.incoming_group, &n.incoming_group_nickname),
+        (&n.outgoing_group, &n.outgoing_group_nickname),
+    ]
+}
+
+/// The group with `nickname`, if it exists.
+async fn find_group(graph: &GraphClient, nickname: &str) -> Result<Option<Value>, StepError> {
+    let found: Value = graph
+        .get(&format!(
+            "/groups?$filter=mailNickname eq '{nickname}'&$select=id,displayName,mail,mailNickname"
+        ))
+        .await?;
+    Ok(found.get("value").and_then(|v| v.get(0)).cloned())
+}
+
+/// Creates the incoming and outgoing groups where missing; records both.
+pub async fn create_groups(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let graph = ctx.ms.graph(ctx.tenant).await?;
+    let mut created = Vec::new();
+    for (name, nickname) in groups(ctx) {
+        let group = match find_group(&graph, nickname).await? {
+            Some(group) => group,
+            None => {
+                let body = json!({
+                    "displayName": name,
+                    "mailNickname": nickname,
+                    "description": "Managed by m365-inline: mailboxes whose mail is scanned inline.",
+                    "groupTypes": ["Unified"],
+                    "mailEnabled": true,
+                    "securityEnabled": false,
+                    "visibility": "Private",
+                    "resourceBehaviorOptions": ["WelcomeEmailDisabled", "HideGroupInOutlook"]
+                });
+                created.push(name);
+                // Once only: after a lost answer the step runs again and finds the group.
+                graph.post_once::<Value>("/groups", &body).await?
+            }
+        };
+        let id = text(&group, "id").unwrap_or_default();
+        let mail = text(&group, "mail").unwrap_or_default();
+        ctx.record(
+            ResourceKind::Group,
+            name,
+            Some(id),
+            &[("mail", mail), ("nickname", nickname)],
+        )
+        .await?;
+    }
+    Ok(Outcome::Done(
+        (!created.is_empty()).then(|| format!("created {}", created.join(", "))),
+    ))
+}
+
+/// Puts the protected users (and the members of protected groups) in both virtual groups.
+pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let (wanted, added, removed) = apply_members(ctx, &ctx.request.policy_targets).await?;
+    Ok(Outcome::Done(Some(format!(
+        "{wanted} protected user(s); {added} membership(s) added, {removed} removed"
+    ))))
+}
+
+/// Makes both virtual groups hold exactly the targeted users (and the members of targeted
+/// groups): adds and removes in `$batch`es of at most 20; "already a member" and "not a member"
+/// count as done. Returns (users wanted, memberships added, memberships removed).
+pub async fn apply_members<R>(
+    ctx: &StepContext<'_, R>,
+    targets: &PolicyTargetsInput,
+) -> Result<(usize, usize, usize), StepError> {
+    let graph = ctx.ms.graph(ctx.tenant).await?;
+    let mut wanted: BTreeSet<String> =
+        resolve_users(&graph, targets.users.iter().map(|u| u.as_str())).await?;
+    for group in &targets.groups {
+        let path = format!(
+            "/groups/{}/members/microsoft.graph.user?$select=id&$top=999",
+            group.as_str()
+        );
+        for member in graph.pages::<Value>(&path).collect_all().await? {
+            wanted.extend(text(&member, "id").map(str::to_owned));
+        }
+    }
+    let directory_objects = format!("{}/v1.0/directoryObjects", ctx.tenant.cloud.endpoints().graph);
+    let (mut added, mut removed) = (0, 0);
+    for name in [&ctx.names.incoming_group, &ctx.names.outgoing_group] {
+        let group = ctx
+            .recorded(ResourceKind::Group, name)
+            .await?
+            .and_then(|r| r.external_id);
+        let group = group.ok_or_else(|| StepError::Failed(format!("group {name} is not recorded")))?;
+        let path = format!("/groups/{group}/members?$select=id&$top=999");
+        let present: BTreeSet<String> = graph
+            .pages::<Value>(&path)
+            .collect_all()
+            .await?
+            .iter()
+            .filter_map(|m| text(m, "id").map(str::to_owned))
+            .collect();
+        let adds = wanted.difference(&present).map(|user| {
+            BatchRequest::new(
+                format!("add-{user}"),
+                "POST",
+                format!("/groups/{group}/members/$ref"),
+            )
+            .with_body(json!({"@odata.id": format!("{directory_objects}/{user}")}))
+        });
+        let removes = present.difference(&wanted).map(|user| {
+            BatchRequest::new(
+                format!("remove-{user}"),
+                "DELETE",
+                format!("/groups/{group}/members/{user}/$ref"),
+            )
+        });
+        let requests: Vec<BatchRequest> = adds.chain(removes).collect();
+        for (request, answer) in requests.iter().zip(graph.batch(&requests).await?) {
+            let adding = request.method == "POST";
+            match answer.error(&request.method, &request.url) {
+                None if adding => added += 1,
+                None => removed += 1,
+                // "One or more added object references already exist": someone was quicker.
+                Some(err)
+                    if adding && err.status() == Some(400) && err.to_string().contains("already exist") => {}
+                // Not a member any more: the removal is done.
+                Some(err) if !adding && err.is_not_found() => {}
+                Some(err) => return Err(err.into()),
+            }
+        }
+    }
+    Ok((wanted.len(), added, removed))
+}
+
+/// The object ids of `upns`, read with `$batch`; an unknown user is the admin's to fix.
+async fn resolve_users<'u>(
+    graph: &GraphClient,
+    upns: impl Iterator<Item = &'u str>,
+) -> Result<BTreeSet<String>, StepError> {
+    let requests: Vec<BatchRequest> = upns
+        .enumerate()
+        .map(|(i, upn)| BatchRequest::new(i.to_string(), "GET", format!("/users/{upn}?$select=id")))
+        .collect();
+    let mut ids = BTreeSet::new();
+    let mut missing = Vec::new();
+    for (request, answer) in requests.iter().zip(graph.batch(&requests).await?) {
+        match answer.error("GET", &request.url) {
+            None => ids.extend(
+                answer
+                    .body
+                    .as_ref()
+                    .and_then(|b| text(b, "id"))
+                    .map(str::to_owned),
+            ),
+            Some(err) if err.is_not_found() => missing.push(
+                request
+                    .url
+                    .trim_start_matches("/users/")
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            Some(err) => return Err(err.into()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(StepError::AdminAction(format!(
+            "policy target user(s) not found in the tenant: {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(ids)
+}
+
+/// Waits until Exchange sees both groups.
+pub async fn wait_for_groups(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let exchange = ctx.ms.exchange(ctx.tenant).await?;
+    let mut missing = Vec::new();
+    for (name, nickname) in groups(ctx) {
+        match exchange
+            .invoke(&Cmdlet::new("Get-UnifiedGroup").param("Identity", nickname))
+            .await
+        {
+            Ok(found) if !found.is_empty() => {}
+            Ok(_) => missing.push(name),
+            Err(err) if err.kind() == Some(Kind::NotFound) => missing.push(name),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(Outcome::Done(None));
+    }
+    let created = ctx
+        .recorded(ResourceKind::Group, &ctx.names.incoming_group)
+        .await?
+        .map(|r| r.recorded_at);
+    if created.is_some_and(|at| Utc::now() - at > PROPAGATION_LIMIT) {
+        return Err(StepError::Failed(format!(
+            "Exchange still does not see {} after an hour",
+            missing.join(", ")
+        )));
+    }
+    Ok(Outcome::Wait {
+        until: Utc::now() + Duration::seconds(30),
+        reason: format!("waiting for Exchange to see {}", missing.join(", ")),
+    })
+}

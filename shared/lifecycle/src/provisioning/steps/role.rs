@@ -1,0 +1,149 @@
+//! The Exchange Administrator role for the app, and the check that Exchange answers.
+
+use std::collections::BTreeSet;
+
+use super::{Outcome, roles, tenant};
+use crate::provisioning::{
+    context::{StepContext, text},
+    error::StepError,
+};
+use chrono::{Duration, Utc};
+use microsoft::{
+    exchange::{Cmdlet, ExchangeAdmin, ExchangeError, Kind},
+    identity::Resource,
+};
+use state::store::ResourceKind;
+
+/// Key of the role assignment record.
+pub const EXCHANGE_ROLE_KEY: &str = "exchange_administrator";
+
+/// How long a new role may take to reach Exchange before the step gives up.
+const ROLE_PROPAGATION: Duration = Duration::minutes(30);
+
+/// Ensures the app's service principal holds Exchange Administrator.
+pub async fn assign_exchange_role(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let graph = ctx.ms.graph(ctx.tenant).await?;
+    let sp = tenant::service_principal(ctx, &graph).await?;
+    let sp_id = text(&sp, "id").unwrap_or_default().to_owned();
+    let id = tenant::ensure_role(
+        ctx,
+        &graph,
+        &sp_id,
+        roles::EXCHANGE_ADMINISTRATOR,
+        EXCHANGE_ROLE_KEY,
+    )
+    .await?;
+    let ours = ctx
+        .recorded(ResourceKind::RoleAssignment, EXCHANGE_ROLE_KEY)
+        .await?
+        .is_some();
+    if ours {
+        // The role travels in the token: only a token minted from now on carries it. Also on a
+        // retry: an earlier attempt may have assigned it and lost the answer (or the process).
+        ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, Resource::Exchange);
+    }
+    let who = if ours {
+        "assigned by m365-inline"
+    } else {
+        "already assigned by the tenant's admin"
+    };
+    Ok(Outcome::Done(Some(format!(
+        "Exchange Administrator {who} ({id})"
+    ))))
+}
+
+/// Exchange answers with the role; lists accepted domains and other vendors' mail-flow objects.
+pub async fn check_exchange(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let mut exchange = ctx.ms.exchange(ctx.tenant).await?;
+    let mut fresh_token = false;
+    let domains = loop {
+        match exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await {
+            Ok(domains) => break domains,
+            // The refused token may predate the role (minted by another process): one new token.
+            Err(err)
+                if err.kind() == Some(Kind::RoleMissing) && !fresh_token && role_is_ours(ctx).await? =>
+            {
+                ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, Resource::Exchange);
+                exchange = ctx.ms.exchange(ctx.tenant).await?;
+                fresh_token = true;
+            }
+            Err(err) if err.kind() == Some(Kind::RoleMissing) => return role_pending(ctx, &err).await,
+            Err(err) => return Err(err.into()),
+        }
+    };
+    let ours: BTreeSet<&str> = ctx
+        .names
+        .rules()
+        .into_iter()
+        .chain(connector_names(ctx))
+        .collect();
+    let mut foreign = Vec::new();
+    for cmdlet in [
+        "Get-InboundConnector",
+        "Get-OutboundConnector",
+        "Get-TransportRule",
+    ] {
+        for object in exchange.invoke(&Cmdlet::new(cmdlet)).await? {
+            let name = text(&object, "Name")
+                .or_else(|| text(&object, "Identity"))
+                .unwrap_or_default();
+            let routes = object
+                .get("SmartHosts")
+                .is_some_and(|h| h.as_array().is_some_and(|a| !a.is_empty()))
+                || object
+                    .get("RouteMessageOutboundConnector")
+                    .is_some_and(|r| !r.is_null());
+            if routes && !ours.contains(name) {
+                foreign.push(name.to_owned());
+            }
+        }
+    }
+    let accepted: Vec<&str> = domains.iter().filter_map(|d| text(d, "DomainName")).collect();
+    let mut note = format!("accepted domains: {}", accepted.join(", "));
+    if !foreign.is_empty() {
+        note.push_str(&format!(
+            "; other mail routing already present (check for conflicts): {}",
+            foreign.join(", ")
+        ));
+    }
+    Ok(Outcome::Done(Some(note)))
+}
+
+fn connector_names<'a>(ctx: &'a StepContext<'_>) -> [&'a str; 4] {
+    let n = ctx.names;
+    [
+        &n.outbound_incoming,
+        &n.outbound_outgoing,
+        &n.inbound_incoming,
+        &n.inbound_outgoing,
+    ]
+}
+
+/// Whether the role was assigned by us (recorded), so a token may predate it.
+async fn role_is_ours(ctx: &StepContext<'_>) -> Result<bool, StepError> {
+    Ok(ctx
+        .recorded(ResourceKind::RoleAssignment, EXCHANGE_ROLE_KEY)
+        .await?
+        .is_some())
+}
+
+/// Exchange does not see the role yet: wait while it may still propagate, then ask the admin.
+async fn role_pending(ctx: &StepContext<'_>, err: &ExchangeError) -> Result<Outcome, StepError> {
+    let assigned_at = ctx
+        .recorded(ResourceKind::RoleAssignment, EXCHANGE_ROLE_KEY)
+        .await?
+        .map(|r| r.recorded_at);
+    match assigned_at {
+        Some(at) if Utc::now() - at < ROLE_PROPAGATION => {
+            // A token minted before the role was assigned never carries it.
+            ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, Resource::Exchange);
+            Ok(Outcome::Wait {
+                until: Utc::now() + Duration::seconds(30),
+                reason: "the Exchange Administrator role is still reaching Exchange".to_owned(),
+            })
+        }
+        _ => Err(StepError::AdminAction(format!(
+            "Exchange refuses the app ({err}): assign the Exchange Administrator role to the app in Entra ID, then re-run provisioning"
+        ))),
+    }
+}

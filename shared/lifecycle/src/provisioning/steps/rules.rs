@@ -1,0 +1,140 @@
+//! The six transport rules: created disabled, enabled as the very last step, so mail is rerouted
+//! only once connectors, groups and allow lists are all in place.
+
+use serde_json::Value;
+
+use super::{
+    Outcome,
+    connectors::{comment, ensure, find},
+};
+use crate::provisioning::{
+    context::{StepContext, text},
+    error::StepError,
+};
+use microsoft::exchange::{Cmdlet, ExchangeAdmin};
+use state::store::ResourceKind;
+
+/// The domains the domain rules cover: the requested ones, or every accepted domain.
+async fn protected_domains(
+    ctx: &StepContext<'_>,
+    exchange: &impl ExchangeAdmin,
+) -> Result<Vec<String>, StepError> {
+    if let Some(domains) = &ctx.request.policy_targets.domains {
+        return Ok(domains.iter().map(|d| d.as_str().to_owned()).collect());
+    }
+    let accepted = exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await?;
+    Ok(accepted
+        .iter()
+        .filter_map(|d| text(d, "DomainName"))
+        .map(str::to_ascii_lowercase)
+        .collect())
+}
+
+/// The smtp address of a recorded virtual group.
+async fn group_address(ctx: &StepContext<'_>, name: &str) -> Result<String, StepError> {
+    let record = ctx.recorded(ResourceKind::Group, name).await?;
+    record
+        .and_then(|r| r.details.get("mail").cloned().filter(|m| !m.is_empty()))
+        .ok_or_else(|| StepError::Failed(format!("group {name} has no recorded mail address")))
+}
+
+/// Creates the six rules, disabled, where missing, and records them.
+pub async fn create_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let exchange = ctx.ms.exchange(ctx.tenant).await?;
+    let (n, v) = (ctx.names, ctx.vendor);
+    let domains = protected_domains(ctx, &exchange).await?;
+    let incoming_group = group_address(ctx, &n.incoming_group).await?;
+    let outgoing_group = group_address(ctx, &n.outgoing_group).await?;
+    let egress = v.egress_ips.clone();
+    let rule = |name: &str| {
+        Cmdlet::new("New-TransportRule")
+            .param("Name", name)
+            .param("Enabled", false)
+            .param("Mode", "Enforce")
+            .param("Comments", comment(ctx))
+    };
+    // Routing rules never reroute mail the vendor already scanned (it comes from its IPs).
+    let route = |name: &str, connector: &str| {
+        rule(name)
+            .param("RouteMessageOutboundConnector", connector)
+            .param("ExceptIfSenderIpRanges", egress.clone())
+            .param("StopRuleProcessing", true)
+    };
+    let mut rules = Vec::new();
+    if domains.is_empty() {
+        tracing::warn!(tenant = %ctx.tenant.tenant_id, "no protected domains: the domain rules are not created");
+    } else {
+        rules.push(
+            route(&n.rule_incoming_domain, &n.outbound_incoming)
+                .param("FromScope", "NotInOrganization")
+                .param("RecipientDomainIs", domains.clone()),
+        );
+    }
+    rules.push(
+        route(&n.rule_incoming_user, &n.outbound_incoming)
+            .param("FromScope", "NotInOrganization")
+            .param("SentToMemberOf", vec![incoming_group]),
+    );
+    if !domains.is_empty() {
+        rules.push(
+            route(&n.rule_outgoing_domain, &n.outbound_outgoing)
+                .param("FromScope", "InOrganization")
+                .param("SentToScope", "NotInOrganization")
+                .param("SenderDomainIs", domains.clone()),
+        );
+    }
+    rules.push(
+        route(&n.rule_outgoing_user, &n.outbound_outgoing)
+            .param("SentToScope", "NotInOrganization")
+            .param("FromMemberOf", vec![outgoing_group]),
+    );
+    rules.push(
+        rule(&n.rule_skip_spam)
+            .param("SenderIpRanges", egress.clone())
+            .param("SetSCL", "-1"),
+    );
+    rules.push(
+        rule(&n.rule_junk)
+            .param("HeaderMatchesMessageHeader", v.verdict_header.name.as_str())
+            .param("HeaderMatchesPatterns", vec![v.verdict_header.junk_value.clone()])
+            .param("SetSCL", "6"),
+    );
+    let mut created = 0;
+    for new in &rules {
+        let name = new
+            .get("Name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let (object, made) = ensure(&exchange, "TransportRule", &name, new).await?;
+        created += usize::from(made);
+        ctx.record(ResourceKind::TransportRule, &name, text(&object, "Guid"), &[])
+            .await?;
+    }
+    Ok(Outcome::Done(Some(format!(
+        "{created} of {} rules created (disabled)",
+        rules.len()
+    ))))
+}
+
+/// Enables every recorded rule that is disabled: inbound routing first, then outbound.
+pub async fn enable_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let exchange = ctx.ms.exchange(ctx.tenant).await?;
+    let mut enabled = 0;
+    for name in ctx.names.rules() {
+        if ctx.recorded(ResourceKind::TransportRule, name).await?.is_none() {
+            continue;
+        }
+        let rule = find(&exchange, "TransportRule", name)
+            .await?
+            .ok_or_else(|| StepError::Failed(format!("rule {name} disappeared before it was enabled")))?;
+        let state = text(&rule, "State").unwrap_or_default();
+        if !state.eq_ignore_ascii_case("Enabled") {
+            exchange
+                .invoke(&Cmdlet::new("Enable-TransportRule").param("Identity", name))
+                .await?;
+            enabled += 1;
+        }
+    }
+    Ok(Outcome::Done(Some(format!("{enabled} rule(s) enabled"))))
+}

@@ -1,0 +1,182 @@
+//! Tenant-wide steps: preflight and the (legacy) delegate promotion.
+
+use serde_json::{Value, json};
+
+use super::{Outcome, roles};
+use crate::provisioning::{
+    context::{StepContext, text},
+    error::StepError,
+};
+use microsoft::graph::GraphClient;
+use state::store::ResourceKind;
+
+/// Tokens for both resources, the organization, the app's service principal and its grants.
+pub async fn preflight(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let graph = ctx.ms.graph(ctx.tenant).await?;
+    // Minting the Exchange token proves the Exchange grant's consent; using it waits for the role.
+    ctx.ms.exchange(ctx.tenant).await?;
+    let organization: Value = graph
+        .get("/organization?$select=id,displayName,verifiedDomains")
+        .await?;
+    let org = organization
+        .get("value")
+        .and_then(|v| v.get(0))
+        .cloned()
+        .unwrap_or(Value::Null);
+    if text(&org, "id").is_some_and(|id| !id.eq_ignore_ascii_case(&ctx.tenant.tenant_id.to_string())) {
+        return Err(StepError::Failed(
+            "the token's organization is not the requested tenant".to_owned(),
+        ));
+    }
+    let sp = service_principal(ctx, &graph).await?;
+    let sp_id = text(&sp, "id").unwrap_or_default().to_owned();
+    ctx.record(
+        ResourceKind::ServicePrincipal,
+        ctx.ms.tokens.app().await?.client_id.as_str(),
+        Some(&sp_id),
+        &[],
+    )
+    .await?;
+    let grants: Value = graph
+        .get(&format!(
+            "/servicePrincipals/{sp_id}/appRoleAssignments?$select=appRoleId,resourceId"
+        ))
+        .await?;
+    let count = grants.get("value").and_then(Value::as_array).map_or(0, Vec::len);
+    let name = text(&org, "displayName").unwrap_or("the tenant");
+    Ok(Outcome::Done(Some(format!(
+        "{name}: app consented with {count} application permission(s)"
+    ))))
+}
+
+/// The app's service principal in the tenant; missing means the admin has not consented.
+pub async fn service_principal(ctx: &StepContext<'_>, graph: &GraphClient) -> Result<Value, StepError> {
+    let app = ctx.ms.tokens.app().await?;
+    let path = format!(
+        "/servicePrincipals(appId='{}')?$select=id,appId,displayName",
+        app.client_id
+    );
+    match graph.get::<Value>(&path).await {
+        Ok(sp) => Ok(sp),
+        Err(err) if err.is_not_found() => Err(StepError::Reconsent(format!(
+            "the app {} is not consented in this tenant: a Global Administrator must grant admin consent, then re-run provisioning",
+            app.client_id
+        ))),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Assigns Global Administrator to each named delegate (legacy option, audited).
+pub async fn promote_delegates(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let graph = ctx.ms.graph(ctx.tenant).await?;
+    let mut promoted = Vec::new();
+    for upn in &ctx.request.options.delegates {
+        let user: Value = graph
+            .get(&format!("/users/{}?$select=id", upn.as_str()))
+            .await
+            .map_err(|err| {
+                if err.is_not_found() {
+                    StepError::AdminAction(format!(
+                        "delegate account {} does not exist in the tenant",
+                        upn.as_str()
+                    ))
+                } else {
+                    err.into()
+                }
+            })?;
+        let user_id = text(&user, "id").unwrap_or_default();
+        let key = format!("global_administrator:{}", upn.as_str());
+        let assignment = ensure_role(ctx, &graph, user_id, roles::GLOBAL_ADMINISTRATOR, &key).await?;
+        tracing::warn!(
+            audit = true,
+            tenant = %ctx.tenant.tenant_id,
+            delegate = upn.as_str(),
+            assignment = assignment.as_str(),
+            "Global Administrator assigned to a delegate account (promote_delegates_to_global_admin)"
+        );
+        promoted.push(upn.as_str().to_owned());
+    }
+    Ok(Outcome::Done(Some(format!(
+        "Global Administrator assigned to {}",
+        promoted.join(", ")
+    ))))
+}
+
+/// Ensures `principal` holds `role`, recording the assignment as ours only if we make it.
+/// The intent is recorded before the assignment, so a crash in between cannot orphan it.
+pub async fn ensure_role(
+    ctx: &StepContext<'_>,
+    graph: &GraphClient,
+    principal: &str,
+    role: &str,
+    key: &str,
+) -> Result<String, StepError> {
+    let filter = format!(
+        "/roleManagement/directory/roleAssignments?$filter=principalId eq '{principal}' and roleDefinitionId eq '{role}'&$select=id"
+    );
+    let no_permission = |err: microsoft::graph::GraphError| {
+        if err.is_forbidden() {
+            StepError::AdminAction(format!(
+                "the app may not manage directory roles ({err}): assign the role {role} to principal {principal} in \
+                 Entra ID (Roles and administrators), or grant RoleManagement.ReadWrite.Directory, then re-run provisioning"
+            ))
+        } else {
+            err.into()
+        }
+    };
+    let existing: Value = graph.get(&filter).await.map_err(no_permission)?;
+    let found = existing
+        .get("value")
+        .and_then(|v| v.get(0))
+        .and_then(|a| text(a, "id"))
+        .map(str::to_owned);
+    let ours = ctx.recorded(ResourceKind::RoleAssignment, key).await?;
+    match (found, ours) {
+        (Some(id), Some(_)) => {
+            ctx.record(
+                ResourceKind::RoleAssignment,
+                key,
+                Some(&id),
+                &[("role", role), ("principal", principal)],
+            )
+            .await?;
+            Ok(id)
+        }
+        // Assigned by someone else (the admin by hand): used, never recorded as ours.
+        (Some(id), None) => Ok(id),
+        (None, _) => {
+            ctx.record(
+                ResourceKind::RoleAssignment,
+                key,
+                None,
+                &[("role", role), ("principal", principal)],
+            )
+            .await?;
+            let body = json!({"principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/"});
+            let created = graph
+                .post_once::<Value>("/roleManagement/directory/roleAssignments", &body)
+                .await;
+            // The intent stays only if the assignment may have been made (an unknown outcome).
+            if let Err(err) = &created
+                && err.status().is_some_and(|s| (400..500).contains(&s) && s != 429)
+            {
+                let intent = state::store::Key::resource(
+                    ctx.tenant.tenant_id,
+                    ResourceKind::RoleAssignment.code(),
+                    key,
+                );
+                ctx.store.delete(&intent).await?;
+            }
+            let created: Value = created.map_err(no_permission)?;
+            let id = text(&created, "id").unwrap_or_default().to_owned();
+            ctx.record(
+                ResourceKind::RoleAssignment,
+                key,
+                Some(&id),
+                &[("role", role), ("principal", principal)],
+            )
+            .await?;
+            Ok(id)
+        }
+    }
+}

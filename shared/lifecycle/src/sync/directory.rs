@@ -1,0 +1,335 @@
+//! Users and groups: delta queries into the tenant's directory snapshot.
+//!
+//! First sync (and after an expired delta link): take a from-now delta link
+//! (`$deltatoken=latest`) *first*, then list with `$top=999` page by page, writing each page to
+//! the snapshot before reading the next (a 100,000-user tenant is ~101 listing requests and
+//! never all in memory). Later syncs apply the delta from the stored link: changed objects are
+//! upserted, `@removed` ones deleted. Replays are harmless: every write is an idempotent upsert
+//! or delete by object id.
+
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use serde_json::Value;
+use std::{collections::HashMap, sync::Mutex};
+
+use super::{
+    error::SyncError,
+    state::{DirectoryEntry, EntryKind, snapshot_partition},
+};
+use microsoft::graph::{BatchRequest, BatchResponse, GraphClient, GraphError};
+use model::{retry::RetryPolicy, tenant::TenantId};
+use state::store::{Key, Store, decode, encode};
+
+/// DynamoDB's most writes per `BatchWriteItem`.
+const MAX_WRITE_BATCH: usize = 25;
+
+/// What a sync reads of each user (`$select` also limits what the delta tracks).
+pub const USER_SELECT: &str = "id,userPrincipalName,displayName";
+/// What a sync reads of each group (no `members`: membership is not part of the snapshot).
+pub const GROUP_SELECT: &str = "id,displayName,mail";
+
+impl EntryKind {
+    fn collection(self) -> &'static str {
+        match self {
+            Self::User => "users",
+            Self::Group => "groups",
+        }
+    }
+
+    fn select(self) -> &'static str {
+        match self {
+            Self::User => USER_SELECT,
+            Self::Group => GROUP_SELECT,
+        }
+    }
+
+    /// The from-now delta query of the kind.
+    pub fn latest_path(self) -> String {
+        format!(
+            "/{}/delta?$select={}&$deltatoken=latest",
+            self.collection(),
+            self.select()
+        )
+    }
+
+    fn listing_path(self) -> String {
+        format!("/{}?$top=999&$select={}", self.collection(), self.select())
+    }
+}
+
+/// The directory snapshot in the state table, written with `BatchWriteItem`.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    client: aws_sdk_dynamodb::Client,
+    store: Store,
+    retry: RetryPolicy,
+}
+
+impl Snapshot {
+    /// A snapshot writer on the table of `store`.
+    pub fn new(client: aws_sdk_dynamodb::Client, store: Store, retry: RetryPolicy) -> Self {
+        Self { client, store, retry }
+    }
+
+    /// Every entry of the tenant's snapshot, sorted by kind and id.
+    pub async fn entries(&self, tenant_id: TenantId) -> Result<Vec<DirectoryEntry>, SyncError> {
+        let items = self
+            .store
+            .query_prefix(&snapshot_partition(tenant_id), "")
+            .await?;
+        let mut entries = items
+            .into_iter()
+            .map(decode::<DirectoryEntry>)
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.sort();
+        Ok(entries)
+    }
+
+    /// Upserts `entries`, 25 per request; unprocessed items are re-sent with backoff.
+    pub async fn put_all(&self, entries: &[DirectoryEntry]) -> Result<(), SyncError> {
+        let mut requests = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let (_, item) = encode(entry)?;
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(|err| self.error(err.to_string(), false))?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        self.write(requests).await
+    }
+
+    /// Deletes the entries at `keys`, 25 per request.
+    pub async fn delete_all(&self, keys: &[Key]) -> Result<(), SyncError> {
+        let mut requests = Vec::with_capacity(keys.len());
+        for key in keys {
+            let item = HashMap::from([
+                ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
+                ("sk".to_owned(), AttributeValue::S(key.sk.clone())),
+            ]);
+            let delete = DeleteRequest::builder()
+                .set_key(Some(item))
+                .build()
+                .map_err(|err| self.error(err.to_string(), false))?;
+            requests.push(WriteRequest::builder().delete_request(delete).build());
+        }
+        self.write(requests).await
+    }
+
+    fn error(&self, message: String, unprocessed: bool) -> SyncError {
+        SyncError::Snapshot {
+            table: self.store.table().to_owned(),
+            message,
+            unprocessed,
+        }
+    }
+
+    async fn write(&self, requests: Vec<WriteRequest>) -> Result<(), SyncError> {
+        for chunk in requests.chunks(MAX_WRITE_BATCH) {
+            let pending = Mutex::new(chunk.to_vec());
+            let attempt = || async {
+                let batch = pending.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(self.store.table(), batch)
+                    .send()
+                    .await
+                    .map_err(|err| self.error(state::aws::describe(&err), false))?;
+                let left = output
+                    .unprocessed_items
+                    .and_then(|mut by_table| by_table.remove(self.store.table()))
+                    .unwrap_or_default();
+                if left.is_empty() {
+                    return Ok(());
+                }
+                let count = left.len();
+                *pending.lock().unwrap_or_else(|p| p.into_inner()) = left;
+                Err(self.error(format!("{count} item(s) left unprocessed (throttled)"), true))
+            };
+            self.retry.run("DynamoDB BatchWriteItem", attempt).await?;
+        }
+        Ok(())
+    }
+}
+
+/// What syncing one kind did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindSync {
+    /// The delta link to store for the next sync.
+    pub delta_link: Option<String>,
+    /// Objects written (added or changed).
+    pub upserted: usize,
+    /// Objects removed.
+    pub removed: usize,
+    /// Whether a full listing was made (first sync, or the delta link had expired).
+    pub full_listing: bool,
+}
+
+/// One page of a collection or delta.
+struct PageOf {
+    value: Vec<Value>,
+    next: Option<String>,
+    delta: Option<String>,
+}
+
+fn page_of(body: Option<&Value>) -> PageOf {
+    let link = |name: &str| {
+        body.and_then(|b| b.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    PageOf {
+        value: body
+            .and_then(|b| b.get("value"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        next: link("@odata.nextLink"),
+        delta: link("@odata.deltaLink"),
+    }
+}
+
+/// A delta link as a batch sub-request URL: relative to the Graph version.
+pub fn relative(link: &str) -> String {
+    match link.find("/v1.0/") {
+        Some(at) => link[at + "/v1.0".len()..].to_owned(),
+        None => link.to_owned(),
+    }
+}
+
+/// The batch sub-request that starts a kind's sync: the stored delta link, or a from-now link.
+pub fn delta_request(kind: EntryKind, stored: Option<&str>) -> BatchRequest {
+    let url = stored.map_or_else(|| kind.latest_path(), relative);
+    BatchRequest::new(kind.collection(), "GET", url)
+}
+
+fn entry(tenant_id: TenantId, kind: EntryKind, object: &Value, generation: &str) -> Option<DirectoryEntry> {
+    let text = |f: &str| object.get(f).and_then(Value::as_str).map(str::to_owned);
+    let (name, detail) = match kind {
+        EntryKind::User => (text("userPrincipalName")?, text("displayName")),
+        EntryKind::Group => (text("displayName").unwrap_or_default(), text("mail")),
+    };
+    Some(DirectoryEntry {
+        tenant_id,
+        kind,
+        id: text("id")?,
+        name,
+        detail,
+        generation: generation.to_owned(),
+    })
+}
+
+/// Syncs one kind of object of one tenant into the snapshot.
+pub struct DirectorySync<'a> {
+    /// The tenant's Graph.
+    pub graph: &'a GraphClient,
+    /// The snapshot.
+    pub snapshot: &'a Snapshot,
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The generation full listings stamp on entries (the run id).
+    pub generation: &'a str,
+}
+
+impl DirectorySync<'_> {
+    /// Finishes a kind's sync from the answer to [`delta_request`]: applies the delta (following
+    /// its pages), or, on the first sync or an expired link, lists everything.
+    pub async fn finish(
+        &self,
+        kind: EntryKind,
+        stored: Option<&str>,
+        answer: &BatchResponse,
+    ) -> Result<KindSync, SyncError> {
+        if let Some(err) = answer.error("GET", &format!("/{}/delta", kind.collection())) {
+            if stored.is_some() && err.is_sync_reset() {
+                tracing::info!(tenant = %self.tenant_id, kind = kind.collection(), "delta link expired: full listing");
+                let latest: Value = self.graph.get(&kind.latest_path()).await?;
+                let link = page_of(Some(&latest)).delta;
+                return self.full_listing(kind, link, true).await;
+            }
+            return Err(err.into());
+        }
+        let page = page_of(answer.body.as_ref());
+        if stored.is_none() {
+            // A from-now link: list what exists now; changes from here on come through the delta.
+            return self.full_listing(kind, page.delta, false).await;
+        }
+        let mut result = KindSync::default();
+        self.apply(kind, &page.value, &mut result).await?;
+        result.delta_link = page.delta;
+        if let Some(next) = page.next {
+            let mut pages = self.graph.pages::<Value>(&next);
+            while let Some(values) = pages.next_page().await? {
+                self.apply(kind, &values, &mut result).await?;
+            }
+            result.delta_link = pages.delta_link().map(str::to_owned);
+        }
+        if result.delta_link.is_none() {
+            return Err(GraphError::Transport {
+                method: "GET".to_owned(),
+                path: format!("/{}/delta", kind.collection()),
+                reason: "the last delta page has no @odata.deltaLink".to_owned(),
+                transient: true,
+            }
+            .into());
+        }
+        Ok(result)
+    }
+
+    async fn apply(&self, kind: EntryKind, values: &[Value], result: &mut KindSync) -> Result<(), SyncError> {
+        let mut upserts = Vec::new();
+        let mut removals = Vec::new();
+        for object in values {
+            let Some(id) = object.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            if object.get("@removed").is_some() {
+                removals.push(DirectoryEntry::key_of(self.tenant_id, kind, id));
+            } else if let Some(entry) = entry(self.tenant_id, kind, object, self.generation) {
+                upserts.push(entry);
+            }
+        }
+        self.snapshot.put_all(&upserts).await?;
+        self.snapshot.delete_all(&removals).await?;
+        result.upserted += upserts.len();
+        result.removed += removals.len();
+        Ok(())
+    }
+
+    /// Lists every object page by page into the snapshot; with `sweep`, then removes entries
+    /// the listing did not write (objects deleted while the delta link was expired).
+    async fn full_listing(
+        &self,
+        kind: EntryKind,
+        delta_link: Option<String>,
+        sweep: bool,
+    ) -> Result<KindSync, SyncError> {
+        let mut result = KindSync {
+            full_listing: true,
+            ..KindSync::default()
+        };
+        let mut pages = self.graph.pages::<Value>(&kind.listing_path());
+        while let Some(values) = pages.next_page().await? {
+            let entries: Vec<DirectoryEntry> = values
+                .iter()
+                .filter_map(|o| entry(self.tenant_id, kind, o, self.generation))
+                .collect();
+            self.snapshot.put_all(&entries).await?;
+            result.upserted += entries.len();
+        }
+        if sweep {
+            let stale: Vec<Key> = self
+                .snapshot
+                .entries(self.tenant_id)
+                .await?
+                .into_iter()
+                .filter(|e| e.kind == kind && e.generation != self.generation)
+                .map(|e| DirectoryEntry::key_of(self.tenant_id, kind, &e.id))
+                .collect();
+            self.snapshot.delete_all(&stale).await?;
+            result.removed = stale.len();
+        }
+        result.delta_link = delta_link;
+        Ok(result)
+    }
+}

@@ -1,0 +1,185 @@
+//! Domains: verified domains from Graph, the MX records Microsoft expects for them
+//! (`serviceConfigurationRecords`, read once per new domain and kept), the live MX from DNS, and
+//! Exchange's accepted domains, from which the transport rules' domain conditions are made.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::dns::MxResolver;
+use microsoft::graph::{BatchRequest, BatchResponse};
+use model::policy::PolicyTargets;
+
+/// The batch sub-request reading the tenant's domains.
+pub fn domains_request() -> BatchRequest {
+    BatchRequest::new(
+        "domains",
+        "GET",
+        "/domains?$select=id,isVerified,supportedServices",
+    )
+}
+
+/// Verified domains that serve email, lower-case and sorted, from the `/domains` answer.
+pub fn verified_domains(answer: &BatchResponse) -> Vec<String> {
+    let mut domains: Vec<String> = answer
+        .body
+        .as_ref()
+        .and_then(|b| b.get("value"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|d| d.get("isVerified").and_then(Value::as_bool).unwrap_or(false))
+        .filter(|d| {
+            // Absent services (older answers) count as email-capable.
+            d.get("supportedServices")
+                .and_then(Value::as_array)
+                .is_none_or(|s| s.iter().any(|v| v.as_str() == Some("Email")))
+        })
+        .filter_map(|d| d.get("id").and_then(Value::as_str))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    domains.sort();
+    domains.dedup();
+    domains
+}
+
+/// Whether Microsoft runs the domain's DNS itself (its MX never needs checking).
+pub fn is_initial_domain(domain: &str) -> bool {
+    domain.ends_with(".onmicrosoft.com")
+}
+
+/// Sub-requests reading the expected records of `domains`.
+pub fn expected_mx_requests(domains: &[String]) -> Vec<BatchRequest> {
+    domains
+        .iter()
+        .map(|d| {
+            BatchRequest::new(
+                d.clone(),
+                "GET",
+                format!("/domains/{d}/serviceConfigurationRecords"),
+            )
+        })
+        .collect()
+}
+
+/// The expected MX hosts in a `serviceConfigurationRecords` answer, lower-case and sorted.
+pub fn expected_mx(answer: &BatchResponse) -> Vec<String> {
+    let mut hosts: Vec<String> = answer
+        .body
+        .as_ref()
+        .and_then(|b| b.get("value"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|r| {
+            r.get("recordType")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("mx"))
+        })
+        .filter_map(|r| r.get("mailExchange").and_then(Value::as_str))
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// Accepted domain names from `Get-AcceptedDomain`, lower-case and sorted.
+pub fn accepted_domains(objects: &[Value]) -> Vec<String> {
+    let mut domains: Vec<String> = objects
+        .iter()
+        .filter_map(|d| d.get("DomainName").and_then(Value::as_str))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    domains.sort();
+    domains.dedup();
+    domains
+}
+
+/// The domains the domain rules must cover: the policy's explicit list (never grown by a
+/// sync), or every accepted domain when the policy covers all. Rules may only name accepted
+/// domains, so an explicit domain that is not accepted is left out.
+pub fn protected_domains(policy: &PolicyTargets, accepted: &[String]) -> Vec<String> {
+    let mut domains: Vec<String> = match &policy.domains {
+        Some(explicit) => explicit
+            .iter()
+            .map(|d| d.to_ascii_lowercase())
+            .filter(|d| accepted.is_empty() || accepted.contains(d))
+            .collect(),
+        None => accepted.to_vec(),
+    };
+    domains.sort();
+    domains.dedup();
+    domains
+}
+
+/// Domains whose live MX does not include the host Microsoft expects, each with what DNS has.
+pub async fn mx_problems(resolver: &MxResolver, expected: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (domain, hosts) in expected {
+        if is_initial_domain(domain) || hosts.is_empty() {
+            continue;
+        }
+        match resolver.mx_hosts(domain).await {
+            Ok(live) if hosts.iter().any(|h| live.contains(h)) => {}
+            Ok(live) if live.is_empty() => problems.push(format!(
+                "{domain}: no MX record in DNS; expected {}",
+                hosts.join(", ")
+            )),
+            Ok(live) => problems.push(format!(
+                "{domain}: MX points to {}, not to Exchange Online ({}): mail for it does not reach the protection",
+                live.join(", "),
+                hosts.join(", ")
+            )),
+            // A resolver failure is not the tenant's problem: logged, looked at again next run.
+            Err(err) => tracing::warn!(error = %err, "MX lookup failed"),
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(body: Value) -> BatchResponse {
+        BatchResponse {
+            id: "x".into(),
+            status: 200,
+            headers: Default::default(),
+            body: Some(body),
+        }
+    }
+
+    #[test]
+    fn only_verified_email_domains_count() {
+        let a = answer(json!({"value": [
+            {"id": "Contoso.com", "isVerified": true, "supportedServices": ["Email"]},
+            {"id": "pending.com", "isVerified": false, "supportedServices": ["Email"]},
+            {"id": "intune.contoso.com", "isVerified": true, "supportedServices": ["Intune"]}
+        ]}));
+        assert_eq!(verified_domains(&a), vec!["contoso.com"]);
+    }
+
+    #[test]
+    fn explicit_lists_never_grow_and_all_means_accepted() {
+        let accepted = vec!["a.com".to_owned(), "b.com".to_owned()];
+        let all = PolicyTargets::default();
+        assert_eq!(protected_domains(&all, &accepted), accepted);
+        let explicit = PolicyTargets {
+            domains: Some(vec!["A.com".into(), "gone.com".into()]),
+            ..PolicyTargets::default()
+        };
+        assert_eq!(protected_domains(&explicit, &accepted), vec!["a.com"]);
+    }
+
+    #[test]
+    fn expected_mx_is_read_from_mx_records_only() {
+        let a = answer(json!({"value": [
+            {"recordType": "Mx", "mailExchange": "contoso-com.mail.protection.outlook.com", "preference": 0},
+            {"recordType": "Txt", "text": "v=spf1 include:spf.protection.outlook.com -all"}
+        ]}));
+        assert_eq!(expected_mx(&a), vec!["contoso-com.mail.protection.outlook.com"]);
+    }
+}

@@ -1,0 +1,291 @@
+//! Drift of the objects we recorded: a rule disabled or deleted, a connector changed or removed,
+//! our IPs or spoof entry removed by someone. Found from one batch of read cmdlets; repaired
+//! with the provisioning steps themselves (each an idempotent "ensure"), so a repaired object is
+//! exactly what provisioning makes.
+//!
+//! The vendor's facts are checked against the current configuration, so a change of them reaches
+//! every tenant with its next daily sync: smart hosts, the certificate name of the inbound
+//! connectors, and the egress IPs (the rules' IP conditions, the IPs in the IP Allow List: a new
+//! IP is added, a retired IP we added is removed and forgotten).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use microsoft::exchange::{Cmdlet, add_remove};
+
+use model::vendor::{ManagedNames, VendorConfig};
+
+use state::store::{ResourceKind, ResourceRecord};
+
+use crate::provisioning::plan::StepKind;
+
+/// What the read cmdlets answered.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// `Get-TransportRule`.
+    pub rules: Vec<Value>,
+    /// `Get-InboundConnector`.
+    pub inbound: Vec<Value>,
+    /// `Get-OutboundConnector`.
+    pub outbound: Vec<Value>,
+    /// `Get-HostedConnectionFilterPolicy -Identity Default`.
+    pub filter_policy: Vec<Value>,
+    /// `Get-TenantAllowBlockListSpoofItems -Identity Default`.
+    pub spoof_items: Vec<Value>,
+}
+
+/// The read cmdlets of a drift check, in the order of [`Observed`]'s fields.
+pub fn read_cmdlets() -> [Cmdlet; 5] {
+    [
+        Cmdlet::new("Get-TransportRule"),
+        Cmdlet::new("Get-InboundConnector"),
+        Cmdlet::new("Get-OutboundConnector"),
+        Cmdlet::new("Get-HostedConnectionFilterPolicy").param("Identity", "Default"),
+        Cmdlet::new("Get-TenantAllowBlockListSpoofItems").param("Identity", "Default"),
+    ]
+}
+
+/// Drift found, and how to repair it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Drift {
+    /// One finding per drifted object, for the tenant's record and the log.
+    pub findings: Vec<String>,
+    /// Provisioning steps to run again, in provisioning order.
+    pub steps: Vec<StepKind>,
+    /// Direct fixes of changed objects (a changed connector is set back).
+    pub fixes: Vec<Cmdlet>,
+    /// Resources no longer ours to keep (retired vendor IPs): forgotten once the fixes are done.
+    pub forget: Vec<(ResourceKind, String)>,
+}
+
+impl Drift {
+    /// Whether anything drifted.
+    pub fn is_empty(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    fn need(&mut self, step: StepKind) {
+        if !self.steps.contains(&step) {
+            self.steps.push(step);
+        }
+    }
+}
+
+fn named<'v>(objects: &'v [Value], name: &str) -> Option<&'v Value> {
+    objects.iter().find(|o| {
+        o.get("Name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    })
+}
+
+fn strings(object: &Value, field: &str) -> Vec<String> {
+    object
+        .get(field)
+        .and_then(Value::as_array)
+        .map(|l| l.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn enabled(object: &Value) -> bool {
+    object.get("Enabled").and_then(Value::as_bool).unwrap_or(true)
+}
+
+/// Whether two lists hold the same entries, ignoring order and ASCII case.
+pub fn same_set(current: &[String], desired: &[String]) -> bool {
+    let normal = |list: &[String]| {
+        let mut list: Vec<String> = list.iter().map(|d| d.to_ascii_lowercase()).collect();
+        list.sort();
+        list.dedup();
+        list
+    };
+    normal(current) == normal(desired)
+}
+
+/// The IP condition a rule of ours carries: the vendor's egress IPs, as exceptions on the routing
+/// rules (mail the vendor already scanned is not rerouted) and as the skip-spam rule's condition.
+fn rule_ip_condition(names: &ManagedNames, rule: &str) -> Option<&'static str> {
+    let routing = [
+        &names.rule_incoming_domain,
+        &names.rule_incoming_user,
+        &names.rule_outgoing_domain,
+        &names.rule_outgoing_user,
+    ];
+    if routing.iter().any(|r| r.eq_ignore_ascii_case(rule)) {
+        Some("ExceptIfSenderIpRanges")
+    } else if names.rule_skip_spam.eq_ignore_ascii_case(rule) {
+        Some("SenderIpRanges")
+    } else {
+        None
+    }
+}
+
+/// Compares what we recorded with what Exchange has.
+pub fn detect(
+    resources: &[ResourceRecord],
+    observed: &Observed,
+    vendor: &VendorConfig,
+    names: &ManagedNames,
+) -> Drift {
+    let mut drift = Drift::default();
+    let mut enable_rules = false;
+    let mut retired = Vec::new();
+    let allowed: Vec<String> = observed
+        .filter_policy
+        .first()
+        .map(|p| strings(p, "IPAllowList"))
+        .unwrap_or_default();
+    for resource in resources {
+        let name = resource.key.as_str();
+        match resource.kind {
+            ResourceKind::TransportRule => match named(&observed.rules, name) {
+                None => {
+                    drift.findings.push(format!("transport rule {name} was deleted"));
+                    drift.need(StepKind::CreateRules);
+                }
+                Some(rule) => {
+                    let state = rule.get("State").and_then(Value::as_str).unwrap_or_default();
+                    if !state.eq_ignore_ascii_case("Enabled") {
+                        drift.findings.push(format!("transport rule {name} was disabled"));
+                        enable_rules = true;
+                    }
+                    if let Some(field) = rule_ip_condition(names, name) {
+                        let ranges = strings(rule, field);
+                        if !same_set(&ranges, &vendor.egress_ips) {
+                            drift.findings.push(format!(
+                                "rule {name} has {field} {}, not the vendor's egress IPs {}",
+                                ranges.join(", "),
+                                vendor.egress_ips.join(", ")
+                            ));
+                            drift.fixes.push(
+                                Cmdlet::new("Set-TransportRule")
+                                    .param("Identity", name)
+                                    .param(field, vendor.egress_ips.clone()),
+                            );
+                        }
+                    }
+                }
+            },
+            ResourceKind::OutboundConnector => match named(&observed.outbound, name) {
+                None => {
+                    drift
+                        .findings
+                        .push(format!("outbound connector {name} was deleted"));
+                    drift.need(StepKind::CreateConnectors);
+                }
+                Some(connector) => {
+                    let host = if name == names.outbound_incoming {
+                        &vendor.incoming_smart_host
+                    } else {
+                        &vendor.outgoing_smart_host
+                    };
+                    let hosts = strings(connector, "SmartHosts");
+                    let right_host = hosts.iter().any(|h| h.eq_ignore_ascii_case(host));
+                    if !right_host || !enabled(connector) {
+                        drift.findings.push(format!(
+                            "outbound connector {name} was changed (smart hosts {}, enabled {})",
+                            hosts.join(", "),
+                            enabled(connector)
+                        ));
+                        drift.fixes.push(
+                            Cmdlet::new("Set-OutboundConnector")
+                                .param("Identity", name)
+                                .param("SmartHosts", vec![host.clone()])
+                                .param("Enabled", true),
+                        );
+                    }
+                }
+            },
+            ResourceKind::InboundConnector => match named(&observed.inbound, name) {
+                None => {
+                    drift
+                        .findings
+                        .push(format!("inbound connector {name} was deleted"));
+                    drift.need(StepKind::CreateConnectors);
+                }
+                Some(connector) => {
+                    let certificate = connector
+                        .get("TlsSenderCertificateName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let right_certificate = certificate.eq_ignore_ascii_case(&vendor.tls_certificate_name);
+                    if !right_certificate || !enabled(connector) {
+                        drift.findings.push(format!(
+                            "inbound connector {name} was changed (certificate name {certificate}, enabled {})",
+                            enabled(connector)
+                        ));
+                        drift.fixes.push(
+                            Cmdlet::new("Set-InboundConnector")
+                                .param("Identity", name)
+                                .param("TlsSenderCertificateName", vendor.tls_certificate_name.as_str())
+                                .param("Enabled", true),
+                        );
+                    }
+                }
+            },
+            ResourceKind::AllowedIp if !vendor.egress_ips.contains(&resource.key) => {
+                // A retired vendor IP we added: it must not stay allowed.
+                if allowed.contains(&resource.key) {
+                    drift.findings.push(format!(
+                        "our IP {name} is no longer a vendor egress IP; removed from the IP Allow List"
+                    ));
+                    retired.push(resource.key.clone());
+                }
+                drift.forget.push((ResourceKind::AllowedIp, resource.key.clone()));
+            }
+            ResourceKind::AllowedIp if !allowed.contains(&resource.key) => {
+                drift.findings.push(format!(
+                    "our IP {name} was removed from the connection-filter IP Allow List"
+                ));
+                drift.need(StepKind::AddAllowedIps);
+            }
+            ResourceKind::SpoofItem => {
+                let present = observed.spoof_items.iter().any(|item| {
+                    let id = item.get("Identity").and_then(Value::as_str);
+                    resource.external_id.is_some() && id == resource.external_id.as_deref()
+                });
+                if !present {
+                    drift
+                        .findings
+                        .push(format!("our spoofed-sender allow entry {name} was removed"));
+                    drift.need(StepKind::AddSpoofPair);
+                }
+            }
+            _ => {}
+        }
+    }
+    if !retired.is_empty() {
+        drift.fixes.push(
+            Cmdlet::new("Set-HostedConnectionFilterPolicy")
+                .param("Identity", "Default")
+                .param("IPAllowList", add_remove(&[], &retired)),
+        );
+    }
+    // A new vendor IP, where we keep the vendor's IPs in the IP Allow List (we recorded one).
+    let recorded: BTreeSet<&str> = resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::AllowedIp)
+        .map(|r| r.key.as_str())
+        .collect();
+    for ip in &vendor.egress_ips {
+        if !recorded.is_empty() && !recorded.contains(ip.as_str()) && !allowed.contains(ip) {
+            drift
+                .findings
+                .push(format!("vendor egress IP {ip} is not in the IP Allow List"));
+            drift.need(StepKind::AddAllowedIps);
+        }
+    }
+    // Connectors before rules (rules route to them); rules are enabled last, as provisioning does.
+    let order = [
+        StepKind::CreateConnectors,
+        StepKind::CreateRules,
+        StepKind::AddSpoofPair,
+        StepKind::AddAllowedIps,
+    ];
+    drift.steps.sort_by_key(|s| order.iter().position(|o| o == s));
+    if enable_rules || drift.steps.contains(&StepKind::CreateRules) {
+        drift.steps.push(StepKind::EnableRules);
+    }
+    drift
+}

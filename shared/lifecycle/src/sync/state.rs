@@ -1,0 +1,189 @@
+//! What the sync keeps per tenant: its sync state (delta links, domains, expected MX, last run),
+//! the directory snapshot entries, and the drift it repaired.
+//!
+//! | item            | pk               | sk                           |
+//! |-----------------|------------------|------------------------------|
+//! | sync state      | `TENANT#{id}`    | `SYNC`                       |
+//! | drift repaired  | `TENANT#{id}`    | `DRIFT#{RFC 3339 time}`      |
+//! | snapshot entry  | `DIR#{id}`       | `USER#{object id}` / `GROUP#{object id}` |
+//!
+//! The snapshot has its own partition so that reading a tenant's resources never pages through
+//! a hundred thousand users.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use model::tenant::TenantId;
+
+use state::store::{Key, Record, key::tenant_partition};
+
+/// Sort key of the sync state.
+pub const SYNC_SORT_KEY: &str = "SYNC";
+/// Sort-key prefix of drift records.
+pub const DRIFT_PREFIX: &str = "DRIFT#";
+
+/// The partition of a tenant's directory snapshot.
+pub fn snapshot_partition(tenant_id: TenantId) -> String {
+    format!("DIR#{tenant_id}")
+}
+
+/// A tenant's sync state, written at the end of every sync.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncState {
+    /// The tenant.
+    pub tenant_id: Option<TenantId>,
+    /// The users delta link to resume from (absolute Graph URL; holds no token).
+    #[serde(default)]
+    pub users_delta: Option<String>,
+    /// The groups delta link to resume from.
+    #[serde(default)]
+    pub groups_delta: Option<String>,
+    /// Verified domains that receive mail, lower-case, sorted.
+    #[serde(default)]
+    pub verified_domains: Vec<String>,
+    /// Exchange's accepted domains, lower-case, sorted.
+    #[serde(default)]
+    pub accepted_domains: Vec<String>,
+    /// Expected MX hosts per verified domain (from `serviceConfigurationRecords`).
+    #[serde(default)]
+    pub expected_mx: BTreeMap<String, Vec<String>>,
+    /// Domains whose live MX does not route to Exchange Online, with what was found.
+    #[serde(default)]
+    pub mx_problems: Vec<String>,
+    /// Drift found and repaired by the last sync that found any.
+    #[serde(default)]
+    pub last_drift: Vec<String>,
+    /// When that drift was repaired.
+    #[serde(default)]
+    pub last_drift_at: Option<DateTime<Utc>>,
+    /// The run that last synced the tenant: a second delivery of its message changes nothing.
+    #[serde(default)]
+    pub last_run_id: Option<String>,
+    /// When the tenant was last synced.
+    #[serde(default)]
+    pub synced_at: Option<DateTime<Utc>>,
+    /// The run whose worker is syncing the tenant now, if any: one worker per tenant at a time.
+    #[serde(default)]
+    pub claimed_by: Option<String>,
+    /// When that claim lapses (a worker that died holds it no longer).
+    #[serde(default)]
+    pub claimed_until: Option<DateTime<Utc>>,
+    /// Optimistic-concurrency version.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl state::store::Versioned for SyncState {
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn set_version(&mut self, version: u64) {
+        self.version = version;
+    }
+}
+
+impl SyncState {
+    /// The key of `tenant_id`'s sync state.
+    pub fn key_of(tenant_id: TenantId) -> Key {
+        Key {
+            pk: tenant_partition(tenant_id),
+            sk: SYNC_SORT_KEY.to_owned(),
+        }
+    }
+}
+
+impl Record for SyncState {
+    const ENTITY: &'static str = "sync_state";
+
+    fn key(&self) -> Key {
+        match self.tenant_id {
+            Some(id) => Self::key_of(id),
+            // Never written without a tenant; an empty partition would be refused by DynamoDB.
+            None => Key {
+                pk: String::new(),
+                sk: SYNC_SORT_KEY.to_owned(),
+            },
+        }
+    }
+}
+
+/// Drift of our objects that a sync found and repaired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftRecord {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// When it was repaired.
+    pub repaired_at: DateTime<Utc>,
+    /// What was found, one finding per entry (e.g. "transport rule X deleted").
+    pub findings: Vec<String>,
+}
+
+impl Record for DriftRecord {
+    const ENTITY: &'static str = "drift";
+
+    fn key(&self) -> Key {
+        Key {
+            pk: tenant_partition(self.tenant_id),
+            sk: format!("{DRIFT_PREFIX}{}", self.repaired_at.to_rfc3339()),
+        }
+    }
+}
+
+/// Whether a snapshot entry is a user or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A user.
+    User,
+    /// A group.
+    Group,
+}
+
+impl EntryKind {
+    /// The sort-key prefix of the kind.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::User => "USER#",
+            Self::Group => "GROUP#",
+        }
+    }
+}
+
+/// One user or group of the tenant's directory snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// User or group.
+    pub kind: EntryKind,
+    /// Microsoft's object id.
+    pub id: String,
+    /// The user principal name (users) or display name (groups).
+    pub name: String,
+    /// Display name (users) or mail address (groups), where there is one.
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// The full listing that last wrote the entry (a listing removes entries of older ones).
+    #[serde(default)]
+    pub generation: String,
+}
+
+impl DirectoryEntry {
+    /// The key of an entry.
+    pub fn key_of(tenant_id: TenantId, kind: EntryKind, id: &str) -> Key {
+        Key {
+            pk: snapshot_partition(tenant_id),
+            sk: format!("{}{id}", kind.prefix()),
+        }
+    }
+}
+
+impl Record for DirectoryEntry {
+    const ENTITY: &'static str = "directory_entry";
+
+    fn key(&self) -> Key {
+        Self::key_of(self.tenant_id, self.kind, &self.id)
+    }
+}

@@ -1,0 +1,567 @@
+//! `sync-worker`: syncs one tenant per SQS message, reporting the messages that failed so SQS
+//! delivers only those again.
+//!
+//! An unchanged tenant costs one Graph `$batch` (users delta, groups delta, domains) and one
+//! Exchange `$batch` (rules, connectors, IP allow list, spoof entries): two HTTP round trips.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use futures_util::{StreamExt, stream};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{
+    directory::{DirectorySync, KindSync, Snapshot, delta_request},
+    dns::MxResolver,
+    domains,
+    drift::{self, Observed, same_set},
+    error::SyncError,
+    run::SyncMessage,
+    state::{DriftRecord, EntryKind, SYNC_SORT_KEY, SyncState},
+};
+use crate::provisioning::{
+    BatchAnswer, Microsoft, ProvisionRequest, context::StepContext, plan::StepKind, steps,
+};
+use microsoft::{
+    exchange::{Cmdlet, ExchangeAdmin},
+    identity::Resource,
+};
+use model::{
+    event,
+    task::TaskId,
+    tenant::{LifecycleState, TenantId},
+    vendor::{ManagedNames, VendorConfig},
+};
+use state::store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key};
+
+/// How long a worker holds a tenant; past it (the worker died) another may take it.
+const CLAIM: Duration = Duration::minutes(5);
+/// Prefix of the `attention` text the sync owns (MX problems); other attention is left alone.
+pub const MX_ATTENTION_PREFIX: &str = "MX: ";
+
+/// Everything a worker needs.
+pub struct Syncer {
+    /// The state table.
+    pub store: Store,
+    /// The directory snapshot writer.
+    pub snapshot: Snapshot,
+    /// Microsoft clients (the one token path).
+    pub ms: Microsoft,
+    /// The vendor's facts (for repairs).
+    pub vendor: VendorConfig,
+    /// Live MX lookups.
+    pub dns: MxResolver,
+    /// Tenants synced at once within one SQS batch.
+    pub concurrency: usize,
+}
+
+/// How a tenant's sync ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Synced.
+    Synced,
+    /// Not synced, on purpose (see `reason`).
+    Skipped,
+}
+
+/// What one tenant's sync did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TenantReport {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// Synced or skipped.
+    pub outcome: Outcome,
+    /// Why it was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Users added or changed / removed in the snapshot.
+    pub users: (usize, usize),
+    /// Groups added or changed / removed in the snapshot.
+    pub groups: (usize, usize),
+    /// Whether a full listing was made (first sync, expired delta link).
+    pub full_listing: bool,
+    /// Verified domains new since the last sync.
+    pub new_domains: Vec<String>,
+    /// Rules whose domain condition was updated.
+    pub rules_updated: Vec<String>,
+    /// Drift found and repaired.
+    pub drift: Vec<String>,
+    /// Domains whose MX does not route to Exchange Online.
+    pub mx_problems: Vec<String>,
+    /// Exchange HTTP requests the worker itself sent (batches and direct cmdlets; repairs
+    /// through provisioning steps are not counted here).
+    pub exchange_http_requests: usize,
+}
+
+impl TenantReport {
+    fn skipped(tenant_id: TenantId, reason: String) -> Self {
+        tracing::info!(tenant = %tenant_id, %reason, "tenant skipped");
+        Self {
+            tenant_id,
+            outcome: Outcome::Skipped,
+            reason: Some(reason),
+            users: (0, 0),
+            groups: (0, 0),
+            full_listing: false,
+            new_domains: Vec::new(),
+            rules_updated: Vec::new(),
+            drift: Vec::new(),
+            mx_problems: Vec::new(),
+            exchange_http_requests: 0,
+        }
+    }
+}
+
+/// The SQS event, as much of it as the worker reads.
+#[derive(Debug, Deserialize)]
+struct SqsEvent {
+    #[serde(rename = "Records")]
+    records: Vec<SqsRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SqsRecord {
+    #[serde(rename = "messageId")]
+    message_id: String,
+    #[serde(default)]
+    body: String,
+}
+
+impl Syncer {
+    /// Handles an SQS batch: each message is one tenant; failed ones are reported by message id.
+    /// A body that is not a sync message is reported too (after five receives SQS moves it to
+    /// the dead-letter queue, where an operator can read it) and logged with the field at fault.
+    pub async fn handle_sqs(&self, event: Value) -> Result<BatchAnswer, SyncError> {
+        let batch: SqsEvent = event::from_value(event)?;
+        let failures: Vec<String> = stream::iter(batch.records)
+            .map(|record| async move {
+                let message = match event::parse::<SyncMessage>(record.body.as_bytes()) {
+                    Ok(message) => message,
+                    Err(err) => {
+                        tracing::error!(message_id = %record.message_id, error = %err, "malformed sync message");
+                        return Some(record.message_id);
+                    }
+                };
+                match self.sync_tenant(&message).await {
+                    Ok(report) => {
+                        tracing::info!(tenant = %report.tenant_id, outcome = ?report.outcome, drift = report.drift.len(), "tenant sync done");
+                        None
+                    }
+                    Err(err) => {
+                        tracing::error!(tenant = %message.tenant_id, error = %err, error_type = err.error_type(), "tenant sync failed; SQS will deliver it again");
+                        Some(record.message_id)
+                    }
+                }
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .filter_map(|failed| async move { failed })
+            .collect()
+            .await;
+        Ok(BatchAnswer {
+            batch_item_failures: failures
+                .into_iter()
+                .map(|item_identifier| crate::provisioning::BatchItemFailure { item_identifier })
+                .collect(),
+        })
+    }
+
+    /// Syncs one tenant for one run; a second delivery of the same run changes nothing.
+    /// A token Microsoft refuses (401: expired early or revoked) is dropped, and the sync runs
+    /// once more with freshly minted tokens; every step of it is idempotent.
+    pub async fn sync_tenant(&self, message: &SyncMessage) -> Result<TenantReport, SyncError> {
+        match self.sync_once(message).await {
+            Err(err) if err.is_unauthorized() => {
+                tracing::info!(tenant = %message.tenant_id, "token refused; minting new tokens and syncing again");
+                self.ms.tokens.invalidate(message.tenant_id, Resource::Graph);
+                self.ms.tokens.invalidate(message.tenant_id, Resource::Exchange);
+                self.sync_once(message).await
+            }
+            other => other,
+        }
+    }
+
+    /// The tenant's record, its sync state and its resources, in one Query of its partition from
+    /// `RES#` on: `RES#…`, `SYNC` and `TENANT` sort there; drift, quarantine and report items
+    /// sort before it and are not read.
+    async fn read_tenant(
+        &self,
+        id: TenantId,
+    ) -> Result<(Option<TenantRecord>, SyncState, Vec<ResourceRecord>), SyncError> {
+        let items = self
+            .store
+            .query_from(&key::tenant_partition(id), key::RESOURCE_PREFIX)
+            .await?;
+        let (mut tenant, mut state, mut resources) = (None, SyncState::default(), Vec::new());
+        for item in items {
+            let sk = item.get(key::SORT_KEY).and_then(|v| v.as_s().ok()).cloned();
+            match sk.as_deref() {
+                Some(sk) if sk.starts_with(key::RESOURCE_PREFIX) => resources.push(decode(item)?),
+                Some(SYNC_SORT_KEY) => state = decode(item)?,
+                Some(key::TENANT_SORT_KEY) => tenant = Some(decode(item)?),
+                _ => {}
+            }
+        }
+        Ok((tenant, state, resources))
+    }
+
+    async fn sync_once(&self, message: &SyncMessage) -> Result<TenantReport, SyncError> {
+        let id = message.tenant_id;
+        let (tenant, mut state, resources) = self.read_tenant(id).await?;
+        let Some(tenant) = tenant else {
+            return Ok(TenantReport::skipped(id, "not under management".to_owned()));
+        };
+        if tenant.state != LifecycleState::Active {
+            return Ok(TenantReport::skipped(
+                id,
+                format!("tenant is {:?}", tenant.state).to_lowercase(),
+            ));
+        }
+        state.tenant_id = Some(id);
+        if state.last_run_id.as_deref() == Some(message.run_id.as_str()) {
+            return Ok(TenantReport::skipped(
+                id,
+                format!("already synced in run {}", message.run_id),
+            ));
+        }
+        self.claim(&mut state, &message.run_id).await?;
+        let claimed = state.clone();
+        match self.sync_claimed(&tenant, state, &resources, message).await {
+            Ok(report) => Ok(report),
+            Err(err) => {
+                // Give the tenant back at once, so the message's next delivery can run.
+                if let Err(release) = self.release(&mut claimed.clone()).await {
+                    tracing::warn!(tenant = %id, error = %release, "could not release the sync claim; it lapses");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The sync itself, once this worker holds the tenant.
+    async fn sync_claimed(
+        &self,
+        tenant: &TenantRecord,
+        mut state: SyncState,
+        resources: &[ResourceRecord],
+        message: &SyncMessage,
+    ) -> Result<TenantReport, SyncError> {
+        let id = tenant.tenant_id;
+        let tenant = tenant.clone();
+        let graph = match self.ms.graph(&tenant).await {
+            Err(err) if err.needs_reconsent() => {
+                self.release(&mut state).await?;
+                return Ok(TenantReport::skipped(id, format!("needs re-consent: {err}")));
+            }
+            other => other?,
+        };
+        let mut report = TenantReport::skipped(id, String::new());
+        report.outcome = Outcome::Synced;
+        report.reason = None;
+
+        // Graph: users delta, groups delta and domains in one $batch.
+        let requests = [
+            delta_request(EntryKind::User, state.users_delta.as_deref()),
+            delta_request(EntryKind::Group, state.groups_delta.as_deref()),
+            domains::domains_request(),
+        ];
+        let answers = graph.batch(&requests).await?;
+        let directory = DirectorySync {
+            graph: &graph,
+            snapshot: &self.snapshot,
+            tenant_id: id,
+            generation: &message.run_id,
+        };
+        let users = directory
+            .finish(EntryKind::User, state.users_delta.as_deref(), &answers[0])
+            .await?;
+        let groups = directory
+            .finish(EntryKind::Group, state.groups_delta.as_deref(), &answers[1])
+            .await?;
+        if let Some(err) = answers[2].error("GET", "/domains") {
+            return Err(err.into());
+        }
+        record_directory(&mut report, &users, &groups);
+        let verified = domains::verified_domains(&answers[2]);
+        let domains_changed = verified != state.verified_domains || state.accepted_domains.is_empty();
+        report.new_domains = verified
+            .iter()
+            .filter(|d| !state.verified_domains.contains(d))
+            .cloned()
+            .collect();
+        self.expected_mx(&graph, &verified, &mut state.expected_mx)
+            .await?;
+
+        // Exchange: every read in one $batch; accepted domains only when the domains changed.
+        let exchange = match self.ms.exchange(&tenant).await {
+            Err(err) if err.needs_reconsent() => {
+                self.release(&mut state).await?;
+                return Ok(TenantReport::skipped(id, format!("needs re-consent: {err}")));
+            }
+            other => other?,
+        };
+        let mut cmdlets = drift::read_cmdlets().to_vec();
+        if domains_changed {
+            cmdlets.push(Cmdlet::new("Get-AcceptedDomain"));
+        }
+        let mut results = exchange.invoke_batch(&cmdlets).await?.into_iter();
+        let mut next = || results.next().unwrap_or_else(|| Ok(Vec::new()));
+        let observed = Observed {
+            rules: next()?,
+            inbound: next()?,
+            outbound: next()?,
+            filter_policy: next()?,
+            spoof_items: next()?,
+        };
+        let accepted = if domains_changed {
+            domains::accepted_domains(&next()?)
+        } else {
+            state.accepted_domains.clone()
+        };
+
+        let names = self.vendor.names();
+        let desired = domains::protected_domains(&tenant.policy_targets, &accepted);
+        report.rules_updated = update_domain_rules(&exchange, &observed.rules, &names, &desired).await?;
+
+        let found = drift::detect(resources, &observed, &self.vendor, &names);
+        if !found.is_empty() {
+            tracing::warn!(tenant = %id, drift = ?found.findings, "drift of our objects found; repairing");
+            for fix in &found.fixes {
+                exchange.invoke(fix).await?;
+            }
+            self.repair(&tenant, &names, &found.steps).await?;
+            let now = Utc::now();
+            self.store
+                .put(&DriftRecord {
+                    tenant_id: id,
+                    repaired_at: now,
+                    findings: found.findings.clone(),
+                })
+                .await?;
+            state.last_drift = found.findings.clone();
+            state.last_drift_at = Some(now);
+            report.drift = found.findings;
+        }
+        // After the fixes: a record forgotten first would leave its IP allowed for good.
+        for (kind, key) in &found.forget {
+            self.store.delete(&Key::resource(id, kind.code(), key)).await?;
+        }
+
+        // Reads, rule updates and fixes: repairs by the provisioning steps use their own clients.
+        report.exchange_http_requests = exchange.http_requests();
+
+        state.mx_problems = domains::mx_problems(&self.dns, &state.expected_mx).await;
+        if !state.mx_problems.is_empty() {
+            tracing::warn!(tenant = %id, problems = ?state.mx_problems, "MX does not route to Exchange Online");
+        }
+        self.note_mx(tenant, &state.mx_problems).await?;
+        report.mx_problems = state.mx_problems.clone();
+
+        state.users_delta = users.delta_link;
+        state.groups_delta = groups.delta_link;
+        state.verified_domains = verified;
+        state.accepted_domains = accepted;
+        state.last_run_id = Some(message.run_id.clone());
+        state.synced_at = Some(Utc::now());
+        self.release(&mut state).await?;
+        Ok(report)
+    }
+
+    /// Takes the tenant for this run (a conditional write): a second worker at the same time, for
+    /// the same run or another, gets `Busy` and its message comes back later.
+    async fn claim(&self, state: &mut SyncState, run_id: &str) -> Result<(), SyncError> {
+        let now = Utc::now();
+        let busy = |state: &SyncState| SyncError::Busy {
+            tenant: state.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+            run: state.claimed_by.clone().unwrap_or_default(),
+            until: state.claimed_until.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        };
+        if state.claimed_by.is_some() && state.claimed_until.is_some_and(|until| until > now) {
+            return Err(busy(state));
+        }
+        state.claimed_by = Some(run_id.to_owned());
+        state.claimed_until = Some(now + CLAIM);
+        let written = match state.version {
+            0 => self.store.create(state).await,
+            _ => self.store.update(state).await,
+        };
+        match written {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => {
+                let key = state::store::Record::key(&*state);
+                let current: Option<SyncState> = self.store.get(&key).await?;
+                Err(busy(&current.unwrap_or_default()))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Writes the state and gives the tenant back; fails if another worker took it meanwhile.
+    async fn release(&self, state: &mut SyncState) -> Result<(), SyncError> {
+        state.claimed_by = None;
+        state.claimed_until = None;
+        self.store.update(state).await?;
+        Ok(())
+    }
+
+    /// Reads the expected MX of newly verified domains (one `$batch`), forgets removed ones.
+    async fn expected_mx(
+        &self,
+        graph: &microsoft::graph::GraphClient,
+        verified: &[String],
+        expected: &mut BTreeMap<String, Vec<String>>,
+    ) -> Result<(), SyncError> {
+        expected.retain(|d, _| verified.contains(d));
+        let new: Vec<String> = verified
+            .iter()
+            .filter(|d| !expected.contains_key(*d) && !domains::is_initial_domain(d))
+            .cloned()
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let requests = domains::expected_mx_requests(&new);
+        for (request, answer) in requests.iter().zip(graph.batch(&requests).await?) {
+            if let Some(err) = answer.error("GET", "/domains/{id}/serviceConfigurationRecords") {
+                return Err(err.into());
+            }
+            expected.insert(request.id.clone(), domains::expected_mx(&answer));
+        }
+        Ok(())
+    }
+
+    /// Runs provisioning steps again to restore drifted objects.
+    async fn repair(
+        &self,
+        tenant: &TenantRecord,
+        names: &ManagedNames,
+        kinds: &[StepKind],
+    ) -> Result<(), SyncError> {
+        let request: ProvisionRequest = event::from_value(json!({
+            "tenant_id": tenant.tenant_id,
+            "site": tenant.site,
+            "cloud": tenant.cloud,
+            "services": tenant.services,
+            "policy_targets": tenant.policy_targets,
+        }))?;
+        let ctx = StepContext {
+            tenant,
+            task_id: TaskId::new(),
+            request: &request,
+            vendor: &self.vendor,
+            names,
+            store: &self.store,
+            ms: &self.ms,
+        };
+        for kind in kinds {
+            let outcome = steps::run(*kind, &ctx).await?;
+            tracing::info!(tenant = %tenant.tenant_id, step = ?kind, outcome = ?outcome, "drift repaired");
+        }
+        Ok(())
+    }
+
+    /// Puts MX problems in the tenant's `attention` (only text the sync owns is replaced).
+    async fn note_mx(&self, mut tenant: TenantRecord, problems: &[String]) -> Result<(), SyncError> {
+        let ours = tenant
+            .attention
+            .as_deref()
+            .is_none_or(|a| a.starts_with(MX_ATTENTION_PREFIX));
+        let wanted = (!problems.is_empty()).then(|| format!("{MX_ATTENTION_PREFIX}{}", problems.join("; ")));
+        if !ours || tenant.attention == wanted {
+            return Ok(());
+        }
+        tenant.attention = wanted;
+        tenant.updated_at = Utc::now();
+        match self.store.update(&mut tenant).await {
+            // Someone else changed the tenant meanwhile: the next run notes it.
+            Err(StoreError::Conflict { .. }) => Ok(()),
+            other => Ok(other?),
+        }
+    }
+}
+
+fn record_directory(report: &mut TenantReport, users: &KindSync, groups: &KindSync) {
+    report.users = (users.upserted, users.removed);
+    report.groups = (groups.upserted, groups.removed);
+    report.full_listing = users.full_listing || groups.full_listing;
+}
+
+/// Sets the domain rules' conditions to `desired` where they differ; returns the rules set.
+/// An empty list is never sent (a rule with an empty condition would match nothing or be
+/// refused): the rule is left as it is and the gap is logged.
+pub async fn update_domain_rules(
+    exchange: &impl ExchangeAdmin,
+    rules: &[Value],
+    names: &ManagedNames,
+    desired: &[String],
+) -> Result<Vec<String>, SyncError> {
+    let mut updated = Vec::new();
+    for (name, field) in [
+        (&names.rule_incoming_domain, "RecipientDomainIs"),
+        (&names.rule_outgoing_domain, "SenderDomainIs"),
+    ] {
+        let Some(rule) = rules.iter().find(|r| {
+            r.get("Name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        }) else {
+            continue;
+        };
+        let current: Vec<String> = rule
+            .get(field)
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        if same_set(&current, desired) {
+            continue;
+        }
+        if desired.is_empty() {
+            tracing::warn!(rule = %name, "no protected domain is accepted: the rule's domains are left as they are");
+            continue;
+        }
+        exchange
+            .invoke(
+                &Cmdlet::new("Set-TransportRule")
+                    .param("Identity", name.as_str())
+                    .param(field, desired.to_vec()),
+            )
+            .await?;
+        tracing::info!(rule = %name, domains = ?desired, "rule domain condition updated");
+        updated.push(name.clone());
+    }
+    Ok(updated)
+}
+
+impl Syncer {
+    /// Builds every dependency from the environment (README: Configuration, plus `DNS_SERVER`).
+    pub async fn from_env() -> Result<Self, model::config::ConfigError> {
+        use model::config::ProcessEnv;
+        use state::config;
+        let source = ProcessEnv;
+        let store_config = config::StoreConfig::from_source(&source)?;
+        let vault_config = config::VaultConfig::from_source(&source)?;
+        let overrides = microsoft::endpoints::EndpointOverrides::from_source(&source)?;
+        let vendor = model::vendor::VendorConfig::from_source(&source)?;
+        let dns = MxResolver::from_source(&source)?;
+        let sdk = state::aws::sdk_config().await;
+        let http = microsoft::http::client();
+        let retry = model::retry::RetryPolicy::default();
+        let vault = state::vault::Vault::from_config(&sdk, &vault_config);
+        let identity = microsoft::identity::IdentityClient::new(http.clone(), retry);
+        let store = Store::from_config(&sdk, &store_config);
+        Ok(Self {
+            snapshot: Snapshot::new(aws_sdk_dynamodb::Client::new(&sdk), store.clone(), retry),
+            store,
+            ms: Microsoft {
+                http,
+                tokens: crate::tokens::TokenBroker::new(vault, identity, overrides.clone()),
+                overrides,
+                retry,
+            },
+            vendor,
+            dns,
+            concurrency: 4,
+        })
+    }
+}

@@ -1,0 +1,350 @@
+//! The one way every function gets a tenant's token: read the tenant's secret, use a token that
+//! still has enough life, otherwise mint a new one, store it, and use it. Tokens read or minted
+//! are kept for the life of the process (a warm Lambda), so steps do not re-read the secret.
+//!
+//! Where a delegated grant is used the refresh token rotates on every use; writes are then
+//! conditional on the secret version read, and a writer that lost the race re-reads and goes on
+//! from the winner's (newest) refresh token.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Mutex,
+};
+
+use chrono::{DateTime, Duration, Utc};
+use secrecy::SecretString;
+use tokio::sync::OnceCell;
+
+use microsoft::{
+    identity::{AppCredentials, Resource},
+    identity::{Grant, IdentityClient, IdentityError, Verdict},
+};
+
+use model::tenant::TenantId;
+
+use state::{
+    store::TenantRecord,
+    vault::{TenantTokens, Vault, VaultError},
+};
+
+use microsoft::endpoints::EndpointOverrides;
+
+/// The least life a token handed out must have left: enough for one invocation.
+pub const MIN_LIFE: Duration = Duration::minutes(10);
+
+/// How often a lost race is retried before giving up for this run.
+const RACE_RETRIES: usize = 3;
+
+/// Getting a token failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The vault could not be read or written.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// Entra refused or failed.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+}
+
+impl TokenError {
+    /// Whether the tenant's admin must consent again.
+    pub fn needs_reconsent(&self) -> bool {
+        matches!(self, Self::Identity(err) if err.verdict() == Verdict::NeedsReconsent)
+    }
+}
+
+/// What one tenant's refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// The resources whose tokens were minted (one token request each).
+    pub minted: Vec<Resource>,
+    /// Whether the secret was written (at most once).
+    pub written: bool,
+    /// Lost races (another writer stored newer tokens meanwhile).
+    pub races: usize,
+}
+
+/// A token minted this recently is not minted again by a refresh: the new one would last no
+/// longer (Entra's lifetimes vary), so a duplicate delivery of the hourly event costs nothing.
+const REMINT_AFTER: Duration = Duration::minutes(10);
+
+/// A tenant's tokens and the secret version they came from (`None`: no secret yet).
+#[derive(Debug, Clone, Default)]
+struct Held {
+    tokens: TenantTokens,
+    version: Option<String>,
+}
+
+/// Hands out tenants' tokens; see the module docs.
+pub struct TokenBroker {
+    vault: Vault,
+    identity: IdentityClient,
+    endpoints: EndpointOverrides,
+    app: OnceCell<AppCredentials>,
+    cache: Mutex<HashMap<TenantId, Held>>,
+    /// Tokens invalidated before this process held the tenant: the secret's copy is not used.
+    discarded: Mutex<HashSet<(TenantId, Resource)>>,
+    writes: Option<model::rate::RateLimiter>,
+}
+
+impl TokenBroker {
+    /// A broker over the vault and the token endpoint.
+    pub fn new(vault: Vault, identity: IdentityClient, endpoints: EndpointOverrides) -> Self {
+        Self {
+            vault,
+            identity,
+            endpoints,
+            app: OnceCell::new(),
+            cache: Mutex::new(HashMap::new()),
+            discarded: Mutex::new(HashSet::new()),
+            writes: None,
+        }
+    }
+
+    /// The same broker, writing secrets at most `per_second` times a second (Secrets Manager
+    /// allows 50 writes a second per region, shared by everything in the account).
+    pub fn with_write_limit(mut self, per_second: u32) -> Self {
+        self.writes = Some(model::rate::RateLimiter::per_second(per_second));
+        self
+    }
+
+    /// The vault behind the broker.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The app's credentials, read once per process.
+    pub async fn app(&self) -> Result<&AppCredentials, TokenError> {
+        Ok(self.app.get_or_try_init(|| self.vault.app_credentials()).await?)
+    }
+
+    fn cached(&self, tenant: TenantId) -> Option<Held> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+            .cloned()
+    }
+
+    fn remember(&self, tenant: TenantId, held: Held) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant, held);
+    }
+
+    /// Drops the kept token for `resource` so the next request mints one (after a role
+    /// assignment, whose claim only new tokens carry, or after Microsoft refused it).
+    pub fn invalidate(&self, tenant: TenantId, resource: Resource) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        match cache.get_mut(&tenant) {
+            Some(held) => held.tokens.discard(resource),
+            // Not held yet (a new process): the secret may still hold the very token refused.
+            None => {
+                self.discarded
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert((tenant, resource));
+            }
+        }
+    }
+
+    async fn read(&self, tenant: TenantId) -> Result<Held, TokenError> {
+        let mut held = self
+            .vault
+            .read_tokens(tenant)
+            .await?
+            .map(|stored| Held {
+                tokens: stored.tokens,
+                version: Some(stored.version_id),
+            })
+            .unwrap_or_default();
+        let mut discarded = self.discarded.lock().unwrap_or_else(|p| p.into_inner());
+        for resource in Resource::ALL {
+            if discarded.remove(&(tenant, resource)) {
+                held.tokens.discard(resource);
+            }
+        }
+        Ok(held)
+    }
+
+    /// A token for `resource` in `tenant` with at least [`MIN_LIFE`] left.
+    pub async fn access(
+        &self,
+        tenant: &TenantRecord,
+        resource: Resource,
+    ) -> Result<SecretString, TokenError> {
+        let usable = |held: &Held| {
+            held.tokens
+                .access(resource)
+                .filter(|t| t.lasts(Utc::now(), MIN_LIFE))
+                .map(|t| t.token.clone())
+        };
+        let cached = self.cached(tenant.tenant_id);
+        if let Some(token) = cached.as_ref().and_then(usable) {
+            return Ok(token);
+        }
+        // A cached copy whose entry was invalidated is minted from without re-reading the secret.
+        let held = match cached {
+            Some(held) if held.tokens.access(resource).is_none() => held,
+            _ => self.read(tenant.tenant_id).await?,
+        };
+        if let Some(token) = usable(&held) {
+            self.remember(tenant.tenant_id, held);
+            return Ok(token);
+        }
+        let stale = |tokens: &TenantTokens| {
+            !tokens
+                .access(resource)
+                .is_some_and(|t| t.lasts(Utc::now(), MIN_LIFE))
+        };
+        let held = self
+            .renew(tenant, held, |tokens| stale(tokens).then(|| vec![resource]))
+            .await?
+            .0;
+        // Freshly minted (or newer from a racing writer): used whatever its life.
+        let token = held.tokens.access(resource).map(|t| t.token.clone());
+        self.remember(tenant.tenant_id, held);
+        Ok(token.unwrap_or_else(|| SecretString::from(String::new())))
+    }
+
+    /// Refreshes the tenant's tokens that expire before `horizon` (all with `force`) and writes
+    /// its secret at most once.
+    pub async fn refresh(
+        &self,
+        tenant: &TenantRecord,
+        horizon: DateTime<Utc>,
+        force: bool,
+    ) -> Result<Refreshed, TokenError> {
+        let due = |tokens: &TenantTokens| -> Option<Vec<Resource>> {
+            let due: Vec<Resource> = Resource::ALL
+                .into_iter()
+                .filter(|r| {
+                    force
+                        || tokens.access(*r).is_none_or(|t| {
+                            t.expires_at < horizon && !t.minted_within(Utc::now(), REMINT_AFTER)
+                        })
+                })
+                .collect();
+            (!due.is_empty()).then_some(due)
+        };
+        let held = self.read(tenant.tenant_id).await?;
+        let Some(first) = due(&held.tokens) else {
+            return Ok(Refreshed::default());
+        };
+        // After a lost race the winner's tokens count: only what is still due is minted again.
+        let mut asked = Some(first);
+        let (held, refreshed) = self
+            .renew(tenant, held, |tokens| {
+                asked.take().or_else(|| due(tokens).filter(|_| !force))
+            })
+            .await?;
+        self.remember(tenant.tenant_id, held);
+        Ok(refreshed)
+    }
+
+    /// Mints what `due` asks for, writes once, and on a lost race re-reads and asks again.
+    async fn renew(
+        &self,
+        tenant: &TenantRecord,
+        mut held: Held,
+        mut due: impl FnMut(&TenantTokens) -> Option<Vec<Resource>>,
+    ) -> Result<(Held, Refreshed), TokenError> {
+        let mut refreshed = Refreshed::default();
+        for _ in 0..=RACE_RETRIES {
+            let Some(resources) = due(&held.tokens) else {
+                return Ok((held, refreshed));
+            };
+            let mut tokens = held.tokens.clone();
+            match self.mint(tenant, &mut tokens, &resources).await {
+                Ok(minted) => refreshed.minted.extend(minted),
+                // A rotated-out refresh token: another writer redeemed it and is about to store
+                // the newer one. Look again for a moment before calling the grant dead.
+                Err(TokenError::Identity(err))
+                    if held.tokens.refresh_token.is_some() && err.is_grant_refusal() =>
+                {
+                    match self.newer_than(tenant.tenant_id, held.version.as_deref()).await? {
+                        Some(newer) => {
+                            refreshed.races += 1;
+                            held = newer;
+                            continue;
+                        }
+                        None => return Err(TokenError::Identity(err)),
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+            if let Some(limiter) = &self.writes {
+                limiter.acquire().await;
+            }
+            match self
+                .vault
+                .write_tokens(tenant.tenant_id, tenant.site, &tokens, held.version.as_deref())
+                .await
+            {
+                Ok(version) => {
+                    refreshed.written = true;
+                    return Ok((
+                        Held {
+                            tokens,
+                            version: Some(version),
+                        },
+                        refreshed,
+                    ));
+                }
+                Err(VaultError::Conflict { .. }) => {
+                    refreshed.races += 1;
+                    held = self.read(tenant.tenant_id).await?;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(TokenError::Vault(VaultError::Conflict {
+            secret: self.vault.tenant_secret_name(tenant.tenant_id),
+        }))
+    }
+
+    /// The tenant's secret if a version other than `version` appears within a couple of seconds.
+    async fn newer_than(&self, tenant: TenantId, version: Option<&str>) -> Result<Option<Held>, TokenError> {
+        for _ in 0..10 {
+            let current = self.read(tenant).await?;
+            if current.version.as_deref() != version {
+                return Ok(Some(current));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Ok(None)
+    }
+
+    /// Mints a token for each of `resources` into `tokens`, rotating the refresh token where a
+    /// delegated grant is used. Does not write the vault: the caller writes once.
+    pub async fn mint(
+        &self,
+        tenant: &TenantRecord,
+        tokens: &mut TenantTokens,
+        resources: &[Resource],
+    ) -> Result<Vec<Resource>, TokenError> {
+        let app = self.app().await?;
+        let endpoints = self.endpoints.apply(tenant.cloud);
+        let (graph_scope, exchange_scope) = tenant.cloud.scopes();
+        for resource in resources {
+            let scope = match resource {
+                Resource::Graph => &graph_scope,
+                Resource::Exchange => &exchange_scope,
+            };
+            let refresh = tokens.refresh_token.clone();
+            let grant = refresh
+                .as_ref()
+                .map_or(Grant::ClientCredentials, Grant::RefreshToken);
+            let issued = self
+                .identity
+                .token(&endpoints.login, tenant.tenant_id, scope, app, grant)
+                .await?;
+            tokens.set_access(*resource, issued.access);
+            if issued.refresh_token.is_some() {
+                tokens.refresh_token = issued.refresh_token;
+            }
+        }
+        Ok(resources.to_vec())
+    }
+}
