@@ -10,29 +10,15 @@ use integration_tests::{
     stack::{self, LocalStack, StackOptions},
     template::Template,
 };
-use lifecycle::{
-    provisioning::{Microsoft, Provisioner},
-    refresh::Refresher,
-    sync::{Syncer, directory::Snapshot, dns::MxResolver},
-    tokens::TokenBroker,
-};
+use lifecycle::{Lifecycle, refresh::Refresher, sync::Syncer};
 use m365_sim::dns::DnsServer;
-use microsoft::endpoints::EndpointOverrides;
-use microsoft::identity::IdentityClient;
 use model::{
-    retry::RetryPolicy,
     service::Service,
     sites::Site,
     tenant::{LifecycleState, TenantId},
-    vendor::VendorConfig,
 };
 use serde_json::{Value, json};
-use state::config::{QueueConfig, StoreConfig, VaultConfig};
-use state::{
-    queue::Queue,
-    store::{Store, TenantRecord},
-    vault::Vault,
-};
+use state::store::{Store, TenantRecord};
 
 use crate::error::{BenchError, Result};
 
@@ -64,14 +50,10 @@ pub struct Lab {
     pub stack: LocalStack,
     /// The state table.
     pub store: Store,
-    /// The token secrets.
-    pub vault: Vault,
     /// The Microsoft simulator (in this process).
     pub sim: m365_sim::Simulator,
     /// MX answers for the tenants' domains.
     pub dns: DnsServer,
-    /// The vendor configuration (the repository's example).
-    pub vendor_json: String,
 }
 
 impl Lab {
@@ -95,32 +77,16 @@ impl Lab {
         let stack = stack::create(&sdk, &template, &options)
             .await
             .map_err(|e| BenchError::Setup(format!("local stack on {endpoint}: {e}")))?;
-        let store_config =
-            StoreConfig::from_source(&stack.env).map_err(|e| BenchError::Setup(e.to_string()))?;
-        let vault_config =
-            VaultConfig::from_source(&stack.env).map_err(|e| BenchError::Setup(e.to_string()))?;
         let dns = DnsServer::start()
             .await
             .map_err(BenchError::io("start the DNS server"))?;
         Ok(Self {
-            store: Store::from_config(&sdk, &store_config),
-            vault: Vault::from_config(&sdk, &vault_config),
+            store: Store::from_source(&sdk, &stack.env).map_err(|e| BenchError::Setup(e.to_string()))?,
             sdk,
             stack,
             sim,
             dns,
-            vendor_json,
         })
-    }
-
-    /// Every Microsoft base URL pointed at the simulator.
-    pub fn overrides(&self) -> EndpointOverrides {
-        let base = self.sim.base_url();
-        EndpointOverrides {
-            login: Some(base.clone()),
-            graph: Some(base.clone()),
-            exchange: Some(base),
-        }
     }
 
     /// The environment a function process needs: the stack's, the AWS endpoint and credentials,
@@ -147,77 +113,19 @@ impl Lab {
         env
     }
 
-    fn vendor(&self) -> Result<VendorConfig> {
-        VendorConfig::parse(&self.vendor_json).map_err(|e| BenchError::Setup(format!("vendor config: {e}")))
-    }
-
-    fn microsoft(&self) -> Microsoft {
-        let http = microsoft::http::client();
-        let retry = RetryPolicy::default();
-        let overrides = self.overrides();
-        Microsoft {
-            tokens: TokenBroker::new(
-                self.vault.clone(),
-                IdentityClient::new(http.clone(), retry),
-                overrides.clone(),
-            ),
-            http,
-            overrides,
-            retry,
-        }
-    }
-
-    /// A provisioner as `provision`'s `main` builds it (a new process: empty caches).
-    pub fn provisioner(&self) -> Result<Provisioner> {
-        let queues =
-            QueueConfig::from_source(&self.stack.env).map_err(|e| BenchError::Setup(e.to_string()))?;
-        let ms = self.microsoft();
-        let retry = ms.retry;
-        Ok(Provisioner {
-            store: self.store.clone(),
-            ms,
-            vendor: self.vendor()?,
-            continuations: Queue::new(aws_sdk_sqs::Client::new(&self.sdk), queues.provision_queue_url),
-            retry: RetryPolicy {
-                max_attempts: 3,
-                ..retry
-            },
-        })
+    /// Task services as `provision`'s `main` builds them (a new process: empty caches).
+    pub fn provisioner(&self) -> Result<Lifecycle> {
+        Lifecycle::from_source(&self.sdk, &self.function_env()).map_err(|e| BenchError::Setup(e.to_string()))
     }
 
     /// A sync worker as `sync-worker`'s `main` builds it (a new process: empty caches).
     pub fn syncer(&self) -> Result<Syncer> {
-        let ms = self.microsoft();
-        Ok(Syncer {
-            store: self.store.clone(),
-            snapshot: Snapshot::new(
-                aws_sdk_dynamodb::Client::new(&self.sdk),
-                self.store.clone(),
-                ms.retry,
-            ),
-            ms,
-            vendor: self.vendor()?,
-            dns: MxResolver::with_server(self.dns.addr()),
-            concurrency: SYNC_WORKER_CONCURRENCY,
-        })
+        Syncer::from_source(&self.sdk, &self.function_env()).map_err(|e| BenchError::Setup(e.to_string()))
     }
 
     /// A refresher as `token-refresh`'s `main` builds it (a new process: empty caches).
-    pub fn refresher(&self) -> Refresher {
-        let http = microsoft::http::client();
-        let retry = RetryPolicy::default();
-        Refresher {
-            store: self.store.clone(),
-            tokens: TokenBroker::new(
-                self.vault.clone(),
-                IdentityClient::new(http, retry),
-                self.overrides(),
-            )
-            .with_write_limit(lifecycle::refresh::SECRET_WRITES_PER_SECOND),
-            concurrency: lifecycle::refresh::CONCURRENCY,
-            period: chrono::Duration::hours(1),
-            margin: chrono::Duration::minutes(15),
-        }
+    pub fn refresher(&self) -> Result<Refresher> {
+        Refresher::from_source(&self.sdk, &self.function_env()).map_err(|e| BenchError::Setup(e.to_string()))
     }
 
     /// Creates a simulated tenant from a `POST /_sim/tenants` body.
@@ -290,8 +198,8 @@ impl Lab {
     }
 }
 
-/// Tenants one `sync-worker` invocation syncs at once (its `main` sets 4).
-pub const SYNC_WORKER_CONCURRENCY: usize = 4;
+/// Tenants one `sync-worker` invocation syncs at once.
+pub const SYNC_WORKER_CONCURRENCY: usize = lifecycle::sync::worker::CONCURRENCY;
 
 /// The MX host Exchange Online gives `domain`.
 pub fn exchange_mx(domain: &str) -> String {

@@ -30,7 +30,7 @@ pub const PHASES: [(&str, &str); 6] = [
     ),
     (
         "from-env",
-        "`Provisioner::from_env` whole (config, SDK, HTTP client, every service)",
+        "`Lifecycle::from_env` whole (config, SDK, HTTP client, every service)",
     ),
 ];
 
@@ -58,7 +58,7 @@ pub async fn run(phase: &str) -> Result<f64> {
         }
         "sdk" => drop(state::aws::sdk_config().await),
         "from-env" => {
-            lifecycle::provisioning::Provisioner::from_env()
+            lifecycle::Lifecycle::from_env()
                 .await
                 .map_err(|e| BenchError::Setup(e.to_string()))?;
         }

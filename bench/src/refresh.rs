@@ -29,7 +29,7 @@ pub struct RefreshRun {
 
 /// Runs a forced refresh of every active tenant; fails if any tenant failed.
 pub async fn forced(lab: &Lab) -> Result<RefreshRun> {
-    let refresher = lab.refresher();
+    let refresher = lab.refresher()?;
     let started = Instant::now();
     let report = refresher
         .run(&json!({"force": true}))

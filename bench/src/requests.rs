@@ -133,7 +133,7 @@ pub async fn lifecycle(lab: &Lab, users: u64) -> Result<LifecycleRun> {
 
     lab.sim.reset_stats();
     let report = lab
-        .refresher()
+        .refresher()?
         .run(&json!({"force": true}))
         .await
         .map_err(|e| BenchError::run("token refresh", e))?;

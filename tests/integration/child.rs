@@ -61,13 +61,16 @@ async fn process_entry_point() {
 /// Runs `function`'s `main`: the same call, word for word.
 async fn serve(function: &str) -> Result<(), lambda_runtime::Error> {
     use lifecycle::{
-        function::serve, provisioning::Provisioner, refresh::Refresher, sync::Syncer, sync::run::DailySync,
+        Lifecycle,
+        function::serve,
+        refresh::Refresher,
+        sync::{DailySync, Syncer},
     };
     use state::store::Store;
     match function {
-        "provision" => serve(Provisioner::from_env, provision::handler).await,
-        "deprovision" => serve(Provisioner::from_env, deprovision::handler).await,
-        "policy-targets" => serve(Provisioner::from_env, policy_targets::handler).await,
+        "provision" => serve(Lifecycle::from_env, provision::handler).await,
+        "deprovision" => serve(Lifecycle::from_env, deprovision::handler).await,
+        "policy-targets" => serve(Lifecycle::from_env, policy_targets::handler).await,
         "status" => serve(Store::from_env, status::handler).await,
         "token-refresh" => serve(Refresher::from_env, token_refresh::handler).await,
         "daily-sync" => serve(DailySync::from_env, daily_sync::handler).await,
@@ -81,23 +84,27 @@ async fn invoke(
     function: &str,
     event: lambda_runtime::LambdaEvent<Value>,
 ) -> Result<Value, lambda_runtime::Diagnostic> {
-    use lifecycle::{provisioning::Provisioner, refresh::Refresher, sync::Syncer, sync::run::DailySync};
+    use lifecycle::{
+        Lifecycle,
+        refresh::Refresher,
+        sync::{DailySync, Syncer},
+    };
     use model::config;
     fn configured<T>(function: &str, wired: Result<T, config::ConfigError>) -> T {
         wired.unwrap_or_else(|err| panic!("{function}: configuration: {err}"))
     }
     Ok(match function {
         "provision" => {
-            let provisioner = configured(function, Provisioner::from_env().await);
-            json!(provision::handler(&provisioner, event).await?)
+            let lifecycle = configured(function, Lifecycle::from_env().await);
+            json!(provision::handler(&lifecycle, event).await?)
         }
         "deprovision" => {
-            let provisioner = configured(function, Provisioner::from_env().await);
-            json!(deprovision::handler(&provisioner, event).await?)
+            let lifecycle = configured(function, Lifecycle::from_env().await);
+            json!(deprovision::handler(&lifecycle, event).await?)
         }
         "policy-targets" => {
-            let provisioner = configured(function, Provisioner::from_env().await);
-            json!(policy_targets::handler(&provisioner, event).await?)
+            let lifecycle = configured(function, Lifecycle::from_env().await);
+            json!(policy_targets::handler(&lifecycle, event).await?)
         }
         "status" => {
             let store = configured(function, state::store::Store::from_env().await);

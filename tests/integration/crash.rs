@@ -58,8 +58,8 @@ async fn provisioning_killed_after_each_write_then_redelivered_ends_as_a_clean_r
             "{write}: the process died mid-task"
         );
         // The same event again (an operator's retry, or EventBridge's redelivery), in a new process.
-        let fresh = Lab::provisioner_for(&lab.aws, &lab.sim);
-        let done = fresh.handle(request(tenant), None).await.expect("redelivered");
+        let fresh = Lab::lifecycle_for(&lab.aws, &lab.sim);
+        let done = fresh.provision(request(tenant), None).await.expect("redelivered");
         let done = json!(done);
         assert_eq!(done["status"], "succeeded", "{write}: {done:#}");
         assert_eq!(

@@ -1,6 +1,6 @@
 //! The sample events in `events/`: the ones the README shows and `cargo lambda invoke` sends.
 
-use lifecycle::provisioning::Invocation;
+use lifecycle::entry::Invocation;
 use serde_json::Value;
 
 use crate::support::Lab;
@@ -20,7 +20,7 @@ fn every_provision_sample_parses() {
     ] {
         Invocation::parse(event(name)).unwrap_or_else(|err| panic!("{name}: {err}"));
     }
-    let Ok(Invocation::Continue(batch)) = Invocation::parse(event("provision-continuation-sqs.json")) else {
+    let Ok(Invocation::Batch(batch)) = Invocation::parse(event("provision-continuation-sqs.json")) else {
         panic!("the SQS sample is a continuation batch")
     };
     assert_eq!(batch.len(), 1);

@@ -202,7 +202,7 @@ async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
         aws_sdk_sqs::Client::new(&lab.aws.sdk),
         queues.sync_queue_url.clone(),
     );
-    let runner = lifecycle::sync::run::DailySync {
+    let runner = lifecycle::sync::DailySync {
         store: lab.aws.store.clone(),
         queue: sync_queue,
     };

@@ -208,16 +208,17 @@ async fn a_warm_process_holding_a_token_from_before_the_role_assignment_mints_a_
         vec![Service::ExchangeOnline],
         LifecycleState::Provisioning,
     );
-    lab.provisioner
+    lab.lifecycle
+        .engine
         .ms
         .tokens
         .access(&record, Resource::Exchange)
         .await
         .expect("a token without the role");
     // ...another process provisions (and assigns the role)...
-    let other = crate::support::Lab::provisioner_for(&lab.aws, &lab.sim);
+    let other = crate::support::Lab::lifecycle_for(&lab.aws, &lab.sim);
     let event = json!({"tenant_id": tenant.to_string(), "site": "eu", "policy_targets": {"users": [upn(1)]}});
-    let view = json!(other.handle(event, None).await.expect("provision"));
+    let view = json!(other.provision(event, None).await.expect("provision"));
     assert_eq!(view["status"], "succeeded", "{view:#}");
     // ...and this process, still holding its old token, updates the targets.
     let view = lab

@@ -247,9 +247,9 @@ async fn provisioning_a_provisioned_tenant_again_changes_nothing() {
     let again = lab.provision(request(tenant)).await.expect("provision again");
     assert_eq!(again["task_id"], first["task_id"], "the finished task answers");
     // A new process (no cached tokens) continuing the finished task: still nothing.
-    let fresh = Lab::provisioner_for(&lab.aws, &lab.sim);
+    let fresh = Lab::lifecycle_for(&lab.aws, &lab.sim);
     fresh
-        .handle(json!({"task_id": first["task_id"]}), None)
+        .provision(json!({"task_id": first["task_id"]}), None)
         .await
         .expect("continue a finished task");
     let stats = lab.sim.stats();
@@ -291,9 +291,9 @@ async fn a_lost_answer_after_any_write_ends_in_the_clean_state_without_duplicate
         assert!(lab.fault_hits() > 0, "{write}: the fault matched");
         lab.sim.clear_faults();
         // Re-invoke, as a continuation would, from a new process.
-        let fresh = Lab::provisioner_for(&lab.aws, &lab.sim);
+        let fresh = Lab::lifecycle_for(&lab.aws, &lab.sim);
         let done = fresh
-            .handle(json!({"task_id": first["task_id"]}), None)
+            .provision(json!({"task_id": first["task_id"]}), None)
             .await
             .expect("continue");
         let done = serde_json::to_value(done).expect("json");
@@ -382,7 +382,7 @@ fn request_for_users(tenant: TenantId, users: &[&str]) -> Value {
 
 async fn delayed_messages(lab: &Lab) -> u64 {
     use aws_sdk_sqs::types::QueueAttributeName;
-    let url = lab.provisioner.continuations.url().to_owned();
+    let url = lab.lifecycle.engine.continuations.url().to_owned();
     let attributes = aws_sdk_sqs::Client::new(&lab.aws.sdk)
         .get_queue_attributes()
         .queue_url(url)
@@ -500,10 +500,10 @@ async fn a_tenant_without_consent_needs_reconsent() {
 async fn two_concurrent_requests_for_one_tenant_make_one_task() {
     let lab = Lab::start().await;
     let tenant = customer_tenant(&lab);
-    let second = Lab::provisioner_for(&lab.aws, &lab.sim);
+    let second = Lab::lifecycle_for(&lab.aws, &lab.sim);
     let (a, b) = tokio::join!(
         lab.provision(request(tenant)),
-        second.handle(request(tenant), None),
+        second.provision(request(tenant), None),
     );
     let a = a.expect("first");
     let b = serde_json::to_value(b.expect("second")).expect("json");

@@ -2,7 +2,7 @@
 //! on one tenant at once. (Two provisions at once, provision against deprovision, and two token
 //! refreshes at once are in their functions' modules.)
 
-use lifecycle::sync::{SyncError, run::DailySync, state::DRIFT_PREFIX, worker::Outcome};
+use lifecycle::sync::{DailySync, SyncError, state::DRIFT_PREFIX, worker::Outcome};
 use m365_sim::dns::DnsServer;
 use model::tenant::TenantId;
 use serde_json::{Value, json};

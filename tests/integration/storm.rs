@@ -69,10 +69,10 @@ async fn until_done(lab: &Lab, event: Value, deliver: impl AsyncFn(Value) -> Val
             return view;
         }
         // A continuation from a new process, as the queue would deliver it.
-        let fresh = Lab::provisioner_for(&lab.aws, &lab.sim);
+        let fresh = Lab::lifecycle_for(&lab.aws, &lab.sim);
         view = json!(
             fresh
-                .handle(json!({"task_id": view["task_id"]}), None)
+                .provision(json!({"task_id": view["task_id"]}), None)
                 .await
                 .expect("continuation")
         );

@@ -6,7 +6,6 @@ use integration_tests::{
     stack::{self, LocalStack, StackOptions},
     template::Template,
 };
-use state::config::{StoreConfig, VaultConfig};
 use state::{store::Store, vault::Vault};
 
 /// What one test works with.
@@ -33,8 +32,8 @@ impl TestStack {
         let stack = stack::create(&sdk, &template, &options)
             .await
             .expect("local stack");
-        let store = Store::from_config(&sdk, &StoreConfig::from_source(&stack.env).expect("store config"));
-        let vault = Vault::from_config(&sdk, &VaultConfig::from_source(&stack.env).expect("vault config"));
+        let store = Store::from_source(&sdk, &stack.env).expect("store config");
+        let vault = Vault::from_source(&sdk, &stack.env).expect("vault config");
         Self {
             sdk,
             stack,
@@ -111,12 +110,12 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
     }
 }
 
-/// A tenant lab: a private AWS stack on moto, an in-process m365-sim, and a provisioner wired to
-/// both the way `provision`'s `main` wires it from the environment.
+/// A tenant lab: a private AWS stack on moto, an in-process m365-sim, and the task functions'
+/// services wired to both the way their `main` wires them from the environment.
 pub struct Lab {
     pub aws: TestStack,
     pub sim: m365_sim::Simulator,
-    pub provisioner: lifecycle::provisioning::Provisioner,
+    pub lifecycle: lifecycle::Lifecycle,
     /// Where the suite's trace capture stood when the lab started (see `Drop`).
     log_mark: usize,
 }
@@ -158,11 +157,11 @@ impl Lab {
             .await
             .expect("simulator starts");
         let aws = TestStack::with_app_credentials(Some(app(&sim).to_string())).await;
-        let provisioner = Self::provisioner_for(&aws, &sim);
+        let lifecycle = Self::lifecycle_for(&aws, &sim);
         Self {
             aws,
             sim,
-            provisioner,
+            lifecycle,
             log_mark,
         }
     }
@@ -205,43 +204,15 @@ impl Lab {
         );
     }
 
-    /// A fresh provisioner on the same stack and simulator: a new Lambda process (empty caches).
-    pub fn provisioner_for(
-        aws: &TestStack,
-        sim: &m365_sim::Simulator,
-    ) -> lifecycle::provisioning::Provisioner {
-        use lifecycle::{
-            provisioning::{Microsoft, Provisioner},
-            tokens::TokenBroker,
-        };
-        use microsoft::identity::IdentityClient;
-        use model::retry::RetryPolicy;
-        use state::config::QueueConfig;
-        use state::queue::Queue;
-        let overrides = overrides(sim);
-        let http = microsoft::http::client();
-        let retry = RetryPolicy::quick();
-        let tokens = TokenBroker::new(
-            aws.vault.clone(),
-            IdentityClient::new(http.clone(), retry),
-            overrides.clone(),
-        );
-        let queues = QueueConfig::from_source(&aws.stack.env).expect("queue config");
-        Provisioner {
-            store: aws.store.clone(),
-            ms: Microsoft {
-                http,
-                tokens,
-                overrides,
-                retry,
-            },
-            vendor: vendor(),
-            continuations: Queue::new(aws_sdk_sqs::Client::new(&aws.sdk), queues.provision_queue_url),
-            retry: RetryPolicy {
-                max_attempts: 3,
-                ..retry
-            },
-        }
+    /// Fresh task services on the same stack and simulator: a new Lambda process (empty caches).
+    pub fn lifecycle_for(aws: &TestStack, sim: &m365_sim::Simulator) -> lifecycle::Lifecycle {
+        lifecycle::Lifecycle::from_source(&aws.sdk, &function_env(aws, sim))
+            .expect("the lab configures every function")
+    }
+
+    /// The environment a function process of this lab has.
+    pub fn function_env(&self) -> std::collections::BTreeMap<String, String> {
+        function_env(&self.aws, &self.sim)
     }
 
     /// The keys of the tenant's recorded resources of `kind`, in key order.
@@ -318,7 +289,7 @@ impl Lab {
         event: serde_json::Value,
     ) -> Result<serde_json::Value, lambda_runtime::Diagnostic> {
         let event = lambda_runtime::LambdaEvent::new(event, lambda_context());
-        let answer = policy_targets::handler(&self.provisioner, event).await?;
+        let answer = policy_targets::handler(&self.lifecycle, event).await?;
         Ok(serde_json::to_value(answer).expect("answer serializes"))
     }
 
@@ -328,7 +299,7 @@ impl Lab {
         event: serde_json::Value,
     ) -> Result<serde_json::Value, lambda_runtime::Diagnostic> {
         let event = lambda_runtime::LambdaEvent::new(event, lambda_context());
-        let answer = deprovision::handler(&self.provisioner, event).await?;
+        let answer = deprovision::handler(&self.lifecycle, event).await?;
         Ok(serde_json::to_value(answer).expect("answer serializes"))
     }
 
@@ -338,36 +309,36 @@ impl Lab {
         event: serde_json::Value,
     ) -> Result<serde_json::Value, lambda_runtime::Diagnostic> {
         let event = lambda_runtime::LambdaEvent::new(event, lambda_context());
-        let answer = provision::handler(&self.provisioner, event).await?;
+        let answer = provision::handler(&self.lifecycle, event).await?;
         Ok(serde_json::to_value(answer).expect("answer serializes"))
     }
 }
 
-/// Every Microsoft base URL pointed at the simulator.
-pub fn overrides(sim: &m365_sim::Simulator) -> microsoft::endpoints::EndpointOverrides {
+/// The environment of a function process: the stack's, every Microsoft base URL pointed at the
+/// simulator, and retries that never sleep long (tests inject faults).
+pub fn function_env(
+    aws: &TestStack,
+    sim: &m365_sim::Simulator,
+) -> std::collections::BTreeMap<String, String> {
+    let mut env = aws.stack.env.clone();
     let base = sim.base_url();
-    microsoft::endpoints::EndpointOverrides {
-        login: Some(base.clone()),
-        graph: Some(base.clone()),
-        exchange: Some(base),
+    for name in ["M365_LOGIN_URL", "M365_GRAPH_URL", "M365_EXCHANGE_URL"] {
+        env.insert(name.to_owned(), base.clone());
     }
+    env.insert("M365_RETRY_MIN_DELAY_MS".to_owned(), "1".to_owned());
+    env.insert("M365_RETRY_MAX_DELAY_MS".to_owned(), "20".to_owned());
+    env
 }
 
 impl Lab {
     /// A refresher on this lab (a new process: empty caches) that looks `period` ahead.
     pub fn refresher(&self, period: chrono::Duration) -> lifecycle::refresh::Refresher {
-        use lifecycle::tokens::TokenBroker;
-        use microsoft::identity::IdentityClient;
-        use model::retry::RetryPolicy;
-        let retry = RetryPolicy::quick();
-        let identity = IdentityClient::new(microsoft::http::client(), retry);
+        let refresher = lifecycle::refresh::Refresher::from_source(&self.aws.sdk, &self.function_env())
+            .expect("the lab configures token-refresh");
         lifecycle::refresh::Refresher {
-            store: self.aws.store.clone(),
-            tokens: TokenBroker::new(self.aws.vault.clone(), identity, overrides(&self.sim))
-                .with_write_limit(40),
             concurrency: 4,
             period,
-            margin: chrono::Duration::minutes(15),
+            ..refresher
         }
     }
 

@@ -5,10 +5,8 @@ use std::collections::BTreeSet;
 
 use integration_tests::template::Template;
 use lifecycle::sync::{
-    SyncMessage, Syncer,
-    directory::Snapshot,
+    DailySync, SyncMessage, Syncer,
     dns::MxResolver,
-    run::DailySync,
     state::{DRIFT_PREFIX, DirectoryEntry, EntryKind},
     worker::Outcome,
 };
@@ -23,40 +21,16 @@ use state::store::{Key, Record, TenantRecord};
 
 use crate::{
     provision::{customer_tenant, request},
-    support::{Lab, lambda_context, overrides, vendor},
+    support::{Lab, lambda_context, vendor},
 };
 
 const CONTOSO_MX: &str = "contoso-com.mail.protection.outlook.com";
 
 /// A worker on the lab (a new process: empty caches) resolving MX through `dns`.
 pub fn syncer(lab: &Lab, dns: &DnsServer) -> Syncer {
-    use lifecycle::{provisioning::Microsoft, tokens::TokenBroker};
-    use microsoft::identity::IdentityClient;
-    use model::retry::RetryPolicy;
-    let retry = RetryPolicy::quick();
-    let http = microsoft::http::client();
-    let overrides = overrides(&lab.sim);
-    Syncer {
-        store: lab.aws.store.clone(),
-        snapshot: Snapshot::new(
-            aws_sdk_dynamodb::Client::new(&lab.aws.sdk),
-            lab.aws.store.clone(),
-            retry,
-        ),
-        ms: Microsoft {
-            tokens: TokenBroker::new(
-                lab.aws.vault.clone(),
-                IdentityClient::new(http.clone(), retry),
-                overrides.clone(),
-            ),
-            http,
-            overrides,
-            retry,
-        },
-        vendor: vendor(),
-        dns: MxResolver::with_server(dns.addr()),
-        concurrency: 4,
-    }
+    let mut env = lab.function_env();
+    env.insert("DNS_SERVER".to_owned(), dns.addr().to_string());
+    Syncer::from_source(&lab.aws.sdk, &env).expect("the lab configures sync-worker")
 }
 
 pub fn message(tenant: TenantId, run: &str) -> SyncMessage {

@@ -3,13 +3,10 @@
 //! the site, once per site and UTC date. Output: the run summary.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use lifecycle::sync::{RunSummary, run::DailySync};
+use lifecycle::sync::{DailySync, RunSummary};
 use serde_json::Value;
 
 /// Handles one event.
 pub async fn handler(daily: &DailySync, event: LambdaEvent<Value>) -> Result<RunSummary, Diagnostic> {
-    daily.handle(event.payload).await.map_err(|err| Diagnostic {
-        error_type: err.error_type().to_owned(),
-        error_message: err.to_string(),
-    })
+    Ok(daily.handle(event.payload).await?)
 }

@@ -1,5 +1,5 @@
 use lambda_runtime::Error;
-use lifecycle::sync::run::DailySync;
+use lifecycle::sync::DailySync;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,7 +1,7 @@
 use lambda_runtime::Error;
-use lifecycle::provisioning::Provisioner;
+use lifecycle::Lifecycle;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lifecycle::function::serve(Provisioner::from_env, policy_targets::handler).await
+    lifecycle::function::serve(Lifecycle::from_env, policy_targets::handler).await
 }

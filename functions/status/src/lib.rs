@@ -8,8 +8,5 @@ use state::store::Store;
 
 /// Handles one event.
 pub async fn handler(store: &Store, event: LambdaEvent<Value>) -> Result<StatusAnswer, Diagnostic> {
-    status(store, event.payload).await.map_err(|err| Diagnostic {
-        error_type: err.error_type().to_owned(),
-        error_message: err.to_string(),
-    })
+    Ok(status(store, event.payload).await?)
 }

@@ -8,8 +8,5 @@ use serde_json::Value;
 
 /// Handles one event.
 pub async fn handler(refresher: &Refresher, event: LambdaEvent<Value>) -> Result<RefreshReport, Diagnostic> {
-    refresher.run(&event.payload).await.map_err(|err| Diagnostic {
-        error_type: err.error_type().to_owned(),
-        error_message: err.to_string(),
-    })
+    Ok(refresher.run(&event.payload).await?)
 }

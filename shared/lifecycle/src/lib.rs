@@ -1,17 +1,36 @@
-//! Building blocks shared by every m365-inline function: validated domain types, the sites table,
-//! configuration from the environment, JSON-lines tracing, event parsing, the DynamoDB state store
-//! and the Secrets Manager token vault.
+//! The lifecycle of a tenant's inline protection, above the vocabulary (`model`), the Microsoft
+//! clients (`microsoft`) and the AWS adapters (`state`):
+//!
+//! - [`tasks`]: the task engine, a resumable step machine that knows no task kind;
+//! - [`provisioning`], [`deprovisioning`], [`policy_targets`]: the three kinds of task, as peers;
+//! - [`Lifecycle`]: the doors of `provision`, `deprovision` and `policy-targets`, and the
+//!   continuations of every kind;
+//! - [`sync`]: `daily-sync` and `sync-worker`; [`refresh`]: `token-refresh`; [`status`];
+//! - [`tokens`]: the one token path; [`clients`]: Microsoft clients made with it;
+//! - [`function`]: the Lambda process every function's `main` runs; [`telemetry`]: its logs.
+//!
+//! | function | its services | where its logic is |
+//! |---|---|---|
+//! | `provision`, `deprovision`, `policy-targets` | [`Lifecycle`] | [`entry`], [`tasks`] and the kind's module |
+//! | `status` | [`state::store::Store`] | [`status`] |
+//! | `daily-sync` | [`sync::DailySync`] | [`sync::daily`] |
+//! | `sync-worker` | [`sync::Syncer`] | [`sync::worker`] |
+//! | `token-refresh` | [`refresh::Refresher`] | [`refresh`] |
 
+pub mod clients;
 pub mod deprovisioning;
+pub mod entry;
 pub mod function;
 pub mod policy_targets;
 pub mod provisioning;
 pub mod refresh;
 pub mod status;
 pub mod sync;
+pub mod tasks;
 pub mod telemetry;
 pub mod tokens;
-pub mod view;
+
+pub use self::entry::{Answer, Lifecycle};
 
 #[cfg(test)]
 mod properties;

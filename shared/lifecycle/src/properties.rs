@@ -17,9 +17,8 @@ use model::{
 };
 
 use crate::{
-    deprovisioning::DeprovisionRequest,
-    provisioning::{Invocation, ProvisionRequest},
-    refresh::force_from,
+    deprovisioning::DeprovisionRequest, entry::Invocation, policy_targets::PolicyTargetsRequest,
+    provisioning::ProvisionRequest, refresh::force_from,
 };
 
 fn config() -> ProptestConfig {
@@ -126,8 +125,9 @@ proptest! {
             Invocation::parse(value.clone()).map(drop),
             ProvisionRequest::parse(value.clone()).map(drop),
             DeprovisionRequest::parse(value.clone()).map(drop),
+            PolicyTargetsRequest::parse(value.clone()).map(drop),
             force_from(&value).map(drop),
-            model::event::from_value::<crate::provisioning::Continue>(value.clone()).map(drop),
+            model::event::from_value::<crate::tasks::Continue>(value.clone()).map(drop),
         ] {
             if let Err(err) = result {
                 assert_named(&err)?;

@@ -4,16 +4,21 @@
 
 use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
-use serde::Serialize;
-use serde_json::Value;
-
+use lambda_runtime::Diagnostic;
+use microsoft::{endpoints::EndpointOverrides, identity::IdentityClient};
 use model::{
+    config::{ConfigError, ProcessEnv, Source},
     event::EventError,
+    retry::RetryPolicy,
     sites::Site,
     tenant::{LifecycleState, TenantId},
 };
-
-use state::store::{Store, StoreError, TenantRecord};
+use serde::Serialize;
+use serde_json::Value;
+use state::{
+    store::{Store, StoreError, TenantRecord},
+    vault::Vault,
+};
 
 use crate::tokens::{TokenBroker, TokenError};
 
@@ -34,6 +39,15 @@ impl RefreshError {
         match self {
             Self::Input(_) => "InvalidInput",
             Self::Store(_) => "Retryable",
+        }
+    }
+}
+
+impl From<RefreshError> for Diagnostic {
+    fn from(err: RefreshError) -> Self {
+        Self {
+            error_type: err.error_type().to_owned(),
+            error_message: err.to_string(),
         }
     }
 }
@@ -200,26 +214,27 @@ impl Refresher {
         Ok(())
     }
 
-    /// Builds every dependency from the environment (see README: Configuration).
-    pub async fn from_env() -> Result<Self, model::config::ConfigError> {
-        use model::config::ProcessEnv;
-        use state::config;
-        let source = ProcessEnv;
-        let store_config = config::StoreConfig::from_source(&source)?;
-        let vault_config = config::VaultConfig::from_source(&source)?;
-        let overrides = microsoft::endpoints::EndpointOverrides::from_source(&source)?;
-        let sdk = state::aws::sdk_config().await;
-        let http = microsoft::http::client();
-        let retry = model::retry::RetryPolicy::default();
-        let vault = state::vault::Vault::from_config(&sdk, &vault_config);
-        let identity = microsoft::identity::IdentityClient::new(http, retry);
+    /// Builds every dependency from `source` (README: Configuration).
+    pub fn from_source(sdk: &aws_config::SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        let retry = RetryPolicy::from_source(source)?;
+        let identity = IdentityClient::new(microsoft::http::client(), retry);
+        let tokens = TokenBroker::new(
+            Vault::from_source(sdk, source)?,
+            identity,
+            EndpointOverrides::from_source(source)?,
+        );
         Ok(Self {
-            store: Store::from_config(&sdk, &store_config),
-            tokens: TokenBroker::new(vault, identity, overrides).with_write_limit(SECRET_WRITES_PER_SECOND),
+            store: Store::from_source(sdk, source)?,
+            tokens: tokens.with_write_limit(SECRET_WRITES_PER_SECOND),
             concurrency: CONCURRENCY,
             period: Duration::hours(1),
             margin: Duration::minutes(15),
         })
+    }
+
+    /// Builds every dependency from the process environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
     }
 }
 

@@ -11,10 +11,7 @@ use model::{
 
 use state::store::Store;
 
-use crate::{
-    provisioning::ProvisionError,
-    view::{TaskView, TenantView},
-};
+use crate::tasks::{TaskError, TaskView, TenantView};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,21 +33,21 @@ pub enum StatusAnswer {
 }
 
 /// Answers `{"task_id"}` or `{"tenant_id"}` (exactly one of them).
-pub async fn status(store: &Store, event: Value) -> Result<StatusAnswer, ProvisionError> {
+pub async fn status(store: &Store, event: Value) -> Result<StatusAnswer, TaskError> {
     let request: Request = event::from_value(event)?;
     match (request.task_id, request.tenant_id) {
         (Some(task_id), None) => {
             let task = store
                 .task_with_steps(task_id)
                 .await?
-                .ok_or_else(|| ProvisionError::UnknownTask(task_id.to_string()))?;
+                .ok_or_else(|| TaskError::UnknownTask(task_id.to_string()))?;
             Ok(StatusAnswer::Task(TaskView::from(&task)))
         }
         (None, Some(tenant_id)) => {
             let tenant = store
                 .tenant(tenant_id)
                 .await?
-                .ok_or_else(|| ProvisionError::UnknownTenant(tenant_id.to_string()))?;
+                .ok_or_else(|| TaskError::UnknownTenant(tenant_id.to_string()))?;
             let last_task = match tenant.current_task_id {
                 Some(task_id) => store.task_with_steps(task_id).await?.as_ref().map(TaskView::from),
                 None => None,

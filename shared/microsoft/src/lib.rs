@@ -7,10 +7,12 @@
 //! - [`exchange`]: the Exchange Online admin API (`InvokeCommand` and its `$batch`), behind the
 //!   [`exchange::ExchangeAdmin`] trait because the endpoint is unofficial;
 //! - [`endpoints`]: where each surface is reached, per cloud or overridden;
+//! - [`fields`]: reading the JSON objects both surfaces answer with;
 //! - [`http`]: the one HTTP client every call goes through.
 
 pub mod endpoints;
 pub mod exchange;
+pub mod fields;
 pub mod graph;
 pub mod http;
 pub mod identity;

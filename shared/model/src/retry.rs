@@ -7,6 +7,8 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable as _};
 use chrono::{DateTime, Utc};
 
+use crate::config::{ConfigError, Source, optional};
+
 /// How a failed call may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryHint {
@@ -49,6 +51,41 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The default policy with its backoff delays from `M365_RETRY_MIN_DELAY_MS` and
+    /// `M365_RETRY_MAX_DELAY_MS` where set (tests that inject faults shorten them).
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let millis = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
+            optional(source, name)
+                .map(|raw| {
+                    raw.parse::<u64>()
+                        .map(Duration::from_millis)
+                        .map_err(|_| ConfigError::Invalid {
+                            name,
+                            reason: format!("expected a whole number of milliseconds, got {raw:?}"),
+                        })
+                })
+                .transpose()
+        };
+        let default = Self::default();
+        let min_delay = millis("M365_RETRY_MIN_DELAY_MS")?.unwrap_or(default.min_delay);
+        let max_delay = millis("M365_RETRY_MAX_DELAY_MS")?.unwrap_or(default.max_delay);
+        if min_delay > max_delay {
+            return Err(ConfigError::Invalid {
+                name: "M365_RETRY_MAX_DELAY_MS",
+                reason: format!(
+                    "{} ms is below the first delay of {} ms",
+                    max_delay.as_millis(),
+                    min_delay.as_millis()
+                ),
+            });
+        }
+        Ok(Self {
+            min_delay,
+            max_delay,
+            ..default
+        })
+    }
+
     /// A policy that never sleeps long: for tests that inject faults.
     pub fn quick() -> Self {
         Self {
@@ -162,6 +199,31 @@ mod tests {
         let (calls, result) = attempts_until(policy, &[RetryHint::After(Duration::from_millis(2500))]).await;
         assert_eq!((calls, result.is_ok()), (2, true));
         assert_eq!(started.elapsed().as_millis(), 2500);
+    }
+
+    #[test]
+    fn delays_come_from_the_environment_and_bad_ones_are_named() {
+        use std::collections::HashMap;
+        let env = |pairs: &[(&'static str, &'static str)]| pairs.iter().copied().collect::<HashMap<_, _>>();
+        assert_eq!(RetryPolicy::from_source(&env(&[])), Ok(RetryPolicy::default()));
+        let quick = env(&[
+            ("M365_RETRY_MIN_DELAY_MS", "1"),
+            ("M365_RETRY_MAX_DELAY_MS", "20"),
+        ]);
+        assert_eq!(RetryPolicy::from_source(&quick), Ok(RetryPolicy::quick()));
+        for (bad, named) in [
+            (
+                env(&[("M365_RETRY_MIN_DELAY_MS", "soon")]),
+                "M365_RETRY_MIN_DELAY_MS",
+            ),
+            (
+                env(&[("M365_RETRY_MIN_DELAY_MS", "9000")]),
+                "M365_RETRY_MAX_DELAY_MS",
+            ),
+        ] {
+            let err = RetryPolicy::from_source(&bad).expect_err(named).to_string();
+            assert!(err.contains(named), "{err}");
+        }
     }
 
     #[test]

@@ -79,24 +79,36 @@ impl VaultConfig {
 pub struct QueueConfig {
     /// `SYNC_QUEUE_URL`: per-tenant daily sync work, consumed by `sync-worker`.
     pub sync_queue_url: String,
-    /// `PROVISION_QUEUE_URL`: provisioning continuations, consumed by `provision`.
+    /// `PROVISION_QUEUE_URL`: the task-continuation queue (every kind of task's continuations,
+    /// consumed by `provision`).
     pub provision_queue_url: String,
 }
 
 impl QueueConfig {
     /// Reads `SYNC_QUEUE_URL` and `PROVISION_QUEUE_URL`.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
-        let queue = |name| {
-            http_url(source, name)?.ok_or(ConfigError::Missing {
-                name,
-                hint: "set it to the queue's URL",
-            })
-        };
         Ok(Self {
-            sync_queue_url: queue("SYNC_QUEUE_URL")?,
-            provision_queue_url: queue("PROVISION_QUEUE_URL")?,
+            sync_queue_url: Self::sync_queue(source)?,
+            provision_queue_url: Self::continuation_queue(source)?,
         })
     }
+
+    /// Reads `SYNC_QUEUE_URL` alone (what `daily-sync` needs).
+    pub fn sync_queue(source: &impl Source) -> Result<String, ConfigError> {
+        queue_url(source, "SYNC_QUEUE_URL")
+    }
+
+    /// Reads `PROVISION_QUEUE_URL` alone (what the task functions need).
+    pub fn continuation_queue(source: &impl Source) -> Result<String, ConfigError> {
+        queue_url(source, "PROVISION_QUEUE_URL")
+    }
+}
+
+fn queue_url(source: &impl Source, name: &'static str) -> Result<String, ConfigError> {
+    http_url(source, name)?.ok_or(ConfigError::Missing {
+        name,
+        hint: "set it to the queue's URL",
+    })
 }
 
 #[cfg(test)]

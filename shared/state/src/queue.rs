@@ -2,8 +2,12 @@
 
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use aws_sdk_sqs::{Client, types::SendMessageBatchRequestEntry};
+use model::config::{ConfigError, Source};
 use serde::Serialize;
+
+use crate::config::QueueConfig;
 
 /// The longest delay SQS accepts on a message.
 pub const MAX_DELAY: Duration = Duration::from_secs(900);
@@ -55,6 +59,19 @@ impl Queue {
             client,
             url: url.into(),
         }
+    }
+
+    /// The task-continuation queue of `source` (`PROVISION_QUEUE_URL`).
+    pub fn continuations(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self::new(
+            Client::new(sdk),
+            QueueConfig::continuation_queue(source)?,
+        ))
+    }
+
+    /// The sync queue of `source` (`SYNC_QUEUE_URL`).
+    pub fn sync(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self::new(Client::new(sdk), QueueConfig::sync_queue(source)?))
     }
 
     /// The queue's URL.

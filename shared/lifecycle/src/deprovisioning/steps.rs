@@ -7,81 +7,95 @@ use std::collections::BTreeSet;
 use chrono::Utc;
 use serde_json::Value;
 
-use super::DeprovisionRequest;
-use crate::provisioning::{
-    context::{StepContext, text},
-    error::StepError,
-    steps::Outcome,
+use microsoft::{
+    exchange::{Cmdlet, ExchangeAdmin, Kind, add_remove},
+    fields::text,
 };
-use microsoft::exchange::{Cmdlet, ExchangeAdmin, Kind, add_remove};
 use state::store::ResourceKind;
 
-type Ctx<'a> = StepContext<'a, DeprovisionRequest>;
+use super::DeprovisionRequest;
+use crate::{
+    tasks::{Outcome, StepContext, StepError},
+    tokens::TokenError,
+};
 
-/// Runs the step named `name`.
-pub async fn run(name: String, ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
-    let n = ctx.names;
-    match name.as_str() {
-        "stop_daily_sync" => Ok(Outcome::Done(Some(
-            "the tenant left its site's daily sync".to_owned(),
-        ))),
-        "stop_reports" => stop_reports(ctx).await,
-        "remove_routing_rules" => {
-            let rules = [
-                &n.rule_incoming_domain,
-                &n.rule_incoming_user,
-                &n.rule_outgoing_domain,
-                &n.rule_outgoing_user,
-            ];
-            remove_named(ctx, "TransportRule", ResourceKind::TransportRule, &rules).await
-        }
-        "remove_outbound_connectors" => {
-            remove_named(
-                ctx,
-                "OutboundConnector",
-                ResourceKind::OutboundConnector,
-                &[&n.outbound_incoming, &n.outbound_outgoing],
-            )
-            .await
-        }
-        "remove_groups" => remove_groups(ctx).await,
-        "remove_filter_rules" => {
-            remove_named(
-                ctx,
-                "TransportRule",
-                ResourceKind::TransportRule,
-                &[&n.rule_skip_spam, &n.rule_junk],
-            )
-            .await
-        }
-        "remove_inbound_connectors" => {
-            remove_named(
-                ctx,
-                "InboundConnector",
-                ResourceKind::InboundConnector,
-                &[&n.inbound_incoming, &n.inbound_outgoing],
-            )
-            .await
-        }
-        "remove_spoof_pair" => remove_spoof_pair(ctx).await,
-        "remove_allowed_ips" => remove_allowed_ips(ctx).await,
-        "remove_role_assignments" => remove_role_assignments(ctx).await,
-        "remove_service_principal" => remove_service_principal(ctx).await,
-        "delete_token_secret" => {
-            ctx.ms
-                .tokens
-                .vault()
-                .schedule_deletion(ctx.tenant.tenant_id, 7)
-                .await
-                .map_err(crate::tokens::TokenError::from)?;
-            Ok(Outcome::Done(Some(
-                "the tenant's token secret is scheduled for deletion in 7 days".to_owned(),
-            )))
-        }
-        other => Err(StepError::Failed(format!(
-            "{other:?} is not a deprovisioning step"
-        ))),
-    }
+/// Leaves the site's daily sync: the tenant left the site index when it left `active`.
+pub async fn stop_daily_sync(_: &StepContext<'_>) -> Result<Outcome, StepError> {
+    Ok(Outcome::Done(Some(
+        "the tenant left its site's daily sync".to_owned(),
+    )))
+}
+
+/// Removes the four routing rules (before the outbound connectors they reference).
+pub async fn remove_routing_rules(
+    ctx: &StepContext<'_>,
+    request: &DeprovisionRequest,
+) -> Result<Outcome, StepError> {
+    let names = ctx.names;
+    let rules = [
+        &names.rule_incoming_domain,
+        &names.rule_incoming_user,
+        &names.rule_outgoing_domain,
+        &names.rule_outgoing_user,
+    ];
+    remove_named(ctx, request, "TransportRule", ResourceKind::TransportRule, &rules).await
+}
+
+/// Removes the two outbound connectors.
+pub async fn remove_outbound_connectors(
+    ctx: &StepContext<'_>,
+    request: &DeprovisionRequest,
+) -> Result<Outcome, StepError> {
+    let names = ctx.names;
+    let connectors = [&names.outbound_incoming, &names.outbound_outgoing];
+    remove_named(
+        ctx,
+        request,
+        "OutboundConnector",
+        ResourceKind::OutboundConnector,
+        &connectors,
+    )
+    .await
+}
+
+/// Removes the skip-spam and junk rules.
+pub async fn remove_filter_rules(
+    ctx: &StepContext<'_>,
+    request: &DeprovisionRequest,
+) -> Result<Outcome, StepError> {
+    let names = ctx.names;
+    let rules = [&names.rule_skip_spam, &names.rule_junk];
+    remove_named(ctx, request, "TransportRule", ResourceKind::TransportRule, &rules).await
+}
+
+/// Removes the two inbound connectors.
+pub async fn remove_inbound_connectors(
+    ctx: &StepContext<'_>,
+    request: &DeprovisionRequest,
+) -> Result<Outcome, StepError> {
+    let names = ctx.names;
+    let connectors = [&names.inbound_incoming, &names.inbound_outgoing];
+    remove_named(
+        ctx,
+        request,
+        "InboundConnector",
+        ResourceKind::InboundConnector,
+        &connectors,
+    )
+    .await
+}
+
+/// Schedules the tenant's token secret for deletion (recoverable for 7 days).
+pub async fn delete_token_secret(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    ctx.ms
+        .tokens
+        .vault()
+        .schedule_deletion(ctx.tenant.tenant_id, 7)
+        .await
+        .map_err(TokenError::from)?;
+    Ok(Outcome::Done(Some(
+        "the tenant's token secret is scheduled for deletion in 7 days".to_owned(),
+    )))
 }
 
 /// "Removed: ...; not present: ..." for the step's outcome.
@@ -101,7 +115,7 @@ fn summary(removed: &[String], absent: &[String]) -> Option<String> {
 }
 
 /// Disables the tenant's scheduled reports.
-async fn stop_reports(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
+pub async fn stop_reports(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let mut stopped = 0;
     for mut report in ctx.store.report_schedules(ctx.tenant.tenant_id).await? {
         if report.enabled {
@@ -118,7 +132,8 @@ async fn stop_reports(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
 
 /// Removes the named objects of `noun` that are ours (recorded) or, adopting, that exist.
 async fn remove_named(
-    ctx: &Ctx<'_>,
+    ctx: &StepContext<'_>,
+    request: &DeprovisionRequest,
     noun: &str,
     kind: ResourceKind,
     names: &[&String],
@@ -127,7 +142,7 @@ async fn remove_named(
     let (mut removed, mut absent) = (Vec::new(), Vec::new());
     for name in names {
         let ours = ctx.recorded(kind, name).await?.is_some();
-        if !ours && !ctx.request.adopt_existing {
+        if !ours && !request.adopt_existing {
             continue;
         }
         match exchange
@@ -144,7 +159,10 @@ async fn remove_named(
 }
 
 /// Deletes the virtual groups (recorded ids, or adopting, found by exact display name).
-async fn remove_groups(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
+pub async fn remove_groups(
+    ctx: &StepContext<'_>,
+    request: &DeprovisionRequest,
+) -> Result<Outcome, StepError> {
     let graph = ctx.ms.graph(ctx.tenant).await?;
     let (mut removed, mut absent) = (Vec::new(), Vec::new());
     for name in [&ctx.names.incoming_group, &ctx.names.outgoing_group] {
@@ -154,7 +172,7 @@ async fn remove_groups(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
             .and_then(|r| r.external_id)
             .into_iter()
             .collect();
-        if ctx.request.adopt_existing {
+        if request.adopt_existing {
             let found: Value = graph
                 .get(&format!(
                     "/groups?$filter=displayName eq '{name}'&$select=id,displayName"
@@ -184,7 +202,10 @@ async fn remove_groups(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
 }
 
 /// Removes the spoof entries we added (by recorded id; adopting, those matching the vendor's pair).
-async fn remove_spoof_pair(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
+pub async fn remove_spoof_pair(
+    ctx: &StepContext<'_>,
+    request: &DeprovisionRequest,
+) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
     let spoof = &ctx.vendor.spoof;
     let key = spoof.key();
@@ -209,7 +230,7 @@ async fn remove_spoof_pair(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
                 .map(str::to_owned)
                 .collect(),
         },
-        None if ctx.request.adopt_existing => items
+        None if request.adopt_existing => items
             .iter()
             .filter(matching)
             .filter_map(|i| text(i, "Identity"))
@@ -234,7 +255,10 @@ async fn remove_spoof_pair(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
 
 /// Removes exactly the IPs we added (adopting: the vendor's IPs) with the add/remove form; the
 /// customer's own entries stay.
-async fn remove_allowed_ips(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
+pub async fn remove_allowed_ips(
+    ctx: &StepContext<'_>,
+    request: &DeprovisionRequest,
+) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
     let ours: Vec<String> = ctx
         .store
@@ -244,7 +268,7 @@ async fn remove_allowed_ips(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
         .filter(|r| r.kind == ResourceKind::AllowedIp)
         .map(|r| r.key)
         .collect();
-    let candidates: BTreeSet<String> = if ctx.request.adopt_existing {
+    let candidates: BTreeSet<String> = if request.adopt_existing {
         ours.iter()
             .cloned()
             .chain(ctx.vendor.egress_ips.iter().cloned())
@@ -281,7 +305,7 @@ async fn remove_allowed_ips(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
 }
 
 /// Deletes the directory role assignments we made.
-async fn remove_role_assignments(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
+pub async fn remove_role_assignments(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let graph = ctx.ms.graph(ctx.tenant).await?;
     let (mut removed, mut absent) = (Vec::new(), Vec::new());
     let resources = ctx.store.resources(ctx.tenant.tenant_id).await?;
@@ -305,7 +329,7 @@ async fn remove_role_assignments(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
 }
 
 /// Deletes the app's service principal: the last Microsoft call (it ends our access).
-async fn remove_service_principal(ctx: &Ctx<'_>) -> Result<Outcome, StepError> {
+pub async fn remove_service_principal(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let resources = ctx.store.resources(ctx.tenant.tenant_id).await?;
     let Some(sp) = resources
         .into_iter()

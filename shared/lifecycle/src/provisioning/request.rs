@@ -1,6 +1,6 @@
 //! What `provision` is asked to do, validated at the edge.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use model::{
@@ -9,12 +9,11 @@ use model::{
     policy::{PolicyTargetsInput, UserPrincipalName},
     service::Service,
     sites::Site,
-    task::TaskId,
     tenant::TenantId,
 };
 
-/// A request to provision a tenant (DESIGN §2).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A request to provision a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvisionRequest {
     /// The tenant.
@@ -40,7 +39,7 @@ fn all_services() -> Vec<Service> {
 }
 
 /// Provisioning options.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Options {
     /// Add the vendor IPs to the connection-filter IP Allow List.
@@ -70,23 +69,6 @@ impl Default for Options {
             dry_run: false,
         }
     }
-}
-
-/// A continuation of an existing task (also the body of the continuation queue's messages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Continue {
-    /// The task to continue.
-    pub task_id: TaskId,
-}
-
-/// Everything `provision` can be invoked with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Invocation {
-    /// Start (or join) provisioning of a tenant.
-    Start(Box<ProvisionRequest>),
-    /// Continue tasks: one from a direct invoke, several from an SQS batch (with message ids).
-    Continue(Vec<(Option<String>, Continue)>),
 }
 
 impl ProvisionRequest {
@@ -125,53 +107,6 @@ impl ProvisionRequest {
             ));
         }
         Ok(())
-    }
-}
-
-impl Invocation {
-    /// Recognises the event: a request, `{"task_id"}`, either wrapped in an EventBridge envelope
-    /// (`detail`), or an SQS batch of continuations (`Records`).
-    pub fn parse(value: Value) -> Result<Self, EventError> {
-        let Value::Object(object) = &value else {
-            return Err(EventError::Invalid {
-                field: ".".to_owned(),
-                reason: "expected a JSON object".to_owned(),
-            });
-        };
-        if let Some(records) = object.get("Records") {
-            let records = records.as_array().ok_or_else(|| EventError::Invalid {
-                field: "Records".to_owned(),
-                reason: "expected an array of SQS records".to_owned(),
-            })?;
-            let mut continuations = Vec::with_capacity(records.len());
-            for (index, record) in records.iter().enumerate() {
-                let in_record = |err: EventError| match err {
-                    EventError::Invalid { field, reason } => EventError::Invalid {
-                        field: format!("Records[{index}].body.{field}"),
-                        reason,
-                    },
-                    other => other,
-                };
-                let id = record.get("messageId").and_then(Value::as_str).map(str::to_owned);
-                let body = record.get("body").and_then(Value::as_str).unwrap_or_default();
-                continuations.push((id, event::parse::<Continue>(body.as_bytes()).map_err(in_record)?));
-            }
-            return Ok(Self::Continue(continuations));
-        }
-        if object.contains_key("detail") && object.contains_key("detail-type") {
-            let detail = object.get("detail").cloned().unwrap_or(Value::Null);
-            return Self::parse(detail).map_err(|err| match err {
-                EventError::Invalid { field, reason } => EventError::Invalid {
-                    field: format!("detail.{field}"),
-                    reason,
-                },
-                other => other,
-            });
-        }
-        if object.contains_key("task_id") {
-            return Ok(Self::Continue(vec![(None, event::from_value(value)?)]));
-        }
-        Ok(Self::Start(Box::new(ProvisionRequest::parse(value)?)))
     }
 }
 
@@ -239,33 +174,8 @@ mod tests {
             ),
         ];
         for (event, field) in cases {
-            let err = Invocation::parse(event.clone()).expect_err(&event.to_string());
+            let err = ProvisionRequest::parse(event.clone()).expect_err(&event.to_string());
             assert_eq!(err.field(), Some(field), "{event}: {err}");
         }
-    }
-
-    #[test]
-    fn continuations_come_direct_from_sqs_and_from_eventbridge() {
-        let task = TaskId::new();
-        assert!(
-            matches!(Invocation::parse(json!({"task_id": task.to_string()})), Ok(Invocation::Continue(c)) if c.len() == 1)
-        );
-        let sqs = json!({"Records": [{"messageId": "m1", "body": json!({"task_id": task.to_string()}).to_string()}]});
-        let Ok(Invocation::Continue(batch)) = Invocation::parse(sqs) else {
-            panic!("sqs batch")
-        };
-        assert_eq!(batch, [(Some("m1".to_owned()), Continue { task_id: task })]);
-        let bad_sqs = json!({"Records": [{"messageId": "m1", "body": "{\"task_id\": 5}"}]});
-        assert_eq!(
-            Invocation::parse(bad_sqs).expect_err("bad").field(),
-            Some("Records[0].body.task_id")
-        );
-        let bridge = json!({"detail-type": "Provision", "source": "vendor.portal", "detail": {"tenant_id": TENANT, "site": "sg"}});
-        assert!(matches!(Invocation::parse(bridge), Ok(Invocation::Start(r)) if r.site == Site::Sg));
-        let bad_bridge = json!({"detail-type": "Provision", "detail": {"tenant_id": "nope", "site": "sg"}});
-        assert_eq!(
-            Invocation::parse(bad_bridge).expect_err("bad").field(),
-            Some("detail.tenant_id")
-        );
     }
 }

@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::dns::MxResolver;
 use microsoft::graph::{BatchRequest, BatchResponse};
-use model::policy::PolicyTargets;
 
 /// The batch sub-request reading the tenant's domains.
 pub fn domains_request() -> BatchRequest {
@@ -96,23 +95,6 @@ pub fn accepted_domains(objects: &[Value]) -> Vec<String> {
     domains
 }
 
-/// The domains the domain rules must cover: the policy's explicit list (never grown by a
-/// sync), or every accepted domain when the policy covers all. Rules may only name accepted
-/// domains, so an explicit domain that is not accepted is left out.
-pub fn protected_domains(policy: &PolicyTargets, accepted: &[String]) -> Vec<String> {
-    let mut domains: Vec<String> = match &policy.domains {
-        Some(explicit) => explicit
-            .iter()
-            .map(|d| d.to_ascii_lowercase())
-            .filter(|d| accepted.is_empty() || accepted.contains(d))
-            .collect(),
-        None => accepted.to_vec(),
-    };
-    domains.sort();
-    domains.dedup();
-    domains
-}
-
 /// Domains whose live MX does not include the host Microsoft expects, each with what DNS has.
 pub async fn mx_problems(resolver: &MxResolver, expected: &BTreeMap<String, Vec<String>>) -> Vec<String> {
     let mut problems = Vec::new();
@@ -160,18 +142,6 @@ mod tests {
             {"id": "intune.contoso.com", "isVerified": true, "supportedServices": ["Intune"]}
         ]}));
         assert_eq!(verified_domains(&a), vec!["contoso.com"]);
-    }
-
-    #[test]
-    fn explicit_lists_never_grow_and_all_means_accepted() {
-        let accepted = vec!["a.com".to_owned(), "b.com".to_owned()];
-        let all = PolicyTargets::default();
-        assert_eq!(protected_domains(&all, &accepted), accepted);
-        let explicit = PolicyTargets {
-            domains: Some(vec!["A.com".into(), "gone.com".into()]),
-            ..PolicyTargets::default()
-        };
-        assert_eq!(protected_domains(&explicit, &accepted), vec!["a.com"]);
     }
 
     #[test]

@@ -10,15 +10,15 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
-use microsoft::exchange::{Cmdlet, add_remove};
-
+use microsoft::{
+    exchange::{Cmdlet, add_remove},
+    fields::{named, same_set, strings},
+};
 use model::vendor::{ManagedNames, VendorConfig};
-
+use serde_json::Value;
 use state::store::{ResourceKind, ResourceRecord};
 
-use crate::provisioning::plan::StepKind;
+use crate::provisioning::ProvisionStep;
 
 /// What the read cmdlets answered.
 #[derive(Debug, Clone, Default)]
@@ -52,7 +52,7 @@ pub struct Drift {
     /// One finding per drifted object, for the tenant's record and the log.
     pub findings: Vec<String>,
     /// Provisioning steps to run again, in provisioning order.
-    pub steps: Vec<StepKind>,
+    pub steps: Vec<ProvisionStep>,
     /// Direct fixes of changed objects (a changed connector is set back).
     pub fixes: Vec<Cmdlet>,
     /// Resources no longer ours to keep (retired vendor IPs): forgotten once the fixes are done.
@@ -65,42 +65,15 @@ impl Drift {
         self.findings.is_empty()
     }
 
-    fn need(&mut self, step: StepKind) {
+    fn need(&mut self, step: ProvisionStep) {
         if !self.steps.contains(&step) {
             self.steps.push(step);
         }
     }
 }
 
-fn named<'v>(objects: &'v [Value], name: &str) -> Option<&'v Value> {
-    objects.iter().find(|o| {
-        o.get("Name")
-            .and_then(Value::as_str)
-            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-    })
-}
-
-fn strings(object: &Value, field: &str) -> Vec<String> {
-    object
-        .get(field)
-        .and_then(Value::as_array)
-        .map(|l| l.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-        .unwrap_or_default()
-}
-
 fn enabled(object: &Value) -> bool {
     object.get("Enabled").and_then(Value::as_bool).unwrap_or(true)
-}
-
-/// Whether two lists hold the same entries, ignoring order and ASCII case.
-pub fn same_set(current: &[String], desired: &[String]) -> bool {
-    let normal = |list: &[String]| {
-        let mut list: Vec<String> = list.iter().map(|d| d.to_ascii_lowercase()).collect();
-        list.sort();
-        list.dedup();
-        list
-    };
-    normal(current) == normal(desired)
 }
 
 /// The IP condition a rule of ours carries: the vendor's egress IPs, as exceptions on the routing
@@ -120,6 +93,16 @@ fn rule_ip_condition(names: &ManagedNames, rule: &str) -> Option<&'static str> {
         None
     }
 }
+
+/// The provisioning steps a repair may run, in the order it runs them: connectors before rules
+/// (rules route to them); rules are enabled last, as provisioning does.
+const REPAIRS: [ProvisionStep; 5] = [
+    ProvisionStep::CreateConnectors,
+    ProvisionStep::CreateRules,
+    ProvisionStep::AddSpoofPair,
+    ProvisionStep::AddAllowedIps,
+    ProvisionStep::EnableRules,
+];
 
 /// Compares what we recorded with what Exchange has.
 pub fn detect(
@@ -142,7 +125,7 @@ pub fn detect(
             ResourceKind::TransportRule => match named(&observed.rules, name) {
                 None => {
                     drift.findings.push(format!("transport rule {name} was deleted"));
-                    drift.need(StepKind::CreateRules);
+                    drift.need(ProvisionStep::CreateRules);
                 }
                 Some(rule) => {
                     let state = rule.get("State").and_then(Value::as_str).unwrap_or_default();
@@ -172,7 +155,7 @@ pub fn detect(
                     drift
                         .findings
                         .push(format!("outbound connector {name} was deleted"));
-                    drift.need(StepKind::CreateConnectors);
+                    drift.need(ProvisionStep::CreateConnectors);
                 }
                 Some(connector) => {
                     let host = if name == names.outbound_incoming {
@@ -202,7 +185,7 @@ pub fn detect(
                     drift
                         .findings
                         .push(format!("inbound connector {name} was deleted"));
-                    drift.need(StepKind::CreateConnectors);
+                    drift.need(ProvisionStep::CreateConnectors);
                 }
                 Some(connector) => {
                     let certificate = connector
@@ -238,7 +221,7 @@ pub fn detect(
                 drift.findings.push(format!(
                     "our IP {name} was removed from the connection-filter IP Allow List"
                 ));
-                drift.need(StepKind::AddAllowedIps);
+                drift.need(ProvisionStep::AddAllowedIps);
             }
             ResourceKind::SpoofItem => {
                 let present = observed.spoof_items.iter().any(|item| {
@@ -249,7 +232,7 @@ pub fn detect(
                     drift
                         .findings
                         .push(format!("our spoofed-sender allow entry {name} was removed"));
-                    drift.need(StepKind::AddSpoofPair);
+                    drift.need(ProvisionStep::AddSpoofPair);
                 }
             }
             _ => {}
@@ -273,19 +256,25 @@ pub fn detect(
             drift
                 .findings
                 .push(format!("vendor egress IP {ip} is not in the IP Allow List"));
-            drift.need(StepKind::AddAllowedIps);
+            drift.need(ProvisionStep::AddAllowedIps);
         }
     }
-    // Connectors before rules (rules route to them); rules are enabled last, as provisioning does.
-    let order = [
-        StepKind::CreateConnectors,
-        StepKind::CreateRules,
-        StepKind::AddSpoofPair,
-        StepKind::AddAllowedIps,
-    ];
-    drift.steps.sort_by_key(|s| order.iter().position(|o| o == s));
-    if enable_rules || drift.steps.contains(&StepKind::CreateRules) {
-        drift.steps.push(StepKind::EnableRules);
+    drift.steps.sort_by_key(|s| REPAIRS.iter().position(|o| o == s));
+    if enable_rules || drift.steps.contains(&ProvisionStep::CreateRules) {
+        drift.steps.push(ProvisionStep::EnableRules);
     }
     drift
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::{Run, Step};
+
+    #[test]
+    fn every_repair_runs_without_a_provisioning_request() {
+        for step in REPAIRS {
+            assert!(matches!(step.declaration().run, Run::Alone(_)), "{step:?}");
+        }
+    }
 }

@@ -1,15 +1,14 @@
 //! Errors of the sync functions, in words an operator can act on.
 
+use lambda_runtime::Diagnostic;
 use microsoft::{exchange::ExchangeError, graph::GraphError};
-
 use model::{
     event::EventError,
     retry::{RetryHint, Retryable},
 };
-
 use state::{queue::QueueError, store::StoreError};
 
-use crate::{provisioning::StepError, tokens::TokenError};
+use crate::{tasks::StepError, tokens::TokenError};
 
 /// A sync, a fan-out or a policy update failed.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +109,15 @@ impl Retryable for SyncError {
             Self::Graph(err) => err.retry_hint(),
             Self::Exchange(err) => err.retry_hint(),
             _ => RetryHint::Never,
+        }
+    }
+}
+
+impl From<SyncError> for Diagnostic {
+    fn from(err: SyncError) -> Self {
+        Self {
+            error_type: err.error_type().to_owned(),
+            error_message: err.to_string(),
         }
     }
 }

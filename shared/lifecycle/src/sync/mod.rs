@@ -1,22 +1,23 @@
-//! Service running (issue 6): the daily sync of each site and the per-tenant sync it fans out to.
+//! Service running: the daily sync of each site and the per-tenant sync it fans out to.
 //!
-//! - [`run`]: `daily-sync` reads a site's active tenants and queues one message per tenant, once
-//!   per site and UTC date.
-//! - [`worker`]: `sync-worker` syncs one tenant per message: directory delta into the snapshot,
-//!   verified domains and MX, transport-rule domain conditions, drift of our objects.
+//! - [`DailySync`] (`daily-sync`) records a site's run and queues one message per active tenant,
+//!   once per site and UTC date.
+//! - [`Syncer`] (`sync-worker`) syncs one tenant per message: directory delta into the snapshot,
+//!   verified domains and MX, transport-rule domain conditions, drift of our objects (repaired by
+//!   the provisioning steps themselves).
 
+pub mod daily;
 pub mod directory;
 pub mod dns;
 pub mod domains;
 pub mod drift;
 pub mod error;
-pub mod run;
 pub mod state;
 pub mod worker;
 
 pub use self::{
+    daily::{DailySync, DailySyncRequest, RunSummary, SiteRun, SyncMessage},
     error::SyncError,
-    run::{DailySyncRequest, RunSummary, SiteRun, SyncMessage},
     state::SyncState,
     worker::{Syncer, TenantReport},
 };

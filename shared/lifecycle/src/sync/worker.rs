@@ -6,35 +6,41 @@
 
 use std::collections::BTreeMap;
 
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{
+    daily::SyncMessage,
     directory::{DirectorySync, KindSync, Snapshot, delta_request},
     dns::MxResolver,
     domains,
-    drift::{self, Observed, same_set},
+    drift::{self, Observed},
     error::SyncError,
-    run::SyncMessage,
     state::{DriftRecord, EntryKind, SYNC_SORT_KEY, SyncState},
 };
-use crate::provisioning::{
-    BatchAnswer, Microsoft, ProvisionRequest, context::StepContext, plan::StepKind, steps,
+use crate::{
+    clients::Microsoft,
+    provisioning::{ProvisionStep, protected_domains, update_domain_rules},
+    tasks::{Step, StepContext, StepError},
 };
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin},
+    graph::GraphClient,
     identity::Resource,
 };
 use model::{
+    config::{ConfigError, ProcessEnv, Source},
     event,
-    task::TaskId,
     tenant::{LifecycleState, TenantId},
     vendor::{ManagedNames, VendorConfig},
 };
 use state::store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key};
 
+/// Tenants one worker syncs at once within an SQS batch.
+pub const CONCURRENCY: usize = 4;
 /// How long a worker holds a tenant; past it (the worker died) another may take it.
 const CLAIM: Duration = Duration::minutes(5);
 /// Prefix of the `attention` text the sync owns (MX problems); other attention is left alone.
@@ -114,34 +120,21 @@ impl TenantReport {
     }
 }
 
-/// The SQS event, as much of it as the worker reads.
-#[derive(Debug, Deserialize)]
-struct SqsEvent {
-    #[serde(rename = "Records")]
-    records: Vec<SqsRecord>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SqsRecord {
-    #[serde(rename = "messageId")]
-    message_id: String,
-    #[serde(default)]
-    body: String,
-}
-
 impl Syncer {
     /// Handles an SQS batch: each message is one tenant; failed ones are reported by message id.
     /// A body that is not a sync message is reported too (after five receives SQS moves it to
     /// the dead-letter queue, where an operator can read it) and logged with the field at fault.
-    pub async fn handle_sqs(&self, event: Value) -> Result<BatchAnswer, SyncError> {
+    pub async fn handle_sqs(&self, event: Value) -> Result<SqsBatchResponse, SyncError> {
         let batch: SqsEvent = event::from_value(event)?;
         let failures: Vec<String> = stream::iter(batch.records)
             .map(|record| async move {
-                let message = match event::parse::<SyncMessage>(record.body.as_bytes()) {
+                let message_id = record.message_id.unwrap_or_default();
+                let body = record.body.unwrap_or_default();
+                let message = match event::parse::<SyncMessage>(body.as_bytes()) {
                     Ok(message) => message,
                     Err(err) => {
-                        tracing::error!(message_id = %record.message_id, error = %err, "malformed sync message");
-                        return Some(record.message_id);
+                        tracing::error!(%message_id, error = %err, "malformed sync message");
+                        return Some(message_id);
                     }
                 };
                 match self.sync_tenant(&message).await {
@@ -151,7 +144,7 @@ impl Syncer {
                     }
                     Err(err) => {
                         tracing::error!(tenant = %message.tenant_id, error = %err, error_type = err.error_type(), "tenant sync failed; SQS will deliver it again");
-                        Some(record.message_id)
+                        Some(message_id)
                     }
                 }
             })
@@ -159,12 +152,11 @@ impl Syncer {
             .filter_map(|failed| async move { failed })
             .collect()
             .await;
-        Ok(BatchAnswer {
-            batch_item_failures: failures
-                .into_iter()
-                .map(|item_identifier| crate::provisioning::BatchItemFailure { item_identifier })
-                .collect(),
-        })
+        let mut answer = SqsBatchResponse::default();
+        for message_id in failures {
+            answer.add_failure(message_id);
+        }
+        Ok(answer)
     }
 
     /// Syncs one tenant for one run; a second delivery of the same run changes nothing.
@@ -321,7 +313,7 @@ impl Syncer {
         };
 
         let names = self.vendor.names();
-        let desired = domains::protected_domains(&tenant.policy_targets, &accepted);
+        let desired = protected_domains(&tenant.policy_targets, &accepted);
         report.rules_updated = update_domain_rules(&exchange, &observed.rules, &names, &desired).await?;
 
         let found = drift::detect(resources, &observed, &self.vendor, &names);
@@ -408,7 +400,7 @@ impl Syncer {
     /// Reads the expected MX of newly verified domains (one `$batch`), forgets removed ones.
     async fn expected_mx(
         &self,
-        graph: &microsoft::graph::GraphClient,
+        graph: &GraphClient,
         verified: &[String],
         expected: &mut BTreeMap<String, Vec<String>>,
     ) -> Result<(), SyncError> {
@@ -431,32 +423,30 @@ impl Syncer {
         Ok(())
     }
 
-    /// Runs provisioning steps again to restore drifted objects.
+    /// Runs provisioning steps again, outside any task, to restore drifted objects.
     async fn repair(
         &self,
         tenant: &TenantRecord,
         names: &ManagedNames,
-        kinds: &[StepKind],
+        steps: &[ProvisionStep],
     ) -> Result<(), SyncError> {
-        let request: ProvisionRequest = event::from_value(json!({
-            "tenant_id": tenant.tenant_id,
-            "site": tenant.site,
-            "cloud": tenant.cloud,
-            "services": tenant.services,
-            "policy_targets": tenant.policy_targets,
-        }))?;
         let ctx = StepContext {
             tenant,
-            task_id: TaskId::new(),
-            request: &request,
+            task: None,
             vendor: &self.vendor,
             names,
             store: &self.store,
             ms: &self.ms,
         };
-        for kind in kinds {
-            let outcome = steps::run(*kind, &ctx).await?;
-            tracing::info!(tenant = %tenant.tenant_id, step = ?kind, outcome = ?outcome, "drift repaired");
+        for step in steps {
+            let run = step.run_alone(&ctx).ok_or_else(|| {
+                StepError::Failed(format!(
+                    "{} needs its provisioning request and cannot repair drift",
+                    step.name()
+                ))
+            })?;
+            let outcome = run.await?;
+            tracing::info!(tenant = %tenant.tenant_id, step = step.name(), outcome = ?outcome, "drift repaired");
         }
         Ok(())
     }
@@ -487,81 +477,23 @@ fn record_directory(report: &mut TenantReport, users: &KindSync, groups: &KindSy
     report.full_listing = users.full_listing || groups.full_listing;
 }
 
-/// Sets the domain rules' conditions to `desired` where they differ; returns the rules set.
-/// An empty list is never sent (a rule with an empty condition would match nothing or be
-/// refused): the rule is left as it is and the gap is logged.
-pub async fn update_domain_rules(
-    exchange: &impl ExchangeAdmin,
-    rules: &[Value],
-    names: &ManagedNames,
-    desired: &[String],
-) -> Result<Vec<String>, SyncError> {
-    let mut updated = Vec::new();
-    for (name, field) in [
-        (&names.rule_incoming_domain, "RecipientDomainIs"),
-        (&names.rule_outgoing_domain, "SenderDomainIs"),
-    ] {
-        let Some(rule) = rules.iter().find(|r| {
-            r.get("Name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        }) else {
-            continue;
-        };
-        let current: Vec<String> = rule
-            .get(field)
-            .and_then(Value::as_array)
-            .map(|l| l.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-            .unwrap_or_default();
-        if same_set(&current, desired) {
-            continue;
-        }
-        if desired.is_empty() {
-            tracing::warn!(rule = %name, "no protected domain is accepted: the rule's domains are left as they are");
-            continue;
-        }
-        exchange
-            .invoke(
-                &Cmdlet::new("Set-TransportRule")
-                    .param("Identity", name.as_str())
-                    .param(field, desired.to_vec()),
-            )
-            .await?;
-        tracing::info!(rule = %name, domains = ?desired, "rule domain condition updated");
-        updated.push(name.clone());
-    }
-    Ok(updated)
-}
-
 impl Syncer {
-    /// Builds every dependency from the environment (README: Configuration, plus `DNS_SERVER`).
-    pub async fn from_env() -> Result<Self, model::config::ConfigError> {
-        use model::config::ProcessEnv;
-        use state::config;
-        let source = ProcessEnv;
-        let store_config = config::StoreConfig::from_source(&source)?;
-        let vault_config = config::VaultConfig::from_source(&source)?;
-        let overrides = microsoft::endpoints::EndpointOverrides::from_source(&source)?;
-        let vendor = model::vendor::VendorConfig::from_source(&source)?;
-        let dns = MxResolver::from_source(&source)?;
-        let sdk = state::aws::sdk_config().await;
-        let http = microsoft::http::client();
-        let retry = model::retry::RetryPolicy::default();
-        let vault = state::vault::Vault::from_config(&sdk, &vault_config);
-        let identity = microsoft::identity::IdentityClient::new(http.clone(), retry);
-        let store = Store::from_config(&sdk, &store_config);
+    /// Builds every dependency from `source` (README: Configuration, plus `DNS_SERVER`).
+    pub fn from_source(sdk: &aws_config::SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        let ms = Microsoft::from_source(sdk, source)?;
+        let store = Store::from_source(sdk, source)?;
         Ok(Self {
-            snapshot: Snapshot::new(aws_sdk_dynamodb::Client::new(&sdk), store.clone(), retry),
+            snapshot: Snapshot::new(aws_sdk_dynamodb::Client::new(sdk), store.clone(), ms.retry),
             store,
-            ms: Microsoft {
-                http,
-                tokens: crate::tokens::TokenBroker::new(vault, identity, overrides.clone()),
-                overrides,
-                retry,
-            },
-            vendor,
-            dns,
-            concurrency: 4,
+            ms,
+            vendor: VendorConfig::from_source(source)?,
+            dns: MxResolver::from_source(source)?,
+            concurrency: CONCURRENCY,
         })
+    }
+
+    /// Builds every dependency from the process environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
     }
 }

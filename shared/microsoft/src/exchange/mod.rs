@@ -5,6 +5,7 @@
 
 mod batch;
 mod cmdlet;
+mod ensure;
 mod error;
 
 use std::sync::{
@@ -21,6 +22,7 @@ use serde_json::Value;
 pub use self::{
     batch::MAX_BATCH,
     cmdlet::{Cmdlet, add_remove},
+    ensure::{ensure, find},
     error::{ExchangeError, Kind},
 };
 use model::{

@@ -23,6 +23,8 @@ pub use self::{
     transaction::Transaction,
 };
 use self::{error::from_sdk, item::key_item};
+use model::config::{ConfigError, Source};
+
 use crate::config::StoreConfig;
 use model::{sites::Site, task::TaskId, tenant::TenantId};
 
@@ -62,15 +64,15 @@ impl Store {
         }
     }
 
-    /// A store built from the shared SDK configuration and `TABLE_NAME`.
-    pub fn from_config(sdk: &aws_config::SdkConfig, config: &StoreConfig) -> Self {
-        Self::new(Client::new(sdk), config.table_name.clone())
+    /// The store of `source`'s `TABLE_NAME`, through the shared SDK configuration.
+    pub fn from_source(sdk: &aws_config::SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        let config = StoreConfig::from_source(source)?;
+        Ok(Self::new(Client::new(sdk), config.table_name))
     }
 
-    /// A store from `TABLE_NAME` and the SDK configuration in the environment.
-    pub async fn from_env() -> Result<Self, model::config::ConfigError> {
-        let config = StoreConfig::from_source(&model::config::ProcessEnv)?;
-        Ok(Self::from_config(&crate::aws::sdk_config().await, &config))
+    /// The store of the process environment's `TABLE_NAME`.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&crate::aws::sdk_config().await, &model::config::ProcessEnv)
     }
 
     /// The table's name.

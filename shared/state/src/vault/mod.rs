@@ -14,6 +14,8 @@ use self::error::{describe_json_error, from_sdk};
 use microsoft::identity::AppCredentials;
 
 pub use self::{error::VaultError, tokens::TenantTokens};
+use model::config::{ConfigError, Source};
+
 use crate::config::VaultConfig;
 use model::{sites::Site, tenant::TenantId};
 
@@ -52,9 +54,10 @@ impl Vault {
         }
     }
 
-    /// A vault built from the shared SDK configuration.
-    pub fn from_config(sdk: &aws_config::SdkConfig, config: &VaultConfig) -> Self {
-        Self::new(Client::new(sdk), config)
+    /// The vault of `source` (`SECRET_PREFIX`, `APP_SECRET_ID`, `SECRETS_KMS_KEY_ID`), through the
+    /// shared SDK configuration.
+    pub fn from_source(sdk: &aws_config::SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self::new(Client::new(sdk), &VaultConfig::from_source(source)?))
     }
 
     /// The name of the tenant's secret.

@@ -6,13 +6,17 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::Outcome;
-use crate::provisioning::{
-    context::{StepContext, text},
-    error::StepError,
+use microsoft::{
+    exchange::{Cmdlet, ExchangeAdmin, add_remove},
+    fields::text,
 };
-use microsoft::exchange::{Cmdlet, ExchangeAdmin, add_remove};
+use model::vendor::ManagedNames;
 use state::store::ResourceKind;
+
+use crate::{
+    provisioning::ProvisionRequest,
+    tasks::{Outcome, PlannedCall, StepContext, StepError},
+};
 
 /// The spoof entries matching the vendor's pair.
 async fn matching_spoof_items(
@@ -113,4 +117,30 @@ pub async fn add_allowed_ips(ctx: &StepContext<'_>) -> Result<Outcome, StepError
         ));
     }
     Ok(Outcome::Done(Some(note)))
+}
+
+/// The calls of [`add_spoof_pair`].
+pub fn add_spoof_pair_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
+    vec![
+        PlannedCall::new("exchange", "Get-TenantAllowBlockListSpoofItems", None, false),
+        PlannedCall::new("exchange", "New-TenantAllowBlockListSpoofItems", None, true),
+    ]
+}
+
+/// The calls of [`add_allowed_ips`].
+pub fn add_allowed_ips_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
+    vec![
+        PlannedCall::new(
+            "exchange",
+            "Get-HostedConnectionFilterPolicy Default",
+            None,
+            false,
+        ),
+        PlannedCall::new(
+            "exchange",
+            "Set-HostedConnectionFilterPolicy Default IPAllowList @{Add=<missing vendor IPs>}",
+            None,
+            true,
+        ),
+    ]
 }

@@ -2,12 +2,13 @@
 
 use serde_json::Value;
 
-use super::Outcome;
-use crate::provisioning::{
-    context::{StepContext, text},
-    error::StepError,
+use microsoft::{fields::text, graph::GraphError};
+use model::vendor::ManagedNames;
+
+use crate::{
+    provisioning::ProvisionRequest,
+    tasks::{Outcome, PlannedCall, StepContext, StepError},
 };
-use microsoft::graph::GraphError;
 
 fn missing_grant(err: GraphError, permission: &str, service: &str) -> StepError {
     if matches!(err.status(), Some(401 | 403)) {
@@ -54,4 +55,22 @@ pub async fn check_onedrive(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
         ))),
         Err(err) => Err(missing_grant(err, "Files.Read.All", "OneDrive")),
     }
+}
+
+/// The calls of [`check_sharepoint`].
+pub fn check_sharepoint_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
+    vec![PlannedCall::new(
+        "graph",
+        "GET /sites/root?$select=id,webUrl",
+        None,
+        false,
+    )]
+}
+
+/// The calls of [`check_onedrive`].
+pub fn check_onedrive_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
+    vec![
+        PlannedCall::new("graph", "GET /users?$top=1&$select=id", None, false),
+        PlannedCall::new("graph", "GET /users/{id}/drive?$select=id", None, false),
+    ]
 }

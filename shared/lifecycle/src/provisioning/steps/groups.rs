@@ -7,17 +7,18 @@ use std::collections::BTreeSet;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-use super::Outcome;
-use crate::provisioning::{
-    context::{StepContext, text},
-    error::StepError,
-};
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, Kind},
+    fields::text,
     graph::{BatchRequest, GraphClient},
 };
-use model::policy::PolicyTargetsInput;
+use model::{policy::PolicyTargets, vendor::ManagedNames};
 use state::store::ResourceKind;
+
+use crate::{
+    provisioning::ProvisionRequest,
+    tasks::{Outcome, PlannedCall, StepContext, StepError},
+};
 
 /// How long new groups may take to reach Exchange before the step fails (Graph documents up to
 /// 45 minutes for some changes to unified groups).
@@ -81,7 +82,7 @@ pub async fn create_groups(ctx: &StepContext<'_>) -> Result<Outcome, StepError> 
 
 /// Puts the protected users (and the members of protected groups) in both virtual groups.
 pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
-    let (wanted, added, removed) = apply_members(ctx, &ctx.request.policy_targets).await?;
+    let (wanted, added, removed) = apply_members(ctx, &ctx.tenant.policy_targets).await?;
     Ok(Outcome::Done(Some(format!(
         "{wanted} protected user(s); {added} membership(s) added, {removed} removed"
     ))))
@@ -90,18 +91,15 @@ pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepErr
 /// Makes both virtual groups hold exactly the targeted users (and the members of targeted
 /// groups): adds and removes in `$batch`es of at most 20; "already a member" and "not a member"
 /// count as done. Returns (users wanted, memberships added, memberships removed).
-pub async fn apply_members<R>(
-    ctx: &StepContext<'_, R>,
-    targets: &PolicyTargetsInput,
+pub async fn apply_members(
+    ctx: &StepContext<'_>,
+    targets: &PolicyTargets,
 ) -> Result<(usize, usize, usize), StepError> {
     let graph = ctx.ms.graph(ctx.tenant).await?;
     let mut wanted: BTreeSet<String> =
-        resolve_users(&graph, targets.users.iter().map(|u| u.as_str())).await?;
+        resolve_users(&graph, targets.users.iter().map(String::as_str)).await?;
     for group in &targets.groups {
-        let path = format!(
-            "/groups/{}/members/microsoft.graph.user?$select=id&$top=999",
-            group.as_str()
-        );
+        let path = format!("/groups/{group}/members/microsoft.graph.user?$select=id&$top=999");
         for member in graph.pages::<Value>(&path).collect_all().await? {
             wanted.extend(text(&member, "id").map(str::to_owned));
         }
@@ -228,4 +226,32 @@ pub async fn wait_for_groups(ctx: &StepContext<'_>) -> Result<Outcome, StepError
         until: Utc::now() + Duration::seconds(30),
         reason: format!("waiting for Exchange to see {}", missing.join(", ")),
     })
+}
+
+/// The calls of [`create_groups`].
+pub fn create_groups_calls(_: &ProvisionRequest, names: &ManagedNames) -> Vec<PlannedCall> {
+    PlannedCall::look_then_write(
+        "graph",
+        "GET /groups?$filter=mailNickname eq '{nickname}'",
+        "POST /groups (Unified, WelcomeEmailDisabled, HideGroupInOutlook)",
+        &[&names.incoming_group, &names.outgoing_group],
+    )
+}
+
+/// The calls of [`set_group_members`].
+pub fn set_group_members_calls(_: &ProvisionRequest, names: &ManagedNames) -> Vec<PlannedCall> {
+    let add = "POST /$batch POST /groups/{id}/members/$ref";
+    vec![
+        PlannedCall::new("graph", "POST /$batch GET /users/{upn}?$select=id", None, false),
+        PlannedCall::new("graph", add, Some(&names.incoming_group), true),
+        PlannedCall::new("graph", add, Some(&names.outgoing_group), true),
+    ]
+}
+
+/// The calls of [`wait_for_groups`].
+pub fn wait_for_groups_calls(_: &ProvisionRequest, names: &ManagedNames) -> Vec<PlannedCall> {
+    [&names.incoming_group, &names.outgoing_group]
+        .into_iter()
+        .map(|group| PlannedCall::new("exchange", "Get-UnifiedGroup", Some(group), false))
+        .collect()
 }

@@ -2,17 +2,20 @@
 
 use std::collections::BTreeSet;
 
-use super::{Outcome, roles, tenant};
-use crate::provisioning::{
-    context::{StepContext, text},
-    error::StepError,
-};
 use chrono::{Duration, Utc};
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, ExchangeError, Kind},
+    fields::text,
     identity::Resource,
 };
+use model::vendor::ManagedNames;
 use state::store::ResourceKind;
+
+use super::{roles, tenant};
+use crate::{
+    provisioning::ProvisionRequest,
+    tasks::{Outcome, PlannedCall, StepContext, StepError},
+};
 
 /// Key of the role assignment record.
 pub const EXCHANGE_ROLE_KEY: &str = "exchange_administrator";
@@ -146,4 +149,35 @@ async fn role_pending(ctx: &StepContext<'_>, err: &ExchangeError) -> Result<Outc
             "Exchange refuses the app ({err}): assign the Exchange Administrator role to the app in Entra ID, then re-run provisioning"
         ))),
     }
+}
+
+/// The calls of [`assign_exchange_role`].
+pub fn assign_exchange_role_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
+    vec![
+        PlannedCall::new(
+            "graph",
+            "GET /roleManagement/directory/roleAssignments?$filter=principalId eq '{sp}'",
+            None,
+            false,
+        ),
+        PlannedCall::new(
+            "graph",
+            "POST /roleManagement/directory/roleAssignments (Exchange Administrator)",
+            None,
+            true,
+        ),
+    ]
+}
+
+/// The calls of [`check_exchange`].
+pub fn check_exchange_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
+    [
+        "Get-AcceptedDomain",
+        "Get-InboundConnector",
+        "Get-OutboundConnector",
+        "Get-TransportRule",
+    ]
+    .into_iter()
+    .map(|cmdlet| PlannedCall::new("exchange", cmdlet, None, false))
+    .collect()
 }

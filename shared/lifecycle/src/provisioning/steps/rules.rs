@@ -1,26 +1,27 @@
 //! The six transport rules: created disabled, enabled as the very last step, so mail is rerouted
 //! only once connectors, groups and allow lists are all in place.
 
+use microsoft::{
+    exchange::{Cmdlet, ExchangeAdmin, ExchangeError, ensure, find},
+    fields::{named, same_set, strings, text},
+};
+use model::{policy::PolicyTargets, vendor::ManagedNames};
 use serde_json::Value;
-
-use super::{
-    Outcome,
-    connectors::{comment, ensure, find},
-};
-use crate::provisioning::{
-    context::{StepContext, text},
-    error::StepError,
-};
-use microsoft::exchange::{Cmdlet, ExchangeAdmin};
 use state::store::ResourceKind;
 
-/// The domains the domain rules cover: the requested ones, or every accepted domain.
-async fn protected_domains(
+use super::comment;
+use crate::{
+    provisioning::ProvisionRequest,
+    tasks::{Outcome, PlannedCall, StepContext, StepError},
+};
+
+/// The domains the new domain rules cover: the tenant's explicit ones, or every accepted domain.
+async fn rule_domains(
     ctx: &StepContext<'_>,
     exchange: &impl ExchangeAdmin,
 ) -> Result<Vec<String>, StepError> {
-    if let Some(domains) = &ctx.request.policy_targets.domains {
-        return Ok(domains.iter().map(|d| d.as_str().to_owned()).collect());
+    if let Some(domains) = &ctx.tenant.policy_targets.domains {
+        return Ok(domains.clone());
     }
     let accepted = exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await?;
     Ok(accepted
@@ -42,7 +43,7 @@ async fn group_address(ctx: &StepContext<'_>, name: &str) -> Result<String, Step
 pub async fn create_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
     let (n, v) = (ctx.names, ctx.vendor);
-    let domains = protected_domains(ctx, &exchange).await?;
+    let domains = rule_domains(ctx, &exchange).await?;
     let incoming_group = group_address(ctx, &n.incoming_group).await?;
     let outgoing_group = group_address(ctx, &n.outgoing_group).await?;
     let egress = v.egress_ips.clone();
@@ -137,4 +138,96 @@ pub async fn enable_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
         }
     }
     Ok(Outcome::Done(Some(format!("{enabled} rule(s) enabled"))))
+}
+
+/// The calls of [`create_rules`].
+pub fn create_rules_calls(_: &ProvisionRequest, names: &ManagedNames) -> Vec<PlannedCall> {
+    PlannedCall::look_then_write(
+        "exchange",
+        "Get-TransportRule",
+        "New-TransportRule (Enabled: false)",
+        &names.rules(),
+    )
+}
+
+/// The calls of [`enable_rules`].
+pub fn enable_rules_calls(_: &ProvisionRequest, names: &ManagedNames) -> Vec<PlannedCall> {
+    PlannedCall::look_then_write(
+        "exchange",
+        "Get-TransportRule",
+        "Enable-TransportRule",
+        &names.rules(),
+    )
+}
+
+/// The domains the domain rules must cover: the policy's explicit list (never grown by a
+/// sync), or every accepted domain when the policy covers all. Rules may only name accepted
+/// domains, so an explicit domain that is not accepted is left out.
+pub fn protected_domains(policy: &PolicyTargets, accepted: &[String]) -> Vec<String> {
+    let mut domains: Vec<String> = match &policy.domains {
+        Some(explicit) => explicit
+            .iter()
+            .map(|d| d.to_ascii_lowercase())
+            .filter(|d| accepted.is_empty() || accepted.contains(d))
+            .collect(),
+        None => accepted.to_vec(),
+    };
+    domains.sort();
+    domains.dedup();
+    domains
+}
+
+/// Sets the domain rules' conditions to `desired` where they differ; returns the rules set.
+/// An empty list is never sent (a rule with an empty condition would match nothing or be
+/// refused): the rule is left as it is and the gap is logged.
+pub async fn update_domain_rules(
+    exchange: &impl ExchangeAdmin,
+    rules: &[Value],
+    names: &ManagedNames,
+    desired: &[String],
+) -> Result<Vec<String>, ExchangeError> {
+    let mut updated = Vec::new();
+    for (name, field) in [
+        (&names.rule_incoming_domain, "RecipientDomainIs"),
+        (&names.rule_outgoing_domain, "SenderDomainIs"),
+    ] {
+        let Some(rule) = named(rules, name) else {
+            continue;
+        };
+        let current = strings(rule, field);
+        if same_set(&current, desired) {
+            continue;
+        }
+        if desired.is_empty() {
+            tracing::warn!(rule = %name, "no protected domain is accepted: the rule's domains are left as they are");
+            continue;
+        }
+        exchange
+            .invoke(
+                &Cmdlet::new("Set-TransportRule")
+                    .param("Identity", name.as_str())
+                    .param(field, desired.to_vec()),
+            )
+            .await?;
+        tracing::info!(rule = %name, domains = ?desired, "rule domain condition updated");
+        updated.push(name.clone());
+    }
+    Ok(updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_lists_never_grow_and_all_means_accepted() {
+        let accepted = vec!["a.com".to_owned(), "b.com".to_owned()];
+        let all = PolicyTargets::default();
+        assert_eq!(protected_domains(&all, &accepted), accepted);
+        let explicit = PolicyTargets {
+            domains: Some(vec!["A.com".into(), "gone.com".into()]),
+            ..PolicyTargets::default()
+        };
+        assert_eq!(protected_domains(&explicit, &accepted), vec!["a.com"]);
+    }
 }

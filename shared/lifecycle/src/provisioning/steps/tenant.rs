@@ -2,13 +2,15 @@
 
 use serde_json::{Value, json};
 
-use super::{Outcome, roles};
-use crate::provisioning::{
-    context::{StepContext, text},
-    error::StepError,
-};
-use microsoft::graph::GraphClient;
+use microsoft::{fields::text, graph::GraphClient};
+use model::vendor::ManagedNames;
 use state::store::ResourceKind;
+
+use super::roles;
+use crate::{
+    provisioning::ProvisionRequest,
+    tasks::{Outcome, PlannedCall, StepContext, StepError},
+};
 
 /// Tokens for both resources, the organization, the app's service principal and its grants.
 pub async fn preflight(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
@@ -67,10 +69,13 @@ pub async fn service_principal(ctx: &StepContext<'_>, graph: &GraphClient) -> Re
 }
 
 /// Assigns Global Administrator to each named delegate (legacy option, audited).
-pub async fn promote_delegates(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+pub async fn promote_delegates(
+    ctx: &StepContext<'_>,
+    request: &ProvisionRequest,
+) -> Result<Outcome, StepError> {
     let graph = ctx.ms.graph(ctx.tenant).await?;
     let mut promoted = Vec::new();
-    for upn in &ctx.request.options.delegates {
+    for upn in &request.options.delegates {
         let user: Value = graph
             .get(&format!("/users/{}?$select=id", upn.as_str()))
             .await
@@ -160,12 +165,7 @@ pub async fn ensure_role(
             if let Err(err) = &created
                 && err.status().is_some_and(|s| (400..500).contains(&s) && s != 429)
             {
-                let intent = state::store::Key::resource(
-                    ctx.tenant.tenant_id,
-                    ResourceKind::RoleAssignment.code(),
-                    key,
-                );
-                ctx.store.delete(&intent).await?;
+                ctx.forget(ResourceKind::RoleAssignment, key).await?;
             }
             let created: Value = created.map_err(no_permission)?;
             let id = text(&created, "id").unwrap_or_default().to_owned();
@@ -179,4 +179,52 @@ pub async fn ensure_role(
             Ok(id)
         }
     }
+}
+
+/// The calls of [`preflight`].
+pub fn preflight_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
+    let token = "POST /{tenant}/oauth2/v2.0/token scope=";
+    vec![
+        PlannedCall::new(
+            "token",
+            &format!("{token}https://graph.microsoft.com/.default"),
+            None,
+            false,
+        ),
+        PlannedCall::new(
+            "token",
+            &format!("{token}https://outlook.office365.com/.default"),
+            None,
+            false,
+        ),
+        PlannedCall::new(
+            "graph",
+            "GET /organization?$select=id,displayName,verifiedDomains",
+            None,
+            false,
+        ),
+        PlannedCall::new(
+            "graph",
+            "GET /servicePrincipals(appId='{client_id}')?$select=id,appId,displayName",
+            None,
+            false,
+        ),
+        PlannedCall::new(
+            "graph",
+            "GET /servicePrincipals/{id}/appRoleAssignments?$select=appRoleId,resourceId",
+            None,
+            false,
+        ),
+    ]
+}
+
+/// The calls of [`promote_delegates`].
+pub fn promote_delegates_calls(request: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
+    let assign = "POST /roleManagement/directory/roleAssignments (Global Administrator)";
+    request
+        .options
+        .delegates
+        .iter()
+        .map(|upn| PlannedCall::new("graph", assign, Some(upn.as_str()), true))
+        .collect()
 }

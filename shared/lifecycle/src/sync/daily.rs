@@ -5,12 +5,17 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::error::SyncError;
-use model::{sites::Site, tenant::TenantId};
+use model::{
+    config::{ConfigError, ProcessEnv, Source},
+    sites::Site,
+    tenant::TenantId,
+};
 use state::{
     queue::Queue,
     store::{Key, Record, Store, StoreError, Versioned},
 };
+
+use super::error::SyncError;
 
 /// The scheduler's input: `{"site": "eu"}`, plus `run_date` to re-run or backfill a day.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -200,17 +205,17 @@ pub struct DailySync {
 }
 
 impl DailySync {
-    /// Builds from the environment (`TABLE_NAME`, `SYNC_QUEUE_URL`).
-    pub async fn from_env() -> Result<Self, model::config::ConfigError> {
-        use model::config::ProcessEnv;
-        use state::config::{QueueConfig, StoreConfig};
-        let sdk = state::aws::sdk_config().await;
-        let store = Store::from_config(&sdk, &StoreConfig::from_source(&ProcessEnv)?);
-        let queues = QueueConfig::from_source(&ProcessEnv)?;
+    /// Builds from `source` (`TABLE_NAME`, `SYNC_QUEUE_URL`).
+    pub fn from_source(sdk: &aws_config::SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
         Ok(Self {
-            store,
-            queue: Queue::new(aws_sdk_sqs::Client::new(&sdk), queues.sync_queue_url),
+            store: Store::from_source(sdk, source)?,
+            queue: Queue::sync(sdk, source)?,
         })
+    }
+
+    /// Builds from the process environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
     }
 
     /// Handles the scheduler's event; a bad event changes nothing.

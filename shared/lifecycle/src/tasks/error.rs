@@ -1,14 +1,18 @@
-//! Errors of provisioning: bad requests, wrong lifecycle state, and failed steps.
+//! Errors of tasks: a step that could not finish, and a task function that could not do what was
+//! asked (bad request, wrong lifecycle state, store or queue failure).
 
-use microsoft::{exchange::ExchangeError, graph::GraphError};
-
+use lambda_runtime::Diagnostic;
+use microsoft::{
+    exchange::{self, ExchangeError},
+    graph::GraphError,
+    identity::Resource,
+};
 use model::{
     event::EventError,
     retry::{RetryHint, Retryable},
     task::StepErrorKind,
     tenant::LifecycleState,
 };
-
 use state::{queue::QueueError, store::StoreError};
 
 use crate::tokens::TokenError;
@@ -50,10 +54,10 @@ impl StepError {
     }
 
     /// The resource whose token was refused, if that is what failed.
-    pub fn refused_token(&self) -> Option<microsoft::identity::Resource> {
+    pub fn refused_token(&self) -> Option<Resource> {
         match self {
-            Self::Graph(err) if err.is_unauthorized() => Some(microsoft::identity::Resource::Graph),
-            Self::Exchange(err) if err.token_refused() => Some(microsoft::identity::Resource::Exchange),
+            Self::Graph(err) if err.is_unauthorized() => Some(Resource::Graph),
+            Self::Exchange(err) if err.token_refused() => Some(Resource::Exchange),
             _ => None,
         }
     }
@@ -63,7 +67,7 @@ impl StepError {
         match (self.needs_reconsent(), self, self.retry_hint()) {
             (true, _, _) => StepErrorKind::NeedsReconsent,
             (_, Self::AdminAction(_), _) => StepErrorKind::AdminAction,
-            (_, Self::Exchange(err), _) if err.kind() == Some(microsoft::exchange::Kind::RoleMissing) => {
+            (_, Self::Exchange(err), _) if err.kind() == Some(exchange::Kind::RoleMissing) => {
                 StepErrorKind::AdminAction
             }
             (_, _, RetryHint::After(_)) => StepErrorKind::Throttled,
@@ -90,9 +94,10 @@ impl Retryable for StepError {
     }
 }
 
-/// `provision` or `status` could not do what was asked.
+/// A task function (`provision`, `deprovision`, `policy-targets`) or `status` could not do what
+/// was asked.
 #[derive(Debug, thiserror::Error)]
-pub enum ProvisionError {
+pub enum TaskError {
     /// The event is malformed; nothing was changed.
     #[error(transparent)]
     Input(#[from] EventError),
@@ -132,9 +137,12 @@ pub enum ProvisionError {
     /// A continuation could not be queued; the event can be retried.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// Other writers kept changing the tenant while its task was being opened; nothing changed.
+    #[error("tenant {0} kept changing while its task was being opened; retry the request")]
+    Contended(String),
 }
 
-impl ProvisionError {
+impl TaskError {
     /// A stable name for the error's kind (the Lambda error type).
     pub fn error_type(&self) -> &'static str {
         match self {
@@ -143,7 +151,16 @@ impl ProvisionError {
             Self::Quarantine { .. } => "QuarantineNotAcknowledged",
             Self::UnknownTask(_) | Self::UnknownTenant(_) => "NotFound",
             Self::Config(_) => "Configuration",
-            Self::Store(_) | Self::Queue(_) => "Retryable",
+            Self::Store(_) | Self::Queue(_) | Self::Contended(_) => "Retryable",
+        }
+    }
+}
+
+impl From<TaskError> for Diagnostic {
+    fn from(err: TaskError) -> Self {
+        Self {
+            error_type: err.error_type().to_owned(),
+            error_message: err.to_string(),
         }
     }
 }

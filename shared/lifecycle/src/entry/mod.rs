@@ -1,0 +1,167 @@
+//! The doors of the three task functions (`provision`, `deprovision`, `policy-targets`): each
+//! event is parsed, opens or joins a task of its kind on the [`Engine`], and runs it as far as it
+//! can go now. Continuations of every kind arrive at `provision` and are handed to the plan of
+//! the task's kind here, above the engine, which knows none.
+
+mod invocation;
+
+use std::time::SystemTime;
+
+use aws_config::SdkConfig;
+use aws_lambda_events::sqs::SqsBatchResponse;
+use model::{
+    config::{ConfigError, ProcessEnv, Source},
+    event,
+    retry::RetryPolicy,
+    task::{TaskId, TaskKind},
+    vendor::VendorConfig,
+};
+use serde::Serialize;
+use serde_json::Value;
+use state::{queue::Queue, store::Store};
+
+pub use self::invocation::Invocation;
+use crate::{
+    clients::Microsoft,
+    deprovisioning::Deprovisioning,
+    policy_targets::PolicyTargetsUpdate,
+    provisioning::{self, DryRun, Provisioning},
+    tasks::{Continue, Engine, TaskError, TaskPlan, TaskView},
+};
+
+/// The task functions' services: the engine, and the kinds of task it runs.
+pub struct Lifecycle {
+    /// The task engine.
+    pub engine: Engine,
+}
+
+/// The answer of `provision`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// The task's view.
+    Task(TaskView),
+    /// The plan of a dry run.
+    Plan(DryRun),
+    /// The continuations of an SQS batch that failed and must be delivered again.
+    Batch(SqsBatchResponse),
+}
+
+impl Lifecycle {
+    /// Builds every service from `source` (README: Configuration) and the SDK configuration.
+    pub fn from_source(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        let ms = Microsoft::from_source(sdk, source)?;
+        let retry = RetryPolicy {
+            max_attempts: 3,
+            ..ms.retry
+        };
+        Ok(Self {
+            engine: Engine {
+                store: Store::from_source(sdk, source)?,
+                vendor: VendorConfig::from_source(source)?,
+                continuations: Queue::continuations(sdk, source)?,
+                ms,
+                retry,
+            },
+        })
+    }
+
+    /// Builds every service from the process environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
+    }
+
+    /// Handles any event `provision` receives (see [`Invocation`]).
+    pub async fn provision(&self, event: Value, deadline: Option<SystemTime>) -> Result<Answer, TaskError> {
+        let deadline = usable(deadline);
+        match Invocation::parse(event)? {
+            Invocation::Start(request) if request.options.dry_run => Ok(Answer::Plan(provisioning::dry_run(
+                &request,
+                &self.engine.vendor.names(),
+            ))),
+            Invocation::Start(request) => {
+                let task_id = self.engine.open_or_join::<Provisioning>(&request).await?;
+                Ok(Answer::Task(self.resume(task_id, deadline, false).await?))
+            }
+            Invocation::Continue(Continue { task_id }) => {
+                Ok(Answer::Task(self.resume(task_id, deadline, true).await?))
+            }
+            Invocation::Batch(continuations) => {
+                let mut answer = SqsBatchResponse::default();
+                for (message_id, Continue { task_id }) in continuations {
+                    if let Err(err) = self.resume(task_id, deadline, false).await {
+                        tracing::error!(task = %task_id, error = %err, "continuation failed; SQS will deliver it again");
+                        answer.add_failure(message_id);
+                    }
+                }
+                Ok(Answer::Batch(answer))
+            }
+        }
+    }
+
+    /// Handles any event `deprovision` receives: a request, or `{"task_id"}` to continue now.
+    pub async fn deprovision(
+        &self,
+        event: Value,
+        deadline: Option<SystemTime>,
+    ) -> Result<TaskView, TaskError> {
+        self.start_or_continue::<Deprovisioning>(event, deadline).await
+    }
+
+    /// Handles any event `policy-targets` receives: a request, or `{"task_id"}` to continue now.
+    pub async fn update_policy_targets(
+        &self,
+        event: Value,
+        deadline: Option<SystemTime>,
+    ) -> Result<TaskView, TaskError> {
+        self.start_or_continue::<PolicyTargetsUpdate>(event, deadline)
+            .await
+    }
+
+    async fn start_or_continue<P: TaskPlan>(
+        &self,
+        event: Value,
+        deadline: Option<SystemTime>,
+    ) -> Result<TaskView, TaskError> {
+        let deadline = usable(deadline);
+        if event.get("task_id").is_some() {
+            let Continue { task_id } = event::from_value(event)?;
+            return self.resume(task_id, deadline, true).await;
+        }
+        let request = P::parse(event)?;
+        let task_id = self.engine.open_or_join::<P>(&request).await?;
+        self.resume(task_id, deadline, false).await
+    }
+
+    /// Runs the task, whatever its kind, as far as it can go now (see [`Engine::run`]).
+    pub async fn resume(
+        &self,
+        task_id: TaskId,
+        deadline: Option<SystemTime>,
+        look_now: bool,
+    ) -> Result<TaskView, TaskError> {
+        let task = self.engine.task(task_id).await?;
+        // Boxed: the step machine is a deep future, kept off the stack.
+        match task.task.kind {
+            TaskKind::Provision => Box::pin(self.engine.run::<Provisioning>(task, deadline, look_now)).await,
+            TaskKind::Deprovision => {
+                Box::pin(self.engine.run::<Deprovisioning>(task, deadline, look_now)).await
+            }
+            TaskKind::PolicyTargets => {
+                Box::pin(self.engine.run::<PolicyTargetsUpdate>(task, deadline, look_now)).await
+            }
+        }
+    }
+}
+
+/// The invocation's deadline, unless it has already passed: Lambda never invokes with a deadline
+/// already past; local emulators sometimes do.
+fn usable(deadline: Option<SystemTime>) -> Option<SystemTime> {
+    deadline.filter(|d| {
+        let usable = *d > SystemTime::now();
+        if !usable {
+            tracing::warn!("the invocation's deadline has already passed; running without one");
+        }
+        usable
+    })
+}

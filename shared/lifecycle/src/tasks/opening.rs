@@ -1,0 +1,117 @@
+//! Opening a task (or joining the one that stands for the request), and moving a tenant's
+//! lifecycle when a task ends. Both re-read and try again when another writer got there first.
+
+use chrono::Utc;
+use model::{task::TaskId, tenant::LifecycleState};
+use state::store::{StepRecord, StoreError, TaskRecord, TenantRecord};
+
+use super::{Admission, Engine, Step, TaskError, TaskPlan, view::scope_name};
+
+/// How often a request looks again when another writer changed the tenant under it.
+const OPEN_ATTEMPTS: usize = 5;
+/// How often a finished task looks again before it leaves the tenant to the newer writer.
+const MOVE_ATTEMPTS: usize = 3;
+
+impl Engine {
+    /// Opens the task `request` asks for (moving the tenant as its plan says, in the same
+    /// transaction), or returns the task that already stands for it. A refusal changes nothing.
+    pub async fn open_or_join<P: TaskPlan>(&self, request: &P::Request) -> Result<TaskId, TaskError> {
+        let tenant_id = P::tenant_id(request);
+        let stored = serde_json::to_value(request).map_err(|err| TaskError::Config(err.to_string()))?;
+        for _ in 0..OPEN_ATTEMPTS {
+            let existing = self.store.tenant(tenant_id).await?;
+            let (mut tenant, current) = match P::admit(self, request, existing).await? {
+                Admission::Join(task_id) => return Ok(task_id),
+                Admission::Open { tenant, current } => (tenant, current),
+            };
+            let mut task = TaskRecord::new(tenant_id, P::KIND, stored.clone());
+            let mut steps: Vec<StepRecord> = P::steps(request)
+                .into_iter()
+                .enumerate()
+                .map(|(order, step)| StepRecord::new(task.task_id, step.service(), order as u16, step.name()))
+                .collect();
+            if current {
+                tenant.current_task_id = Some(task.task_id);
+            }
+            tenant.updated_at = Utc::now();
+            match self.open_task(&mut tenant, &mut task, &mut steps).await {
+                Ok(()) => {
+                    tracing::info!(tenant = %tenant_id, task = %task.task_id, kind = ?P::KIND, "task opened");
+                    return Ok(task.task_id);
+                }
+                // Another request got there first: look again.
+                Err(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(TaskError::Contended(tenant_id.to_string()))
+    }
+
+    /// Moves the tenant (creating its record when new) and creates the task with its steps: all
+    /// of it or nothing, so a lifecycle never points at a task that does not exist.
+    async fn open_task(
+        &self,
+        tenant: &mut TenantRecord,
+        task: &mut TaskRecord,
+        steps: &mut [StepRecord],
+    ) -> Result<(), StoreError> {
+        let creating = tenant.version == 0;
+        let mut transaction = self.store.transaction();
+        transaction = if creating {
+            transaction.create(tenant)
+        } else {
+            transaction.update(tenant)
+        };
+        transaction = transaction.create(task);
+        for step in steps.iter_mut() {
+            transaction = transaction.create(step);
+        }
+        transaction.commit().await
+    }
+
+    /// Moves the tenant to `to` if it is still in `from`, re-reading on conflict.
+    pub async fn move_tenant(
+        &self,
+        tenant: &TenantRecord,
+        from: LifecycleState,
+        to: LifecycleState,
+        attention: Option<String>,
+    ) -> Result<(), TaskError> {
+        for _ in 0..MOVE_ATTEMPTS {
+            let mut current = self
+                .store
+                .tenant(tenant.tenant_id)
+                .await?
+                .unwrap_or_else(|| tenant.clone());
+            if current.state != from {
+                return Ok(());
+            }
+            current.state = to;
+            current.attention = attention.clone();
+            current.updated_at = Utc::now();
+            match self.store.update(&mut current).await {
+                Ok(()) => {
+                    tracing::info!(tenant = %tenant.tenant_id, state = %to, "lifecycle moved");
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the admin must look at, from the steps that did not succeed.
+pub fn attention_of(failed: &[&StepRecord]) -> Option<String> {
+    let text = failed
+        .iter()
+        .filter_map(|s| {
+            s.last_error
+                .as_ref()
+                .map(|e| format!("{}: {e}", scope_name(s.service)))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    (!text.is_empty()).then_some(text)
+}

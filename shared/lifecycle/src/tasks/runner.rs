@@ -1,0 +1,297 @@
+//! The step machine: runs a task's steps in order, records each outcome before the next step
+//! starts, and when Microsoft needs time, queues a delayed continuation instead of idling. It
+//! knows no task kind: the steps, and how a finished task moves its tenant, come from the plan.
+
+use std::time::{Duration as StdDuration, SystemTime};
+
+use chrono::{DateTime, Duration, Utc};
+use model::{
+    retry::{RetryHint, Retryable},
+    service::Service,
+    task::{StepStatus, TaskId, TaskStatus},
+};
+use state::store::{StepRecord, StoreError, TaskRecord, TaskWithSteps, TenantRecord};
+
+use super::{
+    Continue, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan, TaskView, view::status_of,
+};
+
+/// A step that keeps failing transiently is given up after this many starts.
+const MAX_STEP_ATTEMPTS: u32 = 10;
+/// Time kept in reserve before the Lambda deadline: no step starts within it. A step cut off by
+/// the deadline anyway stays `running` and is run again (steps are idempotent).
+const DEADLINE_RESERVE: StdDuration = StdDuration::from_secs(15);
+/// Delay before a transiently failing step is tried again from a continuation.
+const TRANSIENT_RETRY: Duration = Duration::seconds(30);
+
+/// Why a run stopped early.
+enum Stop {
+    /// Another worker changed the task or a step: it is running the task now.
+    Overtaken,
+    /// The Lambda deadline is near.
+    Deadline,
+}
+
+/// A task being run, with what the whole run needs.
+struct Run<'r, P: TaskPlan> {
+    task_id: TaskId,
+    ctx: StepContext<'r>,
+    request: &'r P::Request,
+    deadline: Option<SystemTime>,
+    look_now: bool,
+}
+
+impl Engine {
+    /// Runs the task (of kind `P`) as far as it can go now; returns its view. With `look_now`,
+    /// waiting steps look again at once (a direct `{"task_id"}` invoke); otherwise they keep
+    /// their time (a queued continuation, so duplicate deliveries cannot multiply the work).
+    pub async fn run<P: TaskPlan>(
+        &self,
+        task: TaskWithSteps,
+        deadline: Option<SystemTime>,
+        look_now: bool,
+    ) -> Result<TaskView, TaskError> {
+        let TaskWithSteps { mut task, mut steps } = task;
+        if task.status.is_finished() {
+            return Ok(TaskView::new(&task, &steps));
+        }
+        let task_id = task.task_id;
+        let remaining = deadline.and_then(|d| d.duration_since(SystemTime::now()).ok());
+        tracing::info!(task = %task_id, kind = ?task.kind, remaining_ms = remaining.map(|r| r.as_millis() as u64), "running task");
+        let tenant = self.store.tenant(task.tenant_id).await?;
+        let tenant = tenant.ok_or_else(|| TaskError::UnknownTenant(task.tenant_id.to_string()))?;
+        let request = P::parse(task.request.clone())?;
+        let order = P::steps(&request);
+        steps.sort_by_key(|s| order.iter().position(|o| o.name() == s.name));
+        let names = self.vendor.names();
+        let run = Run::<P> {
+            task_id,
+            ctx: StepContext {
+                tenant: &tenant,
+                task: Some(task_id),
+                vendor: &self.vendor,
+                names: &names,
+                store: &self.store,
+                ms: &self.ms,
+            },
+            request: &request,
+            deadline,
+            look_now,
+        };
+        task.status = TaskStatus::Running;
+        task.updated_at = Utc::now();
+        match self.store.update(&mut task).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => return self.view(task_id).await,
+            Err(err) => return Err(err.into()),
+        }
+        let stopped = self.run_steps(&run, &mut steps).await?;
+        if matches!(stopped, Some(Stop::Overtaken)) {
+            return self.view(task_id).await;
+        }
+        let out_of_time = matches!(stopped, Some(Stop::Deadline));
+        self.settle(&run, &mut task, &steps, out_of_time).await?;
+        Ok(TaskView::new(&task, &steps))
+    }
+
+    /// Runs every step that may run now, in order.
+    async fn run_steps<P: TaskPlan>(
+        &self,
+        run: &Run<'_, P>,
+        steps: &mut [StepRecord],
+    ) -> Result<Option<Stop>, TaskError> {
+        let tenant = run.ctx.tenant;
+        let now = Utc::now();
+        // A service stops at its first unfinished step; tenant-wide steps gate every service.
+        let mut blocked: Vec<Option<Service>> = Vec::new();
+        for index in 0..steps.len() {
+            let scope = steps[index].service;
+            let tenant_wide_open = steps
+                .iter()
+                .any(|s| s.service.is_none() && s.status != StepStatus::Succeeded);
+            if blocked.contains(&scope) || (scope.is_some() && tenant_wide_open) {
+                continue;
+            }
+            match steps[index].status {
+                StepStatus::Succeeded | StepStatus::Skipped => continue,
+                StepStatus::Failed => {
+                    blocked.push(scope);
+                    continue;
+                }
+                StepStatus::Waiting
+                    if !run.look_now && steps[index].not_before.is_some_and(|at| at > now) =>
+                {
+                    blocked.push(scope);
+                    continue;
+                }
+                _ => {}
+            }
+            if run
+                .deadline
+                .is_some_and(|d| d.duration_since(SystemTime::now()).unwrap_or_default() < DEADLINE_RESERVE)
+            {
+                return Ok(Some(Stop::Deadline));
+            }
+            let step = &mut steps[index];
+            let name = step.name.clone();
+            step.status = StepStatus::Running;
+            step.attempts += 1;
+            step.updated_at = Utc::now();
+            if let Err(err) = self.store.update(step).await {
+                return overtaken_or(err);
+            }
+            tracing::info!(tenant = %tenant.tenant_id, task = %run.task_id, step = %name, attempt = step.attempts, "step started");
+            let result = self
+                .retry
+                .run(&name, || async {
+                    let result = match P::Step::from_name(&name) {
+                        Some(kind) => kind.run(&run.ctx, run.request).await,
+                        None => Err(StepError::Failed(format!(
+                            "{name:?} is not a step of a {:?} task",
+                            P::KIND
+                        ))),
+                    };
+                    if let Some(resource) = result.as_ref().err().and_then(StepError::refused_token) {
+                        self.ms.tokens.invalidate(tenant.tenant_id, resource);
+                    }
+                    result
+                })
+                .await;
+            record_result(step, result, tenant);
+            if let Err(err) = self.store.update(step).await {
+                return overtaken_or(err);
+            }
+            if step.status != StepStatus::Succeeded {
+                blocked.push(scope);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Finishes the run: queues a continuation while steps wait, or closes the task and lets the
+    /// plan move the tenant's lifecycle when nothing is left.
+    async fn settle<P: TaskPlan>(
+        &self,
+        run: &Run<'_, P>,
+        task: &mut TaskRecord,
+        steps: &[StepRecord],
+        out_of_time: bool,
+    ) -> Result<(), TaskError> {
+        let now = Utc::now();
+        let wake = next_wake(steps);
+        let open = steps
+            .iter()
+            .any(|s| matches!(s.status, StepStatus::Pending | StepStatus::Running));
+        let blocked_only = open && !out_of_time && wake.is_none();
+        task.updated_at = now;
+        if out_of_time || (wake.is_some() && !blocked_only) {
+            let at = if out_of_time {
+                now
+            } else {
+                wake.unwrap_or(now).max(now)
+            };
+            task.status = if out_of_time {
+                TaskStatus::Running
+            } else {
+                TaskStatus::Waiting
+            };
+            // One continuation per wake time: a duplicate delivery must not queue another.
+            if task.wake_at != Some(at) || at <= now {
+                task.wake_at = Some(at);
+                let delay = (at - now).to_std().unwrap_or_default() + StdDuration::from_secs(1);
+                self.continuations
+                    .send(
+                        &Continue {
+                            task_id: task.task_id,
+                        },
+                        delay,
+                    )
+                    .await?;
+            }
+        } else {
+            // Nothing more can happen: every step finished, or a failed step blocks the rest.
+            task.status = if status_of(steps) == TaskStatus::Succeeded {
+                TaskStatus::Succeeded
+            } else {
+                TaskStatus::Failed
+            };
+            task.finished_at = Some(now);
+            task.wake_at = None;
+            task.last_error = steps
+                .iter()
+                .find(|s| s.status == StepStatus::Failed)
+                .and_then(|s| s.last_error.clone());
+            task.manual_cleanup = P::finish(self, run.ctx.tenant, steps, run.request).await?;
+        }
+        match self.store.update(task).await {
+            Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The current view of a task.
+    pub async fn view(&self, task_id: TaskId) -> Result<TaskView, TaskError> {
+        Ok(TaskView::from(&self.task(task_id).await?))
+    }
+
+    /// The task and its steps.
+    pub async fn task(&self, task_id: TaskId) -> Result<TaskWithSteps, TaskError> {
+        self.store
+            .task_with_steps(task_id)
+            .await?
+            .ok_or_else(|| TaskError::UnknownTask(task_id.to_string()))
+    }
+}
+
+fn record_result(step: &mut StepRecord, result: Result<Outcome, StepError>, tenant: &TenantRecord) {
+    let now = Utc::now();
+    step.updated_at = now;
+    match result {
+        Ok(Outcome::Done(note)) => {
+            step.status = StepStatus::Succeeded;
+            step.outcome = note;
+            step.last_error = None;
+            step.error_kind = None;
+            step.not_before = None;
+        }
+        Ok(Outcome::Wait { until, reason }) => {
+            step.status = StepStatus::Waiting;
+            step.outcome = Some(reason);
+            step.not_before = Some(until);
+        }
+        Err(err) => {
+            let message = err.to_string();
+            let hint = err.retry_hint();
+            tracing::warn!(tenant = %tenant.tenant_id, step = %step.name, error = %message, "step did not finish");
+            step.error_kind = Some(err.kind());
+            step.last_error = Some(message);
+            match hint {
+                RetryHint::After(delay) if step.attempts < MAX_STEP_ATTEMPTS => {
+                    step.status = StepStatus::Waiting;
+                    step.not_before = Some(now + Duration::from_std(delay).unwrap_or(TRANSIENT_RETRY));
+                }
+                RetryHint::Backoff if step.attempts < MAX_STEP_ATTEMPTS => {
+                    step.status = StepStatus::Waiting;
+                    step.not_before = Some(now + TRANSIENT_RETRY);
+                }
+                _ => step.status = StepStatus::Failed,
+            }
+        }
+    }
+}
+
+fn overtaken_or(err: StoreError) -> Result<Option<Stop>, TaskError> {
+    match err {
+        StoreError::Conflict { .. } => Ok(Some(Stop::Overtaken)),
+        other => Err(other.into()),
+    }
+}
+
+/// When a waiting step next looks.
+fn next_wake(steps: &[StepRecord]) -> Option<DateTime<Utc>> {
+    steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Waiting)
+        .filter_map(|s| s.not_before)
+        .min()
+}
