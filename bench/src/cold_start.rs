@@ -9,12 +9,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use integration_tests::runtime_api::{Outcome, RuntimeApi};
 use serde_json::{Value, json};
 
-use crate::{
-    error::{BenchError, Result},
-    runtime_api::RuntimeApi,
-};
+use crate::error::{BenchError, Result};
 
 /// The reference binary every function is compared with.
 pub const HELLO_WORLD: &str = "hello-world";
@@ -83,7 +81,9 @@ pub fn zip_size(name: &str) -> Result<u64> {
 /// its first `next` request, gives it [`first_event`], waits for the answer, reads its RSS once
 /// idle, and stops it.
 pub async fn measure(name: &str, binary: &Path, env: &BTreeMap<String, String>) -> Result<ColdStart> {
-    let api = RuntimeApi::start(name, first_event(name)).await?;
+    let api = RuntimeApi::start(name, [first_event(name)])
+        .await
+        .map_err(BenchError::io("start the Runtime API"))?;
     let mut command = tokio::process::Command::new(binary);
     command
         .env_clear()
@@ -107,19 +107,23 @@ pub async fn measure(name: &str, binary: &Path, env: &BTreeMap<String, String>) 
     let pid = child.id();
     let outcome = match (
         api.init_done(INIT_LIMIT).await,
-        api.first_invocation(INIT_LIMIT).await,
+        api.first_outcome(INIT_LIMIT).await,
     ) {
-        (Some(init_done), Some(first)) => {
+        (Some(init_done), Some((first_done, first))) => {
             tokio::time::sleep(SETTLE).await;
             let rss = pid.map(|pid| status_kb(pid, "VmRSS")).transpose()?.flatten();
-            match (rss, first.error) {
+            let error = match first {
+                Outcome::Error(error) => Some(error.to_string()),
+                Outcome::Answer(_) => None,
+            };
+            match (rss, error) {
                 (_, Some(error)) if error.contains("Configuration") => Err(BenchError::run(
                     format!("cold start of {name}"),
                     format!("its configuration was refused: {error}"),
                 )),
                 (Some(idle_rss_kb), _) => Ok(ColdStart {
                     init: init_done.saturating_duration_since(started),
-                    first_event: first.done.saturating_duration_since(started),
+                    first_event: first_done.saturating_duration_since(started),
                     idle_rss_kb,
                 }),
                 (None, _) => Err(BenchError::run(

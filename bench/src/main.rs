@@ -9,14 +9,12 @@
 
 mod cold_start;
 mod error;
-mod lab;
 mod memory;
 mod phases;
 mod provisioning;
 mod refresh;
 mod report;
 mod requests;
-mod runtime_api;
 mod throughput;
 
 use std::{
@@ -25,7 +23,7 @@ use std::{
 };
 
 use error::{BenchError, Result};
-use lab::Lab;
+use integration_tests::lab::Lab;
 use report::{Figure, Report, Section, median, number};
 
 /// The subcommand of the 100,000-user sync child ([`memory::child`]).
@@ -100,7 +98,7 @@ fn step(text: &str) {
 async fn run_all() -> Result<()> {
     let started = Instant::now();
     let plan = Plan::from_env();
-    let lab = Lab::start().await?;
+    let lab = Lab::for_bench().await;
     let mut report = Report::default();
 
     step("cold start");
@@ -431,7 +429,7 @@ const PROVISION_LATENCY_MS: u64 = 100;
 const SYNC_LATENCY_MS: u64 = 50;
 
 async fn sync_section(lab: &Lab, plan: &Plan) -> Result<Section> {
-    let tenants = throughput::tenants(lab, plan.tenants, 2).await?;
+    let tenants = throughput::tenants(lab, plan.tenants, 2).await;
     step(&format!(
         "  {} tenants created; first sync of each",
         tenants.len()
@@ -537,7 +535,7 @@ async fn sync_section(lab: &Lab, plan: &Plan) -> Result<Section> {
             plan.runs,
             throughput::BATCH_SIZE,
             throughput::MAX_CONCURRENCY,
-            lab::SYNC_WORKER_CONCURRENCY,
+            lifecycle::sync::worker::CONCURRENCY,
             number(delayed),
         ),
         figures,

@@ -5,6 +5,7 @@
 
 use std::{collections::BTreeMap, process::Stdio, time::Instant};
 
+use integration_tests::lab::{Lab, TenantCounts};
 use lifecycle::sync::SyncMessage;
 use model::{sites::Site, tenant::TenantId};
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use crate::{
     cold_start::field_kb,
     error::{BenchError, Result},
-    lab::{Lab, TenantCounts},
 };
 
 /// The variable naming the tenant the child syncs.
@@ -44,7 +44,7 @@ pub struct LargeSync {
 
 /// Creates a tenant with `users` users and syncs it for the first time in a child process.
 pub async fn large_first_sync(lab: &Lab, users: u64) -> Result<LargeSync> {
-    let tenant = lab.active_tenant(Site::Us, users).await?;
+    let tenant = lab.active_tenant(Site::Us, users).await;
     lab.sim.reset_stats();
     let mut env: BTreeMap<String, String> = lab.function_env();
     env.insert(TENANT_VARIABLE.to_owned(), tenant.to_string());

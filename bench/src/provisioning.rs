@@ -6,11 +6,11 @@
 //! latency fault matches, and each sub-request of a `$batch` in turn. The critical path is then
 //! the number of delayed requests times the latency (counted by the fault's hits).
 
+use integration_tests::lab::Lab;
 use std::time::{Duration, Instant};
 
 use crate::{
     error::Result,
-    lab::Lab,
     requests::{customer_tenant, provision, provision_request},
 };
 
@@ -28,11 +28,11 @@ pub struct ProvisionRun {
 /// Provisions a new customer tenant with `latency_ms` on every Microsoft request.
 pub async fn timed(lab: &Lab, latency_ms: u64) -> Result<ProvisionRun> {
     let (tenant, targeted) = customer_tenant(lab, 3)?;
-    let fault = (latency_ms > 0).then(|| lab.latency(latency_ms)).transpose()?;
+    let fault = (latency_ms > 0).then(|| lab.latency(latency_ms));
     let started = Instant::now();
     let outcome = provision(lab, provision_request(tenant, &targeted)).await;
     let wall = started.elapsed();
-    let delayed = fault.map(|id| lab.fault_hits(id)).unwrap_or(0);
+    let delayed = fault.map(|id| lab.hits_of(id)).unwrap_or(0);
     lab.sim.clear_faults();
     outcome?;
     Ok(ProvisionRun {

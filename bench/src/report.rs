@@ -284,7 +284,7 @@ What the figures mean:
 
 - **Cold start**: each function's release `bootstrap` (extracted from its `bootstrap.zip`) is
   started as Lambda would start it, with a valid configuration pointing at moto and m365-sim and
-  `AWS_LAMBDA_RUNTIME_API` pointing at a local Runtime API (`bench/src/runtime_api.rs`). *Init* is
+  `AWS_LAMBDA_RUNTIME_API` pointing at a local Runtime API (`tests/src/runtime_api.rs`). *Init* is
   the time from spawning the process to its first `GET /2018-06-01/runtime/invocation/next`; *init +
   first event* runs on to the answer of one cheap event; *idle RSS* is `VmRSS` of
   `/proc/<pid>/status` once it waits for the next event; *zip* is the size of

@@ -3,13 +3,13 @@
 //! deprovision. (The 100,000-user first sync is measured with the worker's memory, in
 //! [`crate::memory`].)
 
+use integration_tests::lab::{Lab, TenantCounts, exchange_mx};
 use lifecycle::sync::SyncMessage;
 use model::{sites::Site, tenant::TenantId};
 use serde_json::{Value, json};
 
 use crate::{
     error::{BenchError, Result},
-    lab::{Lab, TenantCounts, exchange_mx},
     report::Figure,
 };
 
@@ -44,7 +44,7 @@ pub fn customer_tenant(lab: &Lab, users: u64) -> Result<(TenantId, [String; 2])>
         "users": named.iter().map(|u| json!({"user_principal_name": u})).collect::<Vec<_>>(),
         "ip_allow_list": ["198.51.100.7"],
         "exchange_admin_role": false
-    }))?;
+    }));
     if users > 3 {
         let patch = serde_json::from_value(json!({"add_users": users - 3}))
             .map_err(|e| BenchError::Setup(format!("directory patch: {e}")))?;
@@ -81,7 +81,7 @@ pub fn lambda_context() -> lambda_runtime::Context {
 
 /// Provisions `tenant` through `provision`'s handler; fails unless the task succeeded.
 pub async fn provision(lab: &Lab, event: Value) -> Result<Value> {
-    let provisioner = lab.provisioner()?;
+    let provisioner = lab.fresh_lifecycle();
     let answer = provision::handler(
         &provisioner,
         lambda_runtime::LambdaEvent::new(event, lambda_context()),
@@ -107,7 +107,7 @@ pub async fn lifecycle(lab: &Lab, users: u64) -> Result<LifecycleRun> {
     provision(lab, provision_request(tenant, &targeted)).await?;
     run.stages.push(lab.counts(tenant));
 
-    let syncer = lab.syncer()?;
+    let syncer = lab.syncer();
     for (n, run_id) in ["first", "steady"].into_iter().enumerate() {
         lab.sim.reset_stats();
         let message = SyncMessage {
@@ -133,7 +133,7 @@ pub async fn lifecycle(lab: &Lab, users: u64) -> Result<LifecycleRun> {
 
     lab.sim.reset_stats();
     let report = lab
-        .refresher()?
+        .refresher()
         .run(&json!({"force": true}))
         .await
         .map_err(|e| BenchError::run("token refresh", e))?;
@@ -147,7 +147,7 @@ pub async fn lifecycle(lab: &Lab, users: u64) -> Result<LifecycleRun> {
     run.stages.push(lab.counts(tenant));
 
     lab.sim.reset_stats();
-    let provisioner = lab.provisioner()?;
+    let provisioner = lab.fresh_lifecycle();
     let event = json!({"tenant_id": tenant.to_string(), "mode": "full"});
     let answer = deprovision::handler(
         &provisioner,

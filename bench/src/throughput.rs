@@ -9,14 +9,13 @@ use std::{
 };
 
 use futures_util::{StreamExt, stream};
+use integration_tests::lab::Lab;
 use lifecycle::sync::SyncMessage;
+use lifecycle::sync::worker::CONCURRENCY as SYNC_WORKER_CONCURRENCY;
 use model::{sites::Site, tenant::TenantId};
 use serde_json::json;
 
-use crate::{
-    error::{BenchError, Result},
-    lab::{Lab, SYNC_WORKER_CONCURRENCY},
-};
+use crate::error::{BenchError, Result};
 
 /// SQS messages per sync-worker invocation (the template's `BatchSize`).
 pub const BATCH_SIZE: usize = 10;
@@ -35,13 +34,12 @@ pub struct Round {
 }
 
 /// Creates `count` active tenants with `users` users each.
-pub async fn tenants(lab: &Lab, count: usize, users: u64) -> Result<Vec<TenantId>> {
-    let created: Vec<Result<TenantId>> = stream::iter(0..count)
+pub async fn tenants(lab: &Lab, count: usize, users: u64) -> Vec<TenantId> {
+    stream::iter(0..count)
         .map(|_| lab.active_tenant(Site::Us, users))
         .buffer_unordered(8)
         .collect()
-        .await;
-    created.into_iter().collect()
+        .await
 }
 
 /// Syncs every tenant once as the deployed workers would, with `latency_ms` on every Microsoft
@@ -62,10 +60,8 @@ pub async fn round(lab: &Lab, tenants: &[TenantId], run_id: &str, latency_ms: u6
         .collect();
     let queue = Arc::new(Mutex::new(batches));
     // Each worker is a new Lambda process: its own clients and empty token caches.
-    let workers = (0..MAX_CONCURRENCY)
-        .map(|_| lab.syncer())
-        .collect::<Result<Vec<_>>>()?;
-    let fault = (latency_ms > 0).then(|| lab.latency(latency_ms)).transpose()?;
+    let workers: Vec<_> = (0..MAX_CONCURRENCY).map(|_| lab.syncer()).collect();
+    let fault = (latency_ms > 0).then(|| lab.latency(latency_ms));
     let started = Instant::now();
     let results = futures_util::future::join_all(workers.iter().map(|worker| {
         let queue = queue.clone();
@@ -84,7 +80,7 @@ pub async fn round(lab: &Lab, tenants: &[TenantId], run_id: &str, latency_ms: u6
     }))
     .await;
     let wall = started.elapsed();
-    let delayed = fault.map(|id| lab.fault_hits(id)).unwrap_or(0);
+    let delayed = fault.map(|id| lab.hits_of(id)).unwrap_or(0);
     lab.sim.clear_faults();
     let failures = results.into_iter().sum::<Result<usize>>()?;
     Ok(Round {

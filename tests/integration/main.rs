@@ -1,21 +1,8 @@
-//! End-to-end tests against real local endpoints: moto for AWS (started by `make test`).
-//! One test binary, one module per topic.
+//! End-to-end tests against real local endpoints: moto for AWS (started by `make test`), and
+//! m365-sim and a DNS server in this process (the lab of `integration_tests::lab`). One test
+//! binary, grouped by what it covers.
 
-mod child;
-mod crash;
-mod deprovision;
-mod events;
-mod hostile;
-mod policy_targets;
-mod privilege;
-mod provision;
-mod races;
-mod refresh;
-mod runtime_api;
-mod served;
-mod store;
-mod storm;
-mod support;
-mod sync;
-mod template;
-mod vault;
+mod adapters;
+mod faults;
+mod functions;
+mod harness;

@@ -1,6 +1,15 @@
-//! Support for the end-to-end tests and local runs: the template reader, the local stack built
-//! from it, and the SDK configuration for the local AWS endpoint.
+//! The test world of m365-inline, shared by the end-to-end tests, the bench and `local-stack`:
+//!
+//! - [`lab::Lab`]: a private stack on moto, m365-sim and a DNS server in this process, and the
+//!   functions' services wired from the environment a function process of the lab has;
+//! - [`runtime_api::RuntimeApi`]: a local Lambda Runtime API for function processes;
+//! - [`capture::Capture`]: the suite's log capture, which the leak checks read;
+//! - [`stack`]: the template's table, queues and secrets on a local endpoint; [`template`]: the
+//!   SAM template read as data; [`aws`]: the SDK configuration for the local endpoint.
 
 pub mod aws;
+pub mod capture;
+pub mod lab;
+pub mod runtime_api;
 pub mod stack;
 pub mod template;

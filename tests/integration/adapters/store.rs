@@ -12,7 +12,7 @@ use state::store::{
     key,
 };
 
-use crate::support::{TestStack, tenant_id};
+use integration_tests::{lab::TestStack, lab::tenant_id};
 
 fn tenant(site: Site, state: LifecycleState) -> TenantRecord {
     TenantRecord::new(

@@ -4,7 +4,7 @@ use integration_tests::template::{EnvValue, Template};
 use state::config::{QueueConfig, StoreConfig, VaultConfig};
 use state::store::key;
 
-use crate::support::TestStack;
+use integration_tests::lab::TestStack;
 
 #[test]
 fn table_keys_index_and_ttl_match_the_store() {

@@ -6,7 +6,7 @@ use model::sites::Site;
 use secrecy::{ExposeSecret, SecretString};
 use state::vault::{TenantTokens, VaultError};
 
-use crate::support::{Capture, TestStack, tenant_id};
+use integration_tests::{capture::Capture, lab::TestStack, lab::tenant_id};
 
 /// Token-like values minted per test run, so no real-looking secret is committed.
 fn minted(label: &str) -> String {

@@ -3,16 +3,16 @@
 //! refreshes at once are in their functions' modules.)
 
 use lifecycle::sync::{DailySync, SyncError, state::DRIFT_PREFIX, worker::Outcome};
-use m365_sim::dns::DnsServer;
 use model::tenant::TenantId;
 use serde_json::{Value, json};
 use state::store::Key;
 
+use integration_tests::{lab::Lab, lab::lambda_context};
+
 use crate::{
-    deprovision::deprovision_event,
-    provision::request,
-    support::{Lab, lambda_context},
-    sync::{message, provisioned, remove_spoof_entry, syncer},
+    functions::deprovision::deprovision_event,
+    functions::provision::request,
+    functions::sync::{message, provisioned, remove_spoof_entry, syncer},
 };
 
 /// Microsoft writes (Graph and Exchange) the simulator counted for `tenant` since the last reset.
@@ -51,10 +51,10 @@ async fn repairs(lab: &Lab, tenant: TenantId) -> (usize, usize) {
 #[tokio::test]
 async fn two_sync_workers_on_one_tenant_at_once_repair_once_and_lose_nothing() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
-    let tenant = provisioned(&lab, &dns).await;
+    let dns = &lab.dns;
+    let tenant = provisioned(&lab, dns).await;
     // Two processes: their own token caches and clients.
-    let (first, second) = (syncer(&lab, &dns), syncer(&lab, &dns));
+    let (first, second) = (syncer(&lab, dns), syncer(&lab, dns));
     first
         .sync_tenant(&message(tenant, "d1"))
         .await
@@ -97,7 +97,7 @@ async fn two_sync_workers_on_one_tenant_at_once_repair_once_and_lose_nothing() {
         (1, 1),
         "one spoof entry, repaired once"
     );
-    let names = model::vendor::VendorConfig::parse(&crate::support::vendor_json())
+    let names = model::vendor::VendorConfig::parse(&integration_tests::lab::vendor_json())
         .expect("vendor")
         .names();
     let rules = lab.dump(tenant)["exchange"]["transport_rules"].clone();
@@ -152,8 +152,8 @@ impl Mark {
 #[tokio::test]
 async fn every_event_delivered_twice_changes_nothing_the_second_time() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
-    let tenant = crate::provision::customer_tenant(&lab);
+    let dns = &lab.dns;
+    let tenant = crate::functions::provision::customer_tenant(&lab);
     dns.set_mx("contoso.com", &["contoso-com.mail.protection.outlook.com"]);
     let invoke = |payload: &Value| lambda_runtime::LambdaEvent::new(payload.clone(), lambda_context());
 
@@ -176,7 +176,7 @@ async fn every_event_delivered_twice_changes_nothing_the_second_time() {
     mark.wrote_nothing(&lab, "policy-targets");
     assert_eq!(lab.record(tenant).await.policy_targets, stored);
 
-    let refresher = lab.refresher(chrono::Duration::hours(1));
+    let refresher = lab.refresher();
     let scheduled =
         json!({"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {}});
     token_refresh::handler(&refresher, invoke(&scheduled))
@@ -206,7 +206,7 @@ async fn every_event_delivered_twice_changes_nothing_the_second_time() {
     mark.unchanged(&lab, "daily-sync").await;
     assert_eq!((first.enqueued, second.enqueued, second.duplicate), (1, 0, true));
 
-    let worker = syncer(&lab, &dns);
+    let worker = syncer(&lab, dns);
     let body = json!({"tenant_id": tenant.to_string(), "site": "eu", "run_id": first.run_id}).to_string();
     let sqs = json!({"Records": [{"messageId": "m-1", "body": body}]});
     let first = sync_worker::handler(&worker, invoke(&sqs)).await.expect("sync");

@@ -7,11 +7,12 @@ use lifecycle::sync::worker::Outcome;
 use model::tenant::TenantId;
 use serde_json::{Value, json};
 
+use integration_tests::lab::Lab;
+
 use crate::{
-    deprovision::{assert_as_before, comparable, deprovision_event},
-    provision::{CUSTOMER_IP, footprint},
-    support::Lab,
-    sync::{message, syncer},
+    functions::deprovision::{assert_as_before, comparable, deprovision_event},
+    functions::provision::{CUSTOMER_IP, footprint},
+    functions::sync::{message, syncer},
 };
 
 const TENANTS: usize = 50;
@@ -69,7 +70,7 @@ async fn until_done(lab: &Lab, event: Value, deliver: impl AsyncFn(Value) -> Val
             return view;
         }
         // A continuation from a new process, as the queue would deliver it.
-        let fresh = Lab::lifecycle_for(&lab.aws, &lab.sim);
+        let fresh = lab.fresh_lifecycle();
         view = json!(
             fresh
                 .provision(json!({"task_id": view["task_id"]}), None)
@@ -83,20 +84,20 @@ async fn until_done(lab: &Lab, event: Value, deliver: impl AsyncFn(Value) -> Val
 #[tokio::test]
 async fn a_lifecycle_of_fifty_tenants_completes_through_a_storm_without_duplicates() {
     let lab = Lab::start().await;
-    let dns = m365_sim::dns::DnsServer::start().await.expect("dns");
-    let (reference, domain) = customer(&lab, &dns, TENANTS);
+    let dns = &lab.dns;
+    let (reference, domain) = customer(&lab, dns, TENANTS);
     let view = lab
         .provision(request(reference, &domain))
         .await
         .expect("clean run");
     assert_eq!(view["status"], "succeeded", "{view:#}");
     let clean = objects(&lab, reference, &domain);
-    let tenants: Vec<(TenantId, String)> = (0..TENANTS).map(|n| customer(&lab, &dns, n)).collect();
+    let tenants: Vec<(TenantId, String)> = (0..TENANTS).map(|n| customer(&lab, dns, n)).collect();
     let originals: Vec<Value> = tenants.iter().map(|(t, _)| comparable(&lab, *t)).collect();
     lab.sim.reset_stats();
     storm(&lab);
 
-    let syncer = syncer(&lab, &dns);
+    let syncer = syncer(&lab, dns);
     let started = std::time::Instant::now();
     let lifecycle = |(tenant, domain): (TenantId, String)| {
         let (lab, syncer, clean) = (&lab, &syncer, &clean);
@@ -134,7 +135,7 @@ async fn a_lifecycle_of_fifty_tenants_completes_through_a_storm_without_duplicat
 
     let provisioned_at = started.elapsed();
     let refresh = lab
-        .refresher(chrono::Duration::hours(1))
+        .refresher()
         .run(&json!({"force": true}))
         .await
         .expect("token refresh");

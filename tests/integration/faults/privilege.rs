@@ -10,10 +10,11 @@ use model::{sites::Site, tenant::TenantId};
 use serde_json::{Value, json};
 use state::vault::TenantTokens;
 
+use integration_tests::{lab::Lab, lab::vendor_json};
+
 use crate::{
-    child::FunctionProcess,
-    provision::{customer_tenant, request},
-    support::{Lab, vendor_json},
+    functions::provision::{customer_tenant, request},
+    harness::child::FunctionProcess,
 };
 
 /// Granted because another granted call needs it, not called on its own: Secrets Manager calls
@@ -196,9 +197,9 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
 
     // token-refresh: app-only tenants, a delegated one (its refresh token rotates), and one whose
     // consent was revoked (it moves to needs_reconsent).
-    let delegated = lab.active_tenant(Site::Eu).await;
+    let delegated = lab.active_tenant(Site::Eu, 2).await;
     only_a_refresh_token(&lab, delegated).await;
-    let revoked = lab.active_tenant(Site::Eu).await;
+    let revoked = lab.active_tenant(Site::Eu, 2).await;
     lab.sim.revoke_consent(&revoked.to_string()).expect("revoke");
     let report = op.invoke("token-refresh", json!({"force": true})).await;
     assert_eq!(report["refreshed"], 3, "{report:#}");
@@ -211,7 +212,7 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
     // daily-sync (twice: the second finds the run done) and sync-worker, which mints for a
     // delegated tenant whose hourly refresh fell behind and for a tenant without a secret yet.
     only_a_refresh_token(&lab, delegated).await;
-    lab.active_tenant(Site::Eu).await;
+    lab.active_tenant(Site::Eu, 2).await;
     let summary = op
         .invoke("daily-sync", json!({"site": "eu", "run_date": "2030-01-01"}))
         .await;

@@ -3,7 +3,7 @@
 use model::tenant::{LifecycleState, TenantId};
 use serde_json::{Value, json};
 
-use crate::support::{Lab, vendor};
+use integration_tests::{lab::Lab, lab::vendor};
 
 fn upn(n: usize) -> String {
     format!("user{n:02}@contoso.com")
@@ -216,7 +216,7 @@ async fn a_warm_process_holding_a_token_from_before_the_role_assignment_mints_a_
         .await
         .expect("a token without the role");
     // ...another process provisions (and assigns the role)...
-    let other = crate::support::Lab::lifecycle_for(&lab.aws, &lab.sim);
+    let other = lab.fresh_lifecycle();
     let event = json!({"tenant_id": tenant.to_string(), "site": "eu", "policy_targets": {"users": [upn(1)]}});
     let view = json!(other.provision(event, None).await.expect("provision"));
     assert_eq!(view["status"], "succeeded", "{view:#}");

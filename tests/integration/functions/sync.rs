@@ -19,10 +19,9 @@ use model::{
 use serde_json::{Value, json};
 use state::store::{Key, Record, TenantRecord};
 
-use crate::{
-    provision::{customer_tenant, request},
-    support::{Lab, lambda_context, vendor},
-};
+use integration_tests::{lab::Lab, lab::lambda_context, lab::vendor};
+
+use crate::functions::provision::{customer_tenant, request};
 
 const CONTOSO_MX: &str = "contoso-com.mail.protection.outlook.com";
 
@@ -117,9 +116,9 @@ async fn snapshot(syncer: &Syncer, tenant: TenantId) -> BTreeSet<(EntryKind, Str
 #[tokio::test]
 async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_and_renames() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
-    let tenant = provisioned(&lab, &dns).await;
-    let syncer = syncer(&lab, &dns);
+    let dns = &lab.dns;
+    let tenant = provisioned(&lab, dns).await;
+    let syncer = syncer(&lab, dns);
 
     let first = syncer
         .sync_tenant(&message(tenant, "r1"))
@@ -183,7 +182,7 @@ async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_
 #[tokio::test]
 async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
+    let dns = &lab.dns;
     let tenant = lab.tenant(json!({"domains": ["big.example"], "users": 100000}));
     let mut record = TenantRecord::new(
         tenant,
@@ -193,7 +192,7 @@ async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
     );
     lab.aws.store.create(&mut record).await.expect("tenant record");
     dns.set_mx("big.example", &["big-example.mail.protection.outlook.com"]);
-    let syncer = syncer(&lab, &dns);
+    let syncer = syncer(&lab, dns);
     lab.sim.reset_stats();
     let report = syncer
         .sync_tenant(&message(tenant, "big"))
@@ -219,9 +218,9 @@ async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
 #[tokio::test]
 async fn an_expired_delta_link_falls_back_to_a_full_listing() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
-    let tenant = provisioned(&lab, &dns).await;
-    let syncer = syncer(&lab, &dns);
+    let dns = &lab.dns;
+    let tenant = provisioned(&lab, dns).await;
+    let syncer = syncer(&lab, dns);
     syncer
         .sync_tenant(&message(tenant, "d1"))
         .await
@@ -256,9 +255,9 @@ async fn an_expired_delta_link_falls_back_to_a_full_listing() {
 #[tokio::test]
 async fn a_new_domain_updates_the_rules_once_and_a_quiet_day_writes_nothing() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
-    let tenant = provisioned(&lab, &dns).await;
-    let syncer = syncer(&lab, &dns);
+    let dns = &lab.dns;
+    let tenant = provisioned(&lab, dns).await;
+    let syncer = syncer(&lab, dns);
     syncer
         .sync_tenant(&message(tenant, "n1"))
         .await
@@ -315,13 +314,13 @@ async fn a_new_domain_updates_the_rules_once_and_a_quiet_day_writes_nothing() {
 #[tokio::test]
 async fn an_explicit_domain_list_does_not_grow_with_new_domains() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
+    let dns = &lab.dns;
     let tenant = customer_tenant(&lab);
     let mut provision = request(tenant);
     provision["policy_targets"]["domains"] = json!(["contoso.com"]);
     lab.provision(provision).await.expect("provisioned");
     dns.set_mx("contoso.com", &[CONTOSO_MX]);
-    let syncer = syncer(&lab, &dns);
+    let syncer = syncer(&lab, dns);
     syncer.sync_tenant(&message(tenant, "e1")).await.expect("first");
     lab.sim
         .patch_directory(
@@ -337,9 +336,9 @@ async fn an_explicit_domain_list_does_not_grow_with_new_domains() {
 #[tokio::test]
 async fn drift_is_repaired_recorded_and_a_duplicate_delivery_changes_nothing() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
-    let tenant = provisioned(&lab, &dns).await;
-    let syncer = syncer(&lab, &dns);
+    let dns = &lab.dns;
+    let tenant = provisioned(&lab, dns).await;
+    let syncer = syncer(&lab, dns);
     syncer
         .sync_tenant(&message(tenant, "x1"))
         .await
@@ -434,10 +433,10 @@ fn sqs_event(records: &[(&str, String)]) -> Value {
 #[tokio::test]
 async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_others_sync() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
-    let syncer = syncer(&lab, &dns);
-    let good = lab.active_tenant(Site::Us).await;
-    let failing = lab.active_tenant(Site::Us).await;
+    let dns = &lab.dns;
+    let syncer = syncer(&lab, dns);
+    let good = lab.active_tenant(Site::Us, 2).await;
+    let failing = lab.active_tenant(Site::Us, 2).await;
     let mut parked = TenantRecord::new(
         lab.tenant(json!({"domains": ["parked.example"]})),
         Site::Us,
@@ -520,9 +519,9 @@ async fn daily_sync_queues_each_active_tenant_once_per_site_and_date() {
     let lab = Lab::start().await;
     let mut eu = Vec::new();
     for _ in 0..12 {
-        eu.push(lab.active_tenant(Site::Eu).await);
+        eu.push(lab.active_tenant(Site::Eu, 2).await);
     }
-    lab.active_tenant(Site::Us).await;
+    lab.active_tenant(Site::Us, 2).await;
     let queues = state::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
     let daily = DailySync {
         store: lab.aws.store.clone(),
@@ -670,9 +669,9 @@ fn the_sync_samples_parse() {
 #[tokio::test]
 async fn a_changed_or_deleted_connector_and_a_removed_spoof_entry_are_repaired() {
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
-    let tenant = provisioned(&lab, &dns).await;
-    let syncer = syncer(&lab, &dns);
+    let dns = &lab.dns;
+    let tenant = provisioned(&lab, dns).await;
+    let syncer = syncer(&lab, dns);
     syncer
         .sync_tenant(&message(tenant, "c1"))
         .await
@@ -749,15 +748,15 @@ async fn a_changed_or_deleted_connector_and_a_removed_spoof_entry_are_repaired()
 /// second sync has nothing to do, and deprovisioning still returns the tenant to its original state.
 #[tokio::test]
 async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
-    use crate::deprovision::{assert_as_before, comparable, deprovision_event};
+    use crate::functions::deprovision::{assert_as_before, comparable, deprovision_event};
     let lab = Lab::start().await;
-    let dns = DnsServer::start().await.expect("dns");
+    let dns = &lab.dns;
     let tenant = customer_tenant(&lab);
     let before = comparable(&lab, tenant);
     let view = lab.provision(request(tenant)).await.expect("provisioned");
     assert_eq!(view["status"], "succeeded", "{view:#}");
     dns.set_mx("contoso.com", &[CONTOSO_MX]);
-    let first = syncer(&lab, &dns)
+    let first = syncer(&lab, dns)
         .sync_tenant(&message(tenant, "f1"))
         .await
         .expect("first sync");
@@ -771,7 +770,7 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
     changed.tls_certificate_name = "*.mail.vendor.example".to_owned();
     let syncer = Syncer {
         vendor: changed.clone(),
-        ..syncer(&lab, &dns)
+        ..syncer(&lab, dns)
     };
     let report = syncer.sync_tenant(&message(tenant, "f2")).await.expect("sync");
     for expected in [
@@ -795,7 +794,11 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
         .collect();
     assert_eq!(
         allowed,
-        BTreeSet::from([crate::provision::CUSTOMER_IP, kept.as_str(), added.as_str()]),
+        BTreeSet::from([
+            crate::functions::provision::CUSTOMER_IP,
+            kept.as_str(),
+            added.as_str()
+        ]),
         "the retired IP is gone, the new one added, the customer's kept"
     );
     let names = old.names();

@@ -9,11 +9,12 @@ use model::{task::TaskStatus, tenant::TenantId};
 use serde_json::json;
 use state::store::ResourceRecord;
 
+use integration_tests::lab::Lab;
+
 use crate::{
-    child::FunctionProcess,
-    deprovision::{REMOVALS, assert_as_before, deprovision_event, provisioned},
-    provision::{WRITES, customer_tenant, footprint, request},
-    support::Lab,
+    functions::deprovision::{REMOVALS, assert_as_before, deprovision_event, provisioned},
+    functions::provision::{WRITES, customer_tenant, footprint, request},
+    harness::child::FunctionProcess,
 };
 
 /// The tenant's resource records as (kind, key, whether an external id is known).
@@ -58,7 +59,7 @@ async fn provisioning_killed_after_each_write_then_redelivered_ends_as_a_clean_r
             "{write}: the process died mid-task"
         );
         // The same event again (an operator's retry, or EventBridge's redelivery), in a new process.
-        let fresh = Lab::lifecycle_for(&lab.aws, &lab.sim);
+        let fresh = lab.fresh_lifecycle();
         let done = fresh.provision(request(tenant), None).await.expect("redelivered");
         let done = json!(done);
         assert_eq!(done["status"], "succeeded", "{write}: {done:#}");

@@ -3,12 +3,12 @@
 
 use serde_json::{Value, json};
 
-use crate::{
-    child::FunctionProcess,
-    deprovision::provisioned,
+use integration_tests::{
+    lab::Lab,
     runtime_api::{Outcome, RuntimeApi},
-    support::Lab,
 };
+
+use crate::{functions::deprovision::provisioned, harness::child::FunctionProcess};
 
 /// Every function, by the name its `main` is built under.
 const FUNCTIONS: [&str; 7] = [
@@ -31,7 +31,9 @@ async fn a_missing_setting_fails_every_invocation_as_configuration() {
         "errorMessage": "environment variable TABLE_NAME is not set: set it to the state table's name"
     }));
     for function in FUNCTIONS {
-        let api = RuntimeApi::start([json!({}), json!({})]).await;
+        let api = RuntimeApi::start(function, [json!({}), json!({})])
+            .await
+            .expect("runtime api");
         let outcomes = FunctionProcess::new(&lab, function, &Value::Null)
             .without("TABLE_NAME")
             .serve(&api, 2)
@@ -47,7 +49,12 @@ async fn a_served_function_answers_event_after_event() {
     let lab = Lab::start().await;
     let (tenant, _) = provisioned(&lab).await;
     let status = json!({"tenant_id": tenant.to_string()});
-    let api = RuntimeApi::start([status.clone(), json!({"tenant_id": "not-a-guid"}), status]).await;
+    let api = RuntimeApi::start(
+        "status",
+        [status.clone(), json!({"tenant_id": "not-a-guid"}), status],
+    )
+    .await
+    .expect("runtime api");
     let outcomes = FunctionProcess::new(&lab, "status", &Value::Null)
         .serve(&api, 3)
         .await;

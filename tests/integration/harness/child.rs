@@ -12,9 +12,11 @@ use std::{
 use model::tenant::TenantId;
 use serde_json::{Value, json};
 
-use crate::{
+use integration_tests::{
+    capture::Capture,
+    lab::Lab,
+    lab::lambda_context,
     runtime_api::{Outcome, RuntimeApi},
-    support::{Capture, Lab, lambda_context},
 };
 
 /// The child's function, by its crate name; unset in a normal test run.
@@ -134,21 +136,17 @@ pub struct FunctionProcess {
 }
 
 impl FunctionProcess {
-    /// `function` with `event`, configured for `lab` (its stack's environment, the simulator's URLs).
+    /// `function` with `event`, configured for `lab` (the environment of its function processes).
     pub fn new(lab: &Lab, function: &str, event: &Value) -> Self {
-        let base = lab.sim.base_url();
         let mut command = Command::new(std::env::current_exe().expect("this test binary"));
         command
             .args([
                 "--exact",
-                "child::process_entry_point",
+                "harness::child::process_entry_point",
                 "--ignored",
                 "--nocapture",
             ])
-            .envs(&lab.aws.stack.env)
-            .env("M365_LOGIN_URL", &base)
-            .env("M365_GRAPH_URL", &base)
-            .env("M365_EXCHANGE_URL", &base)
+            .envs(lab.function_env())
             .env("RUST_LOG", "trace")
             .env(CHILD_FUNCTION, function)
             .env(CHILD_EVENT, event.to_string());

@@ -3,7 +3,7 @@
 use lifecycle::entry::Invocation;
 use serde_json::Value;
 
-use crate::support::Lab;
+use integration_tests::lab::Lab;
 
 fn event(name: &str) -> Value {
     let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -75,7 +75,7 @@ async fn the_provision_sample_provisions_the_local_sample_tenant() {
         }
         let store = lab.aws.store.clone();
         async move {
-            let event = lambda_runtime::LambdaEvent::new(payload, crate::support::lambda_context());
+            let event = lambda_runtime::LambdaEvent::new(payload, integration_tests::lab::lambda_context());
             serde_json::to_value(status::handler(&store, event).await.expect("status")).expect("json")
         }
     };

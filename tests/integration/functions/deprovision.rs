@@ -8,10 +8,9 @@ use model::{
 use serde_json::{Value, json};
 use state::store::scanning::{QuarantineSummary, ReportSchedule};
 
-use crate::{
-    provision::{CUSTOMER_IP, footprint, request},
-    support::{Lab, vendor},
-};
+use integration_tests::{lab::Lab, lab::vendor};
+
+use crate::functions::provision::{CUSTOMER_IP, footprint, request};
 
 /// A customer rule whose name resembles ours: it must survive.
 const CUSTOMER_RULE: &str = "TMCAS Inline Incoming Domain Transport Rule (customer copy)";

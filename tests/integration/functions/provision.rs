@@ -4,7 +4,7 @@ use model::tenant::{LifecycleState, TenantId};
 use serde_json::{Value, json};
 use state::store::{ResourceKind, ResourceRecord};
 
-use crate::support::{Lab, vendor};
+use integration_tests::{lab::Lab, lab::vendor};
 
 pub const CUSTOMER_IP: &str = "192.0.2.10";
 
@@ -247,7 +247,7 @@ async fn provisioning_a_provisioned_tenant_again_changes_nothing() {
     let again = lab.provision(request(tenant)).await.expect("provision again");
     assert_eq!(again["task_id"], first["task_id"], "the finished task answers");
     // A new process (no cached tokens) continuing the finished task: still nothing.
-    let fresh = Lab::lifecycle_for(&lab.aws, &lab.sim);
+    let fresh = lab.fresh_lifecycle();
     fresh
         .provision(json!({"task_id": first["task_id"]}), None)
         .await
@@ -291,7 +291,7 @@ async fn a_lost_answer_after_any_write_ends_in_the_clean_state_without_duplicate
         assert!(lab.fault_hits() > 0, "{write}: the fault matched");
         lab.sim.clear_faults();
         // Re-invoke, as a continuation would, from a new process.
-        let fresh = Lab::lifecycle_for(&lab.aws, &lab.sim);
+        let fresh = lab.fresh_lifecycle();
         let done = fresh
             .provision(json!({"task_id": first["task_id"]}), None)
             .await
@@ -500,7 +500,7 @@ async fn a_tenant_without_consent_needs_reconsent() {
 async fn two_concurrent_requests_for_one_tenant_make_one_task() {
     let lab = Lab::start().await;
     let tenant = customer_tenant(&lab);
-    let second = Lab::lifecycle_for(&lab.aws, &lab.sim);
+    let second = lab.fresh_lifecycle();
     let (a, b) = tokio::join!(
         lab.provision(request(tenant)),
         second.provision(request(tenant), None),
@@ -633,7 +633,7 @@ async fn status_shows_the_task_and_the_tenant() {
     let call = |event: Value| {
         let store = lab.aws.store.clone();
         async move {
-            let event = lambda_runtime::LambdaEvent::new(event, crate::support::lambda_context());
+            let event = lambda_runtime::LambdaEvent::new(event, integration_tests::lab::lambda_context());
             status::handler(&store, event)
                 .await
                 .map(|a| serde_json::to_value(a).expect("json"))
@@ -700,7 +700,7 @@ async fn the_app_can_authenticate_with_a_certificate() {
 
 #[tokio::test]
 async fn delegates_are_promoted_only_when_asked_and_the_promotion_is_audited() {
-    let capture = crate::support::Capture::global();
+    let capture = integration_tests::capture::Capture::global();
     let start = capture.mark();
     let lab = Lab::start().await;
     let tenant = customer_tenant(&lab);

@@ -4,7 +4,7 @@
 use model::sites::Site;
 use serde_json::{Value, json};
 
-use crate::support::{Lab, lambda_context};
+use integration_tests::{lab::Lab, lab::lambda_context};
 
 /// A JSON array nested `depth` deep (past serde_json's recursion limit of 128).
 fn nesting_bomb(depth: usize) -> Value {
@@ -85,7 +85,7 @@ fn corpus(base: &Value, fields: &[(&str, Vec<Value>)]) -> Vec<Value> {
 #[tokio::test]
 async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
     let lab = Lab::start().await;
-    let tenant = lab.active_tenant(Site::Eu).await;
+    let tenant = lab.active_tenant(Site::Eu, 2).await;
     let before = lab.record(tenant).await;
     let id = tenant.to_string();
     let other_task = uuid::Uuid::new_v4().to_string();
@@ -187,7 +187,7 @@ async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
         .map(|a| serde_json::to_value(a).expect("json"));
         expect_refused("status", event, result);
     }
-    let refresher = lab.refresher(chrono::Duration::hours(1));
+    let refresher = lab.refresher();
     for event in &refresh {
         let result = token_refresh::handler(
             &refresher,

@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use state::vault::TenantTokens;
 
-use crate::support::{Capture, Lab};
+use integration_tests::{capture::Capture, lab::Lab};
 
 /// Tokens the simulator issues: two hours, so fresh ones outlive the next run.
 fn long_tokens() -> m365_sim::SimConfig {
@@ -37,13 +37,9 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
     let lab = Lab::with_sim(long_tokens()).await;
     let mut tenants = Vec::new();
     for site in [Site::Eu, Site::Us, Site::Jp, Site::Us] {
-        tenants.push(lab.active_tenant(site).await);
+        tenants.push(lab.active_tenant(site, 2).await);
     }
-    let first = lab
-        .refresher(Duration::hours(1))
-        .run(&json!({}))
-        .await
-        .expect("first run");
+    let first = lab.refresher().run(&json!({})).await.expect("first run");
     assert_eq!(
         (
             first.tenants,
@@ -58,11 +54,7 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
     // Every token outlives the next run plus the margin: nothing to do.
     lab.sim.reset_stats();
     let versions: Vec<String> = futures_versions(&lab, &tenants).await;
-    let fresh = lab
-        .refresher(Duration::hours(1))
-        .run(&json!({}))
-        .await
-        .expect("fresh run");
+    let fresh = lab.refresher().run(&json!({})).await.expect("fresh run");
     assert_eq!(
         (fresh.skipped_fresh, fresh.token_requests, fresh.secret_writes),
         (4, 0, 0),
@@ -83,11 +75,7 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
     for tenant in &tenants {
         age_tokens(&lab, *tenant, Duration::hours(2)).await;
     }
-    let due = lab
-        .refresher(Duration::hours(1))
-        .run(&json!({}))
-        .await
-        .expect("due run");
+    let due = lab.refresher().run(&json!({})).await.expect("due run");
     assert_eq!(
         (due.refreshed, due.token_requests, due.secret_writes),
         (4, 8, 4),
@@ -175,13 +163,9 @@ fn stored_refresh(tokens: &TenantTokens) -> String {
 #[tokio::test]
 async fn the_rotated_refresh_token_is_persisted_and_the_old_one_is_dead() {
     let lab = Lab::start().await;
-    let tenant = lab.active_tenant(Site::Eu).await;
+    let tenant = lab.active_tenant(Site::Eu, 2).await;
     let first = delegated(&lab, tenant).await;
-    let report = lab
-        .refresher(Duration::hours(1))
-        .run(&json!({"force": true}))
-        .await
-        .expect("run");
+    let report = lab.refresher().run(&json!({"force": true})).await.expect("run");
     assert_eq!(
         (report.refreshed, report.token_requests, report.secret_writes),
         (1, 2, 1),
@@ -202,14 +186,11 @@ async fn two_refresh_runs_at_once_keep_the_newest_refresh_token() {
     let lab = Lab::start().await;
     let mut tenants = Vec::new();
     for _ in 0..3 {
-        let tenant = lab.active_tenant(Site::Uk).await;
+        let tenant = lab.active_tenant(Site::Uk, 2).await;
         delegated(&lab, tenant).await;
         tenants.push(tenant);
     }
-    let (a, b) = (
-        lab.refresher(Duration::hours(1)),
-        lab.refresher(Duration::hours(1)),
-    );
+    let (a, b) = (lab.refresher(), lab.refresher());
     let force = json!({"force": true});
     let (ra, rb) = tokio::join!(a.run(&force), b.run(&force));
     let (ra, rb) = (ra.expect("run a"), rb.expect("run b"));
@@ -241,14 +222,10 @@ fn newest_refresh_token(issued: &Value, tenant: TenantId) -> String {
 #[tokio::test]
 async fn revoked_consent_moves_the_tenant_to_needs_reconsent_and_out_of_the_sync() {
     let lab = Lab::start().await;
-    let kept = lab.active_tenant(Site::Ca).await;
-    let revoked = lab.active_tenant(Site::Ca).await;
+    let kept = lab.active_tenant(Site::Ca, 2).await;
+    let revoked = lab.active_tenant(Site::Ca, 2).await;
     lab.sim.revoke_consent(&revoked.to_string()).expect("revoke");
-    let report = lab
-        .refresher(Duration::hours(1))
-        .run(&json!({}))
-        .await
-        .expect("run");
+    let report = lab.refresher().run(&json!({})).await.expect("run");
     assert_eq!(report.refreshed, 1, "{report:?}");
     assert_eq!(report.needs_reconsent.len(), 1, "{report:?}");
     let reconsent = &report.needs_reconsent[0];
@@ -268,11 +245,7 @@ async fn revoked_consent_moves_the_tenant_to_needs_reconsent_and_out_of_the_sync
         .map(|t| t.tenant_id)
         .collect();
     assert_eq!(active, [kept]);
-    let next = lab
-        .refresher(Duration::hours(1))
-        .run(&json!({}))
-        .await
-        .expect("next run");
+    let next = lab.refresher().run(&json!({})).await.expect("next run");
     assert_eq!(next.tenants, 1);
 }
 
@@ -281,15 +254,11 @@ async fn entra_throttling_and_outages_are_ridden_out_and_nothing_is_lost() {
     let lab = Lab::start().await;
     let mut tenants = Vec::new();
     for _ in 0..6 {
-        tenants.push(lab.active_tenant(Site::Sg).await);
+        tenants.push(lab.active_tenant(Site::Sg, 2).await);
     }
     lab.fault(json!({"surface": "token", "status": 429, "retry_after": 0.2, "count": 4}));
     lab.fault(json!({"surface": "token", "status": 503, "count": 4}));
-    let report = lab
-        .refresher(Duration::hours(1))
-        .run(&json!({}))
-        .await
-        .expect("run");
+    let report = lab.refresher().run(&json!({})).await.expect("run");
     assert_eq!(
         report.refreshed + report.failed.len(),
         6,
@@ -306,14 +275,10 @@ async fn no_issued_token_or_client_secret_reaches_the_trace_logs() {
     let capture = Capture::global();
     let start = capture.mark();
     let lab = Lab::start().await;
-    let tenant = lab.active_tenant(Site::Us).await;
+    let tenant = lab.active_tenant(Site::Us, 2).await;
     delegated(&lab, tenant).await;
-    lab.active_tenant(Site::Us).await;
-    let report = lab
-        .refresher(Duration::hours(1))
-        .run(&json!({"force": true}))
-        .await
-        .expect("run");
+    lab.active_tenant(Site::Us, 2).await;
+    let report = lab.refresher().run(&json!({"force": true})).await.expect("run");
     tracing::info!(?report, "report");
     let logs = capture.since(start);
     assert!(
@@ -343,10 +308,10 @@ async fn no_issued_token_or_client_secret_reaches_the_trace_logs() {
 #[tokio::test]
 async fn the_handler_takes_scheduler_payloads_and_refuses_a_bad_force() {
     let lab = Lab::start().await;
-    lab.active_tenant(Site::In).await;
-    let refresher = lab.refresher(Duration::hours(1));
+    lab.active_tenant(Site::In, 2).await;
+    let refresher = lab.refresher();
     let call = |payload: Value| {
-        let event = lambda_runtime::LambdaEvent::new(payload, crate::support::lambda_context());
+        let event = lambda_runtime::LambdaEvent::new(payload, integration_tests::lab::lambda_context());
         token_refresh::handler(&refresher, event)
     };
     let envelope = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": "{}"});

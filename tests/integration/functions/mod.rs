@@ -1,0 +1,9 @@
+//! Each function through its library handler (and served as Lambda serves it), end to end.
+
+pub mod deprovision;
+pub mod events;
+pub mod policy_targets;
+pub mod provision;
+pub mod refresh;
+pub mod served;
+pub mod sync;

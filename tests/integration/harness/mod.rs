@@ -1,0 +1,3 @@
+//! The harness the other tests stand on: a function run in its own process.
+
+pub mod child;

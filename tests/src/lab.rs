@@ -1,0 +1,433 @@
+//! The one test world of the tests and the bench: a private AWS stack on moto (created from the
+//! template), an in-process m365-sim, a DNS server on loopback answering for its tenants'
+//! domains, and the functions' services wired the way each function's `main` wires them, from
+//! the environment a function process of the lab has.
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use lifecycle::{Lifecycle, refresh::Refresher, sync::Syncer};
+use m365_sim::{SimConfig, Simulator, dns::DnsServer};
+use model::{
+    service::Service,
+    sites::Site,
+    tenant::{LifecycleState, TenantId},
+    vendor::VendorConfig,
+};
+use serde_json::{Value, json};
+use state::{
+    store::{ResourceKind, Store, TenantRecord},
+    vault::{StoredTokens, Vault},
+};
+
+use crate::{
+    aws,
+    capture::Capture,
+    stack::{self, LocalStack, StackOptions},
+    template::Template,
+};
+
+/// A private stack: a table, queues and secrets under a unique prefix on moto.
+pub struct TestStack {
+    /// SDK configuration for moto.
+    pub sdk: SdkConfig,
+    /// The stack's names and the functions' environment for it.
+    pub stack: LocalStack,
+    /// The state table.
+    pub store: Store,
+    /// The token secrets.
+    pub vault: Vault,
+}
+
+impl TestStack {
+    /// A fresh stack whose app secret holds `app_credentials_json`, if given.
+    pub async fn with_app_credentials(app_credentials_json: Option<String>) -> Self {
+        let endpoint = aws::endpoint_from_env().unwrap_or_else(|err| panic!("{err}"));
+        let sdk = aws::local_sdk_config(&endpoint).await;
+        let template = Template::load().expect("template");
+        let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let options = StackOptions {
+            prefix,
+            app_credentials_json,
+            parameters: [("VendorConfiguration".to_owned(), vendor_json())].into(),
+        };
+        let stack = stack::create(&sdk, &template, &options)
+            .await
+            .unwrap_or_else(|err| panic!("local stack on {endpoint}: {err}"));
+        let store = Store::from_source(&sdk, &stack.env).expect("store config");
+        let vault = Vault::from_source(&sdk, &stack.env).expect("vault config");
+        Self {
+            sdk,
+            stack,
+            store,
+            vault,
+        }
+    }
+
+    /// A fresh stack without an app secret.
+    pub async fn new() -> Self {
+        Self::with_app_credentials(None).await
+    }
+}
+
+/// What a lab is for: tests (quick retries, every log line checked for leaked secrets) or the
+/// bench (the functions' own retry policy, nothing captured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The test suite.
+    Test,
+    /// `make bench`.
+    Bench,
+}
+
+/// A tenant lab; see the module docs.
+pub struct Lab {
+    /// The private AWS stack.
+    pub aws: TestStack,
+    /// The Microsoft simulator (in this process).
+    pub sim: Simulator,
+    /// MX answers for the tenants' domains.
+    pub dns: DnsServer,
+    /// The task functions' services, as their `main` builds them.
+    pub lifecycle: Lifecycle,
+    purpose: Purpose,
+    /// Where the suite's trace capture stood when a test's lab started (see `Drop`).
+    log_mark: usize,
+}
+
+/// The vendor configuration document of the tests and the bench: the repository's example.
+pub fn vendor_json() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/vendor-config.example.json");
+    std::fs::read_to_string(path).expect("infra/vendor-config.example.json")
+}
+
+/// The vendor configuration of the tests and the bench.
+pub fn vendor() -> VendorConfig {
+    VendorConfig::parse(&vendor_json()).expect("test vendor configuration")
+}
+
+/// A random tenant id.
+pub fn tenant_id() -> TenantId {
+    uuid::Uuid::new_v4()
+        .to_string()
+        .parse()
+        .expect("a v4 GUID is a tenant id")
+}
+
+/// The MX host Exchange Online gives `domain`.
+pub fn exchange_mx(domain: &str) -> String {
+    format!("{}.mail.protection.outlook.com", domain.replace('.', "-"))
+}
+
+/// A Lambda context with a deadline 15 minutes away.
+pub fn lambda_context() -> Context {
+    let mut context = Context::default();
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(900);
+    context.deadline = deadline
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_millis() as u64;
+    context.request_id = uuid::Uuid::new_v4().to_string();
+    context
+}
+
+impl Lab {
+    /// A test lab with the simulator's default configuration.
+    pub async fn start() -> Self {
+        Self::with_sim(SimConfig::default()).await
+    }
+
+    /// A test lab with a simulator configured by `config`; the app authenticates with the
+    /// client secret.
+    pub async fn with_sim(config: SimConfig) -> Self {
+        Self::open(config, client_secret, Purpose::Test).await
+    }
+
+    /// A test lab whose app-credentials secret is `app(&sim)`.
+    pub async fn with_app(config: SimConfig, app: impl FnOnce(&Simulator) -> Value) -> Self {
+        Self::open(config, app, Purpose::Test).await
+    }
+
+    /// The bench's lab: default simulator, the client secret, the functions' own retries.
+    pub async fn for_bench() -> Self {
+        Self::open(SimConfig::default(), client_secret, Purpose::Bench).await
+    }
+
+    async fn open(config: SimConfig, app: impl FnOnce(&Simulator) -> Value, purpose: Purpose) -> Self {
+        // Every test with a lab runs under the suite's trace-level capture.
+        let log_mark = match purpose {
+            Purpose::Test => Capture::global().mark(),
+            Purpose::Bench => 0,
+        };
+        let sim = Simulator::start(config).await.expect("the simulator starts");
+        let dns = DnsServer::start().await.expect("the DNS server starts");
+        let aws = TestStack::with_app_credentials(Some(app(&sim).to_string())).await;
+        let lifecycle = Lifecycle::from_source(&aws.sdk, &env_of(&aws, &sim, &dns, purpose))
+            .expect("the lab configures every function");
+        Self {
+            aws,
+            sim,
+            dns,
+            lifecycle,
+            purpose,
+            log_mark,
+        }
+    }
+
+    /// The environment of a function process of this lab: the stack's, the AWS endpoint and
+    /// credentials, every Microsoft base URL pointed at the simulator, the DNS server, and for
+    /// tests retries that never sleep long (they inject faults).
+    pub fn function_env(&self) -> BTreeMap<String, String> {
+        env_of(&self.aws, &self.sim, &self.dns, self.purpose)
+    }
+
+    /// Fresh task services: a new Lambda process (empty caches).
+    pub fn fresh_lifecycle(&self) -> Lifecycle {
+        Lifecycle::from_source(&self.aws.sdk, &self.function_env())
+            .expect("the lab configures the task functions")
+    }
+
+    /// A sync worker as `sync-worker`'s `main` builds it (a new process: empty caches).
+    pub fn syncer(&self) -> Syncer {
+        Syncer::from_source(&self.aws.sdk, &self.function_env()).expect("the lab configures sync-worker")
+    }
+
+    /// A refresher as `token-refresh`'s `main` builds it (a new process: empty caches).
+    pub fn refresher(&self) -> Refresher {
+        Refresher::from_source(&self.aws.sdk, &self.function_env()).expect("the lab configures token-refresh")
+    }
+
+    /// Runs `provision` with `event` through the library handler, as the runtime would.
+    pub async fn provision(&self, event: Value) -> Result<Value, Diagnostic> {
+        let answer = provision::handler(&self.lifecycle, LambdaEvent::new(event, lambda_context())).await?;
+        Ok(serde_json::to_value(answer).expect("the answer serializes"))
+    }
+
+    /// Runs `deprovision` with `event` through the library handler, as the runtime would.
+    pub async fn deprovision(&self, event: Value) -> Result<Value, Diagnostic> {
+        let answer = deprovision::handler(&self.lifecycle, LambdaEvent::new(event, lambda_context())).await?;
+        Ok(serde_json::to_value(answer).expect("the answer serializes"))
+    }
+
+    /// Runs `policy-targets` with `event` through the library handler, as the runtime would.
+    pub async fn policy_targets(&self, event: Value) -> Result<Value, Diagnostic> {
+        let answer =
+            policy_targets::handler(&self.lifecycle, LambdaEvent::new(event, lambda_context())).await?;
+        Ok(serde_json::to_value(answer).expect("the answer serializes"))
+    }
+
+    /// Creates a simulated tenant from a `POST /_sim/tenants` body; returns its id.
+    pub fn tenant(&self, spec: Value) -> TenantId {
+        let spec = serde_json::from_value(spec).expect("tenant spec");
+        let id = self.sim.create_tenant(&spec).expect("tenant created");
+        id.parse().expect("the simulator's tenant ids are GUIDs")
+    }
+
+    /// A simulated tenant with `users` users on its own domain (its MX at Exchange Online),
+    /// recorded as active on `site` as provisioning leaves it (without our objects).
+    pub async fn active_tenant(&self, site: Site, users: u64) -> TenantId {
+        let domain = format!("t{}.example", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let tenant = self.tenant(json!({"domains": [domain], "users": users}));
+        self.dns.set_mx(&domain, &[&exchange_mx(&domain)]);
+        let mut record = TenantRecord::new(
+            tenant,
+            site,
+            vec![Service::ExchangeOnline],
+            LifecycleState::Active,
+        );
+        self.aws.store.create(&mut record).await.expect("tenant record");
+        tenant
+    }
+
+    /// The tenant's record in the state table (it must exist).
+    pub async fn record(&self, tenant: TenantId) -> TenantRecord {
+        let record = self.aws.store.tenant(tenant).await.expect("read the tenant");
+        record.expect("the tenant is recorded")
+    }
+
+    /// The keys of the tenant's recorded resources of `kind`, in key order.
+    pub async fn recorded(&self, tenant: TenantId, kind: ResourceKind) -> Vec<String> {
+        let all = self.aws.store.resources(tenant).await.expect("resources");
+        all.into_iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.key)
+            .collect()
+    }
+
+    /// The tenant's token secret (it must exist).
+    pub async fn stored_tokens(&self, tenant: TenantId) -> StoredTokens {
+        let stored = self
+            .aws
+            .vault
+            .read_tokens(tenant)
+            .await
+            .expect("read the token secret");
+        stored.expect("the tenant has a token secret")
+    }
+
+    /// The simulator's dump of a tenant.
+    pub fn dump(&self, tenant: TenantId) -> Value {
+        self.sim.tenant_dump(&tenant.to_string()).expect("tenant dump")
+    }
+
+    /// Whether m365-sim saw no request at all for the tenant since its stats were last reset.
+    pub fn untouched(&self, tenant: TenantId) -> bool {
+        self.sim.stats()["tenants"][tenant.to_string()].is_null()
+    }
+
+    /// The tenant's requests on every surface since the simulator's stats were last reset.
+    pub fn counts(&self, tenant: TenantId) -> TenantCounts {
+        let stats = self.sim.stats();
+        let of = |surface: &str| {
+            let counts = &stats["tenants"][tenant.to_string()][surface];
+            Counts {
+                requests: counts["requests"].as_u64().unwrap_or(0),
+                writes: counts["writes"].as_u64().unwrap_or(0),
+            }
+        };
+        TenantCounts {
+            token: of("token"),
+            graph: of("graph"),
+            exchange: of("exchange"),
+        }
+    }
+
+    /// Adds a simulator fault from a `POST /_sim/faults` body; returns its id.
+    pub fn fault(&self, spec: Value) -> u64 {
+        let spec = serde_json::from_value(spec).expect("fault spec");
+        self.sim.add_fault(spec).expect("fault added")
+    }
+
+    /// Adds `latency_ms` to every Microsoft request (token, Graph, each `$batch` sub-request,
+    /// each Exchange cmdlet); returns the fault's id.
+    pub fn latency(&self, latency_ms: u64) -> u64 {
+        self.fault(json!({"surface": "*", "latency_ms": latency_ms}))
+    }
+
+    /// How many times the armed faults were hit (a fault that never matched proves nothing).
+    pub fn fault_hits(&self) -> u64 {
+        let faults = self.sim.faults();
+        faults["faults"]
+            .as_array()
+            .map_or(0, |all| all.iter().filter_map(|f| f["hits"].as_u64()).sum())
+    }
+
+    /// How many requests the fault `id` met so far.
+    pub fn hits_of(&self, id: u64) -> u64 {
+        let faults = self.sim.faults();
+        let fault = faults["faults"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|f| f["id"].as_u64() == Some(id));
+        fault.and_then(|f| f["hits"].as_u64()).unwrap_or(0)
+    }
+
+    /// Every token this lab's simulator issued, and the app's client secret.
+    pub fn secrets(&self) -> Vec<String> {
+        let issued = self.sim.issued_tokens();
+        issued["tokens"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["token"].as_str().map(str::to_owned))
+            .chain([self.sim.client_secret().to_owned()])
+            .collect()
+    }
+
+    /// No issued token or client secret is stored in any item of the state table (task records,
+    /// errors, resources, snapshots).
+    pub async fn assert_no_secret_in_the_table(&self) {
+        let client = aws_sdk_dynamodb::Client::new(&self.aws.sdk);
+        let mut items = client
+            .scan()
+            .table_name(&self.aws.stack.table_name)
+            .into_paginator()
+            .items()
+            .send();
+        let mut table = String::new();
+        while let Some(item) = items.next().await {
+            table.push_str(&format!("{:?}", item.expect("scan the state table")));
+        }
+        assert!(!table.is_empty(), "the table holds the lab's records");
+        let leaked = self
+            .secrets()
+            .into_iter()
+            .filter(|s| table.contains(s.as_str()))
+            .count();
+        assert_eq!(
+            leaked, 0,
+            "issued tokens or the client secret stored in the state table"
+        );
+    }
+}
+
+/// The app-credentials secret with the simulator's client secret.
+fn client_secret(sim: &Simulator) -> Value {
+    json!({"client_id": sim.client_id(), "client_secret": sim.client_secret()})
+}
+
+fn env_of(aws: &TestStack, sim: &Simulator, dns: &DnsServer, purpose: Purpose) -> BTreeMap<String, String> {
+    let mut env = aws.stack.env.clone();
+    for name in [
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ] {
+        if let Ok(value) = std::env::var(name) {
+            env.insert(name.to_owned(), value);
+        }
+    }
+    env.entry("AWS_REGION".to_owned())
+        .or_insert_with(|| "us-east-1".to_owned());
+    let base = sim.base_url();
+    for name in ["M365_LOGIN_URL", "M365_GRAPH_URL", "M365_EXCHANGE_URL"] {
+        env.insert(name.to_owned(), base.clone());
+    }
+    env.insert("DNS_SERVER".to_owned(), dns.addr().to_string());
+    if purpose == Purpose::Test {
+        env.insert("M365_RETRY_MIN_DELAY_MS".to_owned(), "1".to_owned());
+        env.insert("M365_RETRY_MAX_DELAY_MS".to_owned(), "20".to_owned());
+    }
+    env
+}
+
+/// Requests one tenant made on one surface of the simulator.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counts {
+    /// Every request (a Graph `$batch` envelope and each sub-request; each Exchange cmdlet).
+    pub requests: u64,
+    /// Writes among them.
+    pub writes: u64,
+}
+
+/// Requests of one tenant on every surface.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TenantCounts {
+    /// Entra token endpoint.
+    pub token: Counts,
+    /// Microsoft Graph.
+    pub graph: Counts,
+    /// Exchange Online (cmdlets).
+    pub exchange: Counts,
+}
+
+impl Drop for Lab {
+    /// The leak check of every test with a lab: the suite logs at trace level into one capture,
+    /// and nothing this lab's simulator issued (tokens, the client secret) may appear in what was
+    /// logged while it ran (child processes' output included).
+    fn drop(&mut self) {
+        if self.purpose != Purpose::Test || std::thread::panicking() {
+            return;
+        }
+        let logs = Capture::global().since(self.log_mark);
+        let leaked = self
+            .secrets()
+            .into_iter()
+            .filter(|s| logs.contains(s.as_str()))
+            .count();
+        assert_eq!(leaked, 0, "issued tokens or the client secret reached the logs");
+    }
+}
