@@ -11,11 +11,11 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::SimError;
-use crate::faults::FaultSpec;
 use crate::reply;
-use crate::state::{SimState, lock};
-use crate::tenant::{DirectoryPatch, RoleAssignment, TenantSpec};
+use m365_sim_model::error::SimError;
+use m365_sim_model::faults::FaultSpec;
+use m365_sim_model::state::{SimState, lock};
+use m365_sim_model::tenant::{DirectoryPatch, RoleAssignment, TenantSpec};
 
 /// Body of `PATCH /_sim/tenants/{id}`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -99,7 +99,7 @@ pub fn apply_settings(state: &SimState, id: &str, s: &TenantSettings) -> Result<
             .our_sp(app.0)
             .map(|s| s.id)
             .ok_or_else(|| SimError::BadRequest("the app is not consented".into()))?;
-        let role = crate::catalog::EXCHANGE_ADMIN_ROLE;
+        let role = m365_sim_model::catalog::EXCHANGE_ADMIN_ROLE;
         let has = t
             .role_assignments
             .iter()
@@ -175,7 +175,7 @@ pub fn grant_consent(state: &SimState, id: &str, roles: Option<Vec<String>>) -> 
         .tenant(id)
         .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
     let roles = roles.unwrap_or_else(|| {
-        crate::catalog::DEFAULT_APP_ROLES
+        m365_sim_model::catalog::DEFAULT_APP_ROLES
             .iter()
             .map(|s| (*s).to_owned())
             .collect()

@@ -3,8 +3,8 @@
 
 use axum::http::HeaderMap;
 
-use crate::state::SimState;
-use crate::token::AccessClaims;
+use m365_sim_model::state::SimState;
+use m365_sim_model::token::AccessClaims;
 
 /// Why a bearer token was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use std::{
 
 use tokio::net::UdpSocket;
 
-use crate::state::{SimState, lock};
+use m365_sim_model::state::{SimState, lock};
 
 const TYPE_MX: u16 = 15;
 

@@ -11,12 +11,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::catalog::{APP_DEFAULT_WID, EXCHANGE_MANAGE_AS_APP, GLOBAL_ADMIN_ROLE, Resource};
-use crate::faults::{FaultHit, Phase};
 use crate::reply;
-use crate::state::{SimState, lock};
-use crate::stats::Surface;
-use crate::token::{AccessClaims, RefreshRecord, RefreshState, random_bytes};
+use m365_sim_model::catalog::{APP_DEFAULT_WID, EXCHANGE_MANAGE_AS_APP, GLOBAL_ADMIN_ROLE, Resource};
+use m365_sim_model::faults::{FaultHit, Phase};
+use m365_sim_model::state::{SimState, lock};
+use m365_sim_model::stats::Surface;
+use m365_sim_model::token::{AccessClaims, RefreshRecord, RefreshState, random_bytes};
 
 /// An error in Entra's token-endpoint shape.
 #[derive(Debug, Clone)]
@@ -368,7 +368,7 @@ fn base_claims(
 #[allow(clippy::too_many_arguments)]
 fn redeem_refresh(
     state: &SimState,
-    t: &mut crate::tenant::Tenant,
+    t: &mut m365_sim_model::tenant::Tenant,
     p: &HashMap<String, String>,
     client_id: &str,
     resource: Resource,
@@ -496,7 +496,7 @@ pub fn mint_admin_refresh_token(state: &SimState, tenant_id: &str, upn: Option<&
     let user_id = t
         .find_user(&upn)
         .map(|u| u.id)
-        .unwrap_or_else(|| crate::ids::IdGen::new(t.name_seed, &upn).uuid())
+        .unwrap_or_else(|| m365_sim_model::ids::IdGen::new(t.name_seed, &upn).uuid())
         .to_string();
     let now = state.clock.now();
     let rec = RefreshRecord {

@@ -1,6 +1,8 @@
 //! `m365-sim`: a stateful simulator of the Microsoft 365 surfaces m365-inline calls, on one
 //! local origin: the Entra token endpoint, a Microsoft Graph v1.0 subset and the Exchange
-//! Online admin `InvokeCommand` API, plus an admin API under `/_sim/`.
+//! Online admin `InvokeCommand` API, plus an admin API under `/_sim/` and DNS for its tenants'
+//! domains. This crate is the surfaces (routing, bearer checks, Microsoft's answer shapes); what
+//! they serve lives in [`model`] (`m365-sim-model`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), m365_sim::SimError> {
@@ -11,30 +13,22 @@
 //! ```
 
 pub mod admin;
-pub mod assertion;
 pub mod auth;
-pub mod catalog;
-pub mod clock;
-pub mod config;
 pub mod dns;
 pub mod entra;
-pub mod error;
 pub mod exchange;
-pub mod faults;
 pub mod graph;
-pub mod ids;
 pub mod reply;
 pub mod server;
-pub mod state;
-pub mod stats;
-pub mod tenant;
-pub mod token;
 
-pub use config::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SimConfig};
-pub use error::SimError;
-pub use faults::{FaultSpec, Phase};
-pub use server::Simulator;
-pub use stats::Surface;
-pub use tenant::{
-    DirectoryPatch, ExchangePreset, GroupSpec, GroupsSpec, RenameUser, TenantSpec, UserSpec, UsersSpec,
+pub use m365_sim_model as model;
+pub use m365_sim_model::{
+    config::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SimConfig},
+    error::SimError,
+    faults::{FaultSpec, Phase},
+    stats::Surface,
+    tenant::{
+        DirectoryPatch, ExchangePreset, GroupSpec, GroupsSpec, RenameUser, TenantSpec, UserSpec, UsersSpec,
+    },
 };
+pub use server::Simulator;

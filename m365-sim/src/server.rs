@@ -11,12 +11,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::admin;
-use crate::config::SimConfig;
-use crate::error::SimError;
-use crate::faults::FaultSpec;
 use crate::reply;
-use crate::state::SimState;
-use crate::tenant::{DirectoryPatch, TenantSpec};
+use m365_sim_model::config::SimConfig;
+use m365_sim_model::error::SimError;
+use m365_sim_model::faults::FaultSpec;
+use m365_sim_model::state::SimState;
+use m365_sim_model::tenant::{DirectoryPatch, TenantSpec};
 
 /// All routes on one origin: the three Microsoft surfaces' paths do not collide.
 pub fn router(state: Arc<SimState>) -> Router {

@@ -1,11 +1,11 @@
 //! Exchange Online admin REST: `POST /adminapi/beta/{tenant}/InvokeCommand` and `$batch`.
 
-pub mod cmdlets;
-pub mod params;
-pub mod store;
+use std::{
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+};
 
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Arc;
+use m365_sim_model::exchange::{self, ExoError};
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
@@ -14,87 +14,20 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{self, AuthError};
-use crate::catalog::{EXCHANGE_ADMIN_ROLE, EXCHANGE_MANAGE_AS_APP, EXCHANGE_RESOURCE, GLOBAL_ADMIN_ROLE};
-use crate::faults::{FaultHit, Phase};
 use crate::graph::odata::{self, Query};
 use crate::reply;
-use crate::state::{SimState, lock};
-use crate::stats::Surface;
-use crate::token::AccessClaims;
+use m365_sim_model::catalog::{
+    EXCHANGE_ADMIN_ROLE, EXCHANGE_MANAGE_AS_APP, EXCHANGE_RESOURCE, GLOBAL_ADMIN_ROLE,
+};
+use m365_sim_model::faults::{FaultHit, Phase};
+use m365_sim_model::state::{SimState, lock};
+use m365_sim_model::stats::Surface;
+use m365_sim_model::token::AccessClaims;
 
 /// Default and maximum page size (`Prefer: odata.maxpagesize=N`).
 pub const MAX_PAGE_SIZE: usize = 1000;
 /// Sub-requests per Exchange `$batch` (what CIPP sends; stricter than needed is safe).
 pub const MAX_BATCH: usize = 10;
-
-/// An Exchange error: `{"error":{"code","message","details":[{"code","message","target"}],"innererror":{...}}}`.
-#[derive(Debug, Clone)]
-pub struct ExoError {
-    /// HTTP status.
-    pub status: u16,
-    /// .NET exception type the cmdlet raised.
-    pub exception: &'static str,
-    /// Message.
-    pub message: String,
-    /// Parameter the error is about, if any.
-    pub target: String,
-    /// Extra headers.
-    pub headers: Vec<(String, String)>,
-}
-
-impl ExoError {
-    /// New error.
-    pub fn new(status: u16, exception: &'static str, message: String) -> Self {
-        Self {
-            status,
-            exception,
-            message,
-            target: String::new(),
-            headers: Vec::new(),
-        }
-    }
-
-    /// Sets `details[].target`.
-    pub fn target(mut self, t: &str) -> Self {
-        self.target = t.to_owned();
-        self
-    }
-
-    fn code(&self) -> &'static str {
-        match self.status {
-            400 => "BadRequest",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "NotFound",
-            429 => "TooManyRequests",
-            503 => "ServiceUnavailable",
-            _ => "InternalServerError",
-        }
-    }
-
-    /// The JSON body.
-    pub fn body(&self) -> Value {
-        let mut h = DefaultHasher::new();
-        self.exception.hash(&mut h);
-        let tag = format!("Ex{:06X}", h.finish() & 0xFF_FFFF);
-        json!({
-            "error": {
-                "code": self.code(),
-                "message": self.message,
-                "details": [{
-                    "code": "Context",
-                    "message": format!("{tag}|{}|{}", self.exception, self.message),
-                    "target": self.target,
-                }],
-                "innererror": {
-                    "message": self.message,
-                    "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
-                    "internalException": {"message": self.message, "type": self.exception},
-                },
-            }
-        })
-    }
-}
 
 fn auth_error(e: &AuthError) -> ExoError {
     let msg = match e {
@@ -287,7 +220,7 @@ fn run_checked(
     let now = state.clock.now();
     let result = {
         let mut t = lock(&tref);
-        cmdlets::run(&mut t, cmdlet, &params, now)
+        exchange::run(&mut t, cmdlet, &params, now)
     };
     let records = match result {
         Ok(r) => r,

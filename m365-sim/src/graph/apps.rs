@@ -6,9 +6,9 @@ use uuid::Uuid;
 
 use super::odata;
 use super::{GraphReply, GraphRequest, bad_request, directory_bad_request, error, not_found};
-use crate::catalog;
-use crate::clock::graph_time;
-use crate::tenant::{RoleAssignment, ServicePrincipal, Tenant};
+use m365_sim_model::catalog;
+use m365_sim_model::clock::graph_time;
+use m365_sim_model::tenant::{RoleAssignment, ServicePrincipal, Tenant};
 
 fn sp_json(t: &Tenant, s: &ServicePrincipal) -> serde_json::Map<String, Value> {
     let roles: Vec<Value> = if s.app_id == catalog::GRAPH_APP_ID || s.app_id == catalog::EXCHANGE_APP_ID {

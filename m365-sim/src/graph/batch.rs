@@ -9,10 +9,10 @@ use serde_json::{Map, Value, json};
 use super::odata::Query;
 use super::{GraphReply, GraphRequest, bad_request, error, pipeline};
 use crate::auth::{self, AuthError};
-use crate::catalog::GRAPH_RESOURCE;
-use crate::state::SimState;
-use crate::stats::Surface;
-use crate::token::AccessClaims;
+use m365_sim_model::catalog::GRAPH_RESOURCE;
+use m365_sim_model::state::SimState;
+use m365_sim_model::stats::Surface;
+use m365_sim_model::token::AccessClaims;
 
 /// Graph's documented limit of requests per batch.
 pub const MAX_REQUESTS: usize = 20;

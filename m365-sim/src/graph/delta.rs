@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::odata::{self, Query};
 use super::{Ctx, GraphReply, GraphRequest, bad_request, error, groups, users};
-use crate::tenant::Tenant;
+use m365_sim_model::tenant::Tenant;
 
 /// Objects per delta page, as Graph returns for users.
 pub const PAGE_SIZE: usize = 200;
@@ -247,7 +247,12 @@ fn removed(id: String) -> Map<String, Value> {
 }
 
 /// `members@delta`: the full member list on an initial round; net additions and removals after.
-fn member_changes(t: &Tenant, g: &crate::tenant::Group, since: Option<u64>, upto: u64) -> Vec<Value> {
+fn member_changes(
+    t: &Tenant,
+    g: &m365_sim_model::tenant::Group,
+    since: Option<u64>,
+    upto: u64,
+) -> Vec<Value> {
     let kind = |id: &uuid::Uuid| t.object_kind(*id).unwrap_or("#microsoft.graph.user");
     match since {
         None => g

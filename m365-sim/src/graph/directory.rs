@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::odata;
 use super::{Ctx, GraphReply, GraphRequest, error, not_found};
-use crate::clock::graph_time;
-use crate::tenant::Tenant;
+use m365_sim_model::clock::graph_time;
+use m365_sim_model::tenant::Tenant;
 
 const ORG_PROPERTIES: &[&str] = &[
     "id",

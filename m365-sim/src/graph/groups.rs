@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use super::odata::{self};
 use super::{Ctx, GraphReply, GraphRequest, bad_request, directory_bad_request, not_found, users};
-use crate::clock::graph_time;
-use crate::tenant::{Group, Tenant};
+use m365_sim_model::clock::graph_time;
+use m365_sim_model::tenant::{Group, Tenant};
 
 /// Properties `$select` accepts on groups.
 pub const PROPERTIES: &[&str] = &[

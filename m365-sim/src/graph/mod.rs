@@ -18,13 +18,13 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::auth::{self, AuthError};
-use crate::catalog::GRAPH_RESOURCE;
-use crate::faults::{FaultHit, Phase};
 use crate::reply;
-use crate::state::{SimState, lock};
-use crate::stats::Surface;
-use crate::tenant::Tenant;
-use crate::token::AccessClaims;
+use m365_sim_model::catalog::GRAPH_RESOURCE;
+use m365_sim_model::faults::{FaultHit, Phase};
+use m365_sim_model::state::{SimState, lock};
+use m365_sim_model::stats::Surface;
+use m365_sim_model::tenant::Tenant;
+use m365_sim_model::token::AccessClaims;
 use odata::Query;
 
 /// A Graph response before rendering (also the body of a `$batch` sub-response).

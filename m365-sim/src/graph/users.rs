@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::odata::{self, Query};
 use super::{Ctx, GraphReply, GraphRequest, bad_request, not_found};
-use crate::tenant::{Tenant, User};
+use m365_sim_model::tenant::{Tenant, User};
 
 /// Properties `$select` accepts on users.
 pub const PROPERTIES: &[&str] = &[
@@ -57,7 +57,7 @@ pub fn prop(t: &Tenant, u: &User, name: &str) -> Value {
         "proxyAddresses" => json!([format!("SMTP:{}", u.upn)]),
         "accountEnabled" => json!(true),
         "userType" => json!("Member"),
-        "createdDateTime" => json!(crate::clock::graph_time(t.created_at)),
+        "createdDateTime" => json!(m365_sim_model::clock::graph_time(t.created_at)),
         "businessPhones" | "otherMails" => json!([]),
         "preferredLanguage" => json!("en-US"),
         "usageLocation" => json!("US"),

@@ -167,7 +167,7 @@ pub fn claims(token: &str) -> Value {
 /// A certificate client assertion signed with `key`.
 pub fn assertion(key: &str, client_id: &str, aud: &str) -> String {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
-    let cert = m365_sim::assertion::AppCertificate::from_pem(CERT).expect("cert");
+    let cert = m365_sim::model::assertion::AppCertificate::from_pem(CERT).expect("cert");
     let now = chrono::Utc::now().timestamp();
     let mut h = Header::new(Algorithm::RS256);
     h.x5t = Some(cert.x5t.clone());

@@ -138,9 +138,9 @@ mod tests {
     use super::*;
     use jsonwebtoken::{EncodingKey, Header};
 
-    const CERT: &str = include_str!("../tests/fixtures/app-cert.pem");
-    const KEY: &str = include_str!("../tests/fixtures/app-key.pem");
-    const OTHER_KEY: &str = include_str!("../tests/fixtures/other-key.pem");
+    const CERT: &str = include_str!("../../tests/fixtures/app-cert.pem");
+    const KEY: &str = include_str!("../../tests/fixtures/app-key.pem");
+    const OTHER_KEY: &str = include_str!("../../tests/fixtures/other-key.pem");
 
     fn assertion(key: &str, x5t: &str, aud: &str, iss: &str, exp_offset: i64) -> String {
         let now = chrono::Utc::now().timestamp();

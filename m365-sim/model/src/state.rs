@@ -136,7 +136,7 @@ impl SimState {
             }
         }
         if let Some(preset) = &spec.exchange {
-            crate::exchange::cmdlets::apply_preset(&mut tenant, preset, self.clock.now())
+            crate::exchange::apply_preset(&mut tenant, preset, self.clock.now())
                 .map_err(SimError::BadRequest)?;
         }
         for d in &tenant.domains {
