@@ -3,9 +3,13 @@
 //!
 //! `cargo run --release -p m365-sim --example load [-- SECONDS CONCURRENCY]`
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use m365_sim::{SimConfig, Simulator, TenantSpec, UsersSpec};
 

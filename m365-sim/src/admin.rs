@@ -3,19 +3,23 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, State},
+    response::Response,
+};
 use chrono::TimeDelta;
+use m365_sim_model::{
+    error::SimError,
+    faults::FaultSpec,
+    state::{SimState, lock},
+    tenant::{DirectoryPatch, RoleAssignment, TenantSpec},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::reply;
-use m365_sim_model::error::SimError;
-use m365_sim_model::faults::FaultSpec;
-use m365_sim_model::state::{SimState, lock};
-use m365_sim_model::tenant::{DirectoryPatch, RoleAssignment, TenantSpec};
 
 /// Body of `PATCH /_sim/tenants/{id}`.
 #[derive(Debug, Clone, Default, Deserialize)]

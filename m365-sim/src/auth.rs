@@ -2,9 +2,7 @@
 //! error shape.
 
 use axum::http::HeaderMap;
-
-use m365_sim_model::state::SimState;
-use m365_sim_model::token::AccessClaims;
+use m365_sim_model::{state::SimState, token::AccessClaims};
 
 /// Why a bearer token was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,9 +12,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use tokio::net::UdpSocket;
-
 use m365_sim_model::state::{SimState, lock};
+use tokio::net::UdpSocket;
 
 const TYPE_MX: u16 = 15;
 
@@ -90,7 +89,7 @@ fn mx_of(
         .domains
         .iter()
         .any(|d| d.is_verified && d.name.eq_ignore_ascii_case(name));
-    verified.then(|| vec![crate::graph::directory::exchange_online_mx(name)])
+    verified.then(|| vec![m365_sim_model::tenant::exchange_online_mx(name)])
 }
 
 fn encode_name(name: &str, out: &mut Vec<u8>) {

@@ -1,22 +1,24 @@
 //! The Entra ID token endpoint: `POST /{tenant}/oauth2/v2.0/token`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    response::Response,
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeDelta, Utc};
+use m365_sim_model::{
+    catalog::{APP_DEFAULT_WID, EXCHANGE_MANAGE_AS_APP, GLOBAL_ADMIN_ROLE, Resource},
+    faults::{FaultHit, Phase},
+    state::{SimState, lock},
+    stats::Surface,
+    token::{AccessClaims, RefreshRecord, RefreshState, random_bytes},
+};
 use serde_json::{Value, json};
 
 use crate::reply;
-use m365_sim_model::catalog::{APP_DEFAULT_WID, EXCHANGE_MANAGE_AS_APP, GLOBAL_ADMIN_ROLE, Resource};
-use m365_sim_model::faults::{FaultHit, Phase};
-use m365_sim_model::state::{SimState, lock};
-use m365_sim_model::stats::Surface;
-use m365_sim_model::token::{AccessClaims, RefreshRecord, RefreshState, random_bytes};
 
 /// An error in Entra's token-endpoint shape.
 #[derive(Debug, Clone)]

@@ -21,8 +21,8 @@ pub mod graph;
 pub mod reply;
 pub mod server;
 
-pub use m365_sim_model as model;
 pub use m365_sim_model::{
+    self as model,
     config::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, SimConfig},
     error::SimError,
     faults::{FaultSpec, Phase},

@@ -1,8 +1,10 @@
 //! Small helpers to build HTTP responses.
 
-use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::{
+    body::Body,
+    http::{HeaderName, HeaderValue, StatusCode, header},
+    response::Response,
+};
 use serde_json::Value;
 
 /// A JSON response with extra headers.

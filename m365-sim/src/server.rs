@@ -1,22 +1,22 @@
 //! The HTTP server and the in-process [`Simulator`] handle.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
-use axum::Router;
-use axum::routing::{any, delete, get, post};
+use axum::{
+    Router,
+    routing::{any, delete, get, post},
+};
+use m365_sim_model::{
+    config::SimConfig,
+    error::SimError,
+    faults::FaultSpec,
+    state::SimState,
+    tenant::{DirectoryPatch, TenantSpec},
+};
 use serde_json::Value;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
-use crate::admin;
-use crate::reply;
-use m365_sim_model::config::SimConfig;
-use m365_sim_model::error::SimError;
-use m365_sim_model::faults::FaultSpec;
-use m365_sim_model::state::SimState;
-use m365_sim_model::tenant::{DirectoryPatch, TenantSpec};
+use crate::{admin, reply};
 
 /// All routes on one origin: the three Microsoft surfaces' paths do not collide.
 pub fn router(state: Arc<SimState>) -> Router {

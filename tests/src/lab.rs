@@ -116,9 +116,7 @@ pub fn tenant_id() -> TenantId {
 }
 
 /// The MX host Exchange Online gives `domain`.
-pub fn exchange_mx(domain: &str) -> String {
-    format!("{}.mail.protection.outlook.com", domain.replace('.', "-"))
-}
+pub use m365_sim::model::tenant::exchange_online_mx as exchange_mx;
 
 /// A Lambda context with a deadline 15 minutes away.
 pub fn lambda_context() -> Context {

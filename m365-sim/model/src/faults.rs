@@ -4,10 +4,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::IdGen;
-
-use crate::error::SimError;
-use crate::stats::Surface;
+use crate::{error::SimError, ids::IdGen, stats::Surface};
 
 /// When a fault answers relative to the real work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

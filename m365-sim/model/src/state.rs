@@ -1,17 +1,21 @@
 //! The whole simulator state shared by every request handler.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock},
+};
 
-use crate::assertion::AppCertificate;
-use crate::clock::SimClock;
-use crate::config::SimConfig;
-use crate::error::SimError;
-use crate::faults::Faults;
-use crate::ids::IdGen;
-use crate::stats::Stats;
-use crate::tenant::{Tenant, TenantSpec};
-use crate::token::{Signer, TokenStore};
+use crate::{
+    assertion::AppCertificate,
+    clock::SimClock,
+    config::SimConfig,
+    error::SimError,
+    faults::Faults,
+    ids::IdGen,
+    stats::Stats,
+    tenant::{Tenant, TenantSpec},
+    token::{Signer, TokenStore},
+};
 
 /// A tenant behind its own lock, so requests to different tenants never contend.
 pub type TenantRef = Arc<Mutex<Tenant>>;

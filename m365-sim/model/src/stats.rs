@@ -1,8 +1,7 @@
 //! Request counters per tenant and surface, so tests and benchmarks can prove how many calls a
 //! client made (for example that a sync used delta instead of full listings).
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::{collections::BTreeMap, sync::Mutex};
 
 use serde::Serialize;
 

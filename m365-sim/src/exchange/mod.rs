@@ -5,24 +5,27 @@ use std::{
     sync::Arc,
 };
 
-use m365_sim_model::exchange::{self, ExoError};
-
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::{
+    body::Bytes,
+    extract::{OriginalUri, Path, State},
+    http::HeaderMap,
+    response::Response,
+};
+use m365_sim_model::{
+    catalog::{EXCHANGE_ADMIN_ROLE, EXCHANGE_MANAGE_AS_APP, EXCHANGE_RESOURCE, GLOBAL_ADMIN_ROLE},
+    exchange::{self, ExoError},
+    faults::{FaultHit, Phase},
+    state::{SimState, lock},
+    stats::Surface,
+    token::AccessClaims,
+};
 use serde_json::{Map, Value, json};
 
-use crate::auth::{self, AuthError};
-use crate::graph::odata::{self, Query};
-use crate::reply;
-use m365_sim_model::catalog::{
-    EXCHANGE_ADMIN_ROLE, EXCHANGE_MANAGE_AS_APP, EXCHANGE_RESOURCE, GLOBAL_ADMIN_ROLE,
+use crate::{
+    auth::{self, AuthError},
+    graph::odata::{self, Query},
+    reply,
 };
-use m365_sim_model::faults::{FaultHit, Phase};
-use m365_sim_model::state::{SimState, lock};
-use m365_sim_model::stats::Surface;
-use m365_sim_model::token::AccessClaims;
 
 /// Default and maximum page size (`Prefer: odata.maxpagesize=N`).
 pub const MAX_PAGE_SIZE: usize = 1000;

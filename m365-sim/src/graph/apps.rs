@@ -1,14 +1,15 @@
 //! `servicePrincipals`, `servicePrincipals(appId='...')`, their `appRoleAssignments`, and
 //! `roleManagement/directory/roleAssignments`.
 
+use m365_sim_model::{
+    catalog,
+    clock::graph_time,
+    tenant::{RoleAssignment, ServicePrincipal, Tenant},
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::odata;
-use super::{GraphReply, GraphRequest, bad_request, directory_bad_request, error, not_found};
-use m365_sim_model::catalog;
-use m365_sim_model::clock::graph_time;
-use m365_sim_model::tenant::{RoleAssignment, ServicePrincipal, Tenant};
+use super::{GraphReply, GraphRequest, bad_request, directory_bad_request, error, not_found, odata};
 
 fn sp_json(t: &Tenant, s: &ServicePrincipal) -> serde_json::Map<String, Value> {
     let roles: Vec<Value> = if s.app_id == catalog::GRAPH_APP_ID || s.app_id == catalog::EXCHANGE_APP_ID {

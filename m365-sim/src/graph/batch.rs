@@ -4,15 +4,11 @@
 
 use std::collections::HashMap;
 
+use m365_sim_model::{catalog::GRAPH_RESOURCE, state::SimState, stats::Surface, token::AccessClaims};
 use serde_json::{Map, Value, json};
 
-use super::odata::Query;
-use super::{GraphReply, GraphRequest, bad_request, error, pipeline};
+use super::{GraphReply, GraphRequest, bad_request, error, odata::Query, pipeline};
 use crate::auth::{self, AuthError};
-use m365_sim_model::catalog::GRAPH_RESOURCE;
-use m365_sim_model::state::SimState;
-use m365_sim_model::stats::Surface;
-use m365_sim_model::token::AccessClaims;
 
 /// Graph's documented limit of requests per batch.
 pub const MAX_REQUESTS: usize = 20;

@@ -5,11 +5,14 @@
 use std::collections::BTreeMap;
 
 use chrono::TimeDelta;
+use m365_sim_model::tenant::Tenant;
 use serde_json::{Map, Value, json};
 
-use super::odata::{self, Query};
-use super::{Ctx, GraphReply, GraphRequest, bad_request, error, groups, users};
-use m365_sim_model::tenant::Tenant;
+use super::{
+    Ctx, GraphReply, GraphRequest, bad_request, error, groups,
+    odata::{self, Query},
+    users,
+};
 
 /// Objects per delta page, as Graph returns for users.
 pub const PAGE_SIZE: usize = 200;

@@ -1,12 +1,13 @@
 //! `organization`, `domains`, `domains/{id}/serviceConfigurationRecords`, and the SharePoint /
 //! OneDrive probes `sites/root` and `users/{id}/drive` used for grant checks.
 
+use m365_sim_model::{
+    clock::graph_time,
+    tenant::{Tenant, exchange_online_mx},
+};
 use serde_json::{Value, json};
 
-use super::odata;
-use super::{Ctx, GraphReply, GraphRequest, error, not_found};
-use m365_sim_model::clock::graph_time;
-use m365_sim_model::tenant::Tenant;
+use super::{Ctx, GraphReply, GraphRequest, error, not_found, odata};
 
 const ORG_PROPERTIES: &[&str] = &[
     "id",
@@ -155,11 +156,6 @@ pub fn domain(t: &Tenant, req: &GraphRequest, id: &str) -> GraphReply {
         }
         None => not_found(id),
     }
-}
-
-/// The Exchange Online MX host of `domain`: `<domain-with-dashes>.mail.protection.outlook.com`.
-pub fn exchange_online_mx(domain: &str) -> String {
-    format!("{}.mail.protection.outlook.com", domain.replace('.', "-"))
 }
 
 /// `GET /domains/{id}/serviceConfigurationRecords`: the records Microsoft expects in DNS

@@ -1,12 +1,13 @@
 //! Groups: list, create (Unified), get, PATCH (`members@odata.bind`), delete, members and `$ref`.
 
+use m365_sim_model::{
+    clock::graph_time,
+    tenant::{Group, Tenant},
+};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::odata::{self};
-use super::{Ctx, GraphReply, GraphRequest, bad_request, directory_bad_request, not_found, users};
-use m365_sim_model::clock::graph_time;
-use m365_sim_model::tenant::{Group, Tenant};
+use super::{Ctx, GraphReply, GraphRequest, bad_request, directory_bad_request, not_found, odata, users};
 
 /// Properties `$select` accepts on groups.
 pub const PROPERTIES: &[&str] = &[

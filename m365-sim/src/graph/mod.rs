@@ -10,22 +10,28 @@ pub mod users;
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, Method};
-use axum::response::Response;
+use axum::{
+    body::Bytes,
+    extract::{OriginalUri, State},
+    http::{HeaderMap, Method},
+    response::Response,
+};
 use chrono::{DateTime, Utc};
+use m365_sim_model::{
+    catalog::GRAPH_RESOURCE,
+    faults::{FaultHit, Phase},
+    state::{SimState, lock},
+    stats::Surface,
+    tenant::Tenant,
+    token::AccessClaims,
+};
+use odata::Query;
 use serde_json::{Value, json};
 
-use crate::auth::{self, AuthError};
-use crate::reply;
-use m365_sim_model::catalog::GRAPH_RESOURCE;
-use m365_sim_model::faults::{FaultHit, Phase};
-use m365_sim_model::state::{SimState, lock};
-use m365_sim_model::stats::Surface;
-use m365_sim_model::tenant::Tenant;
-use m365_sim_model::token::AccessClaims;
-use odata::Query;
+use crate::{
+    auth::{self, AuthError},
+    reply,
+};
 
 /// A Graph response before rendering (also the body of a `$batch` sub-response).
 #[derive(Debug, Clone, PartialEq)]

@@ -1,8 +1,7 @@
 //! OData query options as Graph reads them: `$select`, `$top`, `$filter` (the equality subset
 //! the product uses), skip tokens, and link building.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Map, Value};
 
 use super::{GraphReply, bad_request};

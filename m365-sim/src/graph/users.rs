@@ -1,10 +1,12 @@
 //! `GET /users`, `GET /users/{id | userPrincipalName}`.
 
+use m365_sim_model::tenant::{Tenant, User};
 use serde_json::{Value, json};
 
-use super::odata::{self, Query};
-use super::{Ctx, GraphReply, GraphRequest, bad_request, not_found};
-use m365_sim_model::tenant::{Tenant, User};
+use super::{
+    Ctx, GraphReply, GraphRequest, bad_request, not_found,
+    odata::{self, Query},
+};
 
 /// Properties `$select` accepts on users.
 pub const PROPERTIES: &[&str] = &[

@@ -1,7 +1,9 @@
 //! The binary: first stdout line, defaults, certificate flag.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
 
 #[tokio::test]
 async fn binary_prints_its_url_first_and_serves() {

@@ -2,9 +2,6 @@
 //! field, and every accepted value survives a round trip. Case counts are bounded so `make test`
 //! stays quick.
 
-use proptest::prelude::*;
-use serde_json::{Value, json};
-
 use model::{
     event::{self, EventError},
     policy::{DomainName, GroupId, UserPrincipalName},
@@ -15,6 +12,8 @@ use model::{
     validation::{Validated, ValidationError},
     vendor::VendorConfig,
 };
+use proptest::prelude::*;
+use serde_json::{Value, json};
 
 use crate::{
     deprovisioning::DeprovisionRequest, entry::Invocation, policy_targets::PolicyTargetsRequest,

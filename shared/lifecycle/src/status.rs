@@ -1,14 +1,12 @@
 //! The `status` function's logic: a task's view by `task_id`, or a tenant's view by `tenant_id`.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
 use model::{
     event::{self, EventError},
     task::TaskId,
     tenant::TenantId,
 };
-
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use state::store::Store;
 
 use crate::tasks::{TaskError, TaskView, TenantView};

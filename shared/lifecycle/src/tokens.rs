@@ -12,22 +12,17 @@ use std::{
 };
 
 use chrono::{DateTime, Duration, Utc};
-use secrecy::SecretString;
-use tokio::sync::OnceCell;
-
 use microsoft::{
-    identity::{AppCredentials, Resource},
-    identity::{Grant, IdentityClient, IdentityError, Verdict},
+    endpoints::EndpointOverrides,
+    identity::{AppCredentials, Grant, IdentityClient, IdentityError, Resource, Verdict},
 };
-
 use model::tenant::TenantId;
-
+use secrecy::SecretString;
 use state::{
     store::TenantRecord,
     vault::{TenantTokens, Vault, VaultError},
 };
-
-use microsoft::endpoints::EndpointOverrides;
+use tokio::sync::OnceCell;
 
 /// The least life a token handed out must have left: enough for one invocation.
 pub const MIN_LIFE: Duration = Duration::minutes(10);

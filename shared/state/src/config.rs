@@ -1,7 +1,6 @@
 //! Typed configuration from the environment: where the AWS adapters find their resources.
 
-use model::config::{ConfigError, Source};
-use model::config::{http_url, optional, required};
+use model::config::{ConfigError, Source, http_url, optional, required};
 
 /// Where the state lives: the DynamoDB table.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The state store against DynamoDB on moto.
 
 use chrono::Utc;
+use integration_tests::lab::{TestStack, tenant_id};
 use model::{
     service::Service,
     sites::Site,
@@ -11,8 +12,6 @@ use state::store::{
     Key, Record as _, ResourceKind, ResourceRecord, StepRecord, Store, StoreError, TaskRecord, TenantRecord,
     key,
 };
-
-use integration_tests::{lab::TestStack, lab::tenant_id};
 
 fn tenant(site: Site, state: LifecycleState) -> TenantRecord {
     TenantRecord::new(

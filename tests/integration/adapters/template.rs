@@ -1,10 +1,13 @@
 //! The template is the single definition of the deployed resources; the code must agree with it.
 
-use integration_tests::template::{EnvValue, Template};
-use state::config::{QueueConfig, StoreConfig, VaultConfig};
-use state::store::key;
-
-use integration_tests::lab::TestStack;
+use integration_tests::{
+    lab::TestStack,
+    template::{EnvValue, Template},
+};
+use state::{
+    config::{QueueConfig, StoreConfig, VaultConfig},
+    store::key,
+};
 
 #[test]
 fn table_keys_index_and_ttl_match_the_store() {

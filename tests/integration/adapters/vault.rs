@@ -1,12 +1,14 @@
 //! The token vault against Secrets Manager on moto.
 
 use chrono::{Duration, Utc};
+use integration_tests::{
+    capture::Capture,
+    lab::{TestStack, tenant_id},
+};
 use microsoft::identity::{AccessToken, AppCredential, Resource};
 use model::sites::Site;
 use secrecy::{ExposeSecret, SecretString};
 use state::vault::{TenantTokens, VaultError};
-
-use integration_tests::{capture::Capture, lab::TestStack, lab::tenant_id};
 
 /// Token-like values minted per test run, so no real-looking secret is committed.
 fn minted(label: &str) -> String {

@@ -5,15 +5,16 @@
 
 use std::collections::BTreeSet;
 
+use integration_tests::lab::Lab;
 use model::{task::TaskStatus, tenant::TenantId};
 use serde_json::json;
 use state::store::ResourceRecord;
 
-use integration_tests::lab::Lab;
-
 use crate::{
-    functions::deprovision::{REMOVALS, assert_as_before, deprovision_event, provisioned},
-    functions::provision::{WRITES, customer_tenant, footprint, request},
+    functions::{
+        deprovision::{REMOVALS, assert_as_before, deprovision_event, provisioned},
+        provision::{WRITES, customer_tenant, footprint, request},
+    },
     harness::child::FunctionProcess,
 };
 

@@ -1,10 +1,9 @@
 //! A corpus of malformed and hostile events across the functions: each must get a typed error
 //! naming what is wrong, and nothing may change (no record, no message, no Microsoft call).
 
+use integration_tests::lab::{Lab, lambda_context};
 use model::sites::Site;
 use serde_json::{Value, json};
-
-use integration_tests::{lab::Lab, lab::lambda_context};
 
 /// A JSON array nested `depth` deep (past serde_json's recursion limit of 128).
 fn nesting_bomb(depth: usize) -> Value {

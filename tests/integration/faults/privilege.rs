@@ -5,12 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use integration_tests::template::Template;
+use integration_tests::{
+    lab::{Lab, vendor_json},
+    template::Template,
+};
 use model::{sites::Site, tenant::TenantId};
 use serde_json::{Value, json};
 use state::vault::TenantTokens;
-
-use integration_tests::{lab::Lab, lab::vendor_json};
 
 use crate::{
     functions::provision::{customer_tenant, request},

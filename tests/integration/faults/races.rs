@@ -2,17 +2,16 @@
 //! on one tenant at once. (Two provisions at once, provision against deprovision, and two token
 //! refreshes at once are in their functions' modules.)
 
+use integration_tests::lab::{Lab, lambda_context};
 use lifecycle::sync::{DailySync, SyncError, state::DRIFT_PREFIX, worker::Outcome};
 use model::tenant::TenantId;
 use serde_json::{Value, json};
 use state::store::Key;
 
-use integration_tests::{lab::Lab, lab::lambda_context};
-
-use crate::{
-    functions::deprovision::deprovision_event,
-    functions::provision::request,
-    functions::sync::{message, provisioned, remove_spoof_entry, syncer},
+use crate::functions::{
+    deprovision::deprovision_event,
+    provision::request,
+    sync::{message, provisioned, remove_spoof_entry, syncer},
 };
 
 /// Microsoft writes (Graph and Exchange) the simulator counted for `tenant` since the last reset.

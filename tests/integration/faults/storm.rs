@@ -3,16 +3,15 @@
 //! (integer and decimal `Retry-After`) and fails about 5% with 503.
 
 use futures_util::{StreamExt, stream};
+use integration_tests::lab::Lab;
 use lifecycle::sync::worker::Outcome;
 use model::tenant::TenantId;
 use serde_json::{Value, json};
 
-use integration_tests::lab::Lab;
-
-use crate::{
-    functions::deprovision::{assert_as_before, comparable, deprovision_event},
-    functions::provision::{CUSTOMER_IP, footprint},
-    functions::sync::{message, syncer},
+use crate::functions::{
+    deprovision::{assert_as_before, comparable, deprovision_event},
+    provision::{CUSTOMER_IP, footprint},
+    sync::{message, syncer},
 };
 
 const TENANTS: usize = 50;

@@ -1,14 +1,13 @@
 //! Deprovisioning and cleanup end to end: the `deprovision` handler against moto and m365-sim.
 
 use chrono::Utc;
+use integration_tests::lab::{Lab, vendor};
 use model::{
     sites::Site,
     tenant::{LifecycleState, TenantId},
 };
 use serde_json::{Value, json};
 use state::store::scanning::{QuarantineSummary, ReportSchedule};
-
-use integration_tests::{lab::Lab, lab::vendor};
 
 use crate::functions::provision::{CUSTOMER_IP, footprint, request};
 

@@ -1,9 +1,8 @@
 //! The sample events in `events/`: the ones the README shows and `cargo lambda invoke` sends.
 
+use integration_tests::lab::Lab;
 use lifecycle::entry::Invocation;
 use serde_json::Value;
-
-use integration_tests::lab::Lab;
 
 fn event(name: &str) -> Value {
     let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));

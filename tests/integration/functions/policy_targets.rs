@@ -1,9 +1,8 @@
 //! Policy-target updates end to end: the `policy-targets` handler against moto and m365-sim.
 
+use integration_tests::lab::{Lab, vendor};
 use model::tenant::{LifecycleState, TenantId};
 use serde_json::{Value, json};
-
-use integration_tests::{lab::Lab, lab::vendor};
 
 fn upn(n: usize) -> String {
     format!("user{n:02}@contoso.com")

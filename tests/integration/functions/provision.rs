@@ -1,10 +1,9 @@
 //! Provisioning end to end: the `provision` handler against moto and m365-sim.
 
+use integration_tests::lab::{Lab, vendor};
 use model::tenant::{LifecycleState, TenantId};
 use serde_json::{Value, json};
 use state::store::{ResourceKind, ResourceRecord};
-
-use integration_tests::{lab::Lab, lab::vendor};
 
 pub const CUSTOMER_IP: &str = "192.0.2.10";
 

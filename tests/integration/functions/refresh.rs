@@ -1,6 +1,7 @@
 //! The hourly token refresh against moto and m365-sim.
 
 use chrono::Duration;
+use integration_tests::{capture::Capture, lab::Lab};
 use microsoft::identity::{Grant, IdentityClient};
 use model::{
     retry::RetryPolicy,
@@ -10,8 +11,6 @@ use model::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use state::vault::TenantTokens;
-
-use integration_tests::{capture::Capture, lab::Lab};
 
 /// Tokens the simulator issues: two hours, so fresh ones outlive the next run.
 fn long_tokens() -> m365_sim::SimConfig {

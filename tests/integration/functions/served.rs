@@ -1,12 +1,11 @@
 //! The functions served as Lambda serves them: the Lambda runtime polling a Runtime API, with the
 //! services their `main` builds on the first event (`lifecycle::function::serve`).
 
-use serde_json::{Value, json};
-
 use integration_tests::{
     lab::Lab,
     runtime_api::{Outcome, RuntimeApi},
 };
+use serde_json::{Value, json};
 
 use crate::{functions::deprovision::provisioned, harness::child::FunctionProcess};
 

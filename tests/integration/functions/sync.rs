@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use integration_tests::template::Template;
+use integration_tests::{
+    lab::{Lab, lambda_context, vendor},
+    template::Template,
+};
 use lifecycle::sync::{
     DailySync, SyncMessage, Syncer,
     dns::MxResolver,
@@ -18,8 +21,6 @@ use model::{
 };
 use serde_json::{Value, json};
 use state::store::{Key, Record, TenantRecord};
-
-use integration_tests::{lab::Lab, lab::lambda_context, lab::vendor};
 
 use crate::functions::provision::{customer_tenant, request};
 

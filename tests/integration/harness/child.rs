@@ -9,15 +9,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use model::tenant::TenantId;
-use serde_json::{Value, json};
-
 use integration_tests::{
     capture::Capture,
-    lab::Lab,
-    lab::lambda_context,
+    lab::{Lab, lambda_context},
     runtime_api::{Outcome, RuntimeApi},
 };
+use model::tenant::TenantId;
+use serde_json::{Value, json};
 
 /// The child's function, by its crate name; unset in a normal test run.
 const CHILD_FUNCTION: &str = "CHILD_FUNCTION";

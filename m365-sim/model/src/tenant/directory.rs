@@ -342,6 +342,11 @@ impl Tenant {
     }
 }
 
+/// The Exchange Online MX host of `domain`: `<domain-with-dashes>.mail.protection.outlook.com`.
+pub fn exchange_online_mx(domain: &str) -> String {
+    format!("{}.mail.protection.outlook.com", domain.replace('.', "-"))
+}
+
 /// A plausible DNS name: labels of letters, digits and hyphens, at least one dot.
 pub fn valid_domain(name: &str) -> bool {
     name.contains('.')

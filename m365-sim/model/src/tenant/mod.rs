@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 pub use self::{
     consent::{AppRoleAssignment, RoleAssignment, ServicePrincipal},
-    directory::{Domain, Group, User, valid_domain},
+    directory::{Domain, Group, User, exchange_online_mx, valid_domain},
     exchange::{ExchangeStore, ExoObject},
     spec::{
         DirectoryPatch, ExchangePreset, GroupSpec, GroupsSpec, RenameUser, TenantSpec, UserSpec, UsersSpec,

@@ -5,12 +5,11 @@
 use std::collections::BTreeSet;
 
 use chrono::Utc;
-use serde_json::Value;
-
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, Kind, add_remove},
     fields::text,
 };
+use serde_json::Value;
 use state::store::ResourceKind;
 
 use super::DeprovisionRequest;

@@ -1,8 +1,5 @@
 //! What `provision` is asked to do, validated at the edge.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
 use model::{
     cloud::Cloud,
     event::{self, EventError},
@@ -11,6 +8,8 @@ use model::{
     sites::Site,
     tenant::TenantId,
 };
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// A request to provision a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,13 +3,12 @@
 //! EventBridge Scheduler may make) queues nothing new.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-
 use model::{
     config::{ConfigError, ProcessEnv, Source},
     sites::Site,
     tenant::TenantId,
 };
+use serde::{Deserialize, Serialize};
 use state::{
     queue::Queue,
     store::{Key, Record, Store, StoreError, Versioned},

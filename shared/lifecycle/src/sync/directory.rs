@@ -7,17 +7,18 @@
 //! upserted, `@removed` ones deleted. Replays are harmless: every write is an idempotent upsert
 //! or delete by object id.
 
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
-use serde_json::Value;
 use std::{collections::HashMap, sync::Mutex};
+
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use microsoft::graph::{BatchRequest, BatchResponse, GraphClient, GraphError};
+use model::{retry::RetryPolicy, tenant::TenantId};
+use serde_json::Value;
+use state::store::{Key, Store, decode, encode};
 
 use super::{
     error::SyncError,
     state::{DirectoryEntry, EntryKind, snapshot_partition},
 };
-use microsoft::graph::{BatchRequest, BatchResponse, GraphClient, GraphError};
-use model::{retry::RetryPolicy, tenant::TenantId};
-use state::store::{Key, Store, decode, encode};
 
 /// DynamoDB's most writes per `BatchWriteItem`.
 const MAX_WRITE_BATCH: usize = 25;

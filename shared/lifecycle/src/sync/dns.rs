@@ -10,7 +10,6 @@ use hickory_resolver::{
     net::runtime::TokioRuntimeProvider,
     proto::rr::RData,
 };
-
 use model::config::{ConfigError, Source};
 
 /// The variable naming the DNS server.

@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use microsoft::graph::{BatchRequest, BatchResponse};
 use serde_json::Value;
 
 use super::dns::MxResolver;
-use microsoft::graph::{BatchRequest, BatchResponse};
 
 /// The batch sub-request reading the tenant's domains.
 pub fn domains_request() -> BatchRequest {

@@ -13,10 +13,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
 use model::tenant::TenantId;
-
+use serde::{Deserialize, Serialize};
 use state::store::{Key, Record, key::tenant_partition};
 
 /// Sort key of the sync state.

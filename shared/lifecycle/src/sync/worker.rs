@@ -9,8 +9,20 @@ use std::collections::BTreeMap;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
+use microsoft::{
+    exchange::{Cmdlet, ExchangeAdmin},
+    graph::GraphClient,
+    identity::Resource,
+};
+use model::{
+    config::{ConfigError, ProcessEnv, Source},
+    event,
+    tenant::{LifecycleState, TenantId},
+    vendor::{ManagedNames, VendorConfig},
+};
 use serde::Serialize;
 use serde_json::Value;
+use state::store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key};
 
 use super::{
     daily::SyncMessage,
@@ -26,18 +38,6 @@ use crate::{
     provisioning::{ProvisionStep, protected_domains, update_domain_rules},
     tasks::{Step, StepContext, StepError},
 };
-use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin},
-    graph::GraphClient,
-    identity::Resource,
-};
-use model::{
-    config::{ConfigError, ProcessEnv, Source},
-    event,
-    tenant::{LifecycleState, TenantId},
-    vendor::{ManagedNames, VendorConfig},
-};
-use state::store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key};
 
 /// Tenants one worker syncs at once within an SQS batch.
 pub const CONCURRENCY: usize = 4;

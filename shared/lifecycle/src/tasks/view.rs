@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-
 use model::{
     cloud::Cloud,
     policy::PolicyTargets,
@@ -13,7 +11,7 @@ use model::{
     task::{StepStatus, TaskId, TaskKind, TaskStatus},
     tenant::{LifecycleState, TenantId},
 };
-
+use serde::Serialize;
 use state::store::{ResourceRecord, StepRecord, TaskRecord, TaskWithSteps, TenantRecord};
 
 /// A task as the operator sees it.

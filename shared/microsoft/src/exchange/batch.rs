@@ -7,11 +7,11 @@
 use std::{collections::BTreeMap, sync::Mutex, time::Duration};
 
 use chrono::Utc;
+use model::retry::parse_retry_after;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Cmdlet, ExchangeError, InvokeCommandClient, Kind, error};
-use model::retry::parse_retry_after;
 
 /// Sub-requests per Exchange `$batch` (what CIPP sends).
 pub const MAX_BATCH: usize = 10;

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use model::retry::{RetryHint, Retryable};
+use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct Envelope {

@@ -14,6 +14,10 @@ use std::sync::{
 };
 
 use chrono::Utc;
+use model::{
+    retry::{RetryPolicy, parse_retry_after},
+    tenant::TenantId,
+};
 use reqwest::header;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -24,10 +28,6 @@ pub use self::{
     cmdlet::{Cmdlet, add_remove},
     ensure::{ensure, find},
     error::{ExchangeError, Kind},
-};
-use model::{
-    retry::{RetryPolicy, parse_retry_after},
-    tenant::TenantId,
 };
 
 /// Runs Exchange cmdlets in one tenant.

@@ -4,12 +4,12 @@
 use std::{collections::BTreeMap, sync::Mutex, time::Duration};
 
 use chrono::Utc;
+use model::retry::parse_retry_after;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{GraphClient, GraphError, status_error};
-use model::retry::parse_retry_after;
 
 /// The most requests Graph accepts in one batch.
 pub const MAX_BATCH: usize = 20;

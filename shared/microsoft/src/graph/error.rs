@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use model::retry::{RetryHint, Retryable};
+use serde::Deserialize;
 
 /// Graph's documented error body: `{"error": {"code", "message", "innerError"}}`.
 #[derive(Debug, Deserialize)]

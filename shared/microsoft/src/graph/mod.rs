@@ -8,6 +8,7 @@ mod error;
 use std::time::Duration;
 
 use chrono::Utc;
+use model::retry::{RetryPolicy, parse_retry_after};
 use reqwest::{Method, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, de::DeserializeOwned};
@@ -17,7 +18,6 @@ pub use self::{
     batch::{BatchRequest, BatchResponse, MAX_BATCH},
     error::GraphError,
 };
-use model::retry::{RetryPolicy, parse_retry_after};
 
 /// The Graph version every path is relative to.
 pub const VERSION: &str = "v1.0";

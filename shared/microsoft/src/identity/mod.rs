@@ -9,13 +9,12 @@ mod token;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-
 use model::{
     retry::{RetryPolicy, parse_retry_after},
     tenant::TenantId,
 };
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 
 pub use self::{
     credentials::{AppCredential, AppCredentials},

@@ -14,6 +14,12 @@ use aws_sdk_dynamodb::{
     Client, error::ProvideErrorMetadata, operation::query::builders::QueryFluentBuilder,
     types::AttributeValue,
 };
+use model::{
+    config::{ConfigError, Source},
+    sites::Site,
+    task::TaskId,
+    tenant::TenantId,
+};
 
 pub use self::{
     error::StoreError,
@@ -23,10 +29,7 @@ pub use self::{
     transaction::Transaction,
 };
 use self::{error::from_sdk, item::key_item};
-use model::config::{ConfigError, Source};
-
 use crate::config::StoreConfig;
-use model::{sites::Site, task::TaskId, tenant::TenantId};
 
 /// Result of a store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -3,9 +3,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
-
-use super::key::Key;
 use model::{
     cloud::Cloud,
     policy::PolicyTargets,
@@ -14,6 +11,9 @@ use model::{
     task::{StepErrorKind, StepStatus, TaskId, TaskKind, TaskStatus},
     tenant::{LifecycleState, TenantId},
 };
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use super::key::Key;
 
 /// How long finished tasks and their steps stay readable before DynamoDB's TTL removes them.
 pub const FINISHED_TASK_RETENTION: Duration = Duration::days(30);

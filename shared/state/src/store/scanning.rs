@@ -2,10 +2,10 @@
 //! before deprovisioning) and the scheduled reports (stopped by deprovisioning).
 
 use chrono::{DateTime, Utc};
+use model::tenant::TenantId;
 use serde::{Deserialize, Serialize};
 
 use super::{Key, Record, key::tenant_partition};
-use model::tenant::TenantId;
 
 /// Sort key of the quarantine summary.
 pub const QUARANTINE: &str = "QUARANTINE";

@@ -8,16 +8,17 @@ mod error;
 mod tokens;
 
 use aws_sdk_secretsmanager::{Client, error::ProvideErrorMetadata, types::Tag};
+use microsoft::identity::AppCredentials;
+use model::{
+    config::{ConfigError, Source},
+    sites::Site,
+    tenant::TenantId,
+};
 use serde::de::DeserializeOwned;
 
 use self::error::{describe_json_error, from_sdk};
-use microsoft::identity::AppCredentials;
-
 pub use self::{error::VaultError, tokens::TenantTokens};
-use model::config::{ConfigError, Source};
-
 use crate::config::VaultConfig;
-use model::{sites::Site, tenant::TenantId};
 
 /// The staging label of a version written but not yet made current.
 const STAGED: &str = "M365INLINE_STAGED";

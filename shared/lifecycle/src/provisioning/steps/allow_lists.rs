@@ -4,13 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, add_remove},
     fields::text,
 };
 use model::vendor::ManagedNames;
+use serde_json::Value;
 use state::store::ResourceKind;
 
 use crate::{

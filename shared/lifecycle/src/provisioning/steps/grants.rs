@@ -1,9 +1,8 @@
 //! SharePoint Online and OneDrive: their grants are proved by calling, not by reading a manifest.
 
-use serde_json::Value;
-
 use microsoft::{fields::text, graph::GraphError};
 use model::vendor::ManagedNames;
+use serde_json::Value;
 
 use crate::{
     provisioning::ProvisionRequest,

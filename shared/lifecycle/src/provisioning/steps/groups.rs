@@ -5,14 +5,13 @@
 use std::collections::BTreeSet;
 
 use chrono::{Duration, Utc};
-use serde_json::{Value, json};
-
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, Kind},
     fields::text,
     graph::{BatchRequest, GraphClient},
 };
 use model::{policy::PolicyTargets, vendor::ManagedNames};
+use serde_json::{Value, json};
 use state::store::ResourceKind;
 
 use crate::{

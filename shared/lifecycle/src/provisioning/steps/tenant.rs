@@ -1,9 +1,8 @@
 //! Tenant-wide steps: preflight and the (legacy) delegate promotion.
 
-use serde_json::{Value, json};
-
 use microsoft::{fields::text, graph::GraphClient};
 use model::vendor::ManagedNames;
+use serde_json::{Value, json};
 use state::store::ResourceKind;
 
 use super::roles;
