@@ -9,10 +9,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-use integration_tests::runtime_api::{Outcome, RuntimeApi};
+use integration_tests::{
+    lab::Lab,
+    runtime_api::{Outcome, RuntimeApi},
+};
 use serde_json::{Value, json};
 
-use crate::error::{BenchError, Result};
+use crate::{
+    Plan,
+    error::{BenchError, Result},
+    report::{Figure, Section, mb, ms},
+};
 
 /// The reference binary every function is compared with.
 pub const HELLO_WORLD: &str = "hello-world";
@@ -159,6 +166,74 @@ pub fn field_kb(status: &str, field: &str) -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+}
+
+/// Section 1: cold start of every function against the hello-world binary of the same run.
+pub async fn section(lab: &Lab, plan: &Plan) -> Result<Section> {
+    let env = lab.function_env();
+    let names: Vec<&str> = std::iter::once(HELLO_WORLD).chain(FUNCTIONS).collect();
+    // One unmeasured start each first: the page cache holds every binary after it.
+    for name in &names {
+        measure(name, &bootstrap(name), &env).await?;
+    }
+    let mut init: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut first: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut rss: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for _ in 0..plan.cold_start_rounds {
+        for (i, name) in names.iter().enumerate() {
+            let start = measure(name, &bootstrap(name), &env).await?;
+            init[i].push(ms(start.init));
+            first[i].push(ms(start.first_event));
+            rss[i].push(mb(start.idle_rss_kb));
+        }
+    }
+    let mut figures = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let zip = zip_size(name)? as f64 / 1_000_000.0;
+        figures.push(Figure::new(format!("{name}: init"), "ms", init[i].clone()));
+        if i > 0 {
+            let ratios: Vec<f64> = init[i].iter().zip(&init[0]).map(|(f, h)| f / h).collect();
+            figures.push(
+                Figure::new(format!("{name}: init / hello-world"), "x", ratios)
+                    .at_most(1.5)
+                    .notes(ratio_note(name)),
+            );
+        }
+        figures.push(Figure::new(
+            format!("{name}: init + first event"),
+            "ms",
+            first[i].clone(),
+        ));
+        figures.push(Figure::new(format!("{name}: idle RSS"), "MB", rss[i].clone()).at_most(20.0));
+        figures.push(Figure::new(format!("{name}: zip"), "MB", vec![zip]).at_most(8.0));
+    }
+    Ok(Section {
+        title: "1. Cold start".to_owned(),
+        intro: format!(
+            "Release `bootstrap` of every function and of `bench/hello-world`, started {} times each \
+             (interleaved, after one unmeasured start each); the ratio is taken per round against that \
+             round's hello-world. *Init + first event*: spawn to the answer of a first, cheap event \
+             that uses the function's clients (`status` and the task functions: an unknown id read \
+             from DynamoDB; `daily-sync`: a run of a site without tenants; `token-refresh`: the site \
+             index; `sync-worker`: an empty batch). Idle RSS is read after that event, at the next \
+             `next` request. MB here is MiB for RSS and 10^6 bytes for zips.",
+            plan.cold_start_rounds
+        ),
+        figures,
+    })
+}
+
+fn ratio_note(name: &str) -> String {
+    let built = match name {
+        "status" => "the state store (AWS SDK configuration, DynamoDB client) is",
+        "daily-sync" => "the daily run (AWS SDK configuration, DynamoDB and SQS clients) is",
+        _ => "the services (configuration, AWS SDK configuration, HTTP client, AWS clients) are",
+    };
+    format!(
+        "INIT is the runtime and the log subscriber; {built} built on the first event (*init + first \
+         event*; experiments below). Both processes start in 2-3 ms, so a loaded machine moves single \
+         rounds by whole multiples (see max)"
+    )
 }
 
 #[cfg(test)]

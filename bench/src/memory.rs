@@ -11,8 +11,10 @@ use model::{sites::Site, tenant::TenantId};
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    Plan,
     cold_start::field_kb,
     error::{BenchError, Result},
+    report::{Figure, mb, median, number, thousands},
 };
 
 /// The variable naming the tenant the child syncs.
@@ -121,4 +123,60 @@ fn own_status_kb(field: &str) -> Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status").map_err(BenchError::io("/proc/self/status"))?;
     field_kb(&status, field)
         .ok_or_else(|| BenchError::run("memory", format!("no {field} in /proc/self/status")))
+}
+
+/// The large tenant's first sync: its requests and the worker's peak memory.
+pub async fn figures(lab: &Lab, plan: &Plan) -> Result<Vec<Figure>> {
+    let mut figures = Vec::new();
+    let mut large = Vec::new();
+    for _ in 0..plan.large_runs {
+        large.push(large_first_sync(lab, plan.large_users).await?);
+    }
+    let users = thousands(plan.large_users);
+    let of = |pick: &dyn Fn(&LargeSync) -> f64| large.iter().map(pick).collect::<Vec<f64>>();
+    figures.push(
+        Figure::new(
+            format!("first sync, {users} users: Graph requests"),
+            "requests",
+            of(&|l| l.counts.graph.requests as f64),
+        )
+        .at_most(110.0)
+        .notes("pages of 999 users, the `$deltatoken=latest` link taken first, groups, domains and the `$batch` envelope"),
+    );
+    figures.push(Figure::new(
+        format!("first sync, {users} users: token requests"),
+        "requests",
+        of(&|l| l.counts.token.requests as f64),
+    ));
+    figures.push(Figure::new(
+        format!("first sync, {users} users: Graph writes"),
+        "requests",
+        of(&|l| l.counts.graph.writes as f64),
+    ));
+    figures.push(Figure::new(
+        format!("first sync, {users} users: Exchange cmdlets"),
+        "requests",
+        of(&|l| l.counts.exchange.requests as f64),
+    ));
+    figures.push(Figure::new(
+        format!("first sync, {users} users: Exchange writes"),
+        "requests",
+        of(&|l| l.counts.exchange.writes as f64),
+    ));
+    figures.push(
+        Figure::new(
+            format!("sync worker peak RSS, first sync of {users} users"),
+            "MB",
+            of(&|l| mb(l.child.peak_rss_kb)),
+        )
+        .at_most(256.0)
+        .notes(format!(
+            "`VmHWM` of a child process built by `Syncer::from_env` (RSS before the sync: {} MB); the \
+             simulator runs in the parent and is not counted. Budget: the functions' `MemorySize` in the \
+             template (DESIGN §10 sets none). Sync wall time (moto): {} s",
+            number(median(&of(&|l| mb(l.child.rss_before_kb)))),
+            number(median(&of(&|l| l.child.seconds)))
+        )),
+    );
+    Ok(figures)
 }

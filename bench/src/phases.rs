@@ -4,9 +4,12 @@
 
 use std::{process::Stdio, time::Instant};
 
+use integration_tests::lab::Lab;
+
 use crate::{
+    Plan,
     error::{BenchError, Result},
-    report::median,
+    report::{median, number},
 };
 
 /// The phases, each measured in its own fresh process.
@@ -101,4 +104,58 @@ pub async fn sample(
 /// The median of `samples`, for the experiments' text.
 pub fn typical(samples: &[f64]) -> f64 {
     median(samples)
+}
+
+/// The cold-start experiments: each init phase timed in fresh processes, and the notes of
+/// `bench/experiments.md`.
+pub async fn section(lab: &Lab, plan: &Plan) -> Result<Vec<String>> {
+    let env = lab.function_env();
+    let mut lines = Vec::new();
+    for (phase, what) in PHASES {
+        let samples = sample(phase, plan.phase_runs, &env).await?;
+        let typical = typical(&samples);
+        lines.push(format!(
+            "Phase `{phase}` ({what}): {} ms median of {} fresh processes (min {}, max {}).",
+            number(typical),
+            samples.len(),
+            number(samples.iter().copied().fold(f64::INFINITY, f64::min)),
+            number(samples.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+        ));
+    }
+    // What each tried change bought, recorded when it was tried (bench/experiments.md).
+    let recorded = std::fs::read_to_string(crate::root().join("bench/experiments.md")).unwrap_or_default();
+    lines.extend(bullets(&recorded));
+    Ok(lines)
+}
+
+/// The Markdown bullets of `text` (`- ` items and their indented continuation lines), each as
+/// one line.
+fn bullets(text: &str) -> Vec<String> {
+    let mut items: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in text.lines() {
+        if let Some(item) = line.strip_prefix("- ") {
+            items.push(item.trim().to_owned());
+            open = true;
+        } else if open && line.starts_with("  ") && !line.trim().is_empty() {
+            if let Some(last) = items.last_mut() {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
+        } else {
+            open = false;
+        }
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bullets;
+
+    #[test]
+    fn bullets_join_their_continuation_lines() {
+        let text = "# Title\n\nintro\n- **One.** first\n  second\n- Two\n\nafter\n";
+        assert_eq!(bullets(text), ["**One.** first second", "Two"]);
+    }
 }
