@@ -17,7 +17,7 @@ build: venv
 demo: venv
 	scripts/demo.sh
 
-## bench: speed, memory and calls per tenant against DESIGN §10's budgets; writes BENCHMARKS.md, bench/results.json
+## bench: speed, memory and calls per tenant against the budgets of docs/design.md; writes BENCHMARKS.md, bench/results.json
 bench: venv
 	scripts/with-moto.sh scripts/bench.sh
 

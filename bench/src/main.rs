@@ -1,5 +1,5 @@
 //! `make bench`: measures cold start, requests per tenant, sync throughput, token refresh and
-//! provisioning against the budgets of DESIGN §10, and writes `BENCHMARKS.md` and
+//! provisioning against the budgets of docs/design.md ("Budgets"), and writes `BENCHMARKS.md` and
 //! `bench/results.json`. Run by `scripts/bench.sh` (under `scripts/with-moto.sh`), which builds
 //! the release artifacts first.
 //!

@@ -173,7 +173,7 @@ pub async fn figures(lab: &Lab, plan: &Plan) -> Result<Vec<Figure>> {
         .notes(format!(
             "`VmHWM` of a child process built by `Syncer::from_env` (RSS before the sync: {} MB); the \
              simulator runs in the parent and is not counted. Budget: the functions' `MemorySize` in the \
-             template (DESIGN §10 sets none). Sync wall time (moto): {} s",
+             template (the design sets none). Sync wall time (moto): {} s",
             number(median(&of(&|l| mb(l.child.rss_before_kb)))),
             number(median(&of(&|l| l.child.seconds)))
         )),

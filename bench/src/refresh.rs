@@ -13,7 +13,7 @@ use crate::{
 };
 
 /// Secrets Manager's quota for PutSecretValue, UpdateSecret and the like, per region (not
-/// adjustable; `../shared/reference/limits.md` §3.2).
+/// adjustable; AWS documents it among the Secrets Manager service quotas).
 pub const SECRET_WRITE_QUOTA_PER_SECOND: f64 = 50.0;
 
 /// One forced refresh.
@@ -116,7 +116,7 @@ pub async fn section(lab: &Lab, plan: &Plan) -> Result<Section> {
             .notes(format!(
                 "10,000 tenants' secret writes at the refresher's {} writes/s (Secrets Manager allows {} a \
                  second per region, not adjustable, shared with every other writer). Budget: \
-                 `token-refresh`'s 900 s timeout, inside its hourly period (DESIGN §10 sets none)",
+                 `token-refresh`'s 900 s timeout, inside its hourly period (the design sets none)",
                 lifecycle::refresh::SECRET_WRITES_PER_SECOND,
                 SECRET_WRITE_QUOTA_PER_SECOND
             )),

@@ -6,3 +6,4 @@ mod adapters;
 mod faults;
 mod functions;
 mod harness;
+mod house;

@@ -25,6 +25,21 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// The error message of a Graph or Exchange error answer (empty for any other answer).
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or_default()
+    }
+
+    /// Asserts the answer is an error with `status` whose message says `text`.
+    pub fn assert_refused(&self, status: u16, text: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert!(
+            self.message().contains(text),
+            "{text:?} not in {:?}",
+            self.message()
+        );
+    }
+
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)

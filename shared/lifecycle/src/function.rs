@@ -1,4 +1,5 @@
-//! The Lambda function process: services built on the first event, then every event handled.
+//! The Lambda function process: services built on the first event, then every event handled;
+//! and the one conversion of each function's error into the Lambda `Diagnostic`.
 
 use std::{fmt::Display, future::Future};
 
@@ -6,6 +7,8 @@ use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
+
+use crate::{refresh::RefreshError, sync::SyncError, tasks::TaskError};
 
 /// Runs the Lambda Runtime API loop: `build` makes the function's services on the first event,
 /// `handler` answers every event with them. Installs the JSON log subscriber first.
@@ -40,3 +43,20 @@ where
     }))
     .await
 }
+
+/// `From<E> for Diagnostic` for each error of a function: the error's `error_type()` becomes the
+/// Lambda `errorType` (README: Errors) and its message the `errorMessage`, so handlers use `?`.
+macro_rules! diagnostic {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for Diagnostic {
+            fn from(err: $error) -> Self {
+                Self {
+                    error_type: err.error_type().to_owned(),
+                    error_message: err.to_string(),
+                }
+            }
+        }
+    )*};
+}
+
+diagnostic!(TaskError, SyncError, RefreshError);

@@ -4,7 +4,6 @@
 
 use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
-use lambda_runtime::Diagnostic;
 use microsoft::{endpoints::EndpointOverrides, identity::IdentityClient};
 use model::{
     config::{ConfigError, ProcessEnv, Source},
@@ -39,15 +38,6 @@ impl RefreshError {
         match self {
             Self::Input(_) => "InvalidInput",
             Self::Store(_) => "Retryable",
-        }
-    }
-}
-
-impl From<RefreshError> for Diagnostic {
-    fn from(err: RefreshError) -> Self {
-        Self {
-            error_type: err.error_type().to_owned(),
-            error_message: err.to_string(),
         }
     }
 }

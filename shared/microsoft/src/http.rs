@@ -1,6 +1,10 @@
-//! The one HTTP client every Microsoft call goes through.
+//! The one HTTP client every Microsoft call goes through, and what every answer is read for.
 
 use std::time::Duration;
+
+use chrono::Utc;
+use model::retry::parse_retry_after;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// A client with timeouts: no Microsoft call may hang a function until its deadline.
 pub fn client() -> reqwest::Client {
@@ -10,4 +14,12 @@ pub fn client() -> reqwest::Client {
         .user_agent(concat!("m365-inline/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The answer's `Retry-After`, if it has a readable one.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, Utc::now()))
 }

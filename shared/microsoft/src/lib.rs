@@ -7,9 +7,11 @@
 //! - [`exchange`]: the Exchange Online admin API (`InvokeCommand` and its `$batch`), behind the
 //!   [`exchange::ExchangeAdmin`] trait because the endpoint is unofficial;
 //! - [`endpoints`]: where each surface is reached, per cloud or overridden;
-//! - [`fields`]: reading the JSON objects both surfaces answer with;
+//! - [`fields`]: reading the JSON objects both surfaces answer with; [`batch`]: what their
+//!   `$batch` answers share;
 //! - [`http`]: the one HTTP client every call goes through.
 
+pub mod batch;
 pub mod endpoints;
 pub mod exchange;
 pub mod fields;

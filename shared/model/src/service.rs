@@ -1,10 +1,8 @@
 //! The Microsoft 365 services a tenant's protection covers.
 
-use std::fmt;
-
 use serde::Serialize;
 
-use crate::validation::{Validated, quote, validated_string_type};
+use crate::validation::{Validated, code_type, quote};
 
 /// A protected service; each is provisioned and reported on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -45,13 +43,7 @@ impl Validated for Service {
     }
 }
 
-validated_string_type!(Service);
-
-impl fmt::Display for Service {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+code_type!(Service);
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,4 @@
-//! The sites and their daily sync times: the single source of truth (DESIGN §7).
+//! The sites and their daily sync times (UTC): the single source of truth.
 //!
 //! Times are fixed UTC, not local time. The SAM template's schedules are checked against
 //! [`SITES`] by a test, so changing a time here without the template fails the build.
@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::validation::{Validated, quote, validated_string_type};
+use crate::validation::{Validated, code_type, quote};
 
 /// A data-centre site; each tenant belongs to exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -114,13 +114,7 @@ impl Validated for Site {
     }
 }
 
-validated_string_type!(Site);
-
-impl fmt::Display for Site {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+code_type!(Site);
 
 #[cfg(test)]
 mod tests {

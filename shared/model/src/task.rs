@@ -1,11 +1,9 @@
 //! Tasks: the long-running jobs an operator starts and checks on (provision, deprovision, policy update).
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::validation::{Validated, quote, validated_string_type};
+use crate::validation::{Validated, guid_type, quote, validated_string_type};
 
 /// The id of a task: a GUID.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,24 +34,7 @@ impl Validated for TaskId {
 }
 
 validated_string_type!(TaskId);
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl fmt::Debug for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TaskId({self})")
-    }
-}
-
-impl Serialize for TaskId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+guid_type!(TaskId);
 
 /// What a task does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use uuid::Uuid;
 
-use crate::validation::{Validated, quote, validated_string_type};
+use crate::validation::{Validated, guid_type, quote, validated_string_type};
 
 /// An Entra ID tenant id: a GUID in its canonical hyphenated form, stored lower-case.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,24 +42,7 @@ impl Validated for TenantId {
 }
 
 validated_string_type!(TenantId);
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl fmt::Debug for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TenantId({self})")
-    }
-}
-
-impl Serialize for TenantId {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+guid_type!(TenantId);
 
 /// Where a tenant is in its lifecycle; every change of it is a conditional write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]

@@ -76,6 +76,46 @@ macro_rules! validated_string_type {
 }
 pub(crate) use validated_string_type;
 
+/// Implements `Display` (the hyphenated GUID), `Debug` (`Name(guid)`) and `Serialize` (as text)
+/// for a newtype over a `Uuid`.
+macro_rules! guid_type {
+    ($ty:ident) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($ty), "({})"), self)
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+    };
+}
+pub(crate) use guid_type;
+
+/// A [`Validated`] type named by a code (`eu`, `exchange_online`): `validated_string_type!`,
+/// and `Display` as its `code()`.
+macro_rules! code_type {
+    ($ty:ty) => {
+        $crate::validation::validated_string_type!($ty);
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+pub(crate) use code_type;
+
 #[cfg(test)]
 mod tests {
     use super::quote;

@@ -196,7 +196,7 @@ pub fn check_ipv4_range(entry: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The names of the objects of DESIGN §4 for one prefix.
+/// The names of the objects of docs/design.md ("Objects in a tenant") for one prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ManagedNames {
     /// Incoming virtual group's display name.

@@ -103,22 +103,11 @@ pub fn footprint(dump: &Value) -> Value {
 
 /// The app roles m365-sim grants at consent by default, less `missing`.
 fn app_roles_without(missing: &str) -> Vec<&'static str> {
-    [
-        "User.Read.All",
-        "Group.ReadWrite.All",
-        "GroupMember.ReadWrite.All",
-        "Domain.Read.All",
-        "Organization.Read.All",
-        "Application.Read.All",
-        "Application.ReadWrite.All",
-        "RoleManagement.ReadWrite.Directory",
-        "Sites.Read.All",
-        "Files.Read.All",
-        "Exchange.ManageAsApp",
-    ]
-    .into_iter()
-    .filter(|role| *role != missing)
-    .collect()
+    m365_sim::model::catalog::DEFAULT_APP_ROLES
+        .iter()
+        .copied()
+        .filter(|role| *role != missing)
+        .collect()
 }
 
 pub async fn resources(lab: &Lab, tenant: TenantId, kind: ResourceKind) -> Vec<ResourceRecord> {

@@ -104,10 +104,6 @@ impl TaskPlan for Deprovisioning {
         steps: &[StepRecord],
         request: &DeprovisionRequest,
     ) -> Result<Vec<String>, TaskError> {
-        let failed: Vec<&StepRecord> = steps
-            .iter()
-            .filter(|s| s.status != StepStatus::Succeeded)
-            .collect();
         let left: Vec<String> = match request.mode {
             Mode::Standard => engine
                 .store
@@ -118,12 +114,12 @@ impl TaskPlan for Deprovisioning {
                 .collect(),
             Mode::Full => Vec::new(),
         };
-        let (to, attention) = if failed.is_empty() {
+        let (to, attention) = if steps.iter().all(|s| s.status == StepStatus::Succeeded) {
             let attention = (!left.is_empty())
                 .then(|| format!("{} object(s) left for manual cleanup; see the task", left.len()));
             (LifecycleState::Deprovisioned, attention)
         } else {
-            (LifecycleState::Deprovisioning, attention_of(&failed))
+            (LifecycleState::Deprovisioning, attention_of(steps))
         };
         engine
             .move_tenant(tenant, LifecycleState::Deprovisioning, to, attention)

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin, Kind, add_remove},
+    exchange::{Cmdlet, ExchangeAdmin, Kind, add_remove, allowed_ips},
     fields::text,
 };
 use serde_json::Value;
@@ -275,20 +275,7 @@ pub async fn remove_allowed_ips(
     } else {
         ours.iter().cloned().collect()
     };
-    let get = Cmdlet::new("Get-HostedConnectionFilterPolicy").param("Identity", "Default");
-    let policy = exchange
-        .invoke(&get)
-        .await?
-        .into_iter()
-        .next()
-        .unwrap_or(Value::Null);
-    let present: BTreeSet<String> = policy["IPAllowList"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect();
+    let present: BTreeSet<String> = allowed_ips(&exchange).await?.into_iter().collect();
     let (live, gone): (Vec<String>, Vec<String>) =
         candidates.into_iter().partition(|ip| present.contains(ip));
     if !live.is_empty() {

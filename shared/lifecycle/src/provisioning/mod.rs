@@ -114,24 +114,20 @@ impl TaskPlan for Provisioning {
         steps: &[StepRecord],
         _request: &ProvisionRequest,
     ) -> Result<Vec<String>, TaskError> {
-        let failed: Vec<&StepRecord> = steps
-            .iter()
-            .filter(|s| s.status != StepStatus::Succeeded)
-            .collect();
         let exchange_ok = steps
             .iter()
             .filter(|s| s.service.is_none() || s.service == Some(Service::ExchangeOnline))
             .all(|s| s.status == StepStatus::Succeeded);
-        let reconsent = failed
-            .iter()
-            .any(|s| s.error_kind == Some(StepErrorKind::NeedsReconsent));
+        let reconsent = steps.iter().any(|s| {
+            s.status != StepStatus::Succeeded && s.error_kind == Some(StepErrorKind::NeedsReconsent)
+        });
         let state = match (reconsent, exchange_ok) {
             (true, _) => LifecycleState::NeedsReconsent,
             (false, true) => LifecycleState::Active,
             (false, false) => LifecycleState::Failed,
         };
         engine
-            .move_tenant(tenant, LifecycleState::Provisioning, state, attention_of(&failed))
+            .move_tenant(tenant, LifecycleState::Provisioning, state, attention_of(steps))
             .await?;
         Ok(Vec::new())
     }

@@ -2,7 +2,7 @@
 //! (`serviceConfigurationRecords`, read once per new domain and kept), the live MX from DNS, and
 //! Exchange's accepted domains, from which the transport rules' domain conditions are made.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use microsoft::graph::{BatchRequest, BatchResponse};
 use serde_json::Value;
@@ -20,13 +20,8 @@ pub fn domains_request() -> BatchRequest {
 
 /// Verified domains that serve email, lower-case and sorted, from the `/domains` answer.
 pub fn verified_domains(answer: &BatchResponse) -> Vec<String> {
-    let mut domains: Vec<String> = answer
-        .body
-        .as_ref()
-        .and_then(|b| b.get("value"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let domains: BTreeSet<String> = answer
+        .values()
         .filter(|d| d.get("isVerified").and_then(Value::as_bool).unwrap_or(false))
         .filter(|d| {
             // Absent services (older answers) count as email-capable.
@@ -37,9 +32,7 @@ pub fn verified_domains(answer: &BatchResponse) -> Vec<String> {
         .filter_map(|d| d.get("id").and_then(Value::as_str))
         .map(str::to_ascii_lowercase)
         .collect();
-    domains.sort();
-    domains.dedup();
-    domains
+    domains.into_iter().collect()
 }
 
 /// Whether Microsoft runs the domain's DNS itself (its MX never needs checking).
@@ -63,13 +56,8 @@ pub fn expected_mx_requests(domains: &[String]) -> Vec<BatchRequest> {
 
 /// The expected MX hosts in a `serviceConfigurationRecords` answer, lower-case and sorted.
 pub fn expected_mx(answer: &BatchResponse) -> Vec<String> {
-    let mut hosts: Vec<String> = answer
-        .body
-        .as_ref()
-        .and_then(|b| b.get("value"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let hosts: BTreeSet<String> = answer
+        .values()
         .filter(|r| {
             r.get("recordType")
                 .and_then(Value::as_str)
@@ -78,21 +66,17 @@ pub fn expected_mx(answer: &BatchResponse) -> Vec<String> {
         .filter_map(|r| r.get("mailExchange").and_then(Value::as_str))
         .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
         .collect();
-    hosts.sort();
-    hosts.dedup();
-    hosts
+    hosts.into_iter().collect()
 }
 
 /// Accepted domain names from `Get-AcceptedDomain`, lower-case and sorted.
 pub fn accepted_domains(objects: &[Value]) -> Vec<String> {
-    let mut domains: Vec<String> = objects
+    let domains: BTreeSet<String> = objects
         .iter()
         .filter_map(|d| d.get("DomainName").and_then(Value::as_str))
         .map(str::to_ascii_lowercase)
         .collect();
-    domains.sort();
-    domains.dedup();
-    domains
+    domains.into_iter().collect()
 }
 
 /// Domains whose live MX does not include the host Microsoft expects, each with what DNS has.

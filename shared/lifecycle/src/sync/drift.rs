@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use microsoft::{
-    exchange::{Cmdlet, add_remove},
+    exchange::{Cmdlet, add_remove, get_filter_policy},
     fields::{named, same_set, strings},
 };
 use model::vendor::{ManagedNames, VendorConfig};
@@ -41,7 +41,7 @@ pub fn read_cmdlets() -> [Cmdlet; 5] {
         Cmdlet::new("Get-TransportRule"),
         Cmdlet::new("Get-InboundConnector"),
         Cmdlet::new("Get-OutboundConnector"),
-        Cmdlet::new("Get-HostedConnectionFilterPolicy").param("Identity", "Default"),
+        get_filter_policy(),
         Cmdlet::new("Get-TenantAllowBlockListSpoofItems").param("Identity", "Default"),
     ]
 }

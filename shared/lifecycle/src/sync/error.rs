@@ -1,6 +1,5 @@
 //! Errors of the sync functions, in words an operator can act on.
 
-use lambda_runtime::Diagnostic;
 use microsoft::{exchange::ExchangeError, graph::GraphError};
 use model::{
     event::EventError,
@@ -10,7 +9,7 @@ use state::{queue::QueueError, store::StoreError};
 
 use crate::{tasks::StepError, tokens::TokenError};
 
-/// A sync, a fan-out or a policy update failed.
+/// A tenant's sync or a site's fan-out failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// The event is malformed; the message names the field.
@@ -44,25 +43,6 @@ pub enum SyncError {
         /// Whether some items were only left unprocessed (throttling): retrying helps.
         unprocessed: bool,
     },
-    /// The tenant is not under management.
-    #[error("tenant {0} is not under management: provision it first")]
-    UnknownTenant(String),
-    /// A policy target does not exist in the tenant.
-    #[error("{0}")]
-    AdminAction(String),
-    /// The tenant is in a lifecycle state that does not allow the request.
-    #[error("tenant {tenant} is {state}; {what} needs an active tenant")]
-    WrongState {
-        /// The tenant.
-        tenant: String,
-        /// Its state.
-        state: String,
-        /// What was asked.
-        what: &'static str,
-    },
-    /// Provisioning left no record of an object the request needs.
-    #[error("{0}")]
-    NotProvisioned(String),
     /// Another worker is syncing the tenant; the message is delivered again later.
     #[error(
         "tenant {tenant} is being synced by run {run} until {until}; the message will be delivered again"
@@ -81,15 +61,11 @@ impl SyncError {
     /// The Lambda `errorType` (README: Errors).
     pub fn error_type(&self) -> &'static str {
         match self {
-            Self::Input(_) | Self::AdminAction(_) => "InvalidInput",
-            Self::WrongState { .. } => "WrongLifecycleState",
-            Self::UnknownTenant(_) | Self::NotProvisioned(_) => "NotFound",
+            Self::Input(_) => "InvalidInput",
             _ => "Retryable",
         }
     }
-}
 
-impl SyncError {
     /// Microsoft refused the token (expired early or revoked): mint a new one.
     pub fn is_unauthorized(&self) -> bool {
         match self {
@@ -109,15 +85,6 @@ impl Retryable for SyncError {
             Self::Graph(err) => err.retry_hint(),
             Self::Exchange(err) => err.retry_hint(),
             _ => RetryHint::Never,
-        }
-    }
-}
-
-impl From<SyncError> for Diagnostic {
-    fn from(err: SyncError) -> Self {
-        Self {
-            error_type: err.error_type().to_owned(),
-            error_message: err.to_string(),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Errors of tasks: a step that could not finish, and a task function that could not do what was
 //! asked (bad request, wrong lifecycle state, store or queue failure).
 
-use lambda_runtime::Diagnostic;
 use microsoft::{
     exchange::{self, ExchangeError},
     graph::GraphError,
@@ -152,15 +151,6 @@ impl TaskError {
             Self::UnknownTask(_) | Self::UnknownTenant(_) => "NotFound",
             Self::Config(_) => "Configuration",
             Self::Store(_) | Self::Queue(_) | Self::Contended(_) => "Retryable",
-        }
-    }
-}
-
-impl From<TaskError> for Diagnostic {
-    fn from(err: TaskError) -> Self {
-        Self {
-            error_type: err.error_type().to_owned(),
-            error_message: err.to_string(),
         }
     }
 }

@@ -2,7 +2,10 @@
 //! lifecycle when a task ends. Both re-read and try again when another writer got there first.
 
 use chrono::Utc;
-use model::{task::TaskId, tenant::LifecycleState};
+use model::{
+    task::{StepStatus, TaskId},
+    tenant::LifecycleState,
+};
 use state::store::{StepRecord, StoreError, TaskRecord, TenantRecord};
 
 use super::{Admission, Engine, Step, TaskError, TaskPlan, view::scope_name};
@@ -103,9 +106,10 @@ impl Engine {
 }
 
 /// What the admin must look at, from the steps that did not succeed.
-pub fn attention_of(failed: &[&StepRecord]) -> Option<String> {
-    let text = failed
+pub fn attention_of(steps: &[StepRecord]) -> Option<String> {
+    let text = steps
         .iter()
+        .filter(|s| s.status != StepStatus::Succeeded)
         .filter_map(|s| {
             s.last_error
                 .as_ref()

@@ -4,14 +4,13 @@
 //! longest `Retry-After`, through the one retry policy. Each sub-answer's error is read like an
 //! `InvokeCommand` answer's.
 
-use std::{collections::BTreeMap, sync::Mutex, time::Duration};
+use std::collections::BTreeMap;
 
-use chrono::Utc;
-use model::retry::parse_retry_after;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Cmdlet, ExchangeError, InvokeCommandClient, Kind, error};
+use crate::batch::{self, Collected, SubAnswer as _};
 
 /// Sub-requests per Exchange `$batch` (what CIPP sends).
 pub const MAX_BATCH: usize = 10;
@@ -35,20 +34,17 @@ struct SubAnswer {
     body: Value,
 }
 
+impl batch::SubAnswer for SubAnswer {
+    fn status(&self) -> u16 {
+        self.status
+    }
+
+    fn headers(&self) -> &BTreeMap<String, String> {
+        &self.headers
+    }
+}
+
 impl SubAnswer {
-    fn retryable(&self) -> bool {
-        matches!(self.status, 429 | 503 | 504)
-    }
-
-    fn retry_after(&self) -> Option<Duration> {
-        let value = self
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-            .map(|(_, v)| v)?;
-        parse_retry_after(value, Utc::now())
-    }
-
     fn into_result(self, cmdlet: &Cmdlet) -> Result<Vec<Value>, ExchangeError> {
         if (200..300).contains(&self.status) {
             return Ok(self
@@ -90,18 +86,12 @@ impl InvokeCommandClient {
     }
 
     async fn batch_chunk(&self, chunk: &[Cmdlet]) -> Result<Vec<SubAnswer>, ExchangeError> {
-        // Answers so far by index; the retry loop re-sends only what is still throttled.
-        let answers: Mutex<Vec<Option<SubAnswer>>> = Mutex::new(vec![None; chunk.len()]);
+        let answers = Collected::<SubAnswer>::new(chunk.len());
         let url = format!("{}/adminapi/beta/{}/$batch", self.origin, self.tenant);
         let invoke = self.endpoint();
         let attempt = || async {
-            let pending: Vec<usize> = {
-                let done = answers.lock().unwrap_or_else(|p| p.into_inner());
-                (0..chunk.len())
-                    .filter(|i| done[*i].as_ref().is_none_or(SubAnswer::retryable))
-                    .collect()
-            };
-            let requests: Vec<Value> = pending
+            let requests: Vec<Value> = answers
+                .pending()
                 .iter()
                 .map(|i| json!({"id": i.to_string(), "method": "POST", "url": invoke, "body": chunk[*i].body(), "headers": {}}))
                 .collect();
@@ -114,24 +104,20 @@ impl InvokeCommandClient {
                 reason: format!("HTTP {status} with a body that is not the documented JSON"),
                 transient: false,
             })?;
-            let mut done = answers.lock().unwrap_or_else(|p| p.into_inner());
             for sub in answer.responses {
-                if let Ok(index) = sub.id.parse::<usize>()
-                    && index < chunk.len()
-                {
-                    done[index] = Some(sub);
+                if let Ok(index) = sub.id.parse::<usize>() {
+                    answers.record(index, sub);
                 }
             }
-            let throttled: Vec<&SubAnswer> = done.iter().flatten().filter(|a| a.retryable()).collect();
-            if throttled.is_empty() {
+            let Some((throttled, retry_after)) = answers.throttled() else {
                 return Ok(());
-            }
+            };
             Err(ExchangeError::Cmdlet {
                 cmdlet: BATCH.to_owned(),
                 status: 429,
-                message: format!("{} of {} batched cmdlets throttled", throttled.len(), chunk.len()),
+                message: format!("{throttled} of {} batched cmdlets throttled", chunk.len()),
                 kind: Kind::Throttled,
-                retry_after: throttled.iter().filter_map(|a| a.retry_after()).max(),
+                retry_after,
             })
         };
         match self.retry.run("Exchange $batch", attempt).await {
@@ -144,8 +130,9 @@ impl InvokeCommandClient {
             }) if cmdlet == BATCH => {}
             Err(err) => return Err(err),
         }
-        let done = answers.into_inner().unwrap_or_else(|p| p.into_inner());
-        done.into_iter()
+        answers
+            .into_answers()
+            .into_iter()
             .zip(chunk)
             .map(|(answer, cmdlet)| {
                 answer.ok_or_else(|| ExchangeError::Transport {

@@ -3,6 +3,7 @@
 //! The endpoint is unofficial, so callers depend on the [`ExchangeAdmin`] trait, and
 //! [`InvokeCommandClient`] is one implementation of it that can be swapped.
 
+mod allow_list;
 mod batch;
 mod cmdlet;
 mod ensure;
@@ -13,17 +14,14 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use chrono::Utc;
-use model::{
-    retry::{RetryPolicy, parse_retry_after},
-    tenant::TenantId,
-};
+use model::{retry::RetryPolicy, tenant::TenantId};
 use reqwest::header;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
 pub use self::{
+    allow_list::{allowed_ips, get_filter_policy},
     batch::MAX_BATCH,
     cmdlet::{Cmdlet, add_remove},
     ensure::{ensure, find},
@@ -129,11 +127,7 @@ impl InvokeCommandClient {
             .await
             .map_err(|err| transport(err.without_url().to_string(), true))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, Utc::now()));
+        let retry_after = crate::http::retry_after(response.headers());
         let bytes = response
             .bytes()
             .await

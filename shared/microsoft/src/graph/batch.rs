@@ -1,15 +1,14 @@
 //! JSON `$batch`: up to 20 requests per call. Sub-requests are throttled one by one (a 429
 //! inside a 200), so throttled ones are re-sent on their own after the longest `Retry-After`.
 
-use std::{collections::BTreeMap, sync::Mutex, time::Duration};
+use std::collections::BTreeMap;
 
-use chrono::Utc;
-use model::retry::parse_retry_after;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{GraphClient, GraphError, status_error};
+use crate::batch::{Collected, SubAnswer};
 
 /// The most requests Graph accepts in one batch.
 pub const MAX_BATCH: usize = 20;
@@ -68,6 +67,16 @@ pub struct BatchResponse {
 }
 
 impl BatchResponse {
+    /// The objects of a collection answer (its body's `value`; none for other answers).
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.body
+            .as_ref()
+            .and_then(|b| b.get("value"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    }
+
     /// The sub-request's error, if it failed.
     pub fn error(&self, method: &str, url: &str) -> Option<GraphError> {
         if (200..300).contains(&self.status) {
@@ -82,18 +91,15 @@ impl BatchResponse {
             self.retry_after(),
         ))
     }
+}
 
-    fn is_retryable(&self) -> bool {
-        matches!(self.status, 429 | 503 | 504)
+impl SubAnswer for BatchResponse {
+    fn status(&self) -> u16 {
+        self.status
     }
 
-    fn retry_after(&self) -> Option<Duration> {
-        let value = self
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-            .map(|(_, v)| v)?;
-        parse_retry_after(value, Utc::now())
+    fn headers(&self) -> &BTreeMap<String, String> {
+        &self.headers
     }
 }
 
@@ -114,41 +120,28 @@ impl GraphClient {
     }
 
     async fn batch_chunk(&self, chunk: &[BatchRequest]) -> Result<Vec<BatchResponse>, GraphError> {
-        // Answers so far by request index; the retry loop re-sends only what is still throttled.
-        let answers: Mutex<Vec<Option<BatchResponse>>> = Mutex::new(vec![None; chunk.len()]);
+        let answers = Collected::<BatchResponse>::new(chunk.len());
         let attempt = || async {
-            let pending: Vec<usize> = {
-                let done = answers.lock().unwrap_or_else(|p| p.into_inner());
-                (0..chunk.len())
-                    .filter(|i| done[*i].as_ref().is_none_or(BatchResponse::is_retryable))
-                    .collect()
-            };
+            let pending = answers.pending();
             let body = json!({"requests": pending.iter().map(|i| &chunk[*i]).collect::<Vec<_>>()});
             let answer = self
                 .send_once(Method::POST, &self.url("/$batch")?, Some(&body), &[])
                 .await?;
             let answer: BatchAnswer = super::decode(answer.unwrap_or(Value::Null), "POST", "/$batch")?;
-            let mut done = answers.lock().unwrap_or_else(|p| p.into_inner());
             for response in answer.responses {
                 if let Some(index) = chunk.iter().position(|r| r.id == response.id) {
-                    done[index] = Some(response);
+                    answers.record(index, response);
                 }
             }
-            let throttled: Vec<&BatchResponse> = done.iter().flatten().filter(|r| r.is_retryable()).collect();
-            if throttled.is_empty() {
+            let Some((throttled, delay)) = answers.throttled() else {
                 return Ok(());
-            }
-            let delay = throttled.iter().filter_map(|r| r.retry_after()).max();
+            };
             Err(GraphError::Status {
                 method: "POST".to_owned(),
                 path: "/$batch".to_owned(),
                 status: 429,
                 code: "TooManyRequests".to_owned(),
-                message: format!(
-                    "{} of {} batch sub-requests throttled",
-                    throttled.len(),
-                    chunk.len()
-                ),
+                message: format!("{throttled} of {} batch sub-requests throttled", chunk.len()),
                 retry_after: delay,
             })
         };
@@ -160,8 +153,9 @@ impl GraphClient {
             }) if path == "/$batch" => {}
             Err(err) => return Err(err),
         }
-        let done = answers.into_inner().unwrap_or_else(|p| p.into_inner());
-        done.into_iter()
+        answers
+            .into_answers()
+            .into_iter()
             .zip(chunk)
             .map(|(answer, request)| {
                 answer.ok_or_else(|| GraphError::Transport {

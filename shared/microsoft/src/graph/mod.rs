@@ -7,8 +7,7 @@ mod error;
 
 use std::time::Duration;
 
-use chrono::Utc;
-use model::retry::{RetryPolicy, parse_retry_after};
+use model::retry::RetryPolicy;
 use reqwest::{Method, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, de::DeserializeOwned};
@@ -216,7 +215,7 @@ impl GraphClient {
             .await
             .map_err(|err| transport(err.without_url().to_string()))?;
         let status = response.status();
-        let retry_after = retry_after(response.headers());
+        let retry_after = crate::http::retry_after(response.headers());
         let bytes = response
             .bytes()
             .await
@@ -275,13 +274,6 @@ pub(crate) fn status_error(
         message,
         retry_after,
     }
-}
-
-fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, Utc::now()))
 }
 
 fn decode<T: DeserializeOwned>(value: Value, method: &str, path: &str) -> Result<T, GraphError> {

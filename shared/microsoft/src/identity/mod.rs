@@ -9,10 +9,7 @@ mod token;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use model::{
-    retry::{RetryPolicy, parse_retry_after},
-    tenant::TenantId,
-};
+use model::{retry::RetryPolicy, tenant::TenantId};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -146,11 +143,7 @@ impl IdentityClient {
             // reqwest's message names the URL and cause, never the body.
             .map_err(|err| transport(err.without_url().to_string(), true))?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, now));
+        let retry_after = crate::http::retry_after(response.headers());
         let body = response
             .bytes()
             .await

@@ -1,4 +1,4 @@
-//! Primary keys of the single state table (DESIGN §5).
+//! Primary keys of the single state table (docs/design.md, "State").
 //!
 //! | item              | pk                 | sk                                  |
 //! |-------------------|--------------------|-------------------------------------|

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin, add_remove},
+    exchange::{Cmdlet, ExchangeAdmin, add_remove, allowed_ips},
     fields::text,
 };
 use model::vendor::ManagedNames;
@@ -75,18 +75,7 @@ pub async fn add_spoof_pair(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
 /// Adds the vendor IPs missing from the IP Allow List and records exactly those as ours.
 pub async fn add_allowed_ips(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
-    let get = Cmdlet::new("Get-HostedConnectionFilterPolicy").param("Identity", "Default");
-    let policy = exchange
-        .invoke(&get)
-        .await?
-        .into_iter()
-        .next()
-        .unwrap_or(Value::Null);
-    let present: BTreeSet<String> = policy
-        .get("IPAllowList")
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-        .unwrap_or_default();
+    let present: BTreeSet<String> = allowed_ips(&exchange).await?.into_iter().collect();
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     let mut missing = Vec::new();

@@ -137,25 +137,13 @@ pub async fn ensure_role(
     let ours = ctx.recorded(ResourceKind::RoleAssignment, key).await?;
     match (found, ours) {
         (Some(id), Some(_)) => {
-            ctx.record(
-                ResourceKind::RoleAssignment,
-                key,
-                Some(&id),
-                &[("role", role), ("principal", principal)],
-            )
-            .await?;
+            record_assignment(ctx, key, Some(&id), role, principal).await?;
             Ok(id)
         }
         // Assigned by someone else (the admin by hand): used, never recorded as ours.
         (Some(id), None) => Ok(id),
         (None, _) => {
-            ctx.record(
-                ResourceKind::RoleAssignment,
-                key,
-                None,
-                &[("role", role), ("principal", principal)],
-            )
-            .await?;
+            record_assignment(ctx, key, None, role, principal).await?;
             let body = json!({"principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/"});
             let created = graph
                 .post_once::<Value>("/roleManagement/directory/roleAssignments", &body)
@@ -168,16 +156,22 @@ pub async fn ensure_role(
             }
             let created: Value = created.map_err(no_permission)?;
             let id = text(&created, "id").unwrap_or_default().to_owned();
-            ctx.record(
-                ResourceKind::RoleAssignment,
-                key,
-                Some(&id),
-                &[("role", role), ("principal", principal)],
-            )
-            .await?;
+            record_assignment(ctx, key, Some(&id), role, principal).await?;
             Ok(id)
         }
     }
+}
+
+/// Records the role assignment `key` as ours (`id` unknown while only the intent is recorded).
+async fn record_assignment(
+    ctx: &StepContext<'_>,
+    key: &str,
+    id: Option<&str>,
+    role: &str,
+    principal: &str,
+) -> Result<(), StepError> {
+    let details = [("role", role), ("principal", principal)];
+    ctx.record(ResourceKind::RoleAssignment, key, id, &details).await
 }
 
 /// The calls of [`preflight`].
