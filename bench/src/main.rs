@@ -31,6 +31,25 @@ pub const SYNC_CHILD: &str = "sync-child";
 /// The subcommand of an init-phase child ([`phases::run`]).
 pub const INIT_PHASE: &str = "init-phase";
 
+/// This bench binary run again as a child with `args` and only the environment `env`, its
+/// standard input closed, its output captured.
+pub async fn child(
+    args: &[&str],
+    env: &std::collections::BTreeMap<String, String>,
+    stderr: std::process::Stdio,
+) -> Result<std::process::Output> {
+    let exe = std::env::current_exe().map_err(BenchError::io("the bench binary's path"))?;
+    tokio::process::Command::new(exe)
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .stdin(std::process::Stdio::null())
+        .stderr(stderr)
+        .output()
+        .await
+        .map_err(BenchError::io(format!("run the bench child {}", args.join(" "))))
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))

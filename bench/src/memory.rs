@@ -50,17 +50,8 @@ pub async fn large_first_sync(lab: &Lab, users: u64) -> Result<LargeSync> {
     lab.sim.reset_stats();
     let mut env: BTreeMap<String, String> = lab.function_env();
     env.insert(TENANT_VARIABLE.to_owned(), tenant.to_string());
-    let exe = std::env::current_exe().map_err(BenchError::io("the bench binary's path"))?;
-    let output = tokio::process::Command::new(exe)
-        .arg(crate::SYNC_CHILD)
-        .env_clear()
-        .envs(&env)
-        .env("RUST_LOG", "off")
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .await
-        .map_err(BenchError::io("run the sync child"))?;
+    env.insert("RUST_LOG".to_owned(), "off".to_owned());
+    let output = crate::child(&[crate::SYNC_CHILD], &env, Stdio::inherit()).await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         return Err(BenchError::run(
@@ -119,6 +110,9 @@ pub async fn child() -> Result<()> {
     Ok(())
 }
 
+/// A request figure's name and how to count it from a tenant's counts.
+type Counted = (&'static str, fn(&TenantCounts) -> u64);
+
 fn own_status_kb(field: &str) -> Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status").map_err(BenchError::io("/proc/self/status"))?;
     field_kb(&status, field)
@@ -143,26 +137,19 @@ pub async fn figures(lab: &Lab, plan: &Plan) -> Result<Vec<Figure>> {
         .at_most(110.0)
         .notes("pages of 999 users, the `$deltatoken=latest` link taken first, groups, domains and the `$batch` envelope"),
     );
-    figures.push(Figure::new(
-        format!("first sync, {users} users: token requests"),
-        "requests",
-        of(&|l| l.counts.token.requests as f64),
-    ));
-    figures.push(Figure::new(
-        format!("first sync, {users} users: Graph writes"),
-        "requests",
-        of(&|l| l.counts.graph.writes as f64),
-    ));
-    figures.push(Figure::new(
-        format!("first sync, {users} users: Exchange cmdlets"),
-        "requests",
-        of(&|l| l.counts.exchange.requests as f64),
-    ));
-    figures.push(Figure::new(
-        format!("first sync, {users} users: Exchange writes"),
-        "requests",
-        of(&|l| l.counts.exchange.writes as f64),
-    ));
+    let counted: [Counted; 4] = [
+        ("token requests", |c| c.token.requests),
+        ("Graph writes", |c| c.graph.writes),
+        ("Exchange cmdlets", |c| c.exchange.requests),
+        ("Exchange writes", |c| c.exchange.writes),
+    ];
+    for (what, count) in counted {
+        figures.push(Figure::new(
+            format!("first sync, {users} users: {what}"),
+            "requests",
+            of(&|l| count(&l.counts) as f64),
+        ));
+    }
     figures.push(
         Figure::new(
             format!("sync worker peak RSS, first sync of {users} users"),

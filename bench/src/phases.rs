@@ -77,18 +77,9 @@ pub async fn sample(
     runs: usize,
     env: &std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<f64>> {
-    let exe = std::env::current_exe().map_err(BenchError::io("the bench binary's path"))?;
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs {
-        let output = tokio::process::Command::new(&exe)
-            .args([crate::INIT_PHASE, phase])
-            .env_clear()
-            .envs(env)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .await
-            .map_err(BenchError::io("run an init phase"))?;
+        let output = crate::child(&[crate::INIT_PHASE, phase], env, Stdio::null()).await?;
         let text = String::from_utf8_lossy(&output.stdout);
         let ms: f64 = text.trim().parse().map_err(|_| {
             BenchError::run(

@@ -68,33 +68,17 @@ pub fn provision_request(tenant: TenantId, users: &[String; 2]) -> Value {
     })
 }
 
-/// A Lambda context with a deadline 15 minutes away.
-pub fn lambda_context() -> lambda_runtime::Context {
-    let mut context = lambda_runtime::Context::default();
-    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(900);
-    context.deadline = deadline
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default();
-    context.request_id = uuid::Uuid::new_v4().to_string();
-    context
+/// Provisions `tenant` through `provision`'s handler in a new process; fails unless the task
+/// succeeded.
+pub async fn provision(lab: &Lab, event: Value) -> Result<Value> {
+    succeeded("provision", lab.provision_in(&lab.fresh_lifecycle(), event).await)
 }
 
-/// Provisions `tenant` through `provision`'s handler; fails unless the task succeeded.
-pub async fn provision(lab: &Lab, event: Value) -> Result<Value> {
-    let provisioner = lab.fresh_lifecycle();
-    let answer = provision::handler(
-        &provisioner,
-        lambda_runtime::LambdaEvent::new(event, lambda_context()),
-    )
-    .await
-    .map_err(|d| BenchError::run("provision", format!("{}: {}", d.error_type, d.error_message)))?;
-    let view = serde_json::to_value(answer).map_err(|e| BenchError::run("provision", e))?;
+/// The task view of a task that succeeded; an error naming `what` otherwise.
+fn succeeded(what: &str, answer: std::result::Result<Value, lambda_runtime::Diagnostic>) -> Result<Value> {
+    let view = answer.map_err(|d| BenchError::run(what, format!("{}: {}", d.error_type, d.error_message)))?;
     if view["status"] != "succeeded" {
-        return Err(BenchError::run(
-            "provision",
-            format!("task did not succeed: {view}"),
-        ));
+        return Err(BenchError::run(what, format!("task did not succeed: {view}")));
     }
     Ok(view)
 }
@@ -148,21 +132,11 @@ pub async fn lifecycle(lab: &Lab, users: u64) -> Result<LifecycleRun> {
     run.stages.push(lab.counts(tenant));
 
     lab.sim.reset_stats();
-    let provisioner = lab.fresh_lifecycle();
     let event = json!({"tenant_id": tenant.to_string(), "mode": "full"});
-    let answer = deprovision::handler(
-        &provisioner,
-        lambda_runtime::LambdaEvent::new(event, lambda_context()),
-    )
-    .await
-    .map_err(|d| BenchError::run("deprovision", format!("{}: {}", d.error_type, d.error_message)))?;
-    let view = serde_json::to_value(answer).map_err(|e| BenchError::run("deprovision", e))?;
-    if view["status"] != "succeeded" {
-        return Err(BenchError::run(
-            "deprovision",
-            format!("task did not succeed: {view}"),
-        ));
-    }
+    succeeded(
+        "deprovision",
+        lab.deprovision_in(&lab.fresh_lifecycle(), event).await,
+    )?;
     run.stages.push(lab.counts(tenant));
     Ok(run)
 }

@@ -23,16 +23,13 @@ use crate::reply;
 
 /// Body of `PATCH /_sim/tenants/{id}`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct TenantSettings {
     /// Delay before new Graph groups reach Exchange.
-    #[serde(default)]
     pub group_propagation_seconds: Option<u64>,
     /// Assign (true) or remove (false) Exchange Administrator on the app's service principal.
-    #[serde(default)]
     pub exchange_admin_role: Option<bool>,
     /// Replace the app roles granted at consent.
-    #[serde(default)]
     pub app_roles: Option<Vec<String>>,
 }
 

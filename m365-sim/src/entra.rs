@@ -284,25 +284,11 @@ fn parse_scope(scope: &str, app_only: bool, tenant_name: &str) -> Result<Resourc
         let (res, perm) = match s.rsplit_once('/') {
             Some((r, p)) if !r.is_empty() && r.contains("://") => (r, p),
             _ => {
-                return Err(EntraError::new(
-                    400,
-                    "invalid_scope",
-                    1002012,
-                    format!(
-                        "The provided value for scope {s} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
-                    ),
-                ));
+                return Err(not_a_default_scope(s));
             }
         };
         if app_only && perm != ".default" {
-            return Err(EntraError::new(
-                400,
-                "invalid_scope",
-                1002012,
-                format!(
-                    "The provided value for scope {s} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
-                ),
-            ));
+            return Err(not_a_default_scope(s));
         }
         if !resources.contains(&res) {
             resources.push(res);
@@ -512,4 +498,16 @@ pub fn mint_admin_refresh_token(state: &SimState, tenant_id: &str, upn: Option<&
     };
     drop(t);
     Some(state.tokens.new_refresh(rec, "admin"))
+}
+
+/// AADSTS1002012: a client-credentials scope must be a resource with `/.default`.
+fn not_a_default_scope(scope: &str) -> EntraError {
+    EntraError::new(
+        400,
+        "invalid_scope",
+        1002012,
+        format!(
+            "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+        ),
+    )
 }

@@ -3,11 +3,15 @@
 //! domains, and the functions' services wired the way each function's `main` wires them, from
 //! the environment a function process of the lab has.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, future::Future};
 
 use aws_config::SdkConfig;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
-use lifecycle::{Lifecycle, refresh::Refresher, sync::Syncer};
+use lifecycle::{
+    Lifecycle,
+    refresh::Refresher,
+    sync::{DailySync, Syncer},
+};
 use m365_sim::{SimConfig, Simulator, dns::DnsServer};
 use model::{
     service::Service,
@@ -15,6 +19,7 @@ use model::{
     tenant::{LifecycleState, TenantId},
     vendor::VendorConfig,
 };
+use serde::Serialize;
 use serde_json::{Value, json};
 use state::{
     store::{ResourceKind, Store, TenantRecord},
@@ -118,6 +123,21 @@ pub fn tenant_id() -> TenantId {
 /// The MX host Exchange Online gives `domain`.
 pub use m365_sim::model::tenant::exchange_online_mx as exchange_mx;
 
+/// Runs a function's library `handler` with its `services` and `event`, as the runtime would; the
+/// answer as JSON.
+pub async fn invoke<'s, S, R, F>(
+    handler: impl FnOnce(&'s S, LambdaEvent<Value>) -> F,
+    services: &'s S,
+    event: Value,
+) -> Result<Value, Diagnostic>
+where
+    F: Future<Output = Result<R, Diagnostic>>,
+    R: Serialize,
+{
+    let answer = handler(services, LambdaEvent::new(event, lambda_context())).await?;
+    Ok(serde_json::to_value(answer).expect("the answer serializes"))
+}
+
 /// A Lambda context with a deadline 15 minutes away.
 pub fn lambda_context() -> Context {
     let mut context = Context::default();
@@ -191,6 +211,11 @@ impl Lab {
         Syncer::from_source(&self.aws.sdk, &self.function_env()).expect("the lab configures sync-worker")
     }
 
+    /// The fan-out as `daily-sync`'s `main` builds it.
+    pub fn daily_sync(&self) -> DailySync {
+        DailySync::from_source(&self.aws.sdk, &self.function_env()).expect("the lab configures daily-sync")
+    }
+
     /// A refresher as `token-refresh`'s `main` builds it (a new process: empty caches).
     pub fn refresher(&self) -> Refresher {
         Refresher::from_source(&self.aws.sdk, &self.function_env()).expect("the lab configures token-refresh")
@@ -198,21 +223,27 @@ impl Lab {
 
     /// Runs `provision` with `event` through the library handler, as the runtime would.
     pub async fn provision(&self, event: Value) -> Result<Value, Diagnostic> {
-        let answer = provision::handler(&self.lifecycle, LambdaEvent::new(event, lambda_context())).await?;
-        Ok(serde_json::to_value(answer).expect("the answer serializes"))
+        self.provision_in(&self.lifecycle, event).await
+    }
+
+    /// Runs `provision` with `event` in the process whose services are `lifecycle`.
+    pub async fn provision_in(&self, lifecycle: &Lifecycle, event: Value) -> Result<Value, Diagnostic> {
+        invoke(provision::handler, lifecycle, event).await
     }
 
     /// Runs `deprovision` with `event` through the library handler, as the runtime would.
     pub async fn deprovision(&self, event: Value) -> Result<Value, Diagnostic> {
-        let answer = deprovision::handler(&self.lifecycle, LambdaEvent::new(event, lambda_context())).await?;
-        Ok(serde_json::to_value(answer).expect("the answer serializes"))
+        self.deprovision_in(&self.lifecycle, event).await
+    }
+
+    /// Runs `deprovision` with `event` in the process whose services are `lifecycle`.
+    pub async fn deprovision_in(&self, lifecycle: &Lifecycle, event: Value) -> Result<Value, Diagnostic> {
+        invoke(deprovision::handler, lifecycle, event).await
     }
 
     /// Runs `policy-targets` with `event` through the library handler, as the runtime would.
     pub async fn policy_targets(&self, event: Value) -> Result<Value, Diagnostic> {
-        let answer =
-            policy_targets::handler(&self.lifecycle, LambdaEvent::new(event, lambda_context())).await?;
-        Ok(serde_json::to_value(answer).expect("the answer serializes"))
+        invoke(policy_targets::handler, &self.lifecycle, event).await
     }
 
     /// Creates a simulated tenant from a `POST /_sim/tenants` body; returns its id.
@@ -390,6 +421,14 @@ fn env_of(aws: &TestStack, sim: &Simulator, dns: &DnsServer, purpose: Purpose) -
         env.insert("M365_RETRY_MAX_DELAY_MS".to_owned(), "20".to_owned());
     }
     env
+}
+
+/// Asserts that `event` was refused with `error_type` and a message that says `says` (the field
+/// at fault, by name).
+pub fn assert_refused(answer: Result<Value, Diagnostic>, error_type: &str, says: &str, event: &Value) {
+    let err = answer.expect_err(&format!("{event} should be refused"));
+    assert_eq!(err.error_type, error_type, "{event}: {err:?}");
+    assert!(err.error_message.contains(says), "{event}: {}", err.error_message);
 }
 
 /// Requests one tenant made on one surface of the simulator.

@@ -82,6 +82,15 @@ struct Call<'a> {
 /// Outcome: status, headers, body.
 type Outcome = (u16, Vec<(String, String)>, Value);
 
+/// Applies the fault `hit` in `phase`: its delay, then its error answer if it has one.
+async fn fault(hit: Option<&FaultHit>, phase: Phase) -> Option<Outcome> {
+    let hit = hit.filter(|h| h.phase == phase)?;
+    if hit.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(hit.latency_ms)).await;
+    }
+    hit.status.map(|status| err_outcome(fault_error(hit, status)))
+}
+
 fn err_outcome(e: ExoError) -> Outcome {
     (e.status, e.headers.clone(), e.body())
 }
@@ -100,15 +109,8 @@ async fn execute(state: &SimState, verified: &Result<AccessClaims, AuthError>, c
     let write = !cmdlet.to_ascii_lowercase().starts_with("get-");
     state.stats.record(&label, Surface::Exchange, write);
     let hit = state.faults.take(&label, Surface::Exchange, &cmdlet);
-    if let Some(h) = &hit
-        && h.phase == Phase::Before
-    {
-        if h.latency_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(h.latency_ms)).await;
-        }
-        if let Some(s) = h.status {
-            return err_outcome(fault_error(h, s));
-        }
+    if let Some(failed) = fault(hit.as_ref(), Phase::Before).await {
+        return failed;
     }
     let out = run_checked(
         state,
@@ -119,16 +121,9 @@ async fn execute(state: &SimState, verified: &Result<AccessClaims, AuthError>, c
         &cmdlet,
         input,
     );
-    if let Some(h) = &hit
-        && h.phase == Phase::After
-    {
-        // Applied: a delay now is an answer that arrives late, or never (a caller that dies).
-        if h.latency_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(h.latency_ms)).await;
-        }
-        if let Some(s) = h.status {
-            return err_outcome(fault_error(h, s));
-        }
+    // Applied: a delay now is an answer that arrives late, or never (a caller that dies).
+    if let Some(failed) = fault(hit.as_ref(), Phase::After).await {
+        return failed;
     }
     out
 }

@@ -66,19 +66,12 @@ fn find_sp<'a>(t: &'a Tenant, key: &str) -> Option<&'a ServicePrincipal> {
 
 /// `GET /servicePrincipals` (supports `$filter=appId eq '...'`).
 pub fn list_service_principals(t: &Tenant, req: &GraphRequest) -> GraphReply {
-    let filter = match odata::filter(&req.query) {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
+    let filter = or_reply!(odata::filter(&req.query));
     let value: Vec<Value> = t
         .service_principals
         .iter()
         .map(|s| sp_json(t, s))
-        .filter(|m| {
-            filter
-                .iter()
-                .all(|c| odata::matches(c, &|p| m.get(p).cloned().unwrap_or(Value::Null)))
-        })
+        .filter(|m| odata::matches_object(&filter, m))
         .map(Value::Object)
         .collect();
     GraphReply::ok(
@@ -142,19 +135,12 @@ fn ra_json(r: &RoleAssignment) -> serde_json::Map<String, Value> {
 
 /// `GET /roleManagement/directory/roleAssignments` (supports `$filter` on principalId / roleDefinitionId).
 pub fn list_role_assignments(t: &Tenant, req: &GraphRequest) -> GraphReply {
-    let filter = match odata::filter(&req.query) {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
+    let filter = or_reply!(odata::filter(&req.query));
     let value: Vec<Value> = t
         .role_assignments
         .iter()
         .map(ra_json)
-        .filter(|m| {
-            filter
-                .iter()
-                .all(|c| odata::matches(c, &|p| m.get(p).cloned().unwrap_or(Value::Null)))
-        })
+        .filter(|m| odata::matches_object(&filter, m))
         .map(Value::Object)
         .collect();
     GraphReply::ok(json!({

@@ -122,10 +122,7 @@ fn run(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, kind: Kind) -> GraphReply 
             ));
         }
     }
-    let cur = match parse_cursor(ctx, t, q, kind) {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
+    let cur = or_reply!(parse_cursor(ctx, t, q, kind));
     // $select travels inside the tokens, as in Graph: later links need not repeat it.
     let sel_query = Query {
         pairs: cur
@@ -138,10 +135,7 @@ fn run(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, kind: Kind) -> GraphReply 
         Kind::Users => (users::PROPERTIES, "user"),
         Kind::Groups => (groups::PROPERTIES, "group"),
     };
-    let select = match odata::select(&sel_query, props, entity) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+    let select = or_reply!(odata::select(&sel_query, props, entity));
     let in_round = |changed: u64| cur.since.is_none_or(|s| changed > s);
     let mut value = Vec::new();
     let mut next_pos = None;

@@ -49,10 +49,7 @@ pub fn organization(_ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, id: Option<&
     {
         return not_found(id);
     }
-    let select = match odata::select(&req.query, ORG_PROPERTIES, "organization") {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+    let select = or_reply!(odata::select(&req.query, ORG_PROPERTIES, "organization"));
     let verified: Vec<Value> = t
         .domains
         .iter()
@@ -127,10 +124,7 @@ fn domain_json(t: &Tenant, name: &str, select: Option<&[String]>) -> Option<serd
 
 /// `GET /domains`.
 pub fn domains(t: &Tenant, req: &GraphRequest) -> GraphReply {
-    let select = match odata::select(&req.query, DOMAIN_PROPERTIES, "domain") {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+    let select = or_reply!(odata::select(&req.query, DOMAIN_PROPERTIES, "domain"));
     let value: Vec<Value> = t
         .domains
         .iter()
@@ -142,10 +136,7 @@ pub fn domains(t: &Tenant, req: &GraphRequest) -> GraphReply {
 
 /// `GET /domains/{id}`.
 pub fn domain(t: &Tenant, req: &GraphRequest, id: &str) -> GraphReply {
-    let select = match odata::select(&req.query, DOMAIN_PROPERTIES, "domain") {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+    let select = or_reply!(odata::select(&req.query, DOMAIN_PROPERTIES, "domain"));
     match domain_json(t, id, select.as_deref()) {
         Some(mut m) => {
             m.insert(

@@ -104,10 +104,7 @@ fn render(t: &Tenant, g: &Group, select: Option<&[String]>) -> Map<String, Value
 /// `GET /groups` with `$filter`, `$select`, `$top`, paging.
 pub fn list(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest) -> GraphReply {
     let q = &req.query;
-    let select = match odata::select(q, PROPERTIES, "group") {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+    let select = or_reply!(odata::select(q, PROPERTIES, "group"));
     let (top, filter, start) = match (
         odata::top(q, 100, 999),
         odata::filter(q),
@@ -138,10 +135,7 @@ pub fn list(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest) -> GraphReply {
 
 /// `GET /groups/{id}`.
 pub fn get(t: &Tenant, req: &GraphRequest, id: &str) -> GraphReply {
-    let select = match odata::select(&req.query, PROPERTIES, "group") {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+    let select = or_reply!(odata::select(&req.query, PROPERTIES, "group"));
     match t.find_group(id) {
         Some(g) => {
             let mut m = render(t, g, select.as_deref());
@@ -285,14 +279,8 @@ pub fn create(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest) -> GraphReply {
             }
         }
     }
-    let members = match resolve_binds(t, b.get("members@odata.bind"), "members") {
-        Ok(m) => m,
-        Err(e) => return e,
-    };
-    let owners = match resolve_binds(t, b.get("owners@odata.bind"), "owners") {
-        Ok(m) => m,
-        Err(e) => return e,
-    };
+    let members = or_reply!(resolve_binds(t, b.get("members@odata.bind"), "members"));
+    let owners = or_reply!(resolve_binds(t, b.get("owners@odata.bind"), "owners"));
     if members.len() + owners.len() > MAX_LINK_CHANGES {
         return directory_bad_request("A resource cannot contain more than 20 link changes.");
     }
@@ -346,14 +334,8 @@ pub fn patch(_ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest, id: &str) -> Gr
         // Graph only honours these at creation time.
         return directory_bad_request("Property 'resourceBehaviorOptions' is read-only and cannot be set.");
     }
-    let add = match resolve_binds(t, b.get("members@odata.bind"), "members") {
-        Ok(m) => m,
-        Err(e) => return e,
-    };
-    let add_owners = match resolve_binds(t, b.get("owners@odata.bind"), "owners") {
-        Ok(m) => m,
-        Err(e) => return e,
-    };
+    let add = or_reply!(resolve_binds(t, b.get("members@odata.bind"), "members"));
+    let add_owners = or_reply!(resolve_binds(t, b.get("owners@odata.bind"), "owners"));
     if add.len() + add_owners.len() > MAX_LINK_CHANGES {
         return directory_bad_request("A resource cannot contain more than 20 link changes.");
     }
@@ -415,10 +397,7 @@ pub fn members(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, id: &str) -> Graph
     let Some(g) = t.find_group(id) else {
         return not_found(id);
     };
-    let select = match odata::select(q, users::PROPERTIES, "user") {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+    let select = or_reply!(odata::select(q, users::PROPERTIES, "user"));
     let (top, start) = match (odata::top(q, 100, 999), users::skip_offset(q, &t.id)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return e,

@@ -1,5 +1,15 @@
 //! Microsoft Graph v1.0 subset under `/v1.0/...`, with Graph's error envelope everywhere.
 
+/// The value of a `Result` whose error is the handler's answer, or that answer, returned.
+macro_rules! or_reply {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(reply) => return reply,
+        }
+    };
+}
+
 pub mod apps;
 pub mod batch;
 pub mod delta;

@@ -133,6 +133,13 @@ pub fn filter(q: &Query) -> Result<Vec<Cond>, GraphReply> {
     Ok(out)
 }
 
+/// Whether a JSON object satisfies every condition of `filter`.
+pub fn matches_object(filter: &[Cond], object: &Map<String, Value>) -> bool {
+    filter
+        .iter()
+        .all(|c| matches(c, &|p| object.get(p).cloned().unwrap_or(Value::Null)))
+}
+
 fn split_and(s: &str) -> Vec<String> {
     // Split on " and " outside quotes.
     let mut parts = Vec::new();

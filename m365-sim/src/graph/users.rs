@@ -86,22 +86,10 @@ pub fn render(t: &Tenant, u: &User, select: Option<&[String]>) -> serde_json::Ma
 /// `GET /users` with `$top` (default 100, max 999), `$select`, `$filter` and `$skiptoken` paging.
 pub fn list(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest) -> GraphReply {
     let q = &req.query;
-    let select = match odata::select(q, PROPERTIES, "user") {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
-    let top = match odata::top(q, 100, 999) {
-        Ok(n) => n,
-        Err(e) => return e,
-    };
-    let filter = match odata::filter(q) {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
-    let start = match skip_offset(q, &t.id) {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+    let select = or_reply!(odata::select(q, PROPERTIES, "user"));
+    let top = or_reply!(odata::top(q, 100, 999));
+    let filter = or_reply!(odata::filter(q));
+    let start = or_reply!(skip_offset(q, &t.id));
     let mut value = Vec::with_capacity(top.min(t.users.len()));
     let mut next = None;
     for (i, u) in t.users.iter().enumerate().skip(start) {
@@ -142,10 +130,7 @@ pub fn skip_offset(q: &Query, tenant: &str) -> Result<usize, GraphReply> {
 
 /// `GET /users/{id | userPrincipalName}`.
 pub fn get(t: &Tenant, req: &GraphRequest, key: &str) -> GraphReply {
-    let select = match odata::select(&req.query, PROPERTIES, "user") {
-        Ok(s) => s,
-        Err(e) => return e,
-    };
+    let select = or_reply!(odata::select(&req.query, PROPERTIES, "user"));
     match t.find_user(key) {
         Some(u) => {
             let mut m = render(t, u, select.as_deref());

@@ -69,21 +69,18 @@ async fn tenant_dump_and_directory_patch() {
         .await;
     assert_eq!(bad.status, 404);
     assert_eq!(
-        env.admin("GET", "/_sim/tenants/8a8a8a8a-0000-4000-8000-000000000000", None)
-            .await
-            .status,
+        env.admin_status("GET", "/_sim/tenants/8a8a8a8a-0000-4000-8000-000000000000", None)
+            .await,
         404
     );
     assert_eq!(
-        env.admin("POST", "/_sim/tenants", Some(json!({"tenant_id": env.tenant})))
-            .await
-            .status,
+        env.admin_status("POST", "/_sim/tenants", Some(json!({"tenant_id": env.tenant})))
+            .await,
         409
     );
     assert_eq!(
-        env.admin("POST", "/_sim/tenants", Some(json!({"bogus": 1})))
-            .await
-            .status,
+        env.admin_status("POST", "/_sim/tenants", Some(json!({"bogus": 1})))
+            .await,
         400
     );
 }
@@ -93,7 +90,7 @@ async fn stats_count_requests_and_writes_per_surface() {
     let env = Env::new(json!({})).await;
     let g = env.token(GRAPH).await;
     let x = env.token(EXO).await;
-    assert_eq!(env.admin("DELETE", "/_sim/stats", None).await.status, 204);
+    assert_eq!(env.admin_status("DELETE", "/_sim/stats", None).await, 204);
     env.graph("GET", "/organization", &g, None).await;
     env.graph("POST", "/groups", &g, Some(json!({"displayName": "x"})))
         .await;
@@ -125,9 +122,8 @@ async fn clock_moves_forward() {
     assert_eq!(r.status, 200);
     assert!(r.body["offset_seconds"].as_f64().expect("o") >= 3600.0);
     assert_eq!(
-        env.admin("POST", "/_sim/clock", Some(json!({"advance_seconds": -5})))
-            .await
-            .status,
+        env.admin_status("POST", "/_sim/clock", Some(json!({"advance_seconds": -5})))
+            .await,
         400
     );
 }
@@ -144,7 +140,7 @@ async fn tenant_settings_toggle_the_exchange_role() {
         .await;
     assert_eq!(r.status, 200);
     let x = env.token(EXO).await;
-    assert_eq!(env.exo(&x, "Get-AcceptedDomain", json!({})).await.status, 401);
+    assert_eq!(env.exo_status(&x, "Get-AcceptedDomain", json!({})).await, 401);
 }
 
 #[tokio::test]

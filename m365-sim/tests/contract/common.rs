@@ -40,6 +40,16 @@ impl Resp {
         );
     }
 
+    /// The string `field` of every object in the answer's `value` list.
+    pub fn strings(&self, field: &str) -> Vec<String> {
+        self.body["value"]
+            .as_array()
+            .expect("a value list")
+            .iter()
+            .map(|x| x[field].as_str().expect("a string field").to_owned())
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)
@@ -113,6 +123,17 @@ impl Env {
         into_resp(r).await
     }
 
+    /// A client-credentials token request for this env's tenant and `scope`, with the app's secret.
+    pub async fn client_credentials(&self, scope: &str) -> Resp {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.sim.client_id()),
+            ("client_secret", self.sim.client_secret()),
+            ("scope", scope),
+        ];
+        self.token_request(&self.tenant, &form).await
+    }
+
     pub async fn token_for(&self, tenant: &str, scope: &str) -> String {
         let r = self
             .token_request(
@@ -159,6 +180,38 @@ impl Env {
         let url = format!("{}/adminapi/beta/{}/InvokeCommand", self.base, self.tenant);
         let body = json!({"CmdletInput": {"CmdletName": cmdlet, "Parameters": params}});
         self.exo_url(&url, token, &body, None).await
+    }
+
+    /// `GET /servicePrincipals(appId=...)` of the app, with a Graph `token`.
+    pub async fn app_service_principal(&self, token: &str) -> Resp {
+        let path = format!("/servicePrincipals(appId='{}')", self.sim.client_id());
+        self.graph("GET", &path, token, None).await
+    }
+
+    /// The status of an Exchange cmdlet's answer.
+    /// Assigns the Exchange Administrator directory role, tenant-wide, to service principal `spid`.
+    pub async fn assign_exchange_admin(&self, token: &str, spid: &str) -> Resp {
+        let body = json!({
+            "principalId": spid,
+            "roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de",
+            "directoryScopeId": "/",
+        });
+        self.graph(
+            "POST",
+            "/roleManagement/directory/roleAssignments",
+            token,
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn exo_status(&self, token: &str, cmdlet: &str, params: Value) -> u16 {
+        self.exo(token, cmdlet, params).await.status
+    }
+
+    /// The status of an admin API answer.
+    pub async fn admin_status(&self, method: &str, path: &str, body: Option<Value>) -> u16 {
+        self.admin(method, path, body).await.status
     }
 
     pub async fn dump(&self) -> Value {

@@ -39,14 +39,17 @@ async fn connectors_rules_and_their_rejections() {
     assert_eq!(dup.status, 400);
     assert!(detail(&dup).contains("already exists"), "{}", dup.body);
     assert_shape(&fixture("exchange-error.json"), &dup.body);
-    let r = env
-        .exo(
-            &t,
-            "New-OutboundConnector",
-            json!({"Name": "No hosts", "UseMXRecord": false}),
+    assert!(
+        detail(
+            &env.exo(
+                &t,
+                "New-OutboundConnector",
+                json!({"Name": "No hosts", "UseMXRecord": false}),
+            )
+            .await
         )
-        .await;
-    assert!(detail(&r).contains("SmartHosts"));
+        .contains("SmartHosts")
+    );
 
     let inbound = env
         .exo(
@@ -58,14 +61,15 @@ async fn connectors_rules_and_their_rejections() {
         .await;
     assert_eq!(inbound.status, 200, "{}", inbound.body);
     assert_eq!(inbound.body["value"][0]["SenderDomains"], json!(["smtp:*;1"]));
-    let r = env
-        .exo(
+    assert_eq!(
+        env.exo_status(
             &t,
             "New-InboundConnector",
             json!({"Name": "In2", "SenderDomains": ["*"], "RestrictDomainsToCertificate": true}),
         )
-        .await;
-    assert_eq!(r.status, 400);
+        .await,
+        400
+    );
 
     let rule = |name: &str, extra: Value| {
         let mut p = json!({"Name": name, "Enabled": false, "FromScope": "NotInOrganization", "RecipientDomainIs": ["contoso.com"]});
@@ -90,34 +94,43 @@ async fn connectors_rules_and_their_rejections() {
         r.body["error"]["details"][0]["target"],
         "RouteMessageOutboundConnector"
     );
-    let r = env
-        .exo(&t, "New-TransportRule", rule("No action", json!({})))
-        .await;
-    assert!(detail(&r).contains("at least one action"));
+    assert!(
+        detail(
+            &env.exo(&t, "New-TransportRule", rule("No action", json!({})))
+                .await
+        )
+        .contains("at least one action")
+    );
     let ok = env
         .exo(&t, "New-TransportRule", rule("TMCAS Inline Incoming Domain Transport Rule", json!({"RouteMessageOutboundConnector": "TMCAS Inline Outbound Connector for Incoming Message", "StopRuleProcessing": true})))
         .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.body["value"][0]["State"], "Disabled");
-    let dup = env
-        .exo(
-            &t,
-            "New-TransportRule",
-            rule(
-                "TMCAS Inline Incoming Domain Transport Rule",
-                json!({"SetSCL": -1}),
-            ),
+    assert!(
+        detail(
+            &env.exo(
+                &t,
+                "New-TransportRule",
+                rule(
+                    "TMCAS Inline Incoming Domain Transport Rule",
+                    json!({"SetSCL": -1}),
+                ),
+            )
+            .await
         )
-        .await;
-    assert!(detail(&dup).contains("already exists"));
-    let r = env
-        .exo(
-            &t,
-            "New-TransportRule",
-            rule("Bad priority", json!({"SetSCL": -1, "Priority": 5})),
+        .contains("already exists")
+    );
+    assert!(
+        detail(
+            &env.exo(
+                &t,
+                "New-TransportRule",
+                rule("Bad priority", json!({"SetSCL": -1, "Priority": 5})),
+            )
+            .await
         )
-        .await;
-    assert!(detail(&r).contains("priority"));
+        .contains("priority")
+    );
 
     let name = "TMCAS Inline Incoming Domain Transport Rule";
     let r = env
@@ -129,20 +142,16 @@ async fn connectors_rules_and_their_rejections() {
         .await;
     assert_eq!(r.status, 400);
     assert!(detail(&r).contains("A parameter cannot be found that matches parameter name 'Enabled'"));
-    let r = env
-        .exo(
-            &t,
+    for (cmdlet, params, status) in [
+        (
             "Set-TransportRule",
             json!({"Identity": name, "RecipientDomainIs": ["contoso.com", "contoso.onmicrosoft.com"]}),
-        )
-        .await;
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        env.exo(&t, "Enable-TransportRule", json!({"Identity": name}))
-            .await
-            .status,
-        200
-    );
+            200,
+        ),
+        ("Enable-TransportRule", json!({"Identity": name}), 200),
+    ] {
+        assert_eq!(env.exo_status(&t, cmdlet, params).await, status, "{cmdlet}");
+    }
     let got = env.exo(&t, "Get-TransportRule", json!({"Identity": name})).await;
     assert_eq!(got.body["value"][0]["State"], "Enabled");
     assert_eq!(
@@ -153,9 +162,8 @@ async fn connectors_rules_and_their_rejections() {
         2
     );
     assert_eq!(
-        env.exo(&t, "Disable-TransportRule", json!({"Identity": name}))
-            .await
-            .status,
+        env.exo_status(&t, "Disable-TransportRule", json!({"Identity": name}))
+            .await,
         200
     );
     assert_eq!(
@@ -164,33 +172,25 @@ async fn connectors_rules_and_their_rejections() {
     );
 
     // A connector in use by a rule can't go first.
-    let r = env
-        .exo(
-            &t,
+    for (cmdlet, params, status) in [
+        (
             "Remove-OutboundConnector",
             json!({"Identity": "TMCAS Inline Outbound Connector for Incoming Message"}),
-        )
-        .await;
-    assert_eq!(r.status, 400);
-    assert_eq!(
-        env.exo(&t, "Remove-TransportRule", json!({"Identity": name}))
-            .await
-            .status,
-        200
-    );
-    let r = env
-        .exo(
-            &t,
+            400,
+        ),
+        ("Remove-TransportRule", json!({"Identity": name}), 200),
+        (
             "Remove-OutboundConnector",
             json!({"Identity": "TMCAS Inline Outbound Connector for Incoming Message"}),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+            200,
+        ),
+    ] {
+        assert_eq!(env.exo_status(&t, cmdlet, params).await, status, "{cmdlet}");
+    }
     let gone = env.exo(&t, "Get-TransportRule", json!({"Identity": name})).await;
     assert_eq!(gone.status, 404);
     assert!(detail(&gone).contains("ManagementObjectNotFoundException"));
-    let r = env.exo(&t, "Get-Nonsense", json!({})).await;
-    assert_eq!(r.status, 400);
+    assert_eq!(env.exo_status(&t, "Get-Nonsense", json!({})).await, 400);
 }
 
 #[tokio::test]
@@ -199,7 +199,7 @@ async fn ip_allow_list_add_remove_and_replace() {
     let t = env.token(EXO).await;
     let add = json!({"Identity": "Default", "IPAllowList": {"@odata.type": "#Exchange.GenericHashTable", "Add": ["203.0.113.10", "198.51.100.0/24"]}});
     assert_eq!(
-        env.exo(&t, "Set-HostedConnectionFilterPolicy", add).await.status,
+        env.exo_status(&t, "Set-HostedConnectionFilterPolicy", add).await,
         200
     );
     let get = env
@@ -215,7 +215,7 @@ async fn ip_allow_list_add_remove_and_replace() {
     );
     let rm = json!({"Identity": "Default", "IPAllowList": {"@odata.type": "#Exchange.GenericHashTable", "Remove": ["203.0.113.10"]}});
     assert_eq!(
-        env.exo(&t, "Set-HostedConnectionFilterPolicy", rm).await.status,
+        env.exo_status(&t, "Set-HostedConnectionFilterPolicy", rm).await,
         200
     );
     assert_eq!(
@@ -226,31 +226,28 @@ async fn ip_allow_list_add_remove_and_replace() {
         let r = env.exo(&t, "Set-HostedConnectionFilterPolicy", json!({"Identity": "Default", "IPAllowList": {"@odata.type": "#Exchange.GenericHashTable", "Add": bad}})).await;
         assert_eq!(r.status, 400, "{}", r.body);
     }
-    let untyped = env
-        .exo(
-            &t,
+    for (cmdlet, params, status) in [
+        (
             "Set-HostedConnectionFilterPolicy",
             json!({"Identity": "Default", "IPAllowList": {"Add": ["1.2.3.4"]}}),
-        )
-        .await;
-    assert_eq!(untyped.status, 400);
-    let replace = env
-        .exo(
-            &t,
+            400,
+        ),
+        (
             "Set-HostedConnectionFilterPolicy",
             json!({"Identity": "Default", "IPAllowList": ["1.2.3.4"]}),
-        )
-        .await;
-    assert_eq!(replace.status, 200);
+            200,
+        ),
+    ] {
+        assert_eq!(env.exo_status(&t, cmdlet, params).await, status, "{cmdlet}");
+    }
     assert_eq!(env.dump().await["exchange"]["ip_allow_list"], json!(["1.2.3.4"]));
     assert_eq!(
-        env.exo(
+        env.exo_status(
             &t,
             "Get-HostedConnectionFilterPolicy",
             json!({"Identity": "Other"})
         )
-        .await
-        .status,
+        .await,
         404
     );
 }
@@ -265,27 +262,25 @@ async fn spoof_items_have_guids_and_are_removed_by_ids() {
     let id = r.body["value"][0]["Identity"].as_str().expect("id").to_owned();
     assert!(uuid::Uuid::parse_str(&id).is_ok());
     assert_eq!(
-        env.exo(&t, "New-TenantAllowBlockListSpoofItems", p).await.status,
+        env.exo_status(&t, "New-TenantAllowBlockListSpoofItems", p).await,
         400
     );
     let list = env.exo(&t, "Get-TenantAllowBlockListSpoofItems", json!({})).await;
     assert_eq!(list.body["value"].as_array().expect("v").len(), 1);
-    let r = env
-        .exo(
-            &t,
+    for (cmdlet, params, status) in [
+        (
             "Remove-TenantAllowBlockListSpoofItems",
             json!({"Identity": "Default", "Ids": [id.clone()]}),
-        )
-        .await;
-    assert_eq!(r.status, 200);
-    let r = env
-        .exo(
-            &t,
+            200,
+        ),
+        (
             "Remove-TenantAllowBlockListSpoofItems",
             json!({"Identity": "Default", "Ids": [id]}),
-        )
-        .await;
-    assert_eq!(r.status, 404);
+            404,
+        ),
+    ] {
+        assert_eq!(env.exo_status(&t, cmdlet, params).await, status, "{cmdlet}");
+    }
 }
 
 #[tokio::test]
@@ -345,11 +340,11 @@ async fn exchange_role_travels_in_the_token() {
     );
     // The old token still lacks the role.
     assert_eq!(
-        env.exo(&before, "Get-AcceptedDomain", json!({})).await.status,
+        env.exo_status(&before, "Get-AcceptedDomain", json!({})).await,
         401
     );
     let after = env.token(EXO).await;
-    assert_eq!(env.exo(&after, "Get-AcceptedDomain", json!({})).await.status, 200);
+    assert_eq!(env.exo_status(&after, "Get-AcceptedDomain", json!({})).await, 200);
 }
 
 #[tokio::test]
@@ -372,7 +367,7 @@ async fn exchange_token_checks() {
     assert_eq!(r.status, 401, "graph audience");
     env.sim.advance_clock(2.0 * 3600.0);
     assert_eq!(
-        env.exo(&t, "Get-AcceptedDomain", json!({})).await.status,
+        env.exo_status(&t, "Get-AcceptedDomain", json!({})).await,
         401,
         "expired"
     );
@@ -385,14 +380,15 @@ async fn new_groups_reach_exchange_after_propagation() {
     let x = env.token(EXO).await;
     let body = json!({"displayName": "TMCAS Inline Incoming O365 Virtual Group", "mailNickname": "tmcas-in", "mailEnabled": true, "securityEnabled": false, "groupTypes": ["Unified"]});
     assert_eq!(env.graph("POST", "/groups", &g, Some(body)).await.status, 201);
-    let r = env
-        .exo(&x, "Get-UnifiedGroup", json!({"Identity": "tmcas-in"}))
-        .await;
-    assert_eq!(r.status, 404);
+    assert_eq!(
+        env.exo_status(&x, "Get-UnifiedGroup", json!({"Identity": "tmcas-in"}))
+            .await,
+        404
+    );
     connectors(&env, &x).await;
     let rule = json!({"Name": "User rule", "SentToMemberOf": ["tmcas-in"], "RouteMessageOutboundConnector": "TMCAS Inline Outbound Connector for Incoming Message"});
     assert_eq!(
-        env.exo(&x, "New-TransportRule", rule.clone()).await.status,
+        env.exo_status(&x, "New-TransportRule", rule.clone()).await,
         400,
         "group not visible yet"
     );
@@ -403,7 +399,7 @@ async fn new_groups_reach_exchange_after_propagation() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["value"][0]["Alias"], "tmcas-in");
-    assert_eq!(env.exo(&x, "New-TransportRule", rule).await.status, 200);
+    assert_eq!(env.exo_status(&x, "New-TransportRule", rule).await, 200);
 }
 
 #[tokio::test]

@@ -37,7 +37,7 @@ async fn faults_are_scoped_by_tenant_and_surface() {
     .await;
     let t = env.token(EXO).await;
     assert_eq!(
-        env.exo(&t, "Get-AcceptedDomain", json!({})).await.status,
+        env.exo_status(&t, "Get-AcceptedDomain", json!({})).await,
         200,
         "other tenant's fault"
     );
@@ -55,7 +55,7 @@ async fn faults_are_scoped_by_tenant_and_surface() {
     );
     let listed = env.admin("GET", "/_sim/faults", None).await;
     assert_eq!(listed.body["faults"].as_array().expect("f").len(), 1);
-    assert_eq!(env.admin("DELETE", "/_sim/faults", None).await.status, 204);
+    assert_eq!(env.admin_status("DELETE", "/_sim/faults", None).await, 204);
     assert_eq!(env.exo_url(&url, &t2, &body, None).await.status, 200);
 }
 
@@ -68,17 +68,7 @@ async fn token_endpoint_throttling_defaults_to_60_seconds() {
         Some(json!({"surface": "token", "status": 429, "count": 1})),
     )
     .await;
-    let r = env
-        .token_request(
-            &env.tenant,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", env.sim.client_id()),
-                ("client_secret", env.sim.client_secret()),
-                ("scope", GRAPH),
-            ],
-        )
-        .await;
+    let r = env.client_credentials(GRAPH).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.header("retry-after").as_deref(), Some("60"));
     assert!(

@@ -39,9 +39,8 @@ async fn bearer_checks_reject_bad_tokens() {
     // A token of a deleted tenant.
     let t = env.token(GRAPH).await;
     assert_eq!(
-        env.admin("DELETE", &format!("/_sim/tenants/{}", env.tenant), None)
-            .await
-            .status,
+        env.admin_status("DELETE", &format!("/_sim/tenants/{}", env.tenant), None)
+            .await,
         204
     );
     assert_eq!(env.graph("GET", "/users", &t, None).await.status, 401);
@@ -156,13 +155,10 @@ fn bind(env_base: &str, id: &str) -> Value {
 async fn groups_create_members_and_refs() {
     let env = Env::new(json!({"users": 30, "domains": ["contoso.com"]})).await;
     let t = env.token(GRAPH).await;
-    let users = env.graph("GET", "/users?$top=30&$select=id", &t, None).await.body["value"].clone();
-    let ids: Vec<String> = users
-        .as_array()
-        .expect("u")
-        .iter()
-        .map(|u| u["id"].as_str().expect("id").to_owned())
-        .collect();
+    let ids = env
+        .graph("GET", "/users?$top=30&$select=id", &t, None)
+        .await
+        .strings("id");
     let mut body = json!({
         "displayName": "TMCAS Inline Incoming O365 Virtual Group",
         "description": "Inline protection targets",
@@ -294,12 +290,7 @@ async fn organization_domains_and_records() {
         3
     );
     let d = env.graph("GET", "/domains", &t, None).await;
-    let names: Vec<&str> = d.body["value"]
-        .as_array()
-        .expect("v")
-        .iter()
-        .map(|x| x["id"].as_str().expect("id"))
-        .collect();
+    let names = d.strings("id");
     assert_eq!(
         names,
         vec!["contoso.onmicrosoft.com", "contoso.com", "contoso.net"]
@@ -327,9 +318,7 @@ async fn service_principals_and_role_assignments() {
     let env = Env::new(json!({"exchange_admin_role": false})).await;
     let t = env.token(GRAPH).await;
     let cid = env.sim.client_id().to_owned();
-    let sp = env
-        .graph("GET", &format!("/servicePrincipals(appId='{cid}')"), &t, None)
-        .await;
+    let sp = env.app_service_principal(&t).await;
     assert_eq!(sp.status, 200);
     assert_eq!(sp.body["appId"], json!(cid));
     let spid = sp.body["id"].as_str().expect("id").to_owned();
@@ -341,14 +330,9 @@ async fn service_principals_and_role_assignments() {
             None,
         )
         .await;
-    let roles: Vec<&str> = ara.body["value"]
-        .as_array()
-        .expect("v")
-        .iter()
-        .map(|a| a["appRoleId"].as_str().expect("r"))
-        .collect();
+    let roles = ara.strings("appRoleId");
     assert!(
-        roles.contains(&"dc50a0fb-09a3-484d-be87-e023b12c6440"),
+        roles.iter().any(|r| r == "dc50a0fb-09a3-484d-be87-e023b12c6440"),
         "Exchange.ManageAsApp granted"
     );
     assert_eq!(
@@ -370,27 +354,9 @@ async fn service_principals_and_role_assignments() {
             .expect("v")
             .is_empty()
     );
-    let body = json!({"principalId": spid, "roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de", "directoryScopeId": "/"});
-    let created = env
-        .graph(
-            "POST",
-            "/roleManagement/directory/roleAssignments",
-            &t,
-            Some(body.clone()),
-        )
-        .await;
+    let created = env.assign_exchange_admin(&t, &spid).await;
     assert_eq!(created.status, 201, "{}", created.body);
-    assert_eq!(
-        env.graph(
-            "POST",
-            "/roleManagement/directory/roleAssignments",
-            &t,
-            Some(body)
-        )
-        .await
-        .status,
-        400
-    );
+    assert_eq!(env.assign_exchange_admin(&t, &spid).await.status, 400);
     let listed = env.graph("GET", &filter, &t, None).await;
     assert_eq!(listed.body["value"].as_array().expect("v").len(), 1);
     let rid = created.body["id"].as_str().expect("id");
@@ -403,20 +369,9 @@ async fn service_principals_and_role_assignments() {
 async fn deleting_the_apps_service_principal_ends_its_consent() {
     let env = Env::new(json!({"exchange_admin_role": false})).await;
     let t = env.token(GRAPH).await;
-    let cid = env.sim.client_id().to_owned();
-    let sp = env
-        .graph("GET", &format!("/servicePrincipals(appId='{cid}')"), &t, None)
-        .await;
+    let sp = env.app_service_principal(&t).await;
     let spid = sp.body["id"].as_str().expect("id").to_owned();
-    let body = json!({"principalId": spid, "roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de", "directoryScopeId": "/"});
-    let created = env
-        .graph(
-            "POST",
-            "/roleManagement/directory/roleAssignments",
-            &t,
-            Some(body),
-        )
-        .await;
+    let created = env.assign_exchange_admin(&t, &spid).await;
     assert_eq!(created.status, 201);
 
     // Microsoft's own principals cannot be deleted.

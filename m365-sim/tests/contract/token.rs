@@ -18,17 +18,7 @@ fn aadsts(r: &Resp, code: u64) {
 #[tokio::test]
 async fn client_credentials_with_secret_issues_a_graph_token() {
     let env = Env::new(json!({"domains": ["contoso.com"]})).await;
-    let r = env
-        .token_request(
-            &env.tenant,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", env.sim.client_id()),
-                ("client_secret", env.sim.client_secret()),
-                ("scope", GRAPH),
-            ],
-        )
-        .await;
+    let r = env.client_credentials(GRAPH).await;
     assert_eq!(r.status, 200);
     assert_shape(&fixture("entra-token-success.json"), &r.body);
     assert!(
@@ -171,30 +161,18 @@ async fn scopes_must_be_one_real_resource_with_default() {
 async fn revoked_consent_gives_65001() {
     let env = Env::new(json!({})).await;
     assert_eq!(
-        env.admin("DELETE", &format!("/_sim/tenants/{}/consent", env.tenant), None)
-            .await
-            .status,
+        env.admin_status("DELETE", &format!("/_sim/tenants/{}/consent", env.tenant), None)
+            .await,
         204
     );
-    let r = env
-        .token_request(
-            &env.tenant,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", env.sim.client_id()),
-                ("client_secret", env.sim.client_secret()),
-                ("scope", GRAPH),
-            ],
-        )
-        .await;
+    let r = env.client_credentials(GRAPH).await;
     assert_eq!((r.status, r.body["error"].as_str()), (400, Some("invalid_grant")));
     assert_eq!(r.body["suberror"], "consent_required");
     aadsts(&r, 65001);
     // Consent again: tokens flow again.
     assert_eq!(
-        env.admin("POST", &format!("/_sim/tenants/{}/consent", env.tenant), None)
-            .await
-            .status,
+        env.admin_status("POST", &format!("/_sim/tenants/{}/consent", env.tenant), None)
+            .await,
         204
     );
     env.token(GRAPH).await;

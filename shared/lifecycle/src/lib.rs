@@ -6,7 +6,8 @@
 //! - [`Lifecycle`]: the doors of `provision`, `deprovision` and `policy-targets`, and the
 //!   continuations of every kind;
 //! - [`sync`]: `daily-sync` and `sync-worker`; [`refresh`]: `token-refresh`; [`status`];
-//! - [`tokens`]: the one token path; [`clients`]: Microsoft clients made with it;
+//! - [`tokens`]: the one token path; [`clients`]: Microsoft clients made with it; [`calls`]:
+//!   what their calls (and the store's) fail with, classified once;
 //! - [`function`]: the Lambda process every function's `main` runs; [`telemetry`]: its logs.
 //!
 //! | function | its services | where its logic is |
@@ -17,6 +18,7 @@
 //! | `sync-worker` | [`sync::Syncer`] | [`sync::worker`] |
 //! | `token-refresh` | [`refresh::Refresher`] | [`refresh`] |
 
+pub mod calls;
 pub mod clients;
 pub mod deprovisioning;
 pub mod entry;

@@ -68,9 +68,15 @@ impl<T: SubAnswer> Collected<T> {
         })
     }
 
-    /// The answers by request index (`None` where the service never answered).
-    pub fn into_answers(self) -> Vec<Option<T>> {
-        self.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    /// The answers in request order; `missing(index)` is the error for a request the service
+    /// never answered.
+    pub fn finish<E>(self, missing: impl Fn(usize) -> E) -> Result<Vec<T>, E> {
+        let answers = self.0.into_inner().unwrap_or_else(|p| p.into_inner());
+        answers
+            .into_iter()
+            .enumerate()
+            .map(|(index, answer)| answer.ok_or_else(|| missing(index)))
+            .collect()
     }
 }
 
@@ -109,6 +115,9 @@ mod tests {
         collected.record(1, Answer(204, BTreeMap::new()));
         collected.record(2, Answer(404, BTreeMap::new()));
         assert_eq!(collected.throttled(), None);
-        assert!(collected.into_answers().iter().all(Option::is_some));
+        assert_eq!(collected.finish(|i| i).map(|all| all.len()), Ok(3));
+        let unanswered = Collected::<Answer>::new(2);
+        unanswered.record(0, Answer(200, BTreeMap::new()));
+        assert_eq!(unanswered.finish(|i| i).err(), Some(1));
     }
 }

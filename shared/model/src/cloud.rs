@@ -1,12 +1,11 @@
 //! Microsoft clouds and the hosts each one uses.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 /// The Microsoft cloud a tenant lives in; a per-tenant attribute, commercial by default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Cloud {
     /// The worldwide commercial cloud (also GCC).
     #[default]
@@ -67,18 +66,6 @@ impl Cloud {
     pub fn scopes(self) -> (String, String) {
         let Endpoints { graph, exchange, .. } = self.endpoints();
         (format!("{graph}/.default"), format!("{exchange}/.default"))
-    }
-}
-
-impl fmt::Display for Cloud {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
-            Self::Commercial => "commercial",
-            Self::GccHigh => "gcc_high",
-            Self::Dod => "dod",
-            Self::China => "china",
-        };
-        f.write_str(name)
     }
 }
 

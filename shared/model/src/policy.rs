@@ -99,30 +99,25 @@ as_str!(DomainName, UserPrincipalName, GroupId);
 
 /// Which mailboxes, domains and groups the protection covers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PolicyTargets {
     /// Protected domains; `None` means every verified domain, including new ones.
-    #[serde(default)]
     pub domains: Option<Vec<String>>,
     /// Protected users, by user principal name.
-    #[serde(default)]
     pub users: Vec<String>,
     /// Groups whose members are protected, by object id.
-    #[serde(default)]
     pub groups: Vec<String>,
 }
 
 /// Policy targets in a request. `domains` absent means every verified domain.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct PolicyTargetsInput {
     /// Protected domains.
-    #[serde(default)]
     pub domains: Option<Vec<DomainName>>,
     /// Protected users.
-    #[serde(default)]
     pub users: Vec<UserPrincipalName>,
     /// Groups whose members are protected.
-    #[serde(default)]
     pub groups: Vec<GroupId>,
 }
 

@@ -1,7 +1,5 @@
 //! The tenant's identity and lifecycle.
 
-use std::fmt;
-
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -45,8 +43,9 @@ validated_string_type!(TenantId);
 guid_type!(TenantId);
 
 /// Where a tenant is in its lifecycle; every change of it is a conditional write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LifecycleState {
     /// Provisioning has started and has not finished.
     Provisioning,
@@ -66,20 +65,6 @@ impl LifecycleState {
     /// Whether the daily sync of its site covers the tenant (puts it in the sparse site index).
     pub fn is_synced(self) -> bool {
         matches!(self, Self::Active)
-    }
-}
-
-impl fmt::Display for LifecycleState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
-            Self::Provisioning => "provisioning",
-            Self::Active => "active",
-            Self::NeedsReconsent => "needs_reconsent",
-            Self::Deprovisioning => "deprovisioning",
-            Self::Deprovisioned => "deprovisioned",
-            Self::Failed => "failed",
-        };
-        f.write_str(name)
     }
 }
 

@@ -13,10 +13,7 @@ impl StoreConfig {
     /// Reads `TABLE_NAME`.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
         let table_name = required(source, "TABLE_NAME", "set it to the state table's name")?;
-        let valid = (3..=255).contains(&table_name.len())
-            && table_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        let valid = (3..=255).contains(&table_name.len()) && only(&table_name, "_.-");
         if !valid {
             return Err(ConfigError::Invalid {
                 name: "TABLE_NAME",
@@ -48,9 +45,7 @@ impl VaultConfig {
         )?;
         let valid = !secret_prefix.ends_with('/')
             && !secret_prefix.starts_with('/')
-            && secret_prefix
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+            && only(&secret_prefix, "/_+=.@-");
         if !valid {
             return Err(ConfigError::Invalid {
                 name: "SECRET_PREFIX",
@@ -108,6 +103,13 @@ fn queue_url(source: &impl Source, name: &'static str) -> Result<String, ConfigE
         name,
         hint: "set it to the queue's URL",
     })
+}
+
+/// Whether `value` holds only ASCII letters, digits and the characters of `also`.
+fn only(value: &str, also: &str) -> bool {
+    value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || also.contains(c))
 }
 
 #[cfg(test)]

@@ -3,7 +3,11 @@
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use aws_sdk_sqs::{Client, types::SendMessageBatchRequestEntry};
+use aws_sdk_sqs::{
+    Client,
+    error::{ProvideErrorMetadata, SdkError},
+    types::SendMessageBatchRequestEntry,
+};
 use model::config::{ConfigError, Source};
 use serde::Serialize;
 
@@ -96,11 +100,7 @@ impl Queue {
             .delay_seconds(delay.min(MAX_DELAY).as_secs() as i32)
             .send()
             .await
-            .map_err(|err| QueueError::Aws {
-                operation: "SendMessage",
-                queue: self.url.clone(),
-                message: crate::aws::describe(&err),
-            })?;
+            .map_err(|err| self.failed("SendMessage", &err))?;
         Ok(())
     }
 
@@ -127,11 +127,7 @@ impl Queue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|err| QueueError::Aws {
-                    operation: "SendMessageBatch",
-                    queue: self.url.clone(),
-                    message: crate::aws::describe(&err),
-                })?;
+                .map_err(|err| self.failed("SendMessageBatch", &err))?;
             if !output.failed.is_empty() {
                 return Err(QueueError::Partial {
                     queue: self.url.clone(),
@@ -141,5 +137,18 @@ impl Queue {
             }
         }
         Ok(())
+    }
+
+    /// SQS refused `operation`, in the words of the SDK's error.
+    fn failed<E, R>(&self, operation: &'static str, err: &SdkError<E, R>) -> QueueError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        QueueError::Aws {
+            operation,
+            queue: self.url.clone(),
+            message: crate::aws::describe(err),
+        }
     }
 }

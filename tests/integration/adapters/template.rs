@@ -143,23 +143,22 @@ fn every_function_crate_is_in_the_template_with_its_binary() {
     }
 }
 
+/// The list under `key` (empty when absent).
+fn sequence(value: &serde_yaml_ng::Value, key: &str) -> Vec<serde_yaml_ng::Value> {
+    value
+        .get(key)
+        .and_then(|v| v.as_sequence())
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
 fn no_iam_statement_grants_a_wildcard_action() {
     let template = Template::load().expect("template");
     let mut checked = 0;
     for (id, properties) in template.resources_of_type("AWS::Serverless::Function") {
-        let policies = properties
-            .get("Policies")
-            .and_then(|p| p.as_sequence())
-            .cloned()
-            .unwrap_or_default();
-        for policy in policies {
-            let statements = policy
-                .get("Statement")
-                .and_then(|s| s.as_sequence())
-                .cloned()
-                .unwrap_or_default();
-            for statement in statements {
+        for policy in sequence(properties, "Policies") {
+            for statement in sequence(&policy, "Statement") {
                 let actions: Vec<String> = match statement.get("Action") {
                     Some(serde_yaml_ng::Value::String(action)) => vec![action.clone()],
                     Some(serde_yaml_ng::Value::Sequence(list)) => list

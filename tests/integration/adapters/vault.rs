@@ -6,9 +6,9 @@ use integration_tests::{
     lab::{TestStack, tenant_id},
 };
 use microsoft::identity::{AccessToken, AppCredential, Resource};
-use model::sites::Site;
+use model::{sites::Site, tenant::TenantId};
 use secrecy::{ExposeSecret, SecretString};
-use state::vault::{TenantTokens, VaultError};
+use state::vault::{TenantTokens, Vault, VaultError};
 
 /// Token-like values minted per test run, so no real-looking secret is committed.
 fn minted(label: &str) -> String {
@@ -26,6 +26,17 @@ fn tokens(graph: &str, exchange: &str, refresh: Option<&str>) -> TenantTokens {
         exchange: Some(AccessToken::new(SecretString::from(exchange.to_owned()), expires)),
         refresh_token: refresh.map(|r| SecretString::from(r.to_owned())),
     }
+}
+
+/// The Graph token stored for `tenant` (the secret must exist).
+async fn stored_graph_token(vault: &Vault, tenant: TenantId) -> String {
+    let stored = vault
+        .read_tokens(tenant)
+        .await
+        .expect("read")
+        .expect("the secret exists");
+    let graph = stored.tokens.access(Resource::Graph).expect("a graph token");
+    graph.token.expose_secret().to_owned()
 }
 
 #[tokio::test]
@@ -68,17 +79,9 @@ async fn tokens_round_trip_create_then_put_with_tags_and_expiry() {
         .await
         .expect("put");
     assert_ne!(first, second);
+    assert_eq!(stored_graph_token(&vault, tenant).await, newer, "exists");
     let stored = vault.read_tokens(tenant).await.expect("read").expect("exists");
-    assert_eq!(
-        stored
-            .tokens
-            .access(Resource::Graph)
-            .expect("graph")
-            .token
-            .expose_secret(),
-        newer
-    );
-    assert!(stored.tokens.refresh_token.is_none());
+    assert!(stored.tokens.refresh_token.is_none(), "the newer version has none");
 
     let described = aws_sdk_secretsmanager::Client::new(&sdk)
         .describe_secret()
@@ -143,16 +146,7 @@ async fn a_secret_scheduled_for_deletion_reads_as_absent_until_restored() {
         .write_tokens(tenant, Site::Eu, &tokens(&graph, &minted("x"), None), None)
         .await
         .expect("put after restore");
-    let stored = vault.read_tokens(tenant).await.expect("read").expect("restored");
-    assert_eq!(
-        stored
-            .tokens
-            .access(Resource::Graph)
-            .expect("graph")
-            .token
-            .expose_secret(),
-        graph
-    );
+    assert_eq!(stored_graph_token(&vault, tenant).await, graph, "restored");
 }
 
 #[tokio::test]
@@ -285,44 +279,26 @@ async fn no_token_or_secret_reaches_debug_output_or_trace_logs() {
 async fn with_a_refresh_token_only_the_writer_of_the_current_version_wins() {
     let TestStack { vault, .. } = TestStack::new().await;
     let tenant = tenant_id();
-    let first = vault
-        .write_tokens(
-            tenant,
-            Site::Us,
-            &tokens(&minted("g"), &minted("x"), Some(&minted("rt1"))),
-            None,
-        )
-        .await
-        .expect("create");
-    let err = vault
-        .write_tokens(
-            tenant,
-            Site::Us,
-            &tokens(&minted("g"), &minted("x"), Some(&minted("rt0"))),
-            None,
-        )
+    // Fresh access tokens with `refresh`, written as read from `version`.
+    let write = |refresh: String, version: Option<String>| {
+        let vault = vault.clone();
+        async move {
+            let tokens = tokens(&minted("g"), &minted("x"), Some(&refresh));
+            vault
+                .write_tokens(tenant, Site::Us, &tokens, version.as_deref())
+                .await
+        }
+    };
+    let first = write(minted("rt1"), None).await.expect("create");
+    let err = write(minted("rt0"), None)
         .await
         .expect_err("a second creator with a refresh token must not overwrite");
     assert!(matches!(err, VaultError::Conflict { .. }), "{err:?}");
 
     // Two writers read `first`; the first to write wins, the second gets a conflict.
     let newest = minted("rt2");
-    vault
-        .write_tokens(
-            tenant,
-            Site::Us,
-            &tokens(&minted("g"), &minted("x"), Some(&newest)),
-            Some(&first),
-        )
-        .await
-        .expect("winner");
-    let err = vault
-        .write_tokens(
-            tenant,
-            Site::Us,
-            &tokens(&minted("g"), &minted("x"), Some(&minted("rt3"))),
-            Some(&first),
-        )
+    write(newest.clone(), Some(first.clone())).await.expect("winner");
+    let err = write(minted("rt3"), Some(first))
         .await
         .expect_err("the loser read an old version");
     assert!(matches!(err, VaultError::Conflict { .. }), "{err:?}");

@@ -39,6 +39,19 @@ async fn current_task_status(lab: &Lab, tenant: TenantId) -> TaskStatus {
         .status
 }
 
+/// Runs `function` with `event` in its own process and kills it (SIGKILL) once the simulator has
+/// applied `write`; the tenant's task is left mid-way.
+async fn kill_mid_task(lab: &Lab, function: &str, event: &serde_json::Value, tenant: TenantId, write: &str) {
+    FunctionProcess::new(lab, function, event)
+        .run_until_killed_after(lab, tenant, write)
+        .await;
+    assert_eq!(
+        current_task_status(lab, tenant).await,
+        TaskStatus::Running,
+        "{write}: the process died mid-task"
+    );
+}
+
 #[tokio::test]
 async fn provisioning_killed_after_each_write_then_redelivered_ends_as_a_clean_run() {
     let clean = Lab::start().await;
@@ -51,14 +64,7 @@ async fn provisioning_killed_after_each_write_then_redelivered_ends_as_a_clean_r
     for write in WRITES {
         let lab = Lab::start().await;
         let tenant = customer_tenant(&lab);
-        FunctionProcess::new(&lab, "provision", &request(tenant))
-            .run_until_killed_after(&lab, tenant, write)
-            .await;
-        assert_eq!(
-            current_task_status(&lab, tenant).await,
-            TaskStatus::Running,
-            "{write}: the process died mid-task"
-        );
+        kill_mid_task(&lab, "provision", &request(tenant), tenant, write).await;
         // The same event again (an operator's retry, or EventBridge's redelivery), in a new process.
         let fresh = lab.fresh_lifecycle();
         let done = fresh.provision(request(tenant), None).await.expect("redelivered");
@@ -84,14 +90,7 @@ async fn deprovisioning_killed_after_each_removal_then_redelivered_ends_in_the_o
         let lab = Lab::start().await;
         let (tenant, before) = provisioned(&lab).await;
         let event = deprovision_event(tenant, "full");
-        FunctionProcess::new(&lab, "deprovision", &event)
-            .run_until_killed_after(&lab, tenant, removal)
-            .await;
-        assert_eq!(
-            current_task_status(&lab, tenant).await,
-            TaskStatus::Running,
-            "{removal}: the process died mid-task"
-        );
+        kill_mid_task(&lab, "deprovision", &event, tenant, removal).await;
         let done = lab.deprovision(event).await.expect("redelivered");
         assert_eq!(done["status"], "succeeded", "{removal}: {done:#}");
         assert_as_before(&lab, tenant, &before, removal).await;

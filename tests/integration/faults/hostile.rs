@@ -1,7 +1,7 @@
 //! A corpus of malformed and hostile events across the functions: each must get a typed error
 //! naming what is wrong, and nothing may change (no record, no message, no Microsoft call).
 
-use integration_tests::lab::{Lab, lambda_context};
+use integration_tests::lab::{Lab, invoke};
 use model::sites::Site;
 use serde_json::{Value, json};
 
@@ -176,43 +176,30 @@ async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
     for event in policy.iter().chain(&crossed) {
         expect_refused("policy-targets", event, lab.policy_targets(event.clone()).await);
     }
+    let store = lab.aws.store.clone();
     for event in &status {
-        let store = lab.aws.store.clone();
-        let result = status::handler(
-            &store,
-            lambda_runtime::LambdaEvent::new(event.clone(), lambda_context()),
-        )
-        .await
-        .map(|a| serde_json::to_value(a).expect("json"));
-        expect_refused("status", event, result);
+        expect_refused(
+            "status",
+            event,
+            invoke(status::handler, &store, event.clone()).await,
+        );
     }
     let refresher = lab.refresher();
     for event in &refresh {
-        let result = token_refresh::handler(
-            &refresher,
-            lambda_runtime::LambdaEvent::new(event.clone(), lambda_context()),
-        )
-        .await
-        .map(|a| serde_json::to_value(a).expect("json"));
-        expect_refused("token-refresh", event, result);
+        expect_refused(
+            "token-refresh",
+            event,
+            invoke(token_refresh::handler, &refresher, event.clone()).await,
+        );
     }
     let queues = state::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
-    let sync_queue = state::queue::Queue::new(
-        aws_sdk_sqs::Client::new(&lab.aws.sdk),
-        queues.sync_queue_url.clone(),
-    );
-    let runner = lifecycle::sync::DailySync {
-        store: lab.aws.store.clone(),
-        queue: sync_queue,
-    };
+    let runner = lab.daily_sync();
     for event in &daily {
-        let result = daily_sync::handler(
-            &runner,
-            lambda_runtime::LambdaEvent::new(event.clone(), lambda_context()),
-        )
-        .await
-        .map(|a| serde_json::to_value(a).expect("json"));
-        expect_refused("daily-sync", event, result);
+        expect_refused(
+            "daily-sync",
+            event,
+            invoke(daily_sync::handler, &runner, event.clone()).await,
+        );
     }
 
     // Nothing changed: the tenant record, the queues, Microsoft.

@@ -3,7 +3,7 @@
 //! refreshes at once are in their functions' modules.)
 
 use integration_tests::lab::{Lab, lambda_context};
-use lifecycle::sync::{DailySync, SyncError, state::DRIFT_PREFIX, worker::Outcome};
+use lifecycle::sync::{SyncError, state::DRIFT_PREFIX, worker::Outcome};
 use model::tenant::TenantId;
 use serde_json::{Value, json};
 use state::store::Key;
@@ -189,11 +189,7 @@ async fn every_event_delivered_twice_changes_nothing_the_second_time() {
     assert_eq!(again.refreshed, 0, "{again:?}");
     assert_eq!(token_requests(&lab), 0, "no token request");
 
-    let queues = state::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
-    let daily = DailySync {
-        store: lab.aws.store.clone(),
-        queue: state::queue::Queue::new(aws_sdk_sqs::Client::new(&lab.aws.sdk), queues.sync_queue_url),
-    };
+    let daily = lab.daily_sync();
     let run = json!({"site": "eu", "run_date": "2031-05-01"});
     let first = daily_sync::handler(&daily, invoke(&run))
         .await

@@ -1,7 +1,7 @@
 //! Deprovisioning and cleanup end to end: the `deprovision` handler against moto and m365-sim.
 
 use chrono::Utc;
-use integration_tests::lab::{Lab, vendor};
+use integration_tests::lab::{Lab, assert_refused, vendor};
 use model::{
     sites::Site,
     tenant::{LifecycleState, TenantId},
@@ -401,16 +401,7 @@ async fn bad_requests_get_a_typed_error_naming_the_field_and_change_nothing() {
         (json!({"task_id": "nope"}), "InvalidInput", "`task_id`"),
     ];
     for (event, error_type, field) in cases {
-        let err = lab
-            .deprovision(event.clone())
-            .await
-            .expect_err(&event.to_string());
-        assert_eq!(err.error_type, error_type, "{event}: {err:?}");
-        assert!(
-            err.error_message.contains(field),
-            "{event}: {}",
-            err.error_message
-        );
+        assert_refused(lab.deprovision(event.clone()).await, error_type, field, &event);
     }
     assert_eq!(lab.record(tenant).await.state, LifecycleState::Active);
     assert!(lab.aws.store.tenant(never).await.expect("read").is_none());

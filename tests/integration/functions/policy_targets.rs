@@ -1,6 +1,6 @@
 //! Policy-target updates end to end: the `policy-targets` handler against moto and m365-sim.
 
-use integration_tests::lab::{Lab, vendor};
+use integration_tests::lab::{Lab, assert_refused, vendor};
 use model::tenant::{LifecycleState, TenantId};
 use serde_json::{Value, json};
 
@@ -166,16 +166,7 @@ async fn an_unknown_user_is_named_and_bad_requests_change_nothing() {
             "`tenant_id`",
         ),
     ] {
-        let err = lab
-            .policy_targets(event.clone())
-            .await
-            .expect_err(&event.to_string());
-        assert_eq!(err.error_type, error_type, "{event}: {err:?}");
-        assert!(
-            err.error_message.contains(field),
-            "{event}: {}",
-            err.error_message
-        );
+        assert_refused(lab.policy_targets(event.clone()).await, error_type, field, &event);
     }
     let deprovisioned = lab
         .deprovision(json!({"tenant_id": tenant.to_string(), "mode": "standard"}))

@@ -8,7 +8,7 @@ use integration_tests::{
     template::Template,
 };
 use lifecycle::sync::{
-    DailySync, SyncMessage, Syncer,
+    SyncMessage, Syncer,
     dns::MxResolver,
     state::{DRIFT_PREFIX, DirectoryEntry, EntryKind},
     worker::Outcome,
@@ -523,11 +523,7 @@ async fn daily_sync_queues_each_active_tenant_once_per_site_and_date() {
         eu.push(lab.active_tenant(Site::Eu, 2).await);
     }
     lab.active_tenant(Site::Us, 2).await;
-    let queues = state::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
-    let daily = DailySync {
-        store: lab.aws.store.clone(),
-        queue: state::queue::Queue::new(aws_sdk_sqs::Client::new(&lab.aws.sdk), queues.sync_queue_url),
-    };
+    let daily = lab.daily_sync();
     let invoke = |payload: Value| {
         let daily = &daily;
         async move {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{
-    ExoError, GET_PARAMS, not_found,
+    Answer, ExoError, GET_PARAMS, not_found,
     params::{Kind, ListValue, Param, apply_list, bind},
     validation,
 };
@@ -45,7 +45,7 @@ fn filter_policy_json(t: &Tenant) -> Value {
     })
 }
 
-pub(super) fn get_filter_policy(t: &mut Tenant, params: &Map<String, Value>) -> Result<Vec<Value>, ExoError> {
+pub(super) fn get_filter_policy(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
     let b = bind(params, GET_PARAMS, &[])?;
     match b.str("Identity") {
         Some(id) if !is_default_policy(t, id) => Err(not_found(id)),
@@ -53,7 +53,7 @@ pub(super) fn get_filter_policy(t: &mut Tenant, params: &Map<String, Value>) -> 
     }
 }
 
-pub(super) fn set_filter_policy(t: &mut Tenant, params: &Map<String, Value>) -> Result<Vec<Value>, ExoError> {
+pub(super) fn set_filter_policy(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
     let b = bind(params, FILTER_SET, &["Identity"])?;
     let id = b.str("Identity").unwrap_or_default();
     if !is_default_policy(t, id) {
@@ -98,7 +98,7 @@ fn spoof_json(s: &ExoObject) -> Value {
     Value::Object(m)
 }
 
-pub(super) fn get_spoof(t: &mut Tenant, params: &Map<String, Value>) -> Result<Vec<Value>, ExoError> {
+pub(super) fn get_spoof(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
     let spec: &[Param] = &[
         ("Identity", Kind::Str),
         ("Ids", Kind::List),
@@ -135,11 +135,7 @@ fn valid_infrastructure(s: &str) -> bool {
     }
 }
 
-pub(super) fn new_spoof(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Value>, ExoError> {
+pub(super) fn new_spoof(t: &mut Tenant, params: &Map<String, Value>, now: DateTime<Utc>) -> Answer {
     let b = bind(
         params,
         SPOOF_NEW,
@@ -201,7 +197,7 @@ pub(super) fn new_spoof(
     Ok(vec![out])
 }
 
-pub(super) fn remove_spoof(t: &mut Tenant, params: &Map<String, Value>) -> Result<Vec<Value>, ExoError> {
+pub(super) fn remove_spoof(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
     let spec: &[Param] = &[
         ("Identity", Kind::Str),
         ("Ids", Kind::List),

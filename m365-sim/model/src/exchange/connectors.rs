@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{
-    EXISTS, ExoError, GET_PARAMS, IDENTITY_ONLY, list_of, merge, not_found,
+    Answer, EXISTS, ExoError, GET_PARAMS, IDENTITY_ONLY, list_of, merge, not_found,
     params::{Kind, Param, bind},
-    validation,
+    position, validation,
 };
 use crate::{
     ip::check_ipv4_entry,
@@ -14,6 +14,7 @@ use crate::{
 };
 
 const CONNECTOR_TYPE: Kind = Kind::Enum(&["Partner", "OnPremises"]);
+const CONNECTOR_SOURCE: Kind = Kind::Enum(&["Default", "Migrated", "HybridWizard", "AdminUI"]);
 
 const INBOUND: &[Param] = &[
     ("Name", Kind::Str),
@@ -34,10 +35,7 @@ const INBOUND: &[Param] = &[
     ("EFUsers", Kind::List),
     ("ScanAndDropRecipients", Kind::List),
     ("TrustedOrganizations", Kind::List),
-    (
-        "ConnectorSource",
-        Kind::Enum(&["Default", "Migrated", "HybridWizard", "AdminUI"]),
-    ),
+    ("ConnectorSource", CONNECTOR_SOURCE),
     ("Enabled", Kind::Bool),
     ("Comment", Kind::Str),
     ("Confirm", Kind::Bool),
@@ -62,10 +60,7 @@ const OUTBOUND: &[Param] = &[
     ("SenderRewritingEnabled", Kind::Bool),
     ("TestMode", Kind::Bool),
     ("ValidationRecipients", Kind::List),
-    (
-        "ConnectorSource",
-        Kind::Enum(&["Default", "Migrated", "HybridWizard", "AdminUI"]),
-    ),
+    ("ConnectorSource", CONNECTOR_SOURCE),
     ("Enabled", Kind::Bool),
     ("Comment", Kind::Str),
     ("Confirm", Kind::Bool),
@@ -196,11 +191,7 @@ fn connectors(t: &mut Tenant, inbound: bool) -> &mut Vec<ExoObject> {
     }
 }
 
-pub(super) fn get_connectors(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-    inbound: bool,
-) -> Result<Vec<Value>, ExoError> {
+pub(super) fn get_connectors(t: &mut Tenant, params: &Map<String, Value>, inbound: bool) -> Answer {
     let b = bind(params, GET_PARAMS, &[])?;
     let defaults = connector_defaults(inbound);
     let list = connectors(t, inbound);
@@ -219,7 +210,7 @@ pub(super) fn new_connector(
     params: &Map<String, Value>,
     inbound: bool,
     now: DateTime<Utc>,
-) -> Result<Vec<Value>, ExoError> {
+) -> Answer {
     let spec: Vec<Param> = (if inbound { INBOUND } else { OUTBOUND })
         .iter()
         .filter(|p| p.0 != "Identity")
@@ -267,14 +258,11 @@ pub(super) fn set_connector(
     params: &Map<String, Value>,
     inbound: bool,
     now: DateTime<Utc>,
-) -> Result<Vec<Value>, ExoError> {
+) -> Answer {
     let b = bind(params, if inbound { INBOUND } else { OUTBOUND }, &["Identity"])?;
     let id = b.str("Identity").unwrap_or_default().to_owned();
     let list = connectors(t, inbound);
-    let idx = list
-        .iter()
-        .position(|c| c.is(&id))
-        .ok_or_else(|| not_found(&id))?;
+    let idx = position(list, &id)?;
     if let Some(new_name) = b.str("Name")
         && list
             .iter()
@@ -301,17 +289,10 @@ pub(super) fn set_connector(
     Ok(Vec::new())
 }
 
-pub(super) fn remove_connector(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-    inbound: bool,
-) -> Result<Vec<Value>, ExoError> {
+pub(super) fn remove_connector(t: &mut Tenant, params: &Map<String, Value>, inbound: bool) -> Answer {
     let b = bind(params, IDENTITY_ONLY, &["Identity"])?;
     let id = b.str("Identity").unwrap_or_default().to_owned();
-    let idx = connectors(t, inbound)
-        .iter()
-        .position(|c| c.is(&id))
-        .ok_or_else(|| not_found(&id))?;
+    let idx = position(connectors(t, inbound), &id)?;
     if !inbound {
         let name = t.exchange.outbound[idx].name().to_owned();
         if let Some(rule) = t.exchange.rules.iter().find(|r| {

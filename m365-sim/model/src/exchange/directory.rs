@@ -4,15 +4,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{
-    ExoError, GET_PARAMS, not_found,
+    Answer, GET_PARAMS, not_found,
     params::{Kind, bind},
 };
 use crate::{ids::IdGen, tenant::Tenant};
 
-pub(super) fn get_accepted_domains(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-) -> Result<Vec<Value>, ExoError> {
+pub(super) fn get_accepted_domains(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
     let b = bind(params, GET_PARAMS, &[])?;
     let all: Vec<Value> = t
         .domains
@@ -86,11 +83,7 @@ fn unified_group_json(t: &Tenant, g: &crate::tenant::Group) -> Value {
     })
 }
 
-pub(super) fn get_unified_groups(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Value>, ExoError> {
+pub(super) fn get_unified_groups(t: &mut Tenant, params: &Map<String, Value>, now: DateTime<Utc>) -> Answer {
     let b = bind(
         params,
         &[

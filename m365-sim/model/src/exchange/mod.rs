@@ -14,7 +14,10 @@ use serde_json::{Map, Value, json};
 
 use self::params::{Bound, Kind, Param, apply_list};
 pub use self::{allow_lists::MAX_SPOOF_ITEMS, error::ExoError};
-use crate::tenant::{ExchangePreset, Tenant};
+use crate::tenant::{ExchangePreset, ExoObject, Tenant};
+
+/// What a cmdlet answers: the records Exchange returns (often none), or its error.
+pub type Answer = Result<Vec<Value>, ExoError>;
 
 const NOT_FOUND: &str = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException";
 const EXISTS: &str = "Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException";
@@ -31,6 +34,11 @@ fn not_found(identity: &str) -> ExoError {
     .target("Identity")
 }
 
+/// The position of the object `id` names (its name, GUID or identity), or Exchange's not-found.
+fn position(objects: &[ExoObject], id: &str) -> Result<usize, ExoError> {
+    objects.iter().position(|o| o.is(id)).ok_or_else(|| not_found(id))
+}
+
 fn validation(msg: impl Into<String>) -> ExoError {
     ExoError::new(400, VALIDATION, msg.into())
 }
@@ -39,12 +47,7 @@ const IDENTITY_ONLY: &[Param] = &[("Identity", Kind::Str), ("Confirm", Kind::Boo
 const GET_PARAMS: &[Param] = &[("Identity", Kind::Str), ("ResultSize", Kind::Any)];
 
 /// Runs a cmdlet against the tenant. Returns the records Exchange would return (often none).
-pub fn run(
-    t: &mut Tenant,
-    cmdlet: &str,
-    params: &Map<String, Value>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Value>, ExoError> {
+pub fn run(t: &mut Tenant, cmdlet: &str, params: &Map<String, Value>, now: DateTime<Utc>) -> Answer {
     match cmdlet.to_ascii_lowercase().as_str() {
         "get-inboundconnector" => connectors::get_connectors(t, params, true),
         "get-outboundconnector" => connectors::get_connectors(t, params, false),

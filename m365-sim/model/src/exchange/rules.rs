@@ -4,11 +4,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{
-    ExoError, GET_PARAMS, IDENTITY_ONLY, NOT_FOUND,
+    Answer, ExoError, GET_PARAMS, IDENTITY_ONLY, NOT_FOUND,
     directory::find_exchange_group,
-    list_of, merge, not_found,
+    list_of, merge,
     params::{Kind, Param, bind},
-    validation,
+    position, validation,
 };
 use crate::{
     ip::check_ipv4_entry,
@@ -192,7 +192,7 @@ fn validate_rule(t: &Tenant, props: &Map<String, Value>, now: DateTime<Utc>) -> 
     Ok(())
 }
 
-pub(super) fn get_rules(t: &mut Tenant, params: &Map<String, Value>) -> Result<Vec<Value>, ExoError> {
+pub(super) fn get_rules(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
     let spec: Vec<Param> = GET_PARAMS
         .iter()
         .copied()
@@ -202,7 +202,7 @@ pub(super) fn get_rules(t: &mut Tenant, params: &Map<String, Value>) -> Result<V
     let rules = &t.exchange.rules;
     let mut out: Vec<Value> = match b.str("Identity") {
         Some(id) => {
-            let i = rules.iter().position(|r| r.is(id)).ok_or_else(|| not_found(id))?;
+            let i = position(rules, id)?;
             vec![rule_render(&rules[i], i)]
         }
         None => rules.iter().enumerate().map(|(i, r)| rule_render(r, i)).collect(),
@@ -213,11 +213,7 @@ pub(super) fn get_rules(t: &mut Tenant, params: &Map<String, Value>) -> Result<V
     Ok(out)
 }
 
-pub(super) fn new_rule(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Value>, ExoError> {
+pub(super) fn new_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTime<Utc>) -> Answer {
     let spec: Vec<Param> = RULE_COMMON
         .iter()
         .filter(|p| p.0 != "Identity")
@@ -271,20 +267,11 @@ pub(super) fn new_rule(
     Ok(vec![out])
 }
 
-pub(super) fn set_rule(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-    now: DateTime<Utc>,
-) -> Result<Vec<Value>, ExoError> {
+pub(super) fn set_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTime<Utc>) -> Answer {
     // No `Enabled` here: Exchange switches rules only with Enable-/Disable-TransportRule.
     let b = bind(params, RULE_COMMON, &["Identity"])?;
     let id = b.str("Identity").unwrap_or_default().to_owned();
-    let idx = t
-        .exchange
-        .rules
-        .iter()
-        .position(|r| r.is(&id))
-        .ok_or_else(|| not_found(&id))?;
+    let idx = position(&t.exchange.rules, &id)?;
     if let Some(n) = b.str("Name")
         && t.exchange
             .rules
@@ -326,15 +313,10 @@ pub(super) fn set_rule(
     Ok(Vec::new())
 }
 
-pub(super) fn remove_rule(t: &mut Tenant, params: &Map<String, Value>) -> Result<Vec<Value>, ExoError> {
+pub(super) fn remove_rule(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
     let b = bind(params, IDENTITY_ONLY, &["Identity"])?;
     let id = b.str("Identity").unwrap_or_default().to_owned();
-    let idx = t
-        .exchange
-        .rules
-        .iter()
-        .position(|r| r.is(&id))
-        .ok_or_else(|| not_found(&id))?;
+    let idx = position(&t.exchange.rules, &id)?;
     t.exchange.rules.remove(idx);
     Ok(Vec::new())
 }
@@ -344,15 +326,10 @@ pub(super) fn switch_rule(
     params: &Map<String, Value>,
     on: bool,
     now: DateTime<Utc>,
-) -> Result<Vec<Value>, ExoError> {
+) -> Answer {
     let b = bind(params, IDENTITY_ONLY, &["Identity"])?;
     let id = b.str("Identity").unwrap_or_default().to_owned();
-    let idx = t
-        .exchange
-        .rules
-        .iter()
-        .position(|r| r.is(&id))
-        .ok_or_else(|| not_found(&id))?;
+    let idx = position(&t.exchange.rules, &id)?;
     if on {
         // Enabling re-checks references: a rule can't go live pointing at nothing.
         let props = t.exchange.rules[idx].props.clone();

@@ -58,82 +58,61 @@ fn yes() -> bool {
 
 /// Body of `POST /_sim/tenants`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct TenantSpec {
     /// Tenant id; generated from the seed when absent.
-    #[serde(default)]
     pub tenant_id: Option<String>,
     /// Organization display name.
-    #[serde(default)]
     pub display_name: Option<String>,
     /// Verified custom domains; the first becomes the default domain.
-    #[serde(default)]
     pub domains: Vec<String>,
     /// The `*.onmicrosoft.com` domain; derived when absent.
-    #[serde(default)]
     pub initial_domain: Option<String>,
     /// Users to create.
-    #[serde(default)]
     pub users: Option<UsersSpec>,
     /// Groups to create (visible to Exchange at once).
-    #[serde(default)]
     pub groups: Option<GroupsSpec>,
     /// Initial IP Allow List of the Default connection filter policy (the customer's own entries).
-    #[serde(default)]
     pub ip_allow_list: Vec<String>,
     /// Whether the app is consented (default true).
-    #[serde(default)]
     pub consented: Option<bool>,
     /// App roles granted at consent (names such as `User.Read.All`, `Exchange.ManageAsApp`).
-    #[serde(default)]
     pub app_roles: Option<Vec<String>>,
     /// Whether the app's service principal already holds Exchange Administrator (default true).
-    #[serde(default)]
     pub exchange_admin_role: Option<bool>,
     /// Delay before new Graph groups become visible to Exchange (default from the config).
-    #[serde(default)]
     pub group_propagation_seconds: Option<u64>,
     /// Pre-existing Exchange objects, each a parameter set of the matching `New-*` cmdlet.
-    #[serde(default)]
     pub exchange: Option<ExchangePreset>,
 }
 
 /// Pre-existing Exchange objects of a new tenant.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ExchangePreset {
     /// `New-InboundConnector` parameter sets.
-    #[serde(default)]
     pub inbound_connectors: Vec<serde_json::Map<String, Value>>,
     /// `New-OutboundConnector` parameter sets.
-    #[serde(default)]
     pub outbound_connectors: Vec<serde_json::Map<String, Value>>,
     /// `New-TransportRule` parameter sets.
-    #[serde(default)]
     pub transport_rules: Vec<serde_json::Map<String, Value>>,
     /// `New-TenantAllowBlockListSpoofItems` parameter sets.
-    #[serde(default)]
     pub spoof_items: Vec<serde_json::Map<String, Value>>,
 }
 
 /// Body of `PATCH /_sim/tenants/{id}/directory`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DirectoryPatch {
     /// Users to add.
-    #[serde(default)]
     pub add_users: Option<UsersSpec>,
     /// Users to delete, by UPN or id.
-    #[serde(default)]
     pub remove_users: Vec<String>,
     /// Users to rename.
-    #[serde(default)]
     pub rename_users: Vec<RenameUser>,
     /// Verified domains to add.
-    #[serde(default)]
     pub add_domains: Vec<String>,
     /// Domains to remove.
-    #[serde(default)]
     pub remove_domains: Vec<String>,
 }
 

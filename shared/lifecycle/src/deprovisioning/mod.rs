@@ -90,10 +90,7 @@ impl TaskPlan for Deprovisioning {
             },
         };
         tenant.state = LifecycleState::Deprovisioning;
-        Ok(Admission::Open {
-            tenant,
-            current: true,
-        })
+        Ok(Admission::lead(tenant))
     }
 
     /// `deprovisioned` once every removal succeeded; returns what is left for manual cleanup

@@ -4,7 +4,10 @@
 
 use strum::{EnumIter, IntoStaticStr};
 
-use super::{DeprovisionRequest, Mode, steps};
+use super::{
+    DeprovisionRequest, Mode,
+    steps::{self, Named},
+};
 use crate::tasks::{Declaration, Step};
 
 /// One step of deprovisioning.
@@ -49,21 +52,21 @@ impl Step for DeprovisionStep {
         match self {
             Self::StopDailySync => Declaration::alone(|ctx| Box::pin(steps::stop_daily_sync(ctx))),
             Self::StopReports => Declaration::alone(|ctx| Box::pin(steps::stop_reports(ctx))),
-            Self::RemoveRoutingRules => {
-                Declaration::with_request(|ctx, request| Box::pin(steps::remove_routing_rules(ctx, request)))
-            }
+            Self::RemoveRoutingRules => Declaration::with_request(|ctx, request| {
+                Box::pin(steps::remove(ctx, request, Named::RoutingRules))
+            }),
             Self::RemoveOutboundConnectors => Declaration::with_request(|ctx, request| {
-                Box::pin(steps::remove_outbound_connectors(ctx, request))
+                Box::pin(steps::remove(ctx, request, Named::OutboundConnectors))
             }),
             Self::RemoveGroups => {
                 Declaration::with_request(|ctx, request| Box::pin(steps::remove_groups(ctx, request)))
             }
-            Self::RemoveFilterRules => {
-                Declaration::with_request(|ctx, request| Box::pin(steps::remove_filter_rules(ctx, request)))
-                    .when(full)
-            }
+            Self::RemoveFilterRules => Declaration::with_request(|ctx, request| {
+                Box::pin(steps::remove(ctx, request, Named::FilterRules))
+            })
+            .when(full),
             Self::RemoveInboundConnectors => Declaration::with_request(|ctx, request| {
-                Box::pin(steps::remove_inbound_connectors(ctx, request))
+                Box::pin(steps::remove(ctx, request, Named::InboundConnectors))
             })
             .when(full),
             Self::RemoveSpoofPair => {

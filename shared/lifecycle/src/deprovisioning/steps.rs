@@ -9,6 +9,7 @@ use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, Kind, add_remove, allowed_ips},
     fields::text,
 };
+use model::vendor::ManagedNames;
 use serde_json::Value;
 use state::store::ResourceKind;
 
@@ -25,63 +26,51 @@ pub async fn stop_daily_sync(_: &StepContext<'_>) -> Result<Outcome, StepError> 
     )))
 }
 
-/// Removes the four routing rules (before the outbound connectors they reference).
-pub async fn remove_routing_rules(
-    ctx: &StepContext<'_>,
-    request: &DeprovisionRequest,
-) -> Result<Outcome, StepError> {
-    let names = ctx.names;
-    let rules = [
-        &names.rule_incoming_domain,
-        &names.rule_incoming_user,
-        &names.rule_outgoing_domain,
-        &names.rule_outgoing_user,
-    ];
-    remove_named(ctx, request, "TransportRule", ResourceKind::TransportRule, &rules).await
+/// The named Exchange objects removed together by one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    /// The four routing rules (before the outbound connectors they reference).
+    RoutingRules,
+    /// The two outbound connectors.
+    OutboundConnectors,
+    /// The skip-spam and junk rules.
+    FilterRules,
+    /// The two inbound connectors.
+    InboundConnectors,
 }
 
-/// Removes the two outbound connectors.
-pub async fn remove_outbound_connectors(
-    ctx: &StepContext<'_>,
-    request: &DeprovisionRequest,
-) -> Result<Outcome, StepError> {
-    let names = ctx.names;
-    let connectors = [&names.outbound_incoming, &names.outbound_outgoing];
-    remove_named(
-        ctx,
-        request,
-        "OutboundConnector",
-        ResourceKind::OutboundConnector,
-        &connectors,
-    )
-    .await
+impl Named {
+    /// The cmdlets' noun, the records' kind and the objects' names.
+    fn objects(self, names: &ManagedNames) -> (&'static str, ResourceKind, Vec<&String>) {
+        let rules = ("TransportRule", ResourceKind::TransportRule);
+        let (noun, kind) = match self {
+            Self::RoutingRules | Self::FilterRules => rules,
+            Self::OutboundConnectors => ("OutboundConnector", ResourceKind::OutboundConnector),
+            Self::InboundConnectors => ("InboundConnector", ResourceKind::InboundConnector),
+        };
+        let objects = match self {
+            Self::RoutingRules => vec![
+                &names.rule_incoming_domain,
+                &names.rule_incoming_user,
+                &names.rule_outgoing_domain,
+                &names.rule_outgoing_user,
+            ],
+            Self::OutboundConnectors => vec![&names.outbound_incoming, &names.outbound_outgoing],
+            Self::FilterRules => vec![&names.rule_skip_spam, &names.rule_junk],
+            Self::InboundConnectors => vec![&names.inbound_incoming, &names.inbound_outgoing],
+        };
+        (noun, kind, objects)
+    }
 }
 
-/// Removes the skip-spam and junk rules.
-pub async fn remove_filter_rules(
+/// Removes the `named` objects that are ours (recorded) or, adopting, that exist.
+pub async fn remove(
     ctx: &StepContext<'_>,
     request: &DeprovisionRequest,
+    named: Named,
 ) -> Result<Outcome, StepError> {
-    let names = ctx.names;
-    let rules = [&names.rule_skip_spam, &names.rule_junk];
-    remove_named(ctx, request, "TransportRule", ResourceKind::TransportRule, &rules).await
-}
-
-/// Removes the two inbound connectors.
-pub async fn remove_inbound_connectors(
-    ctx: &StepContext<'_>,
-    request: &DeprovisionRequest,
-) -> Result<Outcome, StepError> {
-    let names = ctx.names;
-    let connectors = [&names.inbound_incoming, &names.inbound_outgoing];
-    remove_named(
-        ctx,
-        request,
-        "InboundConnector",
-        ResourceKind::InboundConnector,
-        &connectors,
-    )
-    .await
+    let (noun, kind, objects) = named.objects(ctx.names);
+    remove_named(ctx, request, noun, kind, &objects).await
 }
 
 /// Schedules the tenant's token secret for deletion (recoverable for 7 days).

@@ -100,10 +100,7 @@ impl TaskPlan for Provisioning {
         tenant.services = request.services.clone();
         tenant.policy_targets = request.policy_targets.to_record();
         tenant.attention = None;
-        Ok(Admission::Open {
-            tenant,
-            current: true,
-        })
+        Ok(Admission::lead(tenant))
     }
 
     /// `active` once Exchange Online (and the tenant-wide steps) succeeded; `needs_reconsent`

@@ -11,7 +11,7 @@ use model::{
 use serde::{Deserialize, Serialize};
 use state::{
     queue::Queue,
-    store::{Key, Record, Store, StoreError, Versioned},
+    store::{Key, Record, Store, StoreError},
 };
 
 use super::error::SyncError;
@@ -95,14 +95,7 @@ impl Record for SiteRun {
     }
 }
 
-impl Versioned for SiteRun {
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-}
+state::versioned!(SiteRun);
 
 /// What `daily-sync` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -160,7 +153,7 @@ pub async fn fan_out(
                 // The first delivery stopped before queueing everything: finish its work.
                 Some(existing) => run = existing,
                 None => {
-                    return Err(SyncError::Store(StoreError::Conflict {
+                    return Err(SyncError::from(StoreError::Conflict {
                         entity: SiteRun::ENTITY,
                         key: run.key().to_string(),
                         expected_version: 1,

@@ -65,6 +65,11 @@ impl Drift {
         self.findings.is_empty()
     }
 
+    fn missing(&mut self, finding: String, step: ProvisionStep) {
+        self.findings.push(finding);
+        self.need(step);
+    }
+
     fn need(&mut self, step: ProvisionStep) {
         if !self.steps.contains(&step) {
             self.steps.push(step);
@@ -124,8 +129,10 @@ pub fn detect(
         match resource.kind {
             ResourceKind::TransportRule => match named(&observed.rules, name) {
                 None => {
-                    drift.findings.push(format!("transport rule {name} was deleted"));
-                    drift.need(ProvisionStep::CreateRules);
+                    drift.missing(
+                        format!("transport rule {name} was deleted"),
+                        ProvisionStep::CreateRules,
+                    );
                 }
                 Some(rule) => {
                     let state = rule.get("State").and_then(Value::as_str).unwrap_or_default();
@@ -152,10 +159,10 @@ pub fn detect(
             },
             ResourceKind::OutboundConnector => match named(&observed.outbound, name) {
                 None => {
-                    drift
-                        .findings
-                        .push(format!("outbound connector {name} was deleted"));
-                    drift.need(ProvisionStep::CreateConnectors);
+                    drift.missing(
+                        format!("outbound connector {name} was deleted"),
+                        ProvisionStep::CreateConnectors,
+                    );
                 }
                 Some(connector) => {
                     let host = if name == names.outbound_incoming {
@@ -182,10 +189,10 @@ pub fn detect(
             },
             ResourceKind::InboundConnector => match named(&observed.inbound, name) {
                 None => {
-                    drift
-                        .findings
-                        .push(format!("inbound connector {name} was deleted"));
-                    drift.need(ProvisionStep::CreateConnectors);
+                    drift.missing(
+                        format!("inbound connector {name} was deleted"),
+                        ProvisionStep::CreateConnectors,
+                    );
                 }
                 Some(connector) => {
                     let certificate = connector
@@ -218,10 +225,10 @@ pub fn detect(
                 drift.forget.push((ResourceKind::AllowedIp, resource.key.clone()));
             }
             ResourceKind::AllowedIp if !allowed.contains(&resource.key) => {
-                drift.findings.push(format!(
-                    "our IP {name} was removed from the connection-filter IP Allow List"
-                ));
-                drift.need(ProvisionStep::AddAllowedIps);
+                drift.missing(
+                    format!("our IP {name} was removed from the connection-filter IP Allow List"),
+                    ProvisionStep::AddAllowedIps,
+                );
             }
             ResourceKind::SpoofItem => {
                 let present = observed.spoof_items.iter().any(|item| {
@@ -229,10 +236,10 @@ pub fn detect(
                     resource.external_id.is_some() && id == resource.external_id.as_deref()
                 });
                 if !present {
-                    drift
-                        .findings
-                        .push(format!("our spoofed-sender allow entry {name} was removed"));
-                    drift.need(ProvisionStep::AddSpoofPair);
+                    drift.missing(
+                        format!("our spoofed-sender allow entry {name} was removed"),
+                        ProvisionStep::AddSpoofPair,
+                    );
                 }
             }
             _ => {}
@@ -253,10 +260,10 @@ pub fn detect(
         .collect();
     for ip in &vendor.egress_ips {
         if !recorded.is_empty() && !recorded.contains(ip.as_str()) && !allowed.contains(ip) {
-            drift
-                .findings
-                .push(format!("vendor egress IP {ip} is not in the IP Allow List"));
-            drift.need(ProvisionStep::AddAllowedIps);
+            drift.missing(
+                format!("vendor egress IP {ip} is not in the IP Allow List"),
+                ProvisionStep::AddAllowedIps,
+            );
         }
     }
     drift.steps.sort_by_key(|s| REPAIRS.iter().position(|o| o == s));

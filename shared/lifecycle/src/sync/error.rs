@@ -1,13 +1,15 @@
 //! Errors of the sync functions, in words an operator can act on.
 
-use microsoft::{exchange::ExchangeError, graph::GraphError};
 use model::{
     event::EventError,
     retry::{RetryHint, Retryable},
 };
-use state::{queue::QueueError, store::StoreError};
+use state::queue::QueueError;
 
-use crate::{tasks::StepError, tokens::TokenError};
+use crate::{
+    calls::{CallError, from_calls},
+    tasks::StepError,
+};
 
 /// A tenant's sync or a site's fan-out failed.
 #[derive(Debug, thiserror::Error)]
@@ -15,18 +17,9 @@ pub enum SyncError {
     /// The event is malformed; the message names the field.
     #[error(transparent)]
     Input(#[from] EventError),
-    /// A Graph call failed.
+    /// A call to Microsoft, the token path or the state table failed.
     #[error(transparent)]
-    Graph(#[from] GraphError),
-    /// An Exchange call failed.
-    #[error(transparent)]
-    Exchange(#[from] ExchangeError),
-    /// No token could be had (the message never holds a token).
-    #[error(transparent)]
-    Token(#[from] TokenError),
-    /// The state table failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    Call(#[from] CallError),
     /// The sync queue refused messages.
     #[error(transparent)]
     Queue(#[from] QueueError),
@@ -57,6 +50,8 @@ pub enum SyncError {
     },
 }
 
+from_calls!(SyncError);
+
 impl SyncError {
     /// The Lambda `errorType` (README: Errors).
     pub fn error_type(&self) -> &'static str {
@@ -68,11 +63,7 @@ impl SyncError {
 
     /// Microsoft refused the token (expired early or revoked): mint a new one.
     pub fn is_unauthorized(&self) -> bool {
-        match self {
-            Self::Graph(err) => err.is_unauthorized(),
-            Self::Exchange(err) => err.token_refused(),
-            _ => false,
-        }
+        matches!(self, Self::Call(err) if err.refused_token().is_some())
     }
 }
 
@@ -82,8 +73,7 @@ impl Retryable for SyncError {
             Self::Snapshot {
                 unprocessed: true, ..
             } => RetryHint::Backoff,
-            Self::Graph(err) => err.retry_hint(),
-            Self::Exchange(err) => err.retry_hint(),
+            Self::Call(err) => err.retry_hint(),
             _ => RetryHint::Never,
         }
     }

@@ -29,58 +29,39 @@ pub fn snapshot_partition(tenant_id: TenantId) -> String {
 
 /// A tenant's sync state, written at the end of every sync.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncState {
     /// The tenant.
     pub tenant_id: Option<TenantId>,
     /// The users delta link to resume from (absolute Graph URL; holds no token).
-    #[serde(default)]
     pub users_delta: Option<String>,
     /// The groups delta link to resume from.
-    #[serde(default)]
     pub groups_delta: Option<String>,
     /// Verified domains that receive mail, lower-case, sorted.
-    #[serde(default)]
     pub verified_domains: Vec<String>,
     /// Exchange's accepted domains, lower-case, sorted.
-    #[serde(default)]
     pub accepted_domains: Vec<String>,
     /// Expected MX hosts per verified domain (from `serviceConfigurationRecords`).
-    #[serde(default)]
     pub expected_mx: BTreeMap<String, Vec<String>>,
     /// Domains whose live MX does not route to Exchange Online, with what was found.
-    #[serde(default)]
     pub mx_problems: Vec<String>,
     /// Drift found and repaired by the last sync that found any.
-    #[serde(default)]
     pub last_drift: Vec<String>,
     /// When that drift was repaired.
-    #[serde(default)]
     pub last_drift_at: Option<DateTime<Utc>>,
     /// The run that last synced the tenant: a second delivery of its message changes nothing.
-    #[serde(default)]
     pub last_run_id: Option<String>,
     /// When the tenant was last synced.
-    #[serde(default)]
     pub synced_at: Option<DateTime<Utc>>,
     /// The run whose worker is syncing the tenant now, if any: one worker per tenant at a time.
-    #[serde(default)]
     pub claimed_by: Option<String>,
     /// When that claim lapses (a worker that died holds it no longer).
-    #[serde(default)]
     pub claimed_until: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version.
-    #[serde(default)]
     pub version: u64,
 }
 
-impl state::store::Versioned for SyncState {
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn set_version(&mut self, version: u64) {
-        self.version = version;
-    }
-}
+state::versioned!(SyncState);
 
 impl SyncState {
     /// The key of `tenant_id`'s sync state.

@@ -1,11 +1,7 @@
 //! Errors of tasks: a step that could not finish, and a task function that could not do what was
 //! asked (bad request, wrong lifecycle state, store or queue failure).
 
-use microsoft::{
-    exchange::{self, ExchangeError},
-    graph::GraphError,
-    identity::Resource,
-};
+use microsoft::identity::Resource;
 use model::{
     event::EventError,
     retry::{RetryHint, Retryable},
@@ -14,23 +10,14 @@ use model::{
 };
 use state::{queue::QueueError, store::StoreError};
 
-use crate::tokens::TokenError;
+use crate::calls::{CallError, from_calls};
 
 /// A step could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
-    /// A Graph call failed.
+    /// A call to Microsoft, the token path or the store failed.
     #[error(transparent)]
-    Graph(#[from] GraphError),
-    /// An Exchange call failed.
-    #[error(transparent)]
-    Exchange(#[from] ExchangeError),
-    /// No token could be had.
-    #[error(transparent)]
-    Token(#[from] TokenError),
-    /// The state store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    Call(#[from] CallError),
     /// The tenant's admin must do something first; the message says what.
     #[error("{0}")]
     AdminAction(String),
@@ -42,11 +29,13 @@ pub enum StepError {
     Failed(String),
 }
 
+from_calls!(StepError);
+
 impl StepError {
     /// Whether the tenant's grant is gone and its admin must consent again.
     pub fn needs_reconsent(&self) -> bool {
         match self {
-            Self::Token(err) => err.needs_reconsent(),
+            Self::Call(err) => err.needs_reconsent(),
             Self::Reconsent(_) => true,
             _ => false,
         }
@@ -55,8 +44,7 @@ impl StepError {
     /// The resource whose token was refused, if that is what failed.
     pub fn refused_token(&self) -> Option<Resource> {
         match self {
-            Self::Graph(err) if err.is_unauthorized() => Some(Resource::Graph),
-            Self::Exchange(err) if err.token_refused() => Some(Resource::Exchange),
+            Self::Call(err) => err.refused_token(),
             _ => None,
         }
     }
@@ -66,9 +54,7 @@ impl StepError {
         match (self.needs_reconsent(), self, self.retry_hint()) {
             (true, _, _) => StepErrorKind::NeedsReconsent,
             (_, Self::AdminAction(_), _) => StepErrorKind::AdminAction,
-            (_, Self::Exchange(err), _) if err.kind() == Some(exchange::Kind::RoleMissing) => {
-                StepErrorKind::AdminAction
-            }
+            (_, Self::Call(err), _) if err.role_missing() => StepErrorKind::AdminAction,
             (_, _, RetryHint::After(_)) => StepErrorKind::Throttled,
             (_, _, RetryHint::Backoff) => StepErrorKind::Transient,
             _ => StepErrorKind::Failed,
@@ -78,16 +64,10 @@ impl StepError {
 
 impl Retryable for StepError {
     fn retry_hint(&self) -> RetryHint {
-        if self.refused_token().is_some() {
-            // The runner drops the refused token; the next attempt mints a new one.
-            return RetryHint::Backoff;
-        }
         match self {
-            Self::Graph(err) => err.retry_hint(),
-            Self::Exchange(err) => err.retry_hint(),
-            Self::Token(TokenError::Identity(err)) => err.retry_hint(),
-            Self::Token(TokenError::Vault(err)) if err.is_transient() => RetryHint::Backoff,
-            Self::Store(err) if err.is_transient() => RetryHint::Backoff,
+            // The runner drops the refused token; the next attempt mints a new one.
+            Self::Call(err) if err.refused_token().is_some() => RetryHint::Backoff,
+            Self::Call(err) => err.retry_hint(),
             _ => RetryHint::Never,
         }
     }

@@ -188,6 +188,16 @@ pub enum Admission {
     },
 }
 
+impl Admission {
+    /// A new task that becomes the tenant's current task, leaving the tenant as `tenant`.
+    pub fn lead(tenant: TenantRecord) -> Self {
+        Self::Open {
+            tenant,
+            current: true,
+        }
+    }
+}
+
 /// A kind of task: provisioning, deprovisioning and policy-target updates implement it as peers.
 pub trait TaskPlan {
     /// The kind recorded on its tasks.

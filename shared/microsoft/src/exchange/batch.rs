@@ -130,17 +130,10 @@ impl InvokeCommandClient {
             }) if cmdlet == BATCH => {}
             Err(err) => return Err(err),
         }
-        answers
-            .into_answers()
-            .into_iter()
-            .zip(chunk)
-            .map(|(answer, cmdlet)| {
-                answer.ok_or_else(|| ExchangeError::Transport {
-                    cmdlet: cmdlet.name().to_owned(),
-                    reason: "the $batch answer has no response for it".to_owned(),
-                    transient: true,
-                })
-            })
-            .collect()
+        answers.finish(|index| ExchangeError::Transport {
+            cmdlet: chunk[index].name().to_owned(),
+            reason: "the $batch answer has no response for it".to_owned(),
+            transient: true,
+        })
     }
 }

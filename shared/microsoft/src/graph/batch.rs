@@ -153,18 +153,11 @@ impl GraphClient {
             }) if path == "/$batch" => {}
             Err(err) => return Err(err),
         }
-        answers
-            .into_answers()
-            .into_iter()
-            .zip(chunk)
-            .map(|(answer, request)| {
-                answer.ok_or_else(|| GraphError::Transport {
-                    method: "POST".to_owned(),
-                    path: "/$batch".to_owned(),
-                    reason: format!("no answer for batch request {:?}", request.id),
-                    transient: true,
-                })
-            })
-            .collect()
+        answers.finish(|index| GraphError::Transport {
+            method: "POST".to_owned(),
+            path: "/$batch".to_owned(),
+            reason: format!("no answer for batch request {:?}", chunk[index].id),
+            transient: true,
+        })
     }
 }

@@ -45,9 +45,11 @@ pub trait Versioned: Record {
     fn set_version(&mut self, version: u64);
 }
 
+/// Implements [`Versioned`] for a record with a `version: u64` field.
+#[macro_export]
 macro_rules! versioned {
     ($ty:ty) => {
-        impl Versioned for $ty {
+        impl $crate::store::Versioned for $ty {
             fn version(&self) -> u64 {
                 self.version
             }

@@ -7,15 +7,13 @@ use serde::{Deserialize, Serialize};
 
 /// Everything kept in a tenant's secret. `Debug` never shows a token.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct TenantTokens {
     /// The Graph access token.
-    #[serde(default)]
     pub graph: Option<AccessToken>,
     /// The Exchange Online access token.
-    #[serde(default)]
     pub exchange: Option<AccessToken>,
     /// The refresh token, where a delegated grant is used; it rotates on every use.
-    #[serde(default)]
     pub refresh_token: Option<SecretString>,
 }
 
