@@ -141,6 +141,15 @@ pub async fn lifecycle(lab: &Lab, users: u64) -> Result<LifecycleRun> {
     Ok(run)
 }
 
+/// A stage's figure beyond the counts: name, unit, how to read it from a run, budget, notes.
+type Extra = (
+    &'static str,
+    &'static str,
+    fn(&LifecycleRun) -> usize,
+    f64,
+    &'static str,
+);
+
 /// The figures of `runs` (each a [`lifecycle`]).
 pub fn figures(runs: &[LifecycleRun]) -> Vec<Figure> {
     let mut figures = Vec::new();
@@ -186,27 +195,27 @@ pub fn figures(runs: &[LifecycleRun]) -> Vec<Figure> {
             "requests",
             of(i, &|c| c.exchange.writes),
         ));
-        if i == 2 {
-            figures.push(
-                Figure::new(
-                    "steady-state sync: Exchange HTTP requests",
-                    "requests",
-                    runs.iter().map(|r| r.steady_exchange_http as f64).collect(),
-                )
-                .at_most(2.0)
-                .notes("every drift read (rules, connectors, IP allow list, spoof entries) in one Exchange `$batch`"),
-            );
-        }
-        if i == 3 {
-            figures.push(
-                Figure::new(
-                    "token refresh (forced): secret writes",
-                    "writes",
-                    runs.iter().map(|r| r.refresh_secret_writes as f64).collect(),
-                )
-                .at_most(1.0)
-                .notes("both tokens in one secret, written once per tenant per refresh"),
-            );
+        // Two stages have one more figure each, measured beside the counts.
+        let extra: Option<Extra> = match i {
+            2 => Some((
+                "steady-state sync: Exchange HTTP requests",
+                "requests",
+                |r| r.steady_exchange_http,
+                2.0,
+                "every drift read (rules, connectors, IP allow list, spoof entries) in one Exchange `$batch`",
+            )),
+            3 => Some((
+                "token refresh (forced): secret writes",
+                "writes",
+                |r| r.refresh_secret_writes,
+                1.0,
+                "both tokens in one secret, written once per tenant per refresh",
+            )),
+            _ => None,
+        };
+        if let Some((name, unit, pick, budget, notes)) = extra {
+            let values = runs.iter().map(|r| pick(r) as f64).collect();
+            figures.push(Figure::new(name, unit, values).at_most(budget).notes(notes));
         }
     }
     figures

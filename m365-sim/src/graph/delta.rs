@@ -145,60 +145,25 @@ fn run(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, kind: Kind) -> GraphReply 
     };
     let mut i = cur.pos;
     while i < len {
-        let item = match kind {
+        let (changed, alive, id) = match kind {
             Kind::Users => {
                 let u = &t.users[i];
-                if u.changed_seq > cur.upto || !in_round(u.changed_seq) || (cur.since.is_none() && !u.alive())
-                {
-                    None
-                } else if !u.alive() {
-                    Some(removed(u.id.to_string()))
-                } else {
-                    Some(users::render(t, u, select.as_deref()))
-                }
+                (u.changed_seq, u.alive(), u.id.to_string())
             }
             Kind::Groups => {
                 let g = &t.groups[i];
-                if g.changed_seq > cur.upto || !in_round(g.changed_seq) || (cur.since.is_none() && !g.alive())
-                {
-                    None
-                } else if !g.alive() {
-                    Some(removed(g.id.to_string()))
-                } else {
-                    let mut m = odata::project(
-                        &select
-                            .clone()
-                            .unwrap_or_else(|| {
-                                [
-                                    "displayName",
-                                    "description",
-                                    "groupTypes",
-                                    "mail",
-                                    "mailEnabled",
-                                    "mailNickname",
-                                    "securityEnabled",
-                                    "visibility",
-                                ]
-                                .iter()
-                                .map(|s| (*s).to_owned())
-                                .collect()
-                            })
-                            .into_iter()
-                            .filter(|p| p != "members")
-                            .collect::<Vec<_>>(),
-                        &|p| groups::prop(t, g, p),
-                    );
-                    m.insert("id".into(), json!(g.id));
-                    let wants_members = select.as_ref().is_none_or(|s| s.iter().any(|p| p == "members"));
-                    if wants_members {
-                        m.insert(
-                            "members@delta".into(),
-                            Value::Array(member_changes(t, g, cur.since, cur.upto)),
-                        );
-                    }
-                    Some(m)
-                }
+                (g.changed_seq, g.alive(), g.id.to_string())
             }
+        };
+        let item = if changed > cur.upto || !in_round(changed) || (cur.since.is_none() && !alive) {
+            None
+        } else if !alive {
+            Some(removed(id))
+        } else {
+            Some(match kind {
+                Kind::Users => users::render(t, &t.users[i], select.as_deref()),
+                Kind::Groups => group_item(t, &t.groups[i], select.as_deref(), &cur),
+            })
         };
         if let Some(item) = item {
             if value.len() == PAGE_SIZE {
@@ -234,6 +199,45 @@ fn run(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, kind: Kind) -> GraphReply 
         }
     }
     GraphReply::ok(body)
+}
+
+/// The properties of a group in a delta round without `$select`.
+const DEFAULT_GROUP_PROPERTIES: &[&str] = &[
+    "displayName",
+    "description",
+    "groupTypes",
+    "mail",
+    "mailEnabled",
+    "mailNickname",
+    "securityEnabled",
+    "visibility",
+];
+
+/// A live group as a delta round shows it: its `select`ed properties and its member changes.
+fn group_item(
+    t: &Tenant,
+    g: &m365_sim_model::tenant::Group,
+    select: Option<&[String]>,
+    cur: &Cursor,
+) -> Map<String, Value> {
+    let mut m = odata::project(
+        &select
+            .map(<[String]>::to_vec)
+            .unwrap_or_else(|| DEFAULT_GROUP_PROPERTIES.iter().map(|s| (*s).to_owned()).collect())
+            .into_iter()
+            .filter(|p| p != "members")
+            .collect::<Vec<_>>(),
+        &|p| groups::prop(t, g, p),
+    );
+    m.insert("id".into(), json!(g.id));
+    let wants_members = select.is_none_or(|s| s.iter().any(|p| p == "members"));
+    if wants_members {
+        m.insert(
+            "members@delta".into(),
+            Value::Array(member_changes(t, g, cur.since, cur.upto)),
+        );
+    }
+    m
 }
 
 fn removed(id: String) -> Map<String, Value> {

@@ -81,7 +81,10 @@ async fn tokens_round_trip_create_then_put_with_tags_and_expiry() {
     assert_ne!(first, second);
     assert_eq!(stored_graph_token(&vault, tenant).await, newer, "exists");
     let stored = vault.read_tokens(tenant).await.expect("read").expect("exists");
-    assert!(stored.tokens.refresh_token.is_none(), "the newer version has none");
+    assert!(
+        stored.tokens.refresh_token.is_none(),
+        "the newer version has none"
+    );
 
     let described = aws_sdk_secretsmanager::Client::new(&sdk)
         .describe_secret()

@@ -53,8 +53,7 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
         (4, 0, 0),
         "{fresh:?}"
     );
-    let each: Vec<u64> = tenants.iter().map(|t| lab.counts(*t).token.requests).collect();
-    assert_eq!(each, [0; 4], "no token request");
+    assert_eq!(token_requests_each(&lab, &tenants), [0; 4], "no token request");
     assert_eq!(
         futures_versions(&lab, &tenants).await,
         versions,
@@ -73,8 +72,7 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
         (4, 8, 4),
         "{due:?}"
     );
-    let each: Vec<u64> = tenants.iter().map(|t| lab.counts(*t).token.requests).collect();
-    assert_eq!(each, [2; 4], "one per resource");
+    assert_eq!(token_requests_each(&lab, &tenants), [2; 4], "one per resource");
     // The new tokens work against the simulator's advanced clock.
     let view = lab
         .provision(json!({"tenant_id": tenants[0].to_string(), "site": "eu", "options": {"dry_run": true}}))
@@ -83,6 +81,11 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
 }
 
 /// Rewrites the tenant's access tokens as if minted `ago` (their lifetime unchanged).
+/// Token requests the simulator saw from each of `tenants`, in order.
+fn token_requests_each(lab: &Lab, tenants: &[TenantId]) -> Vec<u64> {
+    tenants.iter().map(|t| lab.counts(*t).token.requests).collect()
+}
+
 async fn age_tokens(lab: &Lab, tenant: TenantId, ago: Duration) {
     let mut stored = lab.stored_tokens(tenant).await;
     for token in [&mut stored.tokens.graph, &mut stored.tokens.exchange]

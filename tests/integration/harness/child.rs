@@ -90,38 +90,23 @@ async fn invoke(
         sync::{DailySync, Syncer},
     };
     use model::config;
-    fn configured<T>(function: &str, wired: Result<T, config::ConfigError>) -> T {
-        wired.unwrap_or_else(|err| panic!("{function}: configuration: {err}"))
+    // Each arm wires the function's dependencies from the environment, as its `main.rs` does.
+    macro_rules! run {
+        ($wire:expr, $handler:path) => {{
+            let wired = $wire
+                .await
+                .unwrap_or_else(|err: config::ConfigError| panic!("{function}: configuration: {err}"));
+            json!($handler(&wired, event).await?)
+        }};
     }
     Ok(match function {
-        "provision" => {
-            let lifecycle = configured(function, Lifecycle::from_env().await);
-            json!(provision::handler(&lifecycle, event).await?)
-        }
-        "deprovision" => {
-            let lifecycle = configured(function, Lifecycle::from_env().await);
-            json!(deprovision::handler(&lifecycle, event).await?)
-        }
-        "policy-targets" => {
-            let lifecycle = configured(function, Lifecycle::from_env().await);
-            json!(policy_targets::handler(&lifecycle, event).await?)
-        }
-        "status" => {
-            let store = configured(function, state::store::Store::from_env().await);
-            json!(status::handler(&store, event).await?)
-        }
-        "token-refresh" => {
-            let refresher = configured(function, Refresher::from_env().await);
-            json!(token_refresh::handler(&refresher, event).await?)
-        }
-        "daily-sync" => {
-            let daily = configured(function, DailySync::from_env().await);
-            json!(daily_sync::handler(&daily, event).await?)
-        }
-        "sync-worker" => {
-            let syncer = configured(function, Syncer::from_env().await);
-            json!(sync_worker::handler(&syncer, event).await?)
-        }
+        "provision" => run!(Lifecycle::from_env(), provision::handler),
+        "deprovision" => run!(Lifecycle::from_env(), deprovision::handler),
+        "policy-targets" => run!(Lifecycle::from_env(), policy_targets::handler),
+        "status" => run!(state::store::Store::from_env(), status::handler),
+        "token-refresh" => run!(Refresher::from_env(), token_refresh::handler),
+        "daily-sync" => run!(DailySync::from_env(), daily_sync::handler),
+        "sync-worker" => run!(Syncer::from_env(), sync_worker::handler),
         other => panic!("no function {other}"),
     })
 }
