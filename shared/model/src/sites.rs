@@ -57,7 +57,7 @@ const fn at(hour: u8, minute: u8) -> UtcTime {
     UtcTime { hour, minute }
 }
 
-/// Every site with its daily sync time. India's is 12:15: the seed's "00:15 p.m.".
+/// Every site with its daily sync time. India's is 12:15: the predecessor's "00:15 p.m.".
 pub const SITES: [(Site, UtcTime); 8] = [
     (Site::Eu, at(0, 15)),
     (Site::Uk, at(0, 15)),

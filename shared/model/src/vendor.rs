@@ -1,7 +1,7 @@
 //! The vendor's facts (name prefix, smart hosts, egress IPs, TLS certificate name, spoof pair,
 //! verdict header) as one configuration document, and the object names derived from them.
-//! With the default prefix `TMCAS` the names are exactly those of the seed's system, so tenants it
-//! provisioned can be adopted and cleaned up.
+//! With the default prefix `TMCAS` the names are exactly those of the predecessor (docs/design.md,
+//! "Objects in a tenant"), so tenants it provisioned can be adopted and cleaned up.
 
 use std::net::Ipv4Addr;
 

@@ -1,10 +1,10 @@
 //! Deprovisioning and cleanup, as a kind of task ([`Deprovisioning`]): leave the tenant as it was.
 //!
-//! `standard` does the seed's deprovisioning (sync and reports stopped, rerouting rules, outbound
+//! `standard` does the predecessor's deprovisioning (sync and reports stopped, rerouting rules, outbound
 //! connectors and virtual groups removed) and lists what is left for a human, by exact name;
 //! `full` removes that too: the skip-spam and junk rules, the inbound connectors, the spoof entry,
 //! exactly the IPs we added, the role assignments we made, and the app's service principal last.
-//! Only recorded objects are removed, or with `adopt_existing` the seed's objects found by their
+//! Only recorded objects are removed, or with `adopt_existing` the predecessor's objects found by their
 //! exact names. Messages held in quarantine must be acknowledged first.
 
 mod request;

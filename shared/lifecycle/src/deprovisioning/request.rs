@@ -12,7 +12,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// The seed's deprovisioning; the rest is listed for manual cleanup.
+    /// The predecessor's deprovisioning; the rest is listed for manual cleanup.
     #[default]
     Standard,
     /// Standard plus the manual-cleanup list.
@@ -31,7 +31,7 @@ pub struct DeprovisionRequest {
     /// Go ahead although messages are held in quarantine.
     #[serde(default)]
     pub acknowledge_quarantine: bool,
-    /// Also remove the seed's objects found by their exact names (a tenant never provisioned here).
+    /// Also remove the predecessor's objects found by their exact names (a tenant never provisioned here).
     #[serde(default)]
     pub adopt_existing: bool,
     /// The tenant's site: needed only to adopt a tenant unknown here.

@@ -1,6 +1,6 @@
 //! The removal steps, each declared once, in the order they run: routing rules before the
 //! outbound connectors they reference, and the app's service principal last (after it, no token
-//! can be minted). `standard` runs the seed's five; `full` adds the manual-cleanup list.
+//! can be minted). `standard` runs the predecessor's five; `full` adds the manual-cleanup list.
 
 use strum::{EnumIter, IntoStaticStr};
 
@@ -40,7 +40,7 @@ pub enum DeprovisionStep {
     DeleteTokenSecret,
 }
 
-/// Full mode only: the seed's manual-cleanup list.
+/// Full mode only: the predecessor's manual-cleanup list.
 fn full(request: &DeprovisionRequest) -> bool {
     request.mode == Mode::Full
 }
@@ -106,7 +106,7 @@ mod tests {
     }
 
     #[test]
-    fn standard_is_the_seeds_list_and_full_adds_the_cleanup_with_the_app_last() {
+    fn standard_is_the_predecessors_list_and_full_adds_the_cleanup_with_the_app_last() {
         let standard = [
             "stop_daily_sync",
             "stop_reports",

@@ -1,5 +1,5 @@
-//! The removal steps. Each removes what is recorded (or, adopting, what carries the seed's exact
-//! names), treats "not found" as success, and forgets each record once its object is gone, so a
+//! The removal steps. Each removes what is recorded (or, adopting, what carries the predecessor's
+//! exact names), treats "not found" as success, and forgets each record once its object is gone, so a
 //! re-run after a crash finishes the job.
 
 use std::collections::BTreeSet;
