@@ -2,10 +2,7 @@
 //! members and the domain rules' conditions follow the tenant's new targets. The targets are
 //! stored on the tenant when the task opens; its two steps read them from there.
 
-use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin},
-    fields::text,
-};
+use microsoft::exchange::{Cmdlet, ExchangeAdmin};
 use model::{
     event::{self, EventError},
     policy::PolicyTargetsInput,
@@ -18,7 +15,7 @@ use state::store::{StepRecord, TenantRecord};
 use strum::{EnumIter, IntoStaticStr};
 
 use crate::{
-    provisioning::{apply_members, protected_domains, update_domain_rules},
+    provisioning::{accepted_domains, apply_members, protected_domains, update_domain_rules},
     tasks::{Admission, Declaration, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan},
 };
 
@@ -124,12 +121,7 @@ async fn update_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepErro
 /// Sets the domain rules' conditions to the targeted (or all accepted) domains where they differ.
 async fn update_rule_domains(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
-    let accepted: Vec<String> = exchange
-        .invoke(&Cmdlet::new("Get-AcceptedDomain"))
-        .await?
-        .iter()
-        .filter_map(|d| text(d, "DomainName").map(str::to_ascii_lowercase))
-        .collect();
+    let accepted = accepted_domains(&exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await?);
     let desired = protected_domains(&ctx.tenant.policy_targets, &accepted);
     let rules = exchange.invoke(&Cmdlet::new("Get-TransportRule")).await?;
     let updated = update_domain_rules(&exchange, &rules, ctx.names, &desired)

@@ -256,16 +256,20 @@ impl ManagedNames {
         }
     }
 
-    /// The six transport rules, routing rules first.
-    pub fn rules(&self) -> [&str; 6] {
+    /// The four routing rules (they reroute mail through the outbound connectors).
+    pub fn routing_rules(&self) -> [&str; 4] {
         [
             &self.rule_incoming_domain,
             &self.rule_incoming_user,
             &self.rule_outgoing_domain,
             &self.rule_outgoing_user,
-            &self.rule_skip_spam,
-            &self.rule_junk,
         ]
+    }
+
+    /// The six transport rules, routing rules first.
+    pub fn rules(&self) -> [&str; 6] {
+        let [a, b, c, d] = self.routing_rules();
+        [a, b, c, d, &self.rule_skip_spam, &self.rule_junk]
     }
 }
 

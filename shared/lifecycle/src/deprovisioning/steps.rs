@@ -41,7 +41,7 @@ pub enum Named {
 
 impl Named {
     /// The cmdlets' noun, the records' kind and the objects' names.
-    fn objects(self, names: &ManagedNames) -> (&'static str, ResourceKind, Vec<&String>) {
+    fn objects(self, names: &ManagedNames) -> (&'static str, ResourceKind, Vec<&str>) {
         let rules = ("TransportRule", ResourceKind::TransportRule);
         let (noun, kind) = match self {
             Self::RoutingRules | Self::FilterRules => rules,
@@ -49,15 +49,10 @@ impl Named {
             Self::InboundConnectors => ("InboundConnector", ResourceKind::InboundConnector),
         };
         let objects = match self {
-            Self::RoutingRules => vec![
-                &names.rule_incoming_domain,
-                &names.rule_incoming_user,
-                &names.rule_outgoing_domain,
-                &names.rule_outgoing_user,
-            ],
-            Self::OutboundConnectors => vec![&names.outbound_incoming, &names.outbound_outgoing],
-            Self::FilterRules => vec![&names.rule_skip_spam, &names.rule_junk],
-            Self::InboundConnectors => vec![&names.inbound_incoming, &names.inbound_outgoing],
+            Self::RoutingRules => names.routing_rules().to_vec(),
+            Self::OutboundConnectors => vec![names.outbound_incoming.as_str(), &names.outbound_outgoing],
+            Self::FilterRules => vec![names.rule_skip_spam.as_str(), &names.rule_junk],
+            Self::InboundConnectors => vec![names.inbound_incoming.as_str(), &names.inbound_outgoing],
         };
         (noun, kind, objects)
     }
@@ -124,7 +119,7 @@ async fn remove_named(
     request: &DeprovisionRequest,
     noun: &str,
     kind: ResourceKind,
-    names: &[&String],
+    names: &[&str],
 ) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
     let (mut removed, mut absent) = (Vec::new(), Vec::new());
@@ -134,11 +129,11 @@ async fn remove_named(
             continue;
         }
         match exchange
-            .invoke(&Cmdlet::new(format!("Remove-{noun}")).param("Identity", name.as_str()))
+            .invoke(&Cmdlet::new(format!("Remove-{noun}")).param("Identity", *name))
             .await
         {
-            Ok(_) => removed.push((*name).clone()),
-            Err(err) if err.kind() == Some(Kind::NotFound) => absent.push((*name).clone()),
+            Ok(_) => removed.push((*name).to_owned()),
+            Err(err) if err.kind() == Some(Kind::NotFound) => absent.push((*name).to_owned()),
             Err(err) => return Err(err.into()),
         }
         ctx.forget(kind, name).await?;

@@ -25,7 +25,7 @@ pub use self::{
     step::ProvisionStep,
     steps::{
         groups::apply_members,
-        rules::{protected_domains, update_domain_rules},
+        rules::{accepted_domains, protected_domains, update_domain_rules},
     },
 };
 use crate::tasks::{Admission, Engine, PlannedCall, Step, TaskError, TaskPlan, attention_of, scope_name};

@@ -37,26 +37,18 @@ fn all_services() -> Vec<Service> {
     Service::ALL.to_vec()
 }
 
-/// Provisioning options.
+/// Provisioning options; an absent one takes its [`Default`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Options {
     /// Add the vendor IPs to the connection-filter IP Allow List.
-    #[serde(default = "yes")]
     pub ip_allow_list: bool,
     /// Assign Global Administrator to `delegates` (legacy; audited).
-    #[serde(default)]
     pub promote_delegates_to_global_admin: bool,
     /// The delegate accounts to promote.
-    #[serde(default)]
     pub delegates: Vec<UserPrincipalName>,
     /// Return the plan of calls and change nothing.
-    #[serde(default)]
     pub dry_run: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Default for Options {

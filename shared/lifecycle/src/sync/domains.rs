@@ -69,16 +69,6 @@ pub fn expected_mx(answer: &BatchResponse) -> Vec<String> {
     hosts.into_iter().collect()
 }
 
-/// Accepted domain names from `Get-AcceptedDomain`, lower-case and sorted.
-pub fn accepted_domains(objects: &[Value]) -> Vec<String> {
-    let domains: BTreeSet<String> = objects
-        .iter()
-        .filter_map(|d| d.get("DomainName").and_then(Value::as_str))
-        .map(str::to_ascii_lowercase)
-        .collect();
-    domains.into_iter().collect()
-}
-
 /// Domains whose live MX does not include the host Microsoft expects, each with what DNS has.
 pub async fn mx_problems(resolver: &MxResolver, expected: &BTreeMap<String, Vec<String>>) -> Vec<String> {
     let mut problems = Vec::new();

@@ -84,13 +84,7 @@ fn enabled(object: &Value) -> bool {
 /// The IP condition a rule of ours carries: the vendor's egress IPs, as exceptions on the routing
 /// rules (mail the vendor already scanned is not rerouted) and as the skip-spam rule's condition.
 fn rule_ip_condition(names: &ManagedNames, rule: &str) -> Option<&'static str> {
-    let routing = [
-        &names.rule_incoming_domain,
-        &names.rule_incoming_user,
-        &names.rule_outgoing_domain,
-        &names.rule_outgoing_user,
-    ];
-    if routing.iter().any(|r| r.eq_ignore_ascii_case(rule)) {
+    if names.routing_rules().iter().any(|r| r.eq_ignore_ascii_case(rule)) {
         Some("ExceptIfSenderIpRanges")
     } else if names.rule_skip_spam.eq_ignore_ascii_case(rule) {
         Some("SenderIpRanges")

@@ -35,7 +35,7 @@ use super::{
 };
 use crate::{
     clients::Microsoft,
-    provisioning::{ProvisionStep, protected_domains, update_domain_rules},
+    provisioning::{ProvisionStep, accepted_domains, protected_domains, update_domain_rules},
     tasks::{Step, StepContext, StepError},
 };
 
@@ -307,7 +307,7 @@ impl Syncer {
             spoof_items: next()?,
         };
         let accepted = if domains_changed {
-            domains::accepted_domains(&next()?)
+            accepted_domains(&next()?)
         } else {
             state.accepted_domains.clone()
         };

@@ -1,6 +1,8 @@
 //! The six transport rules: created disabled, enabled as the very last step, so mail is rerouted
 //! only once connectors, groups and allow lists are all in place.
 
+use std::collections::BTreeSet;
+
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, ExchangeError, ensure, find},
     fields::{named, same_set, strings, text},
@@ -24,11 +26,7 @@ async fn rule_domains(
         return Ok(domains.clone());
     }
     let accepted = exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await?;
-    Ok(accepted
-        .iter()
-        .filter_map(|d| text(d, "DomainName"))
-        .map(str::to_ascii_lowercase)
-        .collect())
+    Ok(accepted_domains(&accepted))
 }
 
 /// The smtp address of a recorded virtual group.
@@ -158,6 +156,16 @@ pub fn enable_rules_calls(_: &ProvisionRequest, names: &ManagedNames) -> Vec<Pla
         "Enable-TransportRule",
         &names.rules(),
     )
+}
+
+/// Accepted domain names from `Get-AcceptedDomain`, lower-case and sorted.
+pub fn accepted_domains(objects: &[Value]) -> Vec<String> {
+    let domains: BTreeSet<String> = objects
+        .iter()
+        .filter_map(|d| text(d, "DomainName"))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    domains.into_iter().collect()
 }
 
 /// The domains the domain rules must cover: the policy's explicit list (never grown by a
