@@ -52,30 +52,41 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The default policy with its backoff delays from `M365_RETRY_MIN_DELAY_MS` and
-    /// `M365_RETRY_MAX_DELAY_MS` where set (tests that inject faults shorten them).
+    /// `M365_RETRY_MAX_DELAY_MS` where set (tests that inject faults shorten them): each 1 ms to
+    /// 60 s, the first no longer than the longest.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        const LONGEST: u64 = 60_000;
         let millis = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
-            optional(source, name)
-                .map(|raw| {
-                    raw.parse::<u64>()
-                        .map(Duration::from_millis)
-                        .map_err(|_| ConfigError::Invalid {
-                            name,
-                            reason: format!("expected a whole number of milliseconds, got {raw:?}"),
-                        })
-                })
-                .transpose()
+            let Some(raw) = optional(source, name) else {
+                return Ok(None);
+            };
+            match raw.parse::<u64>() {
+                Ok(ms @ 1..=LONGEST) => Ok(Some(Duration::from_millis(ms))),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    reason: format!(
+                        "expected a whole number of milliseconds from 1 to {LONGEST}, got {raw:?}"
+                    ),
+                }),
+            }
         };
         let default = Self::default();
-        let min_delay = millis("M365_RETRY_MIN_DELAY_MS")?.unwrap_or(default.min_delay);
-        let max_delay = millis("M365_RETRY_MAX_DELAY_MS")?.unwrap_or(default.max_delay);
+        let min = millis("M365_RETRY_MIN_DELAY_MS")?;
+        let max = millis("M365_RETRY_MAX_DELAY_MS")?;
+        let (min_delay, max_delay) = (min.unwrap_or(default.min_delay), max.unwrap_or(default.max_delay));
         if min_delay > max_delay {
+            // Name the setting the operator wrote: the first delay when the longest is the default.
+            let name = if max.is_some() {
+                "M365_RETRY_MAX_DELAY_MS"
+            } else {
+                "M365_RETRY_MIN_DELAY_MS"
+            };
             return Err(ConfigError::Invalid {
-                name: "M365_RETRY_MAX_DELAY_MS",
+                name,
                 reason: format!(
-                    "{} ms is below the first delay of {} ms",
-                    max_delay.as_millis(),
-                    min_delay.as_millis()
+                    "the first delay ({} ms) is longer than the longest ({} ms)",
+                    min_delay.as_millis(),
+                    max_delay.as_millis()
                 ),
             });
         }
@@ -218,6 +229,21 @@ mod tests {
             ),
             (
                 env(&[("M365_RETRY_MIN_DELAY_MS", "9000")]),
+                "M365_RETRY_MIN_DELAY_MS",
+            ),
+            (
+                env(&[
+                    ("M365_RETRY_MIN_DELAY_MS", "300"),
+                    ("M365_RETRY_MAX_DELAY_MS", "200"),
+                ]),
+                "M365_RETRY_MAX_DELAY_MS",
+            ),
+            (
+                env(&[("M365_RETRY_MIN_DELAY_MS", "0")]),
+                "M365_RETRY_MIN_DELAY_MS",
+            ),
+            (
+                env(&[("M365_RETRY_MAX_DELAY_MS", "5000000")]),
                 "M365_RETRY_MAX_DELAY_MS",
             ),
         ] {
