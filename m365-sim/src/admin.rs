@@ -9,12 +9,11 @@ use axum::{
     extract::{Path, State},
     response::Response,
 };
-use chrono::TimeDelta;
 use m365_sim_model::{
     error::SimError,
     faults::FaultSpec,
     state::{SimState, lock},
-    tenant::{DirectoryPatch, RoleAssignment, TenantSpec},
+    tenant::{DirectoryPatch, TenantSpec, propagation},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -86,7 +85,7 @@ pub fn apply_settings(state: &SimState, id: &str, s: &TenantSettings) -> Result<
         .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
     let mut t = lock(&t);
     if let Some(p) = s.group_propagation_seconds {
-        t.group_propagation = TimeDelta::seconds(p.min(i64::MAX as u64 / 2000) as i64);
+        t.group_propagation = propagation(p);
     }
     let app = (
         state.config.client_id.as_str(),
@@ -96,27 +95,7 @@ pub fn apply_settings(state: &SimState, id: &str, s: &TenantSettings) -> Result<
         t.consent(app, roles, state.clock.now())?;
     }
     if let Some(on) = s.exchange_admin_role {
-        let sp = t
-            .our_sp(app.0)
-            .map(|s| s.id)
-            .ok_or_else(|| SimError::BadRequest("the app is not consented".into()))?;
-        let role = m365_sim_model::catalog::EXCHANGE_ADMIN_ROLE;
-        let has = t
-            .role_assignments
-            .iter()
-            .any(|r| r.principal_id == sp && r.role_definition_id == role);
-        if on && !has {
-            let id = t.ids.uuid().simple().to_string();
-            t.role_assignments.push(RoleAssignment {
-                id,
-                principal_id: sp,
-                role_definition_id: role.into(),
-                directory_scope_id: "/".into(),
-            });
-        } else if !on {
-            t.role_assignments
-                .retain(|r| !(r.principal_id == sp && r.role_definition_id == role));
-        }
+        t.set_exchange_admin(app.0, on)?;
     }
     Ok(())
 }
@@ -175,12 +154,7 @@ pub fn grant_consent(state: &SimState, id: &str, roles: Option<Vec<String>>) -> 
     let t = state
         .tenant(id)
         .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
-    let roles = roles.unwrap_or_else(|| {
-        m365_sim_model::catalog::DEFAULT_APP_ROLES
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect()
-    });
+    let roles = roles.unwrap_or_else(m365_sim_model::catalog::default_app_roles);
     let app = (
         state.config.client_id.as_str(),
         state.config.app_display_name.as_str(),

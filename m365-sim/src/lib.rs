@@ -17,6 +17,7 @@ pub mod auth;
 pub mod dns;
 pub mod entra;
 pub mod exchange;
+mod fault;
 pub mod graph;
 pub mod reply;
 pub mod server;

@@ -155,6 +155,11 @@ pub const DEFAULT_APP_ROLES: &[&str] = &[
     EXCHANGE_MANAGE_AS_APP,
 ];
 
+/// [`DEFAULT_APP_ROLES`], owned: what consent grants when no roles are named.
+pub fn default_app_roles() -> Vec<String> {
+    DEFAULT_APP_ROLES.iter().map(|s| (*s).to_owned()).collect()
+}
+
 /// Looks up an app role by name (case-insensitive).
 pub fn app_role(name: &str) -> Option<(&'static str, &'static str, Resource)> {
     APP_ROLES

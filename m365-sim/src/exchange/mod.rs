@@ -23,6 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     auth::{self, AuthError},
+    fault::strike,
     graph::odata::{self, Query},
     reply,
 };
@@ -84,11 +85,8 @@ type Outcome = (u16, Vec<(String, String)>, Value);
 
 /// Applies the fault `hit` in `phase`: its delay, then its error answer if it has one.
 async fn fault(hit: Option<&FaultHit>, phase: Phase) -> Option<Outcome> {
-    let hit = hit.filter(|h| h.phase == phase)?;
-    if hit.latency_ms > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(hit.latency_ms)).await;
-    }
-    hit.status.map(|status| err_outcome(fault_error(hit, status)))
+    let (hit, status) = strike(hit, phase).await?;
+    Some(err_outcome(fault_error(hit, status)))
 }
 
 fn err_outcome(e: ExoError) -> Outcome {

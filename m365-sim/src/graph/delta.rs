@@ -148,11 +148,11 @@ fn run(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, kind: Kind) -> GraphReply 
         let (changed, alive, id) = match kind {
             Kind::Users => {
                 let u = &t.users[i];
-                (u.changed_seq, u.alive(), u.id.to_string())
+                (u.changed_seq, u.alive(), u.id)
             }
             Kind::Groups => {
                 let g = &t.groups[i];
-                (g.changed_seq, g.alive(), g.id.to_string())
+                (g.changed_seq, g.alive(), g.id)
             }
         };
         let item = if changed > cur.upto || !in_round(changed) || (cur.since.is_none() && !alive) {
@@ -220,16 +220,7 @@ fn group_item(
     select: Option<&[String]>,
     cur: &Cursor,
 ) -> Map<String, Value> {
-    let mut m = odata::project(
-        &select
-            .map(<[String]>::to_vec)
-            .unwrap_or_else(|| DEFAULT_GROUP_PROPERTIES.iter().map(|s| (*s).to_owned()).collect())
-            .into_iter()
-            .filter(|p| p != "members")
-            .collect::<Vec<_>>(),
-        &|p| groups::prop(t, g, p),
-    );
-    m.insert("id".into(), json!(g.id));
+    let mut m = groups::project(t, g, select, DEFAULT_GROUP_PROPERTIES);
     let wants_members = select.is_none_or(|s| s.iter().any(|p| p == "members"));
     if wants_members {
         m.insert(
@@ -240,7 +231,7 @@ fn group_item(
     m
 }
 
-fn removed(id: String) -> Map<String, Value> {
+fn removed(id: uuid::Uuid) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("id".into(), json!(id));
     m.insert("@removed".into(), json!({"reason": "changed"}));

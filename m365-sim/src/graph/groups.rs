@@ -83,19 +83,25 @@ pub fn prop(t: &Tenant, g: &Group, name: &str) -> Value {
 }
 
 fn render(t: &Tenant, g: &Group, select: Option<&[String]>) -> Map<String, Value> {
-    let all: Vec<String>;
-    let props = match select {
-        Some(s) if !s.is_empty() => s,
-        _ => {
-            all = PROPERTIES
-                .iter()
-                .filter(|p| **p != "members")
-                .map(|s| (*s).to_owned())
-                .collect();
-            &all
-        }
+    project(t, g, select.filter(|s| !s.is_empty()), PROPERTIES)
+}
+
+/// The group's `select`ed properties (`defaults` without a `$select`), never `members`, always
+/// with its `id`.
+pub(super) fn project(
+    t: &Tenant,
+    g: &Group,
+    select: Option<&[String]>,
+    defaults: &[&str],
+) -> Map<String, Value> {
+    let props: Vec<String> = match select {
+        Some(s) => s.iter().filter(|p| *p != "members").cloned().collect(),
+        None => defaults
+            .iter()
+            .filter(|p| **p != "members")
+            .map(|s| (*s).to_owned())
+            .collect(),
     };
-    let props: Vec<String> = props.iter().filter(|p| *p != "members").cloned().collect();
     let mut m = odata::project(&props, &|p| prop(t, g, p));
     m.entry("id").or_insert_with(|| json!(g.id));
     m

@@ -40,6 +40,7 @@ use serde_json::{Value, json};
 
 use crate::{
     auth::{self, AuthError},
+    fault::strike,
     reply,
 };
 
@@ -491,15 +492,8 @@ pub async fn pipeline(
         Surface::Graph,
         &format!("{} {}", req.method, req.path),
     );
-    if let Some(h) = &hit
-        && h.phase == Phase::Before
-    {
-        if h.latency_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(h.latency_ms)).await;
-        }
-        if let Some(s) = h.status {
-            return fault_reply(h, s);
-        }
+    if let Some((h, s)) = strike(hit.as_ref(), Phase::Before).await {
+        return fault_reply(h, s);
     }
     let claims = match verified {
         Ok(c) => c,
@@ -514,16 +508,9 @@ pub async fn pipeline(
         now: state.clock.now(),
     };
     let r = dispatch(&ctx, req);
-    if let Some(h) = &hit
-        && h.phase == Phase::After
-    {
-        // Applied: a delay now is an answer that arrives late, or never (a caller that dies).
-        if h.latency_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(h.latency_ms)).await;
-        }
-        if let Some(s) = h.status {
-            return fault_reply(h, s);
-        }
+    // Applied: a delay now is an answer that arrives late, or never (a caller that dies).
+    if let Some((h, s)) = strike(hit.as_ref(), Phase::After).await {
+        return fault_reply(h, s);
     }
     r
 }

@@ -7,6 +7,9 @@ use serde_json::{Value, json};
 
 pub const GRAPH: &str = "https://graph.microsoft.com/.default";
 pub const EXO: &str = "https://outlook.office365.com/.default";
+/// The Exchange Administrator role's template id (Microsoft Entra built-in roles reference),
+/// written here, not taken from the simulator, so the tests check its catalog.
+pub const EXCHANGE_ADMIN_ROLE: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
 pub const CERT: &str = include_str!("../fixtures/app-cert.pem");
 pub const KEY: &str = include_str!("../fixtures/app-key.pem");
 pub const OTHER_KEY: &str = include_str!("../fixtures/other-key.pem");
@@ -188,12 +191,11 @@ impl Env {
         self.graph("GET", &path, token, None).await
     }
 
-    /// The status of an Exchange cmdlet's answer.
     /// Assigns the Exchange Administrator directory role, tenant-wide, to service principal `spid`.
     pub async fn assign_exchange_admin(&self, token: &str, spid: &str) -> Resp {
         let body = json!({
             "principalId": spid,
-            "roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de",
+            "roleDefinitionId": EXCHANGE_ADMIN_ROLE,
             "directoryScopeId": "/",
         });
         self.graph(
@@ -205,6 +207,7 @@ impl Env {
         .await
     }
 
+    /// The status of an Exchange cmdlet's answer.
     pub async fn exo_status(&self, token: &str, cmdlet: &str, params: Value) -> u16 {
         self.exo(token, cmdlet, params).await.status
     }

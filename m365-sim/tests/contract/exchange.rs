@@ -316,28 +316,9 @@ async fn exchange_role_travels_in_the_token() {
     let r = env.exo(&before, "Get-AcceptedDomain", json!({})).await;
     r.assert_refused(401, "isn't assigned to any management roles");
     let g = env.token(GRAPH).await;
-    let spid = env
-        .graph(
-            "GET",
-            &format!("/servicePrincipals(appId='{}')", env.sim.client_id()),
-            &g,
-            None,
-        )
-        .await
-        .body["id"]
-        .clone();
-    let body = json!({"principalId": spid, "roleDefinitionId": "29232cdf-9323-42fd-ade2-1d097af3e4de", "directoryScopeId": "/"});
-    assert_eq!(
-        env.graph(
-            "POST",
-            "/roleManagement/directory/roleAssignments",
-            &g,
-            Some(body)
-        )
-        .await
-        .status,
-        201
-    );
+    let sp = env.app_service_principal(&g).await;
+    let spid = sp.body["id"].as_str().expect("id");
+    assert_eq!(env.assign_exchange_admin(&g, spid).await.status, 201);
     // The old token still lacks the role.
     assert_eq!(
         env.exo_status(&before, "Get-AcceptedDomain", json!({})).await,

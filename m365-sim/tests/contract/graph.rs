@@ -400,13 +400,7 @@ async fn deleting_the_apps_service_principal_ends_its_consent() {
     );
     // The token issued before stays valid until it expires (as in Entra); new ones are refused.
     assert_eq!(env.graph("GET", "/organization", &t, None).await.status, 200);
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", env.sim.client_id()),
-        ("client_secret", env.sim.client_secret()),
-        ("scope", GRAPH),
-    ];
-    let refused = env.token_request(&env.tenant, &form).await;
+    let refused = env.client_credentials(GRAPH).await;
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert!(
         refused.body["error_description"]

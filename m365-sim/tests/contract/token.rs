@@ -45,7 +45,7 @@ async fn client_credentials_with_secret_issues_a_graph_token() {
         c["wids"]
             .as_array()
             .expect("wids")
-            .contains(&json!("29232cdf-9323-42fd-ade2-1d097af3e4de"))
+            .contains(&json!(EXCHANGE_ADMIN_ROLE))
     );
 }
 

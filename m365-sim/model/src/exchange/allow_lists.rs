@@ -1,5 +1,5 @@
-//! The allow lists: the Default connection-filter policy's IP Allow List and the Tenant
-//! Allow/Block List's spoofed-sender entries.
+//! The allow lists: the Default connection-filter policy (its IP Allow and Block Lists and
+//! `EnableSafeList`) and the Tenant Allow/Block List's spoofed-sender entries.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Maximum spoof entries in the Tenant Allow/Block List.
-pub const MAX_SPOOF_ITEMS: usize = 1024;
+pub(super) const MAX_SPOOF_ITEMS: usize = 1024;
 
 const FILTER_SET: &[Param] = &[
     ("Identity", Kind::Str),

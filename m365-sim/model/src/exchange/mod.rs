@@ -1,19 +1,20 @@
 //! Exchange Online as the simulated tenants have it: the cmdlets the product uses, with
 //! Exchange's validation and quirks, run against a tenant's Exchange objects. One file per
-//! family of objects, named as the product's provisioning steps are.
+//! family of objects: connectors, rules, allow lists (IP Allow and Block Lists, spoof entries),
+//! and the directory as Exchange reads it (accepted domains, groups).
 
 mod allow_lists;
 mod connectors;
 mod directory;
 mod error;
-pub mod params;
+mod params;
 mod rules;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+pub use self::error::ExoError;
 use self::params::{Bound, Kind, Param, apply_list};
-pub use self::{allow_lists::MAX_SPOOF_ITEMS, error::ExoError};
 use crate::tenant::{ExchangePreset, ExoObject, Tenant};
 
 /// What a cmdlet answers: the records Exchange returns (often none), or its error.

@@ -53,11 +53,6 @@ impl Bound {
         self.values.get(name).and_then(Value::as_str)
     }
 
-    /// Whether a parameter was given.
-    pub fn has(&self, name: &str) -> bool {
-        self.values.contains_key(name)
-    }
-
     /// A multi-valued parameter.
     pub fn list(&self, name: &str) -> Option<ListValue> {
         let v = self.values.get(name)?;

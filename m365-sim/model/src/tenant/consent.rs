@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::Tenant;
 use crate::{
-    catalog::{self, Resource},
+    catalog::{self, EXCHANGE_ADMIN_ROLE, Resource},
     error::SimError,
 };
 
@@ -91,6 +91,29 @@ impl Tenant {
             });
         }
         self.consented = true;
+        Ok(())
+    }
+
+    /// Gives (`on`) or takes the Exchange Administrator role of our app's service principal, as
+    /// an admin does in Entra ID; giving it twice changes nothing.
+    pub fn set_exchange_admin(&mut self, app_id: &str, on: bool) -> Result<(), SimError> {
+        let sp = self
+            .our_sp(app_id)
+            .map(|s| s.id)
+            .ok_or_else(|| SimError::BadRequest("the app is not consented".into()))?;
+        let held = |r: &RoleAssignment| r.principal_id == sp && r.role_definition_id == EXCHANGE_ADMIN_ROLE;
+        if !on {
+            self.role_assignments.retain(|r| !held(r));
+        } else if !self.role_assignments.iter().any(held) {
+            // Entra's assignment ids are opaque strings; the simulator's are GUID-ish, as Graph's.
+            let id = self.ids.uuid().simple().to_string();
+            self.role_assignments.push(RoleAssignment {
+                id,
+                principal_id: sp,
+                role_definition_id: EXCHANGE_ADMIN_ROLE.into(),
+                directory_scope_id: "/".into(),
+            });
+        }
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! The tenant's directory: domains, users and groups, and the changes the simulator's admin
-//! API makes to them (users added, renamed, removed; domains added and removed).
+//! API makes to them (users added, renamed, removed; domains added and removed; groups added
+//! and found).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

@@ -4,7 +4,7 @@
 
 mod consent;
 mod directory;
-pub mod exchange;
+mod exchange;
 mod spec;
 
 use std::collections::HashMap;
@@ -22,7 +22,7 @@ pub use self::{
     },
 };
 use crate::{
-    catalog::{self, EXCHANGE_ADMIN_ROLE, EXCHANGE_APP_ID, GRAPH_APP_ID},
+    catalog::{self, EXCHANGE_APP_ID, GRAPH_APP_ID},
     error::SimError,
     ids::IdGen,
     ip::check_ipv4_entry,
@@ -142,11 +142,7 @@ impl Tenant {
             consented: false,
             consent_revoked_at: None,
             seq: 1,
-            group_propagation: TimeDelta::seconds(
-                spec.group_propagation_seconds
-                    .unwrap_or(default_propagation)
-                    .min(i64::MAX as u64 / 2000) as i64,
-            ),
+            group_propagation: propagation(spec.group_propagation_seconds.unwrap_or(default_propagation)),
             exchange: ExchangeStore::default(),
         };
         t.exchange.filter_policy_guid = t.ids.uuid();
@@ -161,25 +157,10 @@ impl Tenant {
             t.add_groups(g, now)?;
         }
         if spec.consented.unwrap_or(true) {
-            let roles: Vec<String> = match &spec.app_roles {
-                Some(r) => r.clone(),
-                None => catalog::DEFAULT_APP_ROLES
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect(),
-            };
+            let roles = spec.app_roles.clone().unwrap_or_else(catalog::default_app_roles);
             t.consent(our_app, &roles, now)?;
             if spec.exchange_admin_role.unwrap_or(true) {
-                let sp = t.our_sp(our_app.0).map(|s| s.id);
-                if let Some(sp) = sp {
-                    let id = t.ids.uuid().to_string();
-                    t.role_assignments.push(RoleAssignment {
-                        id,
-                        principal_id: sp,
-                        role_definition_id: EXCHANGE_ADMIN_ROLE.into(),
-                        directory_scope_id: "/".into(),
-                    });
-                }
+                t.set_exchange_admin(our_app.0, true)?;
             }
         }
         Ok(t)
@@ -273,10 +254,15 @@ impl Tenant {
     }
 }
 
+/// A group propagation delay of `seconds`, held to what `TimeDelta` can add to any instant.
+pub fn propagation(seconds: u64) -> TimeDelta {
+    TimeDelta::seconds(seconds.min(i64::MAX as u64 / 2000) as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Resource;
+    use crate::catalog::{EXCHANGE_ADMIN_ROLE, Resource};
 
     fn tenant(spec: TenantSpec) -> Tenant {
         Tenant::new(
