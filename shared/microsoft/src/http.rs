@@ -17,7 +17,7 @@ pub fn client() -> reqwest::Client {
 }
 
 /// The answer's `Retry-After`, if it has a readable one.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())

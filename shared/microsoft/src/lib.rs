@@ -7,11 +7,11 @@
 //! - [`exchange`]: the Exchange Online admin API (`InvokeCommand` and its `$batch`), behind the
 //!   [`exchange::ExchangeAdmin`] trait because the endpoint is unofficial;
 //! - [`endpoints`]: where each surface is reached, per cloud or overridden;
-//! - [`fields`]: reading the JSON objects both surfaces answer with; [`batch`]: what their
-//!   `$batch` answers share;
+//! - [`fields`]: reading the JSON objects both surfaces answer with (what their `$batch` answers
+//!   share is kept inside, in `batch`);
 //! - [`http`]: the one HTTP client every call goes through.
 
-pub mod batch;
+mod batch;
 pub mod endpoints;
 pub mod exchange;
 pub mod fields;

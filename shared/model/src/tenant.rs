@@ -9,13 +9,6 @@ use crate::validation::{Validated, guid_type, quote, validated_string_type};
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TenantId(Uuid);
 
-impl TenantId {
-    /// The GUID behind the id.
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
 impl Validated for TenantId {
     const FIELD: &'static str = "tenant_id";
 

@@ -289,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_prefix_gives_the_seed_names() {
+    fn the_default_prefix_gives_the_predecessors_names() {
         let config = VendorConfig::parse(&sample().to_string()).expect("valid");
         let names = config.names();
         assert_eq!(names.incoming_group, "TMCAS Inline Incoming O365 Virtual Group");

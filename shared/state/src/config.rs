@@ -68,34 +68,15 @@ impl VaultConfig {
     }
 }
 
-/// The SQS queues the functions send to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueConfig {
-    /// `SYNC_QUEUE_URL`: per-tenant daily sync work, consumed by `sync-worker`.
-    pub sync_queue_url: String,
-    /// `PROVISION_QUEUE_URL`: the task-continuation queue (every kind of task's continuations,
-    /// consumed by `provision`).
-    pub provision_queue_url: String,
+/// `SYNC_QUEUE_URL`: per-tenant daily sync work, consumed by `sync-worker`.
+pub fn sync_queue_url(source: &impl Source) -> Result<String, ConfigError> {
+    queue_url(source, "SYNC_QUEUE_URL")
 }
 
-impl QueueConfig {
-    /// Reads `SYNC_QUEUE_URL` and `PROVISION_QUEUE_URL`.
-    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
-        Ok(Self {
-            sync_queue_url: Self::sync_queue(source)?,
-            provision_queue_url: Self::continuation_queue(source)?,
-        })
-    }
-
-    /// Reads `SYNC_QUEUE_URL` alone (what `daily-sync` needs).
-    pub fn sync_queue(source: &impl Source) -> Result<String, ConfigError> {
-        queue_url(source, "SYNC_QUEUE_URL")
-    }
-
-    /// Reads `PROVISION_QUEUE_URL` alone (what the task functions need).
-    pub fn continuation_queue(source: &impl Source) -> Result<String, ConfigError> {
-        queue_url(source, "PROVISION_QUEUE_URL")
-    }
+/// `PROVISION_QUEUE_URL`: the task-continuation queue (every kind of task's continuations,
+/// consumed by `provision`).
+pub fn continuation_queue_url(source: &impl Source) -> Result<String, ConfigError> {
+    queue_url(source, "PROVISION_QUEUE_URL")
 }
 
 fn queue_url(source: &impl Source, name: &'static str) -> Result<String, ConfigError> {
@@ -150,11 +131,11 @@ mod tests {
                 "APP_SECRET_ID is not set",
             ),
             (
-                QueueConfig::from_source(&env(&[("SYNC_QUEUE_URL", "http://q/1")])).map(drop),
+                continuation_queue_url(&env(&[("SYNC_QUEUE_URL", "http://q/1")])).map(drop),
                 "PROVISION_QUEUE_URL is not set",
             ),
             (
-                QueueConfig::from_source(&env(&[
+                sync_queue_url(&env(&[
                     ("SYNC_QUEUE_URL", "queue-1"),
                     ("PROVISION_QUEUE_URL", "x"),
                 ]))
@@ -186,6 +167,12 @@ mod tests {
             (vault.secret_prefix.as_str(), vault.kms_key_id),
             ("m365-inline/dev", None)
         );
-        assert!(QueueConfig::from_source(&source).is_ok());
+        assert_eq!(
+            (sync_queue_url(&source), continuation_queue_url(&source)),
+            (
+                Ok("http://127.0.0.1:5000/123/sync".to_owned()),
+                Ok("http://127.0.0.1:5000/123/provision".to_owned())
+            )
+        );
     }
 }

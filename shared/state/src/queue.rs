@@ -11,7 +11,7 @@ use aws_sdk_sqs::{
 use model::config::{ConfigError, Source};
 use serde::Serialize;
 
-use crate::config::QueueConfig;
+use crate::config::{continuation_queue_url, sync_queue_url};
 
 /// The longest delay SQS accepts on a message.
 pub const MAX_DELAY: Duration = Duration::from_secs(900);
@@ -67,15 +67,12 @@ impl Queue {
 
     /// The task-continuation queue of `source` (`PROVISION_QUEUE_URL`).
     pub fn continuations(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
-        Ok(Self::new(
-            Client::new(sdk),
-            QueueConfig::continuation_queue(source)?,
-        ))
+        Ok(Self::new(Client::new(sdk), continuation_queue_url(source)?))
     }
 
     /// The sync queue of `source` (`SYNC_QUEUE_URL`).
     pub fn sync(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(sdk), QueueConfig::sync_queue(source)?))
+        Ok(Self::new(Client::new(sdk), sync_queue_url(source)?))
     }
 
     /// The queue's URL.

@@ -5,7 +5,7 @@ use integration_tests::{
     template::{EnvValue, Template},
 };
 use state::{
-    config::{QueueConfig, StoreConfig, VaultConfig},
+    config::{StoreConfig, VaultConfig, continuation_queue_url, sync_queue_url},
     store::key,
 };
 
@@ -76,11 +76,14 @@ async fn the_local_stack_from_the_template_satisfies_every_configuration() {
     let test = TestStack::new().await;
     StoreConfig::from_source(&test.stack.env).expect("TABLE_NAME from the template");
     VaultConfig::from_source(&test.stack.env).expect("SECRET_PREFIX and APP_SECRET_ID from the template");
-    let queues = QueueConfig::from_source(&test.stack.env).expect("queue URLs from the template");
+    let queues = [
+        sync_queue_url(&test.stack.env).expect("SYNC_QUEUE_URL from the template"),
+        continuation_queue_url(&test.stack.env).expect("PROVISION_QUEUE_URL from the template"),
+    ];
     model::vendor::VendorConfig::from_source(&test.stack.env)
         .expect("VENDOR_CONFIG from the template's parameter");
     let sqs = aws_sdk_sqs::Client::new(&test.sdk);
-    for url in [&queues.sync_queue_url, &queues.provision_queue_url] {
+    for url in &queues {
         let attributes = sqs
             .get_queue_attributes()
             .queue_url(url)

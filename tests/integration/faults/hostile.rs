@@ -192,7 +192,7 @@ async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
             invoke(token_refresh::handler, &refresher, event.clone()).await,
         );
     }
-    let queues = state::config::QueueConfig::from_source(&lab.aws.stack.env).expect("queues");
+    let sync_queue = state::config::sync_queue_url(&lab.aws.stack.env).expect("the sync queue");
     let runner = lab.daily_sync();
     for event in &daily {
         expect_refused(
@@ -207,7 +207,7 @@ async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
     assert_eq!(after, before, "the tenant record is untouched");
     let depth = aws_sdk_sqs::Client::new(&lab.aws.sdk)
         .get_queue_attributes()
-        .queue_url(&queues.sync_queue_url)
+        .queue_url(&sync_queue)
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
         .send()
         .await

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin, Kind, add_remove, allowed_ips},
+    exchange::{Cmdlet, ExchangeAdmin, Kind, allowed_ips, set_allowed_ips},
     fields::text,
 };
 use model::vendor::ManagedNames;
@@ -263,10 +263,7 @@ pub async fn remove_allowed_ips(
     let (live, gone): (Vec<String>, Vec<String>) =
         candidates.into_iter().partition(|ip| present.contains(ip));
     if !live.is_empty() {
-        let set = Cmdlet::new("Set-HostedConnectionFilterPolicy")
-            .param("Identity", "Default")
-            .param("IPAllowList", add_remove(&[], &live));
-        exchange.invoke(&set).await?;
+        exchange.invoke(&set_allowed_ips(&[], &live)).await?;
     }
     for ip in &ours {
         ctx.forget(ResourceKind::AllowedIp, ip).await?;

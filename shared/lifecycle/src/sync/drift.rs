@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use microsoft::{
-    exchange::{Cmdlet, add_remove, get_filter_policy},
+    exchange::{Cmdlet, allow_list_entries, get_filter_policy, set_allowed_ips},
     fields::{named, same_set, strings},
 };
 use model::vendor::{ManagedNames, VendorConfig};
@@ -113,11 +113,7 @@ pub fn detect(
     let mut drift = Drift::default();
     let mut enable_rules = false;
     let mut retired = Vec::new();
-    let allowed: Vec<String> = observed
-        .filter_policy
-        .first()
-        .map(|p| strings(p, "IPAllowList"))
-        .unwrap_or_default();
+    let allowed = allow_list_entries(&observed.filter_policy);
     for resource in resources {
         let name = resource.key.as_str();
         match resource.kind {
@@ -240,11 +236,7 @@ pub fn detect(
         }
     }
     if !retired.is_empty() {
-        drift.fixes.push(
-            Cmdlet::new("Set-HostedConnectionFilterPolicy")
-                .param("Identity", "Default")
-                .param("IPAllowList", add_remove(&[], &retired)),
-        );
+        drift.fixes.push(set_allowed_ips(&[], &retired));
     }
     // A new vendor IP, where we keep the vendor's IPs in the IP Allow List (we recorded one).
     let recorded: BTreeSet<&str> = resources

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Cmdlet, ExchangeError, InvokeCommandClient, Kind, error};
-use crate::batch::{self, Collected, SubAnswer as _};
+use crate::batch::{Collected, SubAnswer};
 
 /// Sub-requests per Exchange `$batch` (what CIPP sends).
 pub const MAX_BATCH: usize = 10;
@@ -21,11 +21,11 @@ const BATCH: &str = "$batch";
 #[derive(Deserialize)]
 struct Answer {
     #[serde(default)]
-    responses: Vec<SubAnswer>,
+    responses: Vec<CmdletAnswer>,
 }
 
 #[derive(Clone, Deserialize)]
-struct SubAnswer {
+struct CmdletAnswer {
     id: String,
     status: u16,
     #[serde(default)]
@@ -34,7 +34,7 @@ struct SubAnswer {
     body: Value,
 }
 
-impl batch::SubAnswer for SubAnswer {
+impl SubAnswer for CmdletAnswer {
     fn status(&self) -> u16 {
         self.status
     }
@@ -44,7 +44,7 @@ impl batch::SubAnswer for SubAnswer {
     }
 }
 
-impl SubAnswer {
+impl CmdletAnswer {
     fn into_result(self, cmdlet: &Cmdlet) -> Result<Vec<Value>, ExchangeError> {
         if (200..300).contains(&self.status) {
             return Ok(self
@@ -85,8 +85,8 @@ impl InvokeCommandClient {
         Ok(results)
     }
 
-    async fn batch_chunk(&self, chunk: &[Cmdlet]) -> Result<Vec<SubAnswer>, ExchangeError> {
-        let answers = Collected::<SubAnswer>::new(chunk.len());
+    async fn batch_chunk(&self, chunk: &[Cmdlet]) -> Result<Vec<CmdletAnswer>, ExchangeError> {
+        let answers = Collected::<CmdletAnswer>::new(chunk.len());
         let url = format!("{}/adminapi/beta/{}/$batch", self.origin, self.tenant);
         let invoke = self.endpoint();
         let attempt = || async {

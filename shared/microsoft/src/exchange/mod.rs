@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use self::{
-    allow_list::{allowed_ips, get_filter_policy},
+    allow_list::{allow_list_entries, allowed_ips, get_filter_policy, set_allowed_ips},
     batch::MAX_BATCH,
     cmdlet::{Cmdlet, add_remove},
     ensure::{ensure, find},

@@ -143,11 +143,6 @@ impl GraphClient {
         decode(value, "POST", path)
     }
 
-    /// `POST` a JSON body whose answer has no content (e.g. `members/$ref`).
-    pub async fn post_no_content(&self, path: &str, body: &Value) -> Result<(), GraphError> {
-        self.send(Method::POST, path, Some(body), &[]).await.map(drop)
-    }
-
     /// `PATCH` a JSON body.
     pub async fn patch(&self, path: &str, body: &Value) -> Result<(), GraphError> {
         self.send(Method::PATCH, path, Some(body), &[]).await.map(drop)

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin, add_remove, allowed_ips},
+    exchange::{Cmdlet, ExchangeAdmin, allowed_ips, set_allowed_ips},
     fields::text,
 };
 use model::vendor::ManagedNames;
@@ -92,10 +92,7 @@ pub async fn add_allowed_ips(ctx: &StepContext<'_>) -> Result<Outcome, StepError
         ctx.record(ResourceKind::AllowedIp, ip, None, &[]).await?;
     }
     if !missing.is_empty() {
-        let set = Cmdlet::new("Set-HostedConnectionFilterPolicy")
-            .param("Identity", "Default")
-            .param("IPAllowList", add_remove(&missing, &[]));
-        exchange.invoke(&set).await?;
+        exchange.invoke(&set_allowed_ips(&missing, &[])).await?;
     }
     let mut note = format!("{} IP(s) added", missing.len());
     if !theirs.is_empty() {
