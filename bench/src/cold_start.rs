@@ -10,7 +10,7 @@ use std::{
 };
 
 use integration_tests::{
-    lab::Lab,
+    lab::{FUNCTIONS, Lab},
     runtime_api::{Outcome, RuntimeApi},
 };
 use serde_json::{Value, json};
@@ -23,17 +23,6 @@ use crate::{
 
 /// The reference binary every function is compared with.
 pub const HELLO_WORLD: &str = "hello-world";
-
-/// Every function, by package name (= binary name).
-pub const FUNCTIONS: [&str; 7] = [
-    "provision",
-    "status",
-    "deprovision",
-    "policy-targets",
-    "daily-sync",
-    "sync-worker",
-    "token-refresh",
-];
 
 /// How long a process may take to reach the Runtime API before it counts as broken.
 const INIT_LIMIT: Duration = Duration::from_secs(10);
@@ -95,10 +84,7 @@ pub async fn measure(name: &str, binary: &Path, env: &BTreeMap<String, String>) 
     command
         .env_clear()
         .envs(env)
-        .env("AWS_LAMBDA_RUNTIME_API", api.host_port())
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .envs(api.lambda_env(name))
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")

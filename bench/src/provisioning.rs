@@ -8,13 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::lab::Lab;
+use integration_tests::lab::{Lab, provision_request};
 
 use crate::{
     Plan,
     error::Result,
     report::{Figure, Section, median, number},
-    requests::{customer_tenant, provision, provision_request},
+    requests::{customer_tenant, provision},
 };
 
 /// One timed provisioning.

@@ -3,7 +3,7 @@
 //! deprovision. (The 100,000-user first sync is measured with the worker's memory, in
 //! [`crate::memory`].)
 
-use integration_tests::lab::{Lab, TenantCounts, exchange_mx};
+use integration_tests::lab::{Lab, TenantCounts, exchange_mx, provision_request};
 use lifecycle::sync::SyncMessage;
 use model::{sites::Site, tenant::TenantId};
 use serde_json::{Value, json};
@@ -38,14 +38,7 @@ pub struct LifecycleRun {
 /// the tenant and the two targeted users.
 pub fn customer_tenant(lab: &Lab, users: u64) -> Result<(TenantId, [String; 2])> {
     let domain = format!("c{}.example", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let named = ["alice", "bob", "carol"].map(|n| format!("{n}@{domain}"));
-    let tenant = lab.tenant(json!({
-        "display_name": "Contoso",
-        "domains": [domain],
-        "users": named.iter().map(|u| json!({"user_principal_name": u})).collect::<Vec<_>>(),
-        "ip_allow_list": ["198.51.100.7"],
-        "exchange_admin_role": false
-    }));
+    let tenant = lab.customer_tenant(&domain, "198.51.100.7");
     if users > 3 {
         let patch = serde_json::from_value(json!({"add_users": users - 3}))
             .map_err(|e| BenchError::Setup(format!("directory patch: {e}")))?;
@@ -54,18 +47,7 @@ pub fn customer_tenant(lab: &Lab, users: u64) -> Result<(TenantId, [String; 2])>
             .map_err(|e| BenchError::Setup(format!("directory patch: {e}")))?;
     }
     lab.dns.set_mx(&domain, &[&exchange_mx(&domain)]);
-    let [alice, bob, _] = named;
-    Ok((tenant, [alice, bob]))
-}
-
-/// The provisioning request the tests use: every service, two targeted users, the IP allow list.
-pub fn provision_request(tenant: TenantId, users: &[String; 2]) -> Value {
-    json!({
-        "tenant_id": tenant.to_string(), "site": "us",
-        "services": ["exchange_online", "sharepoint_online", "onedrive"],
-        "policy_targets": {"users": users},
-        "options": {"ip_allow_list": true}
-    })
+    Ok((tenant, ["alice", "bob"].map(|n| format!("{n}@{domain}"))))
 }
 
 /// Provisions `tenant` through `provision`'s handler in a new process; fails unless the task

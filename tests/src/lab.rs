@@ -33,6 +33,17 @@ use crate::{
     template::Template,
 };
 
+/// Every function, by package name (= binary name = SAM `Binary`).
+pub const FUNCTIONS: [&str; 7] = [
+    "provision",
+    "status",
+    "deprovision",
+    "policy-targets",
+    "daily-sync",
+    "sync-worker",
+    "token-refresh",
+];
+
 /// A private stack: a table, queues and secrets under a unique prefix on moto.
 pub struct TestStack {
     /// SDK configuration for moto.
@@ -136,6 +147,16 @@ where
 {
     let answer = handler(services, LambdaEvent::new(event, lambda_context())).await?;
     Ok(serde_json::to_value(answer).expect("the answer serializes"))
+}
+
+/// A provisioning request for `tenant` on `us`: every service, `users` targeted, the IP allow list.
+pub fn provision_request(tenant: TenantId, users: &[impl Serialize]) -> Value {
+    json!({
+        "tenant_id": tenant.to_string(), "site": "us",
+        "services": ["exchange_online", "sharepoint_online", "onedrive"],
+        "policy_targets": {"users": users},
+        "options": {"ip_allow_list": true}
+    })
 }
 
 /// A Lambda context with a deadline 15 minutes away.
@@ -251,6 +272,22 @@ impl Lab {
         let spec = serde_json::from_value(spec).expect("tenant spec");
         let id = self.sim.create_tenant(&spec).expect("tenant created");
         id.parse().expect("the simulator's tenant ids are GUIDs")
+    }
+
+    /// A tenant as customers have them, on `domain`: three users (alice, bob, carol), their own
+    /// IP Allow List entry `own_ip`, and the app consented but without the Exchange role yet.
+    pub fn customer_tenant(&self, domain: &str, own_ip: &str) -> TenantId {
+        let users: Vec<Value> = ["alice", "bob", "carol"]
+            .iter()
+            .map(|n| json!({"user_principal_name": format!("{n}@{domain}")}))
+            .collect();
+        self.tenant(json!({
+            "display_name": "Contoso",
+            "domains": [domain],
+            "users": users,
+            "ip_allow_list": [own_ip],
+            "exchange_admin_role": false
+        }))
     }
 
     /// A simulated tenant with `users` users on its own domain (its MX at Exchange Online),
@@ -449,6 +486,18 @@ pub struct TenantCounts {
     pub graph: Counts,
     /// Exchange Online (cmdlets).
     pub exchange: Counts,
+}
+
+impl TenantCounts {
+    /// Requests to Microsoft's APIs (Graph and Exchange; token requests apart).
+    pub fn microsoft_requests(&self) -> u64 {
+        self.graph.requests + self.exchange.requests
+    }
+
+    /// Writes among them.
+    pub fn microsoft_writes(&self) -> u64 {
+        self.graph.writes + self.exchange.writes
+    }
 }
 
 impl Drop for Lab {

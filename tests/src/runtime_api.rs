@@ -128,6 +128,16 @@ impl RuntimeApi {
         self.addr.to_string()
     }
 
+    /// The variables Lambda gives a process of `function` served by this API (256 MB, `$LATEST`).
+    pub fn lambda_env(&self, function: &str) -> [(&'static str, String); 4] {
+        [
+            ("AWS_LAMBDA_RUNTIME_API", self.host_port()),
+            ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+        ]
+    }
+
     /// What was posted so far; a runtime handles one event at a time, so in the events' order.
     pub fn outcomes(&self) -> Vec<Outcome> {
         let inbox = self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner());

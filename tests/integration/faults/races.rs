@@ -11,19 +11,8 @@ use state::store::Key;
 use crate::functions::{
     deprovision::deprovision_event,
     provision::request,
-    sync::{message, provisioned, remove_spoof_entry, syncer},
+    sync::{message, provisioned, remove_spoof_entry},
 };
-
-/// Microsoft writes (Graph and Exchange) the simulator counted for `tenant` since the last reset.
-fn writes(lab: &Lab, tenant: TenantId) -> u64 {
-    let stats = lab.sim.stats();
-    let surface = |s: &str| {
-        stats["tenants"][tenant.to_string()][s]["writes"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    surface("graph") + surface("exchange")
-}
 
 /// Token requests the simulator counted since the last reset.
 fn token_requests(lab: &Lab) -> u64 {
@@ -50,10 +39,9 @@ async fn repairs(lab: &Lab, tenant: TenantId) -> (usize, usize) {
 #[tokio::test]
 async fn two_sync_workers_on_one_tenant_at_once_repair_once_and_lose_nothing() {
     let lab = Lab::start().await;
-    let dns = &lab.dns;
-    let tenant = provisioned(&lab, dns).await;
+    let tenant = provisioned(&lab).await;
     // Two processes: their own token caches and clients.
-    let (first, second) = (syncer(&lab, dns), syncer(&lab, dns));
+    let (first, second) = (lab.syncer(), lab.syncer());
     first
         .sync_tenant(&message(tenant, "d1"))
         .await
@@ -133,7 +121,7 @@ impl Mark {
 
     /// The second delivery of `what` wrote nothing to Microsoft.
     fn wrote_nothing(&self, lab: &Lab, what: &str) {
-        let written = writes(lab, self.tenant);
+        let written = lab.counts(self.tenant).microsoft_writes();
         assert_eq!(written, 0, "{what}: the second delivery wrote to Microsoft");
     }
 
@@ -201,7 +189,7 @@ async fn every_event_delivered_twice_changes_nothing_the_second_time() {
     mark.unchanged(&lab, "daily-sync").await;
     assert_eq!((first.enqueued, second.enqueued, second.duplicate), (1, 0, true));
 
-    let worker = syncer(&lab, dns);
+    let worker = lab.syncer();
     let body = json!({"tenant_id": tenant.to_string(), "site": "eu", "run_id": first.run_id}).to_string();
     let sqs = json!({"Records": [{"messageId": "m-1", "body": body}]});
     let first = sync_worker::handler(&worker, invoke(&sqs)).await.expect("sync");

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::functions::{
     deprovision::{assert_as_before, comparable, deprovision_event},
     provision::{CUSTOMER_IP, footprint},
-    sync::{message, syncer},
+    sync::message,
 };
 
 const TENANTS: usize = 50;
@@ -96,7 +96,7 @@ async fn a_lifecycle_of_fifty_tenants_completes_through_a_storm_without_duplicat
     lab.sim.reset_stats();
     storm(&lab);
 
-    let syncer = syncer(&lab, dns);
+    let syncer = lab.syncer();
     let started = std::time::Instant::now();
     let lifecycle = |(tenant, domain): (TenantId, String)| {
         let (lab, syncer, clean) = (&lab, &syncer, &clean);

@@ -1,6 +1,6 @@
 //! The sample events in `events/`: the ones the README shows and `cargo lambda invoke` sends.
 
-use integration_tests::lab::Lab;
+use integration_tests::lab::{Lab, invoke};
 use lifecycle::entry::Invocation;
 use serde_json::Value;
 
@@ -72,12 +72,10 @@ async fn the_provision_sample_provisions_the_local_sample_tenant() {
         if replace_task {
             payload["task_id"] = view["task_id"].clone();
         }
-        let store = lab.aws.store.clone();
-        async move {
-            let event = lambda_runtime::LambdaEvent::new(payload, integration_tests::lab::lambda_context());
-            serde_json::to_value(status::handler(&store, event).await.expect("status")).expect("json")
-        }
+        invoke(status::handler, &lab.aws.store, payload)
     };
-    assert_eq!(status("status-tenant.json", false).await["state"], "active");
-    assert_eq!(status("status-task.json", true).await["status"], "succeeded");
+    let tenant = status("status-tenant.json", false).await.expect("status");
+    assert_eq!(tenant["state"], "active");
+    let task = status("status-task.json", true).await.expect("status");
+    assert_eq!(task["status"], "succeeded");
 }

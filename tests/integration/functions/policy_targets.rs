@@ -85,12 +85,7 @@ async fn members_follow_the_targets_beyond_twenty_at_once_both_ways() {
         .await
         .expect("again");
     assert_eq!(again["status"], "succeeded");
-    let writes = |surface: &str| {
-        lab.sim.stats()["tenants"][tenant.to_string()][surface]["writes"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    assert_eq!((writes("graph"), writes("exchange")), (0, 0));
+    assert_eq!(lab.counts(tenant).microsoft_writes(), 0);
 }
 
 #[tokio::test]

@@ -1,35 +1,20 @@
 //! Provisioning end to end: the `provision` handler against moto and m365-sim.
 
-use integration_tests::lab::{Lab, assert_refused, vendor};
+use integration_tests::lab::{Lab, assert_refused, invoke, provision_request, vendor};
 use model::tenant::{LifecycleState, TenantId};
 use serde_json::{Value, json};
 use state::store::{ResourceKind, ResourceRecord};
 
 pub const CUSTOMER_IP: &str = "192.0.2.10";
 
-/// A tenant as customers have them: a domain, a few users, their own allow-list entry, and the
-/// app consented but without the Exchange role yet.
+/// Contoso as customers have it (see [`Lab::customer_tenant`]).
 pub fn customer_tenant(lab: &Lab) -> TenantId {
-    lab.tenant(json!({
-        "display_name": "Contoso",
-        "domains": ["contoso.com"],
-        "users": [
-            {"user_principal_name": "alice@contoso.com"},
-            {"user_principal_name": "bob@contoso.com"},
-            {"user_principal_name": "carol@contoso.com"}
-        ],
-        "ip_allow_list": [CUSTOMER_IP],
-        "exchange_admin_role": false
-    }))
+    lab.customer_tenant("contoso.com", CUSTOMER_IP)
 }
 
+/// Provisioning of `tenant` with Alice and Bob targeted.
 pub fn request(tenant: TenantId) -> Value {
-    json!({
-        "tenant_id": tenant.to_string(), "site": "us",
-        "services": ["exchange_online", "sharepoint_online", "onedrive"],
-        "policy_targets": {"users": ["alice@contoso.com", "bob@contoso.com"]},
-        "options": {"ip_allow_list": true}
-    })
+    provision_request(tenant, &["alice@contoso.com", "bob@contoso.com"])
 }
 
 fn names_of(list: &Value) -> Vec<String> {
@@ -205,24 +190,6 @@ async fn a_full_provision_creates_exactly_the_design_objects() {
     assert_eq!(record.state, LifecycleState::Active);
 }
 
-fn writes(stats: &Value, tenant: TenantId) -> u64 {
-    let of = |surface: &str| {
-        stats["tenants"][tenant.to_string()][surface]["writes"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    of("graph") + of("exchange")
-}
-
-fn requests(stats: &Value, tenant: TenantId) -> u64 {
-    let of = |surface: &str| {
-        stats["tenants"][tenant.to_string()][surface]["requests"]
-            .as_u64()
-            .unwrap_or(0)
-    };
-    of("graph") + of("exchange") + of("token")
-}
-
 #[tokio::test]
 async fn provisioning_a_provisioned_tenant_again_changes_nothing() {
     let lab = Lab::start().await;
@@ -240,9 +207,9 @@ async fn provisioning_a_provisioned_tenant_again_changes_nothing() {
         .provision(json!({"task_id": first["task_id"]}), None)
         .await
         .expect("continue a finished task");
-    let stats = lab.sim.stats();
-    assert_eq!(writes(&stats, tenant), 0, "no write calls: {stats}");
-    assert_eq!(requests(&stats, tenant), 0, "no calls at all: {stats}");
+    let counts = lab.counts(tenant);
+    assert_eq!(counts.microsoft_writes(), 0, "no write calls: {counts:?}");
+    assert_eq!(counts.microsoft_requests(), 0, "no calls at all: {counts:?}");
     assert_eq!(footprint(&lab.dump(tenant)), before);
 }
 
@@ -481,7 +448,7 @@ async fn a_tenant_without_consent_needs_reconsent() {
     );
     let record = lab.record(tenant).await;
     assert_eq!(record.state, LifecycleState::NeedsReconsent);
-    assert_eq!(writes(&lab.sim.stats(), tenant), 0);
+    assert_eq!(lab.counts(tenant).microsoft_writes(), 0);
 }
 
 #[tokio::test]
@@ -582,7 +549,7 @@ async fn bad_events_get_a_typed_error_naming_the_field_and_change_nothing() {
         "nothing written"
     );
     assert_eq!(
-        requests(&lab.sim.stats(), tenant.parse().expect("id")),
+        lab.counts(tenant.parse().expect("id")).microsoft_requests(),
         0,
         "nothing called"
     );
@@ -609,7 +576,7 @@ async fn a_dry_run_returns_the_plan_and_changes_nothing() {
         "rules enabled last for Exchange"
     );
     assert!(lab.aws.store.tenant(tenant).await.expect("read").is_none());
-    assert_eq!(requests(&lab.sim.stats(), tenant), 0, "nothing called");
+    assert_eq!(lab.counts(tenant).microsoft_requests(), 0, "nothing called");
 }
 
 #[tokio::test]
@@ -617,15 +584,7 @@ async fn status_shows_the_task_and_the_tenant() {
     let lab = Lab::start().await;
     let tenant = customer_tenant(&lab);
     let view = lab.provision(request(tenant)).await.expect("provision");
-    let call = |event: Value| {
-        let store = lab.aws.store.clone();
-        async move {
-            let event = lambda_runtime::LambdaEvent::new(event, integration_tests::lab::lambda_context());
-            status::handler(&store, event)
-                .await
-                .map(|a| serde_json::to_value(a).expect("json"))
-        }
-    };
+    let call = |event: Value| invoke(status::handler, &lab.aws.store, event);
     let task = call(json!({"task_id": view["task_id"]}))
         .await
         .expect("task view");

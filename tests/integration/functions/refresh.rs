@@ -80,12 +80,12 @@ async fn fresh_tokens_cost_no_token_request_and_no_write_and_due_ones_one_each()
     assert!(view.is_ok());
 }
 
-/// Rewrites the tenant's access tokens as if minted `ago` (their lifetime unchanged).
 /// Token requests the simulator saw from each of `tenants`, in order.
 fn token_requests_each(lab: &Lab, tenants: &[TenantId]) -> Vec<u64> {
     tenants.iter().map(|t| lab.counts(*t).token.requests).collect()
 }
 
+/// Rewrites the tenant's access tokens as if minted `ago` (their lifetime unchanged).
 async fn age_tokens(lab: &Lab, tenant: TenantId, ago: Duration) {
     let mut stored = lab.stored_tokens(tenant).await;
     for token in [&mut stored.tokens.graph, &mut stored.tokens.exchange]

@@ -2,23 +2,12 @@
 //! services their `main` builds on the first event (`lifecycle::function::serve`).
 
 use integration_tests::{
-    lab::Lab,
+    lab::{FUNCTIONS, Lab},
     runtime_api::{Outcome, RuntimeApi},
 };
 use serde_json::{Value, json};
 
 use crate::{functions::deprovision::provisioned, harness::child::FunctionProcess};
-
-/// Every function, by the name its `main` is built under.
-const FUNCTIONS: [&str; 7] = [
-    "provision",
-    "status",
-    "token-refresh",
-    "deprovision",
-    "policy-targets",
-    "daily-sync",
-    "sync-worker",
-];
 
 /// A missing setting fails each invocation as `Configuration`, naming the variable and what to set
 /// it to; the process stays up and answers the next event the same way.

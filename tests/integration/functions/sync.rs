@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use integration_tests::{
-    lab::{Lab, lambda_context, vendor},
+    lab::{Counts, Lab, TenantCounts, assert_refused, invoke, lambda_context, vendor},
     template::Template,
 };
 use lifecycle::sync::{
@@ -26,8 +26,8 @@ use crate::functions::provision::{customer_tenant, request};
 
 const CONTOSO_MX: &str = "contoso-com.mail.protection.outlook.com";
 
-/// A worker on the lab (a new process: empty caches) resolving MX through `dns`.
-pub fn syncer(lab: &Lab, dns: &DnsServer) -> Syncer {
+/// A worker on the lab (a new process: empty caches) resolving MX through `dns`, not the lab's.
+fn syncer_with(lab: &Lab, dns: &DnsServer) -> Syncer {
     let mut env = lab.function_env();
     env.insert("DNS_SERVER".to_owned(), dns.addr().to_string());
     Syncer::from_source(&lab.aws.sdk, &env).expect("the lab configures sync-worker")
@@ -41,17 +41,6 @@ pub fn message(tenant: TenantId, run: &str) -> SyncMessage {
     }
 }
 
-/// Requests of one tenant on one surface: (requests, writes).
-fn counts(lab: &Lab, tenant: TenantId, surface: &str) -> (u64, u64) {
-    let stats = lab.sim.stats();
-    let c = &stats["tenants"][tenant.to_string()][surface];
-    (
-        c["requests"].as_u64().unwrap_or(0),
-        c["writes"].as_u64().unwrap_or(0),
-    )
-}
-
-/// A provisioned customer tenant with its MX pointing at Exchange Online.
 /// Removes the tenant's spoof entry behind our back: the next sync repairs it.
 pub async fn remove_spoof_entry(lab: &Lab, tenant: TenantId, exchange: &impl ExchangeAdmin) {
     let id = lab.dump(tenant)["exchange"]["spoof_items"][0]["Identity"]
@@ -68,11 +57,12 @@ pub async fn remove_spoof_entry(lab: &Lab, tenant: TenantId, exchange: &impl Exc
         .expect("spoof entry removed");
 }
 
-pub async fn provisioned(lab: &Lab, dns: &DnsServer) -> TenantId {
+/// A provisioned customer tenant with its MX pointing at Exchange Online.
+pub async fn provisioned(lab: &Lab) -> TenantId {
     let tenant = customer_tenant(lab);
     let view = lab.provision(request(tenant)).await.expect("provisioned");
     assert_eq!(view["status"], "succeeded", "{view:#}");
-    dns.set_mx("contoso.com", &[CONTOSO_MX]);
+    lab.dns.set_mx("contoso.com", &[CONTOSO_MX]);
     tenant
 }
 
@@ -117,9 +107,8 @@ async fn snapshot(syncer: &Syncer, tenant: TenantId) -> BTreeSet<(EntryKind, Str
 #[tokio::test]
 async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_and_renames() {
     let lab = Lab::start().await;
-    let dns = &lab.dns;
-    let tenant = provisioned(&lab, dns).await;
-    let syncer = syncer(&lab, dns);
+    let tenant = provisioned(&lab).await;
+    let syncer = lab.syncer();
 
     let first = syncer
         .sync_tenant(&message(tenant, "r1"))
@@ -141,8 +130,18 @@ async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_
         .sync_tenant(&message(tenant, "r2"))
         .await
         .expect("unchanged sync");
-    let (graph, graph_writes) = counts(&lab, tenant, "graph");
-    let (exchange_cmdlets, exchange_writes) = counts(&lab, tenant, "exchange");
+    let TenantCounts {
+        graph: Counts {
+            requests: graph,
+            writes: graph_writes,
+        },
+        exchange:
+            Counts {
+                requests: exchange_cmdlets,
+                writes: exchange_writes,
+            },
+        ..
+    } = lab.counts(tenant);
     assert!(graph <= 5, "graph requests {graph}");
     assert_eq!(graph_writes, 0);
     assert!(unchanged.exchange_http_requests <= 2, "{unchanged:?}");
@@ -169,7 +168,7 @@ async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_
         .await
         .expect("delta sync");
     assert_eq!(changed.users, (4, 1), "3 added + 1 renamed, 1 removed");
-    assert!(counts(&lab, tenant, "graph").0 <= 5);
+    assert!(lab.counts(tenant).graph.requests <= 5);
     let in_graph = directory_in_graph(&syncer, &record).await;
     assert!(in_graph.iter().any(|(_, _, n)| n == "robert@contoso.com"));
     assert!(
@@ -193,13 +192,13 @@ async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
     );
     lab.aws.store.create(&mut record).await.expect("tenant record");
     dns.set_mx("big.example", &["big-example.mail.protection.outlook.com"]);
-    let syncer = syncer(&lab, dns);
+    let syncer = lab.syncer();
     lab.sim.reset_stats();
     let report = syncer
         .sync_tenant(&message(tenant, "big"))
         .await
         .expect("first sync");
-    let (graph, _) = counts(&lab, tenant, "graph");
+    let graph = lab.counts(tenant).graph.requests;
     // 101 pages of 999 users + the from-now users link; the rest is groups, domains, the envelope.
     assert!(graph <= 110, "graph requests {graph}");
     assert_eq!(report.users.0, 100_000);
@@ -219,9 +218,8 @@ async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
 #[tokio::test]
 async fn an_expired_delta_link_falls_back_to_a_full_listing() {
     let lab = Lab::start().await;
-    let dns = &lab.dns;
-    let tenant = provisioned(&lab, dns).await;
-    let syncer = syncer(&lab, dns);
+    let tenant = provisioned(&lab).await;
+    let syncer = lab.syncer();
     syncer
         .sync_tenant(&message(tenant, "d1"))
         .await
@@ -256,9 +254,8 @@ async fn an_expired_delta_link_falls_back_to_a_full_listing() {
 #[tokio::test]
 async fn a_new_domain_updates_the_rules_once_and_a_quiet_day_writes_nothing() {
     let lab = Lab::start().await;
-    let dns = &lab.dns;
-    let tenant = provisioned(&lab, dns).await;
-    let syncer = syncer(&lab, dns);
+    let tenant = provisioned(&lab).await;
+    let syncer = lab.syncer();
     syncer
         .sync_tenant(&message(tenant, "n1"))
         .await
@@ -274,7 +271,7 @@ async fn a_new_domain_updates_the_rules_once_and_a_quiet_day_writes_nothing() {
     assert_eq!(report.new_domains, vec!["fabrikam.com"]);
     assert_eq!(report.rules_updated.len(), 2, "{report:?}");
     assert_eq!(
-        counts(&lab, tenant, "exchange").1,
+        lab.counts(tenant).exchange.writes,
         2,
         "two Set-TransportRule, nothing else"
     );
@@ -306,7 +303,7 @@ async fn a_new_domain_updates_the_rules_once_and_a_quiet_day_writes_nothing() {
         .expect("quiet sync");
     assert!(quiet.rules_updated.is_empty());
     assert_eq!(
-        counts(&lab, tenant, "exchange").1,
+        lab.counts(tenant).exchange.writes,
         0,
         "nothing changed: no Exchange write"
     );
@@ -321,7 +318,7 @@ async fn an_explicit_domain_list_does_not_grow_with_new_domains() {
     provision["policy_targets"]["domains"] = json!(["contoso.com"]);
     lab.provision(provision).await.expect("provisioned");
     dns.set_mx("contoso.com", &[CONTOSO_MX]);
-    let syncer = syncer(&lab, dns);
+    let syncer = lab.syncer();
     syncer.sync_tenant(&message(tenant, "e1")).await.expect("first");
     lab.sim
         .patch_directory(
@@ -337,9 +334,8 @@ async fn an_explicit_domain_list_does_not_grow_with_new_domains() {
 #[tokio::test]
 async fn drift_is_repaired_recorded_and_a_duplicate_delivery_changes_nothing() {
     let lab = Lab::start().await;
-    let dns = &lab.dns;
-    let tenant = provisioned(&lab, dns).await;
-    let syncer = syncer(&lab, dns);
+    let tenant = provisioned(&lab).await;
+    let syncer = lab.syncer();
     syncer
         .sync_tenant(&message(tenant, "x1"))
         .await
@@ -414,8 +410,7 @@ async fn drift_is_repaired_recorded_and_a_duplicate_delivery_changes_nothing() {
         .await
         .expect("duplicate");
     assert_eq!(again.outcome, Outcome::Skipped);
-    assert_eq!(counts(&lab, tenant, "graph"), (0, 0));
-    assert_eq!(counts(&lab, tenant, "exchange"), (0, 0));
+    assert_eq!(lab.counts(tenant).microsoft_requests(), 0);
     // And the next day finds nothing to repair.
     let next = syncer
         .sync_tenant(&message(tenant, "x3"))
@@ -434,8 +429,7 @@ fn sqs_event(records: &[(&str, String)]) -> Value {
 #[tokio::test]
 async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_others_sync() {
     let lab = Lab::start().await;
-    let dns = &lab.dns;
-    let syncer = syncer(&lab, dns);
+    let syncer = lab.syncer();
     let good = lab.active_tenant(Site::Us, 2).await;
     let failing = lab.active_tenant(Site::Us, 2).await;
     let mut parked = TenantRecord::new(
@@ -475,8 +469,8 @@ async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_oth
         .expect("state");
     assert_eq!(state.and_then(|s| s.last_run_id).as_deref(), Some("q1"));
     assert_eq!(
-        counts(&lab, parked.tenant_id, "graph"),
-        (0, 0),
+        lab.counts(parked.tenant_id).graph,
+        Counts::default(),
         "a deprovisioning tenant is skipped"
     );
 }
@@ -524,16 +518,10 @@ async fn daily_sync_queues_each_active_tenant_once_per_site_and_date() {
     }
     lab.active_tenant(Site::Us, 2).await;
     let daily = lab.daily_sync();
-    let invoke = |payload: Value| {
-        let daily = &daily;
-        async move {
-            daily_sync::handler(daily, lambda_runtime::LambdaEvent::new(payload, lambda_context())).await
-        }
-    };
-    let summary = invoke(json!({"site": "eu", "run_date": "2030-01-01"}))
+    let run = |payload: Value| invoke(daily_sync::handler, &daily, payload);
+    let summary = run(json!({"site": "eu", "run_date": "2030-01-01"}))
         .await
         .expect("run");
-    let summary = serde_json::to_value(summary).expect("json");
     assert_eq!(summary["enqueued"], 12);
     assert_eq!(summary["duplicate"], false);
     let messages = receive_all(&lab).await;
@@ -550,12 +538,9 @@ async fn daily_sync_queues_each_active_tenant_once_per_site_and_date() {
     );
 
     // The scheduler delivers the same event again: nothing new is queued.
-    let again = serde_json::to_value(
-        invoke(json!({"site": "eu", "run_date": "2030-01-01"}))
-            .await
-            .expect("dup"),
-    )
-    .expect("json");
+    let again = run(json!({"site": "eu", "run_date": "2030-01-01"}))
+        .await
+        .expect("dup");
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["enqueued"], 0);
     assert!(receive_all(&lab).await.is_empty());
@@ -566,9 +551,7 @@ async fn daily_sync_queues_each_active_tenant_once_per_site_and_date() {
         (json!({"site": "eu", "run_date": "yesterday"}), "run_date"),
         (json!({"site": "eu", "extra": 1}), "extra"),
     ] {
-        let err = invoke(payload).await.expect_err("refused");
-        assert_eq!(err.error_type, "InvalidInput");
-        assert!(err.error_message.contains(field), "{}", err.error_message);
+        assert_refused(run(payload.clone()).await, "InvalidInput", field, &payload);
     }
     let run: Option<lifecycle::sync::SiteRun> = lab
         .aws
@@ -666,9 +649,8 @@ fn the_sync_samples_parse() {
 #[tokio::test]
 async fn a_changed_or_deleted_connector_and_a_removed_spoof_entry_are_repaired() {
     let lab = Lab::start().await;
-    let dns = &lab.dns;
-    let tenant = provisioned(&lab, dns).await;
-    let syncer = syncer(&lab, dns);
+    let tenant = provisioned(&lab).await;
+    let syncer = lab.syncer();
     syncer
         .sync_tenant(&message(tenant, "c1"))
         .await
@@ -753,7 +735,8 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
     let view = lab.provision(request(tenant)).await.expect("provisioned");
     assert_eq!(view["status"], "succeeded", "{view:#}");
     dns.set_mx("contoso.com", &[CONTOSO_MX]);
-    let first = syncer(&lab, dns)
+    let first = lab
+        .syncer()
         .sync_tenant(&message(tenant, "f1"))
         .await
         .expect("first sync");
@@ -767,7 +750,7 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
     changed.tls_certificate_name = "*.mail.vendor.example".to_owned();
     let syncer = Syncer {
         vendor: changed.clone(),
-        ..syncer(&lab, dns)
+        ..lab.syncer()
     };
     let report = syncer.sync_tenant(&message(tenant, "f2")).await.expect("sync");
     for expected in [
@@ -838,7 +821,7 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
         .expect("next day");
     assert!(next.drift.is_empty(), "{next:?}");
     assert_eq!(
-        counts(&lab, tenant, "exchange").1,
+        lab.counts(tenant).exchange.writes,
         0,
         "nothing to write the next day"
     );
@@ -873,14 +856,14 @@ async fn the_simulators_dns_routes_its_tenants_domains_to_exchange_online() {
 
     let view = lab.provision(request(tenant)).await.expect("provisioned");
     assert_eq!(view["status"], "succeeded", "{view:#}");
-    let worker = syncer(&lab, &dns);
+    let worker = syncer_with(&lab, &dns);
     let report = worker.sync_tenant(&message(tenant, "d1")).await.expect("sync");
     assert_eq!(report.outcome, Outcome::Synced);
     assert!(report.mx_problems.is_empty(), "{report:?}");
 
     // A new worker: a warm one keeps the answer for its TTL.
     dns.set_mx("contoso.com", &["mx.elsewhere.example"]);
-    let report = syncer(&lab, &dns)
+    let report = syncer_with(&lab, &dns)
         .sync_tenant(&message(tenant, "d2"))
         .await
         .expect("sync");

@@ -163,10 +163,7 @@ impl FunctionProcess {
     pub async fn serve(mut self, api: &RuntimeApi, count: usize) -> Vec<Outcome> {
         self.command
             .env(CHILD_SERVED, "1")
-            .env("AWS_LAMBDA_RUNTIME_API", api.host_port())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &self.function)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .envs(api.lambda_env(&self.function))
             .stdin(Stdio::null());
         let mut child = self.spawn();
         let give_up = Instant::now() + Duration::from_secs(120);
