@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Answer, ExoError, GET_PARAMS, not_found,
+    Answer, GET_PARAMS, not_found,
     params::{Kind, ListValue, Param, apply_list, bind},
     validation,
 };
@@ -168,13 +168,9 @@ pub(super) fn new_spoof(t: &mut Tenant, params: &Map<String, Value>, now: DateTi
             && p("SpoofType") == stype.to_ascii_lowercase()
     });
     if dup {
-        return Err(ExoError::new(
-            400,
-            "Microsoft.Exchange.Management.Tasks.ValidationException",
-            format!(
-                "Entry already exists for spoofed user '{user}', sending infrastructure '{infra}' and spoof type '{stype}'."
-            ),
-        ));
+        return Err(validation(format!(
+            "Entry already exists for spoofed user '{user}', sending infrastructure '{infra}' and spoof type '{stype}'."
+        )));
     }
     if t.exchange.spoof.len() >= MAX_SPOOF_ITEMS {
         return Err(validation(format!(

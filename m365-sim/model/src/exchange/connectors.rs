@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Answer, EXISTS, ExoError, GET_PARAMS, IDENTITY_ONLY, list_of, merge, not_found,
+    Answer, EXISTS, ExoError, GET_PARAMS, IDENTITY_ONLY, list_of, merge,
     params::{Kind, Param, bind},
     position, validation,
 };
@@ -183,6 +183,16 @@ fn validate_connector(props: &Map<String, Value>, inbound: bool) -> Result<(), E
     Ok(())
 }
 
+/// Checks `props` as Exchange would see the connector: over its defaults.
+fn validate_with_defaults(props: &Map<String, Value>, inbound: bool) -> Result<(), ExoError> {
+    let mut probe: Map<String, Value> = connector_defaults(inbound)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    probe.extend(props.clone());
+    validate_connector(&probe, inbound)
+}
+
 fn connectors(t: &mut Tenant, inbound: bool) -> &mut Vec<ExoObject> {
     if inbound {
         &mut t.exchange.inbound
@@ -196,11 +206,7 @@ pub(super) fn get_connectors(t: &mut Tenant, params: &Map<String, Value>, inboun
     let defaults = connector_defaults(inbound);
     let list = connectors(t, inbound);
     match b.str("Identity") {
-        Some(id) => list
-            .iter()
-            .find(|c| c.is(id))
-            .map(|c| vec![c.render(&defaults)])
-            .ok_or_else(|| not_found(id)),
+        Some(id) => Ok(vec![list[position(list, id)?].render(&defaults)]),
         None => Ok(list.iter().map(|c| c.render(&defaults)).collect()),
     }
 }
@@ -235,12 +241,7 @@ pub(super) fn new_connector(
     if inbound {
         normalize_sender_domains(&mut props);
     }
-    let mut probe = Map::new();
-    for (k, v) in connector_defaults(inbound) {
-        probe.insert(k.to_owned(), v);
-    }
-    probe.extend(props.clone());
-    validate_connector(&probe, inbound)?;
+    validate_with_defaults(&props, inbound)?;
     let guid = t.ids.uuid();
     let obj = ExoObject {
         guid,
@@ -278,12 +279,7 @@ pub(super) fn set_connector(
     if inbound {
         normalize_sender_domains(&mut props);
     }
-    let mut probe = Map::new();
-    for (k, v) in connector_defaults(inbound) {
-        probe.insert(k.to_owned(), v);
-    }
-    probe.extend(props.clone());
-    validate_connector(&probe, inbound)?;
+    validate_with_defaults(&props, inbound)?;
     list[idx].props = props;
     list[idx].changed = now;
     Ok(Vec::new())

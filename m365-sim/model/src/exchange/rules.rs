@@ -227,12 +227,7 @@ pub(super) fn new_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTim
         .iter()
         .any(|r| r.name().eq_ignore_ascii_case(&name))
     {
-        return Err(ExoError::new(
-            400,
-            "Microsoft.Exchange.MessagingPolicies.Rules.Tasks.RuleNameAlreadyExistsException",
-            format!("A rule named '{name}' already exists."),
-        )
-        .target("Name"));
+        return Err(name_taken(&name));
     }
     let count = t.exchange.rules.len();
     let priority = match b.values.get("Priority").and_then(Value::as_i64) {
@@ -279,12 +274,7 @@ pub(super) fn set_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTim
             .enumerate()
             .any(|(i, r)| i != idx && r.name().eq_ignore_ascii_case(n))
     {
-        return Err(ExoError::new(
-            400,
-            "Microsoft.Exchange.MessagingPolicies.Rules.Tasks.RuleNameAlreadyExistsException",
-            format!("A rule named '{n}' already exists."),
-        )
-        .target("Name"));
+        return Err(name_taken(n));
     }
     let mut props = t.exchange.rules[idx].props.clone();
     merge(&mut props, &b, &["Identity", "Priority"]);
@@ -340,4 +330,14 @@ pub(super) fn switch_rule(
         .insert("State".into(), json!(if on { "Enabled" } else { "Disabled" }));
     r.changed = now;
     Ok(Vec::new())
+}
+
+/// Exchange's answer to a rule name already in use.
+fn name_taken(name: &str) -> ExoError {
+    ExoError::new(
+        400,
+        "Microsoft.Exchange.MessagingPolicies.Rules.Tasks.RuleNameAlreadyExistsException",
+        format!("A rule named '{name}' already exists."),
+    )
+    .target("Name")
 }
