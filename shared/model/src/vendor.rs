@@ -10,8 +10,23 @@ use serde::{Deserialize, Serialize};
 use crate::{
     config::{ConfigError, Source, required},
     event::{self, EventError},
+    sites::Site,
+    tenant::TenantId,
     validation::quote,
 };
+
+/// The placeholders a smart-host template must hold: every tenant gets its own host on its own
+/// site's relay, so the vendor can bind relayed mail to one tenant.
+const HOST_PLACEHOLDERS: [&str; 2] = ["{site}", "{tenant}"];
+
+/// The vendor's two smart hosts for one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmartHosts {
+    /// Receives the tenant's inbound mail.
+    pub incoming: String,
+    /// Receives the tenant's outbound mail.
+    pub outgoing: String,
+}
 
 /// The vendor configuration document (`VENDOR_CONFIG`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,9 +35,10 @@ pub struct VendorConfig {
     /// Prefix of every object name.
     #[serde(default = "default_prefix")]
     pub prefix: String,
-    /// Smart host that receives inbound mail for scanning.
+    /// Smart host that receives a tenant's inbound mail for scanning: a template naming the
+    /// tenant's site and the tenant (`{tenant}.outrelay-{site}.vendor.example`).
     pub incoming_smart_host: String,
-    /// Smart host that receives outbound mail for scanning.
+    /// Smart host that receives a tenant's outbound mail for scanning, a template as above.
     pub outgoing_smart_host: String,
     /// The vendor's sending IPs (IPv4, or IPv4 CIDR /24-/32).
     pub egress_ips: Vec<String>,
@@ -119,9 +135,25 @@ impl VendorConfig {
                 format!("expected 1-8 of A-Z a-z 0-9 -, got {}", quote(&self.prefix)),
             ));
         }
-        for (field, host) in [
+        for (field, template) in [
             ("incoming_smart_host", &self.incoming_smart_host),
             ("outgoing_smart_host", &self.outgoing_smart_host),
+        ] {
+            if let Some(missing) = HOST_PLACEHOLDERS.iter().find(|p| !template.contains(*p)) {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "expected a template holding {{site}} and {{tenant}} (e.g. {{tenant}}.outrelay-{{site}}.vendor.example), {} has no {missing}",
+                        quote(template)
+                    ),
+                ));
+            }
+        }
+        // The longest site code and a tenant id: what every filled template must make a DNS name of.
+        let sample = |template: &str| fill(template, "anz", "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11");
+        for (field, host) in [
+            ("incoming_smart_host", &sample(&self.incoming_smart_host)),
+            ("outgoing_smart_host", &sample(&self.outgoing_smart_host)),
             ("tls_certificate_name", &self.tls_certificate_name),
         ] {
             let host_ok = host.len() <= 253
@@ -170,10 +202,23 @@ impl VendorConfig {
         Ok(())
     }
 
+    /// The smart hosts of one tenant on its site.
+    pub fn smart_hosts(&self, site: Site, tenant: &TenantId) -> SmartHosts {
+        let tenant = tenant.to_string();
+        SmartHosts {
+            incoming: fill(&self.incoming_smart_host, site.code(), &tenant),
+            outgoing: fill(&self.outgoing_smart_host, site.code(), &tenant),
+        }
+    }
+
     /// The names of every object this product creates in a tenant.
     pub fn names(&self) -> ManagedNames {
         ManagedNames::new(&self.prefix)
     }
+}
+
+fn fill(template: &str, site: &str, tenant: &str) -> String {
+    template.replace("{site}", site).replace("{tenant}", tenant)
 }
 
 /// Checks an allow-list entry: IPv4, or IPv4 CIDR from /24 to /32 (what Exchange accepts).
@@ -279,8 +324,8 @@ mod tests {
 
     fn sample() -> serde_json::Value {
         serde_json::json!({
-            "incoming_smart_host": "f993.outrelay-us.vendor.example",
-            "outgoing_smart_host": "f993.relay-us.vendor.example",
+            "incoming_smart_host": "{tenant}.outrelay-{site}.vendor.example",
+            "outgoing_smart_host": "{tenant}.relay-{site}.vendor.example",
             "egress_ips": ["203.0.113.10", "198.51.100.0/24"],
             "tls_certificate_name": "*.vendor.example",
             "spoof": {"spoofed_user": "*", "sending_infrastructure": "vendor.example"},
@@ -307,6 +352,26 @@ mod tests {
     }
 
     #[test]
+    fn every_tenant_gets_its_own_host_on_its_own_site() {
+        let config = VendorConfig::parse(&sample().to_string()).expect("valid");
+        let tenant: TenantId = "7c0d5a4e-2f1b-4c3d-9e8f-a1b2c3d4e5f6".parse().expect("guid");
+        let other: TenantId = "0b9f3f4e-8a1d-4f7b-9c2e-5d6a7b8c9d0e".parse().expect("guid");
+        let hosts = config.smart_hosts(Site::Jp, &tenant);
+        assert_eq!(
+            hosts.incoming,
+            "7c0d5a4e-2f1b-4c3d-9e8f-a1b2c3d4e5f6.outrelay-jp.vendor.example"
+        );
+        assert_eq!(
+            hosts.outgoing,
+            "7c0d5a4e-2f1b-4c3d-9e8f-a1b2c3d4e5f6.relay-jp.vendor.example"
+        );
+        let all: std::collections::BTreeSet<String> = Site::all()
+            .flat_map(|site| [tenant, other].map(|t| config.smart_hosts(site, &t).incoming))
+            .collect();
+        assert_eq!(all.len(), 16, "one host per tenant and site");
+    }
+
+    #[test]
     fn bad_documents_name_the_field() {
         let cases = [
             ("/prefix", serde_json::json!("Trénd"), "prefix"),
@@ -320,8 +385,13 @@ mod tests {
             ("/egress_ips", serde_json::json!([]), "egress_ips"),
             (
                 "/incoming_smart_host",
-                serde_json::json!("not a host"),
+                serde_json::json!("not a host {site} {tenant}"),
                 "incoming_smart_host",
+            ),
+            (
+                "/outgoing_smart_host",
+                serde_json::json!("relay-{site}.vendor.example"),
+                "outgoing_smart_host",
             ),
             ("/spoof/spoof_type", serde_json::json!("Both"), "spoof.spoof_type"),
             (

@@ -318,7 +318,7 @@ async fn adopt_existing_cleans_up_a_tenant_provisioned_by_the_seed_system() {
             ],
             "inbound_connectors": [
                 {"Name": names.inbound_incoming, "ConnectorType": "Partner", "SenderDomains": ["*"]},
-                {"Name": names.inbound_outgoing, "ConnectorType": "OnPremises", "TlsSenderCertificateName": "*.tmcas.example"}
+                {"Name": names.inbound_outgoing, "ConnectorType": "OnPremises", "SenderDomains": ["*"], "TlsSenderCertificateName": "*.tmcas.example"}
             ],
             "transport_rules": [
                 {"Name": names.rule_incoming_domain, "RecipientDomainIs": ["contoso.com"], "RouteMessageOutboundConnector": names.outbound_incoming},

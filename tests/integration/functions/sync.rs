@@ -695,11 +695,8 @@ async fn a_changed_or_deleted_connector_and_a_removed_spoof_entry_are_repaired()
         .iter()
         .find(|c| c["Name"] == names.outbound_incoming.as_str())
         .expect("still there");
-    assert_eq!(
-        ours["SmartHosts"],
-        json!([vendor().incoming_smart_host]),
-        "smart host put back"
-    );
+    let hosts = vendor().smart_hosts(record.site, &tenant);
+    assert_eq!(ours["SmartHosts"], json!([hosts.incoming]), "smart host put back");
     let inbound = dump["exchange"]["inbound_connectors"]
         .as_array()
         .expect("inbound");
@@ -758,6 +755,7 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
         &added,
         &old.names().rule_skip_spam,
         &old.names().inbound_incoming,
+        &old.names().inbound_outgoing,
     ] {
         assert!(
             report.drift.iter().any(|d| d.contains(expected.as_str())),
@@ -794,15 +792,20 @@ async fn a_change_of_the_vendors_facts_reaches_the_tenant_with_the_next_sync() {
         assert_eq!(rule[field], json!(changed.egress_ips), "{name} {field}");
         assert_eq!(rule["State"], "Enabled", "{name}");
     }
-    for connector in dump["exchange"]["inbound_connectors"]
+    let inbound = dump["exchange"]["inbound_connectors"]
         .as_array()
-        .expect("inbound")
-    {
-        assert_eq!(
-            connector["TlsSenderCertificateName"], "*.mail.vendor.example",
-            "{connector:#}"
-        );
-    }
+        .expect("inbound");
+    let connector = |name: &str| inbound.iter().find(|c| c["Name"] == name).expect(name);
+    assert_eq!(
+        connector(&names.inbound_incoming)["TlsSenderCertificateName"],
+        "*.mail.vendor.example",
+        "the partner connector knows the vendor by its new certificate"
+    );
+    assert_eq!(
+        connector(&names.inbound_outgoing)["SenderIPAddresses"],
+        json!(changed.egress_ips),
+        "the on-premises connector knows the vendor by its new egress IPs"
+    );
     let recorded: BTreeSet<String> = lab
         .recorded(tenant, state::store::ResourceKind::AllowedIp)
         .await

@@ -138,10 +138,9 @@ fn validate_connector(props: &Map<String, Value>, inbound: bool) -> Result<(), E
     let get_str = |k: &str| props.get(k).and_then(Value::as_str);
     let ctype = get_str("ConnectorType").unwrap_or("Partner");
     if inbound {
-        if ctype == "Partner" && list_of(props, "SenderDomains").is_empty() {
-            return Err(validation(
-                "SenderDomains must be specified for a Partner inbound connector.",
-            ));
+        // New- binds SenderDomains as mandatory; Set- must not empty it either.
+        if list_of(props, "SenderDomains").is_empty() {
+            return Err(validation("The SenderDomains parameter is required."));
         }
         if get_bool("RestrictDomainsToCertificate") == Some(true)
             && get_str("TlsSenderCertificateName").is_none()
@@ -222,7 +221,13 @@ pub(super) fn new_connector(
         .filter(|p| p.0 != "Identity")
         .copied()
         .collect();
-    let b = bind(params, &spec, &["Name"])?;
+    // New-InboundConnector: `-SenderDomains` is Required for every parameter set and type.
+    let mandatory: &[&str] = if inbound {
+        &["Name", "SenderDomains"]
+    } else {
+        &["Name"]
+    };
+    let b = bind(params, &spec, mandatory)?;
     let name = b.str("Name").unwrap_or_default().to_owned();
     if connectors(t, inbound)
         .iter()

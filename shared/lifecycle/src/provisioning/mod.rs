@@ -24,6 +24,7 @@ pub use self::{
     request::{Options, ProvisionRequest},
     step::ProvisionStep,
     steps::{
+        connectors::{WantedConnector, wanted_connectors},
         groups::apply_members,
         rules::{accepted_domains, protected_domains, update_domain_rules},
     },

@@ -4,8 +4,9 @@
 //! exactly what provisioning makes.
 //!
 //! The vendor's facts are checked against the current configuration, so a change of them reaches
-//! every tenant with its next daily sync: smart hosts, the certificate name of the inbound
-//! connectors, and the egress IPs (the rules' IP conditions, the IPs in the IP Allow List: a new
+//! every tenant with its next daily sync: the connectors as provisioning declares them (smart
+//! hosts and their TLS names, the certificate and the egress IPs the inbound ones know the vendor
+//! by), and the egress IPs (the rules' IP conditions, the IPs in the IP Allow List: a new
 //! IP is added, a retired IP we added is removed and forgotten).
 
 use std::collections::BTreeSet;
@@ -14,11 +15,11 @@ use microsoft::{
     exchange::{Cmdlet, allow_list_entries, get_filter_policy, set_allowed_ips},
     fields::{named, same_set, strings},
 };
-use model::vendor::{ManagedNames, VendorConfig};
+use model::vendor::{ManagedNames, SmartHosts, VendorConfig};
 use serde_json::Value;
 use state::store::{ResourceKind, ResourceRecord};
 
-use crate::provisioning::ProvisionStep;
+use crate::provisioning::{ProvisionStep, wanted_connectors};
 
 /// What the read cmdlets answered.
 #[derive(Debug, Clone, Default)]
@@ -77,10 +78,6 @@ impl Drift {
     }
 }
 
-fn enabled(object: &Value) -> bool {
-    object.get("Enabled").and_then(Value::as_bool).unwrap_or(true)
-}
-
 /// The IP condition a rule of ours carries: the vendor's egress IPs, as exceptions on the routing
 /// rules (mail the vendor already scanned is not rerouted) and as the skip-spam rule's condition.
 fn rule_ip_condition(names: &ManagedNames, rule: &str) -> Option<&'static str> {
@@ -109,8 +106,10 @@ pub fn detect(
     observed: &Observed,
     vendor: &VendorConfig,
     names: &ManagedNames,
+    hosts: &SmartHosts,
 ) -> Drift {
     let mut drift = Drift::default();
+    let connectors = wanted_connectors(vendor, names, hosts);
     let mut enable_rules = false;
     let mut retired = Vec::new();
     let allowed = allow_list_entries(&observed.filter_policy);
@@ -147,63 +146,28 @@ pub fn detect(
                     }
                 }
             },
-            ResourceKind::OutboundConnector => match named(&observed.outbound, name) {
-                None => {
-                    drift.missing(
-                        format!("outbound connector {name} was deleted"),
+            ResourceKind::OutboundConnector | ResourceKind::InboundConnector => {
+                let (listed, label) = match resource.kind {
+                    ResourceKind::InboundConnector => (&observed.inbound, "inbound"),
+                    _ => (&observed.outbound, "outbound"),
+                };
+                let wanted = connectors
+                    .iter()
+                    .find(|c| c.kind == resource.kind && c.name.eq_ignore_ascii_case(name));
+                match (named(listed, name), wanted) {
+                    (None, _) => drift.missing(
+                        format!("{label} connector {name} was deleted"),
                         ProvisionStep::CreateConnectors,
-                    );
-                }
-                Some(connector) => {
-                    let host = if name == names.outbound_incoming {
-                        &vendor.incoming_smart_host
-                    } else {
-                        &vendor.outgoing_smart_host
-                    };
-                    let hosts = strings(connector, "SmartHosts");
-                    let right_host = hosts.iter().any(|h| h.eq_ignore_ascii_case(host));
-                    if !right_host || !enabled(connector) {
-                        drift.findings.push(format!(
-                            "outbound connector {name} was changed (smart hosts {}, enabled {})",
-                            hosts.join(", "),
-                            enabled(connector)
-                        ));
-                        drift.fixes.push(
-                            Cmdlet::new("Set-OutboundConnector")
-                                .param("Identity", name)
-                                .param("SmartHosts", vec![host.clone()])
-                                .param("Enabled", true),
-                        );
+                    ),
+                    (Some(connector), Some(wanted)) => {
+                        if let Some((finding, fix)) = wanted.repair(connector) {
+                            drift.findings.push(finding);
+                            drift.fixes.push(fix);
+                        }
                     }
+                    (Some(_), None) => {}
                 }
-            },
-            ResourceKind::InboundConnector => match named(&observed.inbound, name) {
-                None => {
-                    drift.missing(
-                        format!("inbound connector {name} was deleted"),
-                        ProvisionStep::CreateConnectors,
-                    );
-                }
-                Some(connector) => {
-                    let certificate = connector
-                        .get("TlsSenderCertificateName")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let right_certificate = certificate.eq_ignore_ascii_case(&vendor.tls_certificate_name);
-                    if !right_certificate || !enabled(connector) {
-                        drift.findings.push(format!(
-                            "inbound connector {name} was changed (certificate name {certificate}, enabled {})",
-                            enabled(connector)
-                        ));
-                        drift.fixes.push(
-                            Cmdlet::new("Set-InboundConnector")
-                                .param("Identity", name)
-                                .param("TlsSenderCertificateName", vendor.tls_certificate_name.as_str())
-                                .param("Enabled", true),
-                        );
-                    }
-                }
-            },
+            }
             ResourceKind::AllowedIp if !vendor.egress_ips.contains(&resource.key) => {
                 // A retired vendor IP we added: it must not stay allowed.
                 if allowed.contains(&resource.key) {

@@ -316,7 +316,8 @@ impl Syncer {
         let desired = protected_domains(&tenant.policy_targets, &accepted);
         report.rules_updated = update_domain_rules(&exchange, &observed.rules, &names, &desired).await?;
 
-        let found = drift::detect(resources, &observed, &self.vendor, &names);
+        let hosts = self.vendor.smart_hosts(tenant.site, &id);
+        let found = drift::detect(resources, &observed, &self.vendor, &names, &hosts);
         if !found.is_empty() {
             tracing::warn!(tenant = %id, drift = ?found.findings, "drift of our objects found; repairing");
             for fix in &found.fixes {
