@@ -13,12 +13,16 @@ pub struct Cmdlet {
 }
 
 impl Cmdlet {
-    /// A cmdlet without parameters.
+    /// A cmdlet without parameters; a destructive one (`Remove-*`, `Disable-*`) with
+    /// `Confirm: false`, since those pause for a confirmation nobody can give over REST (CIPP
+    /// sends it on every `Remove-TransportRule`).
     pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            parameters: Map::new(),
+        let name = name.into();
+        let mut parameters = Map::new();
+        if ["Remove-", "Disable-"].iter().any(|verb| name.starts_with(verb)) {
+            parameters.insert("Confirm".to_owned(), Value::Bool(false));
         }
+        Self { name, parameters }
     }
 
     /// The same cmdlet with one more parameter.
@@ -63,6 +67,25 @@ pub fn add_remove(add: &[String], remove: &[String]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn destructive_cmdlets_confirm_up_front() {
+        for name in [
+            "Remove-TransportRule",
+            "Remove-InboundConnector",
+            "Remove-OutboundConnector",
+            "Remove-TenantAllowBlockListSpoofItems",
+            "Disable-TransportRule",
+        ] {
+            assert_eq!(
+                Cmdlet::new(name).get("Confirm"),
+                Some(&Value::Bool(false)),
+                "{name}"
+            );
+        }
+        assert_eq!(Cmdlet::new("Get-TransportRule").get("Confirm"), None);
+        assert_eq!(Cmdlet::new("New-TransportRule").get("Confirm"), None);
+    }
 
     #[test]
     fn cmdlets_and_hash_tables_have_the_documented_shape() {

@@ -152,11 +152,18 @@ pub(super) fn from_answer(
 /// Classifies an error by status and message (Exchange has few stable codes).
 pub(super) fn classify(status: u16, code: &str, message: &str) -> Kind {
     let lower = message.to_ascii_lowercase();
-    if status == 429 || status == 503 || status == 504 || code.contains("Throttl") {
+    // ExoHelper retries 408 as well, and the concurrency refusal whatever its status (its body
+    // is plain text, not the JSON envelope).
+    if matches!(status, 408 | 429 | 503 | 504)
+        || code.contains("Throttl")
+        || lower.contains("maximum number of concurrent requests")
+    {
         Kind::Throttled
     } else if lower.contains("isn't assigned to any management roles")
         || lower.contains("not assigned to any management roles")
-        || (status == 401 || status == 403) && lower.contains("role")
+        // The REST endpoint's wording when the app's role does not allow the cmdlet.
+        || (status == 401 || status == 403)
+            && (lower.contains("role") || lower.contains("is not allowed to call"))
     {
         Kind::RoleMissing
     } else if status == 401 {
@@ -236,7 +243,23 @@ mod tests {
             ),
             Kind::RoleMissing
         );
+        assert_eq!(
+            classify(401, "Unauthorized", "User is not allowed to call Get-Mailbox"),
+            Kind::RoleMissing,
+            "the REST wording of a missing role (office-docs-powershell#7970)"
+        );
+        assert_eq!(classify(401, "", "Token expired"), Kind::Unauthorized);
         assert_eq!(classify(429, "", "Too many requests"), Kind::Throttled);
+        assert_eq!(classify(408, "", "Request timeout"), Kind::Throttled);
+        assert_eq!(
+            classify(
+                400,
+                "",
+                "You have reached the maximum number of concurrent requests per tenant. Please wait and try again"
+            ),
+            Kind::Throttled,
+            "ExoHelper retries this body whatever the status"
+        );
         assert_eq!(
             classify(400, "", "All rules have to include at least one action."),
             Kind::Rejected

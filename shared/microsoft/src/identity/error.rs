@@ -18,17 +18,25 @@ pub enum Verdict {
 }
 
 /// Classifies an AADSTS code (see Microsoft's "Microsoft Entra authentication and authorization
-/// error codes"); unknown codes are permanent, so they get a human's attention.
-pub fn verdict_for_code(code: u32) -> Verdict {
-    match code {
-        // Temporarily unavailable, request throttled, a transient key or replication delay.
-        50196 | 90033 | 90036 => Verdict::Transient,
+/// error codes"); `None` for a code this table does not know.
+pub fn verdict_for_code(code: u32, delegated: bool) -> Option<Verdict> {
+    Some(match code {
+        // "A transient error has occurred. Try again" (90024 RequestBudgetExceeded), temporarily
+        // unavailable, a transient key or replication delay.
+        90024 | 90033 => Verdict::Transient,
+        // 90036 is "an unexpected, non-retryable error"; 50196 is a loop Entra cut off: retrying
+        // makes it worse.
+        90036 | 50196 => Verdict::Permanent,
         // Consent missing or declined; app or resource principal missing in the tenant; refresh
         // token revoked, expired or cut off by policy; an admin interaction is required.
         65001 | 65004 | 65005 | 700016 | 500011 | 50173 | 700082 | 70043 | 70008 | 50076 | 50079 | 53003
         | 50097 | 54005 | 700084 | 70000 => Verdict::NeedsReconsent,
-        _ => Verdict::Permanent,
-    }
+        // The admin whose refresh token we hold was deleted or disabled: a new admin session.
+        50034 | 50057 if delegated => Verdict::NeedsReconsent,
+        // Bad secret or certificate, unknown client, bad request: configuration.
+        7000215 | 7000222 | 90002 | 70011 | 9002313 | 700024 => Verdict::Permanent,
+        _ => return None,
+    })
 }
 
 /// A token request failed. Messages never contain a secret, assertion or token.
@@ -123,13 +131,27 @@ mod tests {
     #[test]
     fn codes_are_classified() {
         for code in [65001, 700016, 50173, 700082, 70043, 500011, 70000] {
-            assert_eq!(verdict_for_code(code), Verdict::NeedsReconsent, "{code}");
+            assert_eq!(
+                verdict_for_code(code, false),
+                Some(Verdict::NeedsReconsent),
+                "{code}"
+            );
         }
-        for code in [7000215, 7000222, 90002, 70011, 9002313, 1] {
-            assert_eq!(verdict_for_code(code), Verdict::Permanent, "{code}");
+        for code in [7000215, 7000222, 90002, 70011, 9002313, 90036, 50196] {
+            assert_eq!(verdict_for_code(code, false), Some(Verdict::Permanent), "{code}");
         }
-        for code in [50196, 90033] {
-            assert_eq!(verdict_for_code(code), Verdict::Transient, "{code}");
+        for code in [90024, 90033] {
+            assert_eq!(verdict_for_code(code, false), Some(Verdict::Transient), "{code}");
         }
+        // A deleted or disabled user only matters when we hold that user's refresh token.
+        for code in [50034, 50057] {
+            assert_eq!(
+                verdict_for_code(code, true),
+                Some(Verdict::NeedsReconsent),
+                "{code}"
+            );
+            assert_eq!(verdict_for_code(code, false), None, "{code}");
+        }
+        assert_eq!(verdict_for_code(1, false), None);
     }
 }

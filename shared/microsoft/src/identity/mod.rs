@@ -172,12 +172,15 @@ impl IdentityClient {
             .first()
             .copied()
             .or_else(|| aadsts_in(&error.error_description));
-        let verdict = if status.as_u16() == 429 {
-            Verdict::Throttled(retry_after.or(Some(StdDuration::from_secs(60))))
-        } else if status.is_server_error() {
-            Verdict::Transient
-        } else {
-            code.map_or(Verdict::Permanent, verdict_for_code)
+        let delegated = matches!(grant, Grant::RefreshToken(_));
+        // A known code decides; an unknown one on a server error is passing, else it needs a human.
+        let verdict = match code.and_then(|code| verdict_for_code(code, delegated)) {
+            _ if status.as_u16() == 429 => {
+                Verdict::Throttled(retry_after.or(Some(StdDuration::from_secs(60))))
+            }
+            Some(verdict) => verdict,
+            None if status.is_server_error() => Verdict::Transient,
+            None => Verdict::Permanent,
         };
         Err(IdentityError::Rejected {
             tenant: tenant_name,
