@@ -4,6 +4,7 @@
 
 mod adapters;
 mod faults;
+mod fidelity;
 mod functions;
 mod harness;
 mod house;

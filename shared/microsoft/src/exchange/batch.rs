@@ -1,15 +1,22 @@
 //! Exchange's `$batch`: several cmdlets in one HTTP request (`POST
 //! /adminapi/beta/{tenant}/$batch`, at most ten), so a sync's reads cost one round trip.
-//! Sub-requests are throttled one by one: throttled ones are re-sent on their own after the
-//! longest `Retry-After`, through the one retry policy. Each sub-answer's error is read like an
-//! `InvokeCommand` answer's.
+//!
+//! Sent as production callers send it (CIPP's `New-ExoBulkRequest`): the batch prefers
+//! `odata.continue-on-error`, so one failed read does not cost the others their answers, and
+//! every sub-request carries the whole header set (token, page size, anchor, cmdlet name), since
+//! whether sub-requests inherit the outer headers is not documented. Sub-requests are throttled
+//! one by one: throttled ones are re-sent in a batch of their own after the longest
+//! `Retry-After`, through the one retry policy. An answer that is missing or still failing for a
+//! passing reason is asked for again alone, and an answer with more pages is followed to the end.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Cmdlet, ExchangeError, InvokeCommandClient, Kind, error};
+use model::retry::{RetryHint, Retryable};
+
+use super::{Cmdlet, ExchangeAdmin, ExchangeError, InvokeCommandClient, Kind, PAGE_SIZE, Page, error};
 use crate::batch::{Collected, SubAnswer};
 
 /// Sub-requests per Exchange `$batch` (what CIPP sends).
@@ -17,6 +24,16 @@ pub const MAX_BATCH: usize = 10;
 
 /// Names the batch itself in errors (a sub-request's errors name its cmdlet).
 const BATCH: &str = "$batch";
+
+/// The batch's preference: every sub-request runs even when one fails.
+const BATCH_PREFER: &str = "odata.maxpagesize=1000;odata.continue-on-error";
+
+/// Whether asking again alone may answer what the batch did not: a missing answer, a server
+/// error, throttling that outlived the batch's retries, or a sub-request the service did not
+/// run because another failed (424 Failed Dependency).
+fn alone_may_help(err: &ExchangeError) -> bool {
+    err.retry_hint() != RetryHint::Never || matches!(err, ExchangeError::Cmdlet { status: 424, .. })
+}
 
 #[derive(Deserialize)]
 struct Answer {
@@ -45,14 +62,16 @@ impl SubAnswer for CmdletAnswer {
 }
 
 impl CmdletAnswer {
-    fn into_result(self, cmdlet: &Cmdlet) -> Result<Vec<Value>, ExchangeError> {
+    fn into_page(self, cmdlet: &Cmdlet) -> Result<Page, ExchangeError> {
         if (200..300).contains(&self.status) {
-            return Ok(self
-                .body
-                .get("value")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default());
+            return Ok(Page {
+                value: self.body.get("value").and_then(Value::as_array).cloned(),
+                next_link: self
+                    .body
+                    .get("@odata.nextLink")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            });
         }
         let body = serde_json::to_vec(&self.body).unwrap_or_default();
         Err(error::from_answer(
@@ -65,9 +84,21 @@ impl CmdletAnswer {
 }
 
 impl InvokeCommandClient {
-    /// Runs `cmdlets` (reads: a batch is retried) through `$batch` and answers each, in order.
-    /// A cmdlet whose answer has more than one page is answered with its first page: use
-    /// [`super::ExchangeAdmin::invoke`] for cmdlets that may list more than 1,000 objects.
+    /// The headers of one sub-request: all of the outer request's, as CIPP copies them. The
+    /// token travels in the body here, which is never logged.
+    fn sub_request_headers(&self, cmdlet: &Cmdlet) -> Value {
+        json!({
+            "Authorization": self.bearer(),
+            "Prefer": PAGE_SIZE,
+            "X-AnchorMailbox": self.anchor(),
+            "X-CmdletName": cmdlet.name(),
+            "Content-Type": "application/json",
+            "Accept": "application/json; odata.metadata=minimal",
+        })
+    }
+
+    /// Runs `cmdlets` (reads: a batch is retried) through `$batch` and answers each, in order,
+    /// with every page.
     pub async fn invoke_batch(
         &self,
         cmdlets: &[Cmdlet],
@@ -75,14 +106,33 @@ impl InvokeCommandClient {
         let mut results = Vec::with_capacity(cmdlets.len());
         for chunk in cmdlets.chunks(MAX_BATCH) {
             let answers = self.batch_chunk(chunk).await?;
-            results.extend(
-                answers
-                    .into_iter()
-                    .zip(chunk)
-                    .map(|(answer, cmdlet)| answer.into_result(cmdlet)),
-            );
+            for (answer, cmdlet) in answers.into_iter().zip(chunk) {
+                results.push(self.complete(cmdlet, answer.into_page(cmdlet)).await);
+            }
         }
         Ok(results)
+    }
+
+    /// One cmdlet's whole answer from its batch answer: later pages followed, and a passing
+    /// failure (a missing answer, a server error, a sub-request the batch did not run) asked
+    /// again on its own.
+    async fn complete(
+        &self,
+        cmdlet: &Cmdlet,
+        page: Result<Page, ExchangeError>,
+    ) -> Result<Vec<Value>, ExchangeError> {
+        match page {
+            Ok(Page {
+                value,
+                next_link: Some(next),
+            }) => {
+                let url = self.own_link(cmdlet, next)?;
+                self.follow(cmdlet, url, value.unwrap_or_default()).await
+            }
+            Ok(page) => Ok(page.value.unwrap_or_default()),
+            Err(err) if alone_may_help(&err) => self.invoke(cmdlet).await,
+            Err(err) => Err(err),
+        }
     }
 
     async fn batch_chunk(&self, chunk: &[Cmdlet]) -> Result<Vec<CmdletAnswer>, ExchangeError> {
@@ -93,9 +143,14 @@ impl InvokeCommandClient {
             let requests: Vec<Value> = answers
                 .pending()
                 .iter()
-                .map(|i| json!({"id": i.to_string(), "method": "POST", "url": invoke, "body": chunk[*i].body(), "headers": {}}))
+                .map(|i| {
+                    let cmdlet = &chunk[*i];
+                    json!({"id": i.to_string(), "method": "POST", "url": invoke, "body": cmdlet.body(),
+                        "headers": self.sub_request_headers(cmdlet)})
+                })
                 .collect();
-            let (status, retry_after, bytes) = self.send(&url, &json!({"requests": requests}), BATCH).await?;
+            let body = json!({"requests": requests});
+            let (status, retry_after, bytes) = self.send(&url, &body, BATCH, BATCH_PREFER).await?;
             if !status.is_success() {
                 return Err(error::from_answer(BATCH, status.as_u16(), &bytes, retry_after));
             }

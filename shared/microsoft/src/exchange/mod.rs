@@ -38,6 +38,9 @@ pub trait ExchangeAdmin {
     fn invoke_once(&self, cmdlet: &Cmdlet) -> impl Future<Output = Result<Vec<Value>, ExchangeError>> + Send;
 }
 
+/// The page size asked for: Exchange's largest.
+const PAGE_SIZE: &str = "odata.maxpagesize=1000";
+
 /// The system mailbox CIPP and the EXO module anchor organization-level cmdlets on.
 const ANCHOR_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
 
@@ -93,6 +96,14 @@ impl InvokeCommandClient {
         format!("{}/adminapi/beta/{}/InvokeCommand", self.origin, self.tenant)
     }
 
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.token.expose_secret())
+    }
+
+    fn anchor(&self) -> String {
+        format!("APP:{ANCHOR_MAILBOX}@{}", self.tenant)
+    }
+
     /// HTTP requests this client (and its clones) has sent, retries and pages included.
     pub fn http_requests(&self) -> usize {
         self.http_requests.load(Ordering::Relaxed)
@@ -105,13 +116,14 @@ impl InvokeCommandClient {
         url: &str,
         body: &Value,
         what: &str,
+        prefer: &str,
     ) -> Result<(reqwest::StatusCode, Option<std::time::Duration>, Vec<u8>), ExchangeError> {
         let transport = |reason: String, transient: bool| ExchangeError::Transport {
             cmdlet: what.to_owned(),
             reason,
             transient,
         };
-        let mut bearer = header::HeaderValue::from_str(&format!("Bearer {}", self.token.expose_secret()))
+        let mut bearer = header::HeaderValue::from_str(&self.bearer())
             .map_err(|_| transport("the token is not a valid header value".to_owned(), false))?;
         // Keeps the token out of any debug output of the request.
         bearer.set_sensitive(true);
@@ -120,8 +132,8 @@ impl InvokeCommandClient {
             .http
             .post(url)
             .header(header::AUTHORIZATION, bearer)
-            .header("Prefer", "odata.maxpagesize=1000")
-            .header("X-AnchorMailbox", format!("APP:{ANCHOR_MAILBOX}@{}", self.tenant))
+            .header("Prefer", prefer)
+            .header("X-AnchorMailbox", self.anchor())
             .json(body)
             .send()
             .await
@@ -136,7 +148,7 @@ impl InvokeCommandClient {
     }
 
     async fn post_once(&self, url: &str, cmdlet: &Cmdlet) -> Result<Page, ExchangeError> {
-        let (status, retry_after, bytes) = self.send(url, &cmdlet.body(), cmdlet.name()).await?;
+        let (status, retry_after, bytes) = self.send(url, &cmdlet.body(), cmdlet.name(), PAGE_SIZE).await?;
         if !status.is_success() {
             return Err(error::from_answer(
                 cmdlet.name(),
@@ -159,31 +171,44 @@ impl InvokeCommandClient {
     }
 }
 
-impl ExchangeAdmin for InvokeCommandClient {
-    async fn invoke(&self, cmdlet: &Cmdlet) -> Result<Vec<Value>, ExchangeError> {
+impl InvokeCommandClient {
+    /// Adds the pages of `cmdlet` from `url` on to `objects`, each page retried on its own.
+    async fn follow(
+        &self,
+        cmdlet: &Cmdlet,
+        mut url: String,
+        mut objects: Vec<Value>,
+    ) -> Result<Vec<Value>, ExchangeError> {
         let what = format!("Exchange {}", cmdlet.name());
-        let mut url = self.endpoint();
-        let mut objects = Vec::new();
         loop {
             let page = self.retry.run(&what, || self.post_once(&url, cmdlet)).await?;
             objects.extend(page.value.unwrap_or_default());
             match page.next_link {
-                // Paging re-POSTs the same body to the link, which must stay on our origin.
-                Some(next)
-                    if next
-                        .strip_prefix(&self.origin)
-                        .is_some_and(|rest| rest.starts_with('/')) =>
-                {
-                    url = next
-                }
-                Some(_) => {
-                    return Err(ExchangeError::ForeignLink {
-                        cmdlet: cmdlet.name().to_owned(),
-                    });
-                }
+                Some(next) => url = self.own_link(cmdlet, next)?,
                 None => return Ok(objects),
             }
         }
+    }
+
+    /// A paging link, which is followed only when it stays on our origin (paging re-POSTs the
+    /// same body to it, token included).
+    fn own_link(&self, cmdlet: &Cmdlet, next: String) -> Result<String, ExchangeError> {
+        if next
+            .strip_prefix(&self.origin)
+            .is_some_and(|rest| rest.starts_with('/'))
+        {
+            Ok(next)
+        } else {
+            Err(ExchangeError::ForeignLink {
+                cmdlet: cmdlet.name().to_owned(),
+            })
+        }
+    }
+}
+
+impl ExchangeAdmin for InvokeCommandClient {
+    async fn invoke(&self, cmdlet: &Cmdlet) -> Result<Vec<Value>, ExchangeError> {
+        self.follow(cmdlet, self.endpoint(), Vec::new()).await
     }
 
     async fn invoke_once(&self, cmdlet: &Cmdlet) -> Result<Vec<Value>, ExchangeError> {

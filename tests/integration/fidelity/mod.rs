@@ -1,0 +1,5 @@
+//! What a real tenant does that a friendly simulator would not: each test pins one behaviour of
+//! Microsoft 365 from its documentation or from production callers (the review of the clients
+//! against Microsoft), and fails if the product goes back to assuming the friendly version.
+
+pub mod batch;
