@@ -120,6 +120,9 @@ pub fn patch_directory(state: &SimState, id: &str, p: &DirectoryPatch) -> Result
         for d in &p.remove_domains {
             t.remove_domain(d)?;
         }
+        for d in &p.dnssec_mx_domains {
+            t.move_mx_to_dnssec(d)?;
+        }
         let added = match &p.add_users {
             Some(u) => t.add_users(u)?,
             None => Vec::new(),

@@ -85,11 +85,12 @@ fn mx_of(
     }
     let sim = sim?;
     let tenant = sim.tenant(&sim.domain_owner(name)?)?;
-    let verified = lock(&tenant)
+    let tenant = lock(&tenant);
+    let domain = tenant
         .domains
         .iter()
-        .any(|d| d.is_verified && d.name.eq_ignore_ascii_case(name));
-    verified.then(|| vec![m365_sim_model::tenant::exchange_online_mx(name)])
+        .find(|d| d.is_verified && d.name.eq_ignore_ascii_case(name))?;
+    Some(vec![domain.exchange_mx()])
 }
 
 fn encode_name(name: &str, out: &mut Vec<u8>) {

@@ -1,10 +1,7 @@
 //! `organization`, `domains`, `domains/{id}/serviceConfigurationRecords`, and the SharePoint /
 //! OneDrive probes `sites/root` and `users/{id}/drive` used for grant checks.
 
-use m365_sim_model::{
-    clock::graph_time,
-    tenant::{Tenant, exchange_online_mx},
-};
+use m365_sim_model::{clock::graph_time, tenant::Tenant};
 use serde_json::{Value, json};
 
 use super::{Ctx, GraphReply, GraphRequest, error, not_found, odata};
@@ -150,12 +147,12 @@ pub fn domain(t: &Tenant, req: &GraphRequest, id: &str) -> GraphReply {
 }
 
 /// `GET /domains/{id}/serviceConfigurationRecords`: the records Microsoft expects in DNS
-/// (MX to `<domain-with-dashes>.mail.protection.outlook.com`, SPF, autodiscover), not live DNS.
+/// (MX to the domain's Exchange Online host, SPF, autodiscover), not live DNS.
 pub fn service_configuration_records(t: &Tenant, id: &str) -> GraphReply {
     let Some(d) = t.domains.iter().find(|d| d.name.eq_ignore_ascii_case(id)) else {
         return not_found(id);
     };
-    let mx_host = exchange_online_mx(&d.name);
+    let mx_host = d.exchange_mx();
     let rid = |kind: &str| format!("{}{}", kind, d.name.len());
     let value = json!([
         {

@@ -61,6 +61,17 @@ impl Cloud {
         }
     }
 
+    /// The endings of the MX hosts of Exchange Online in this cloud: a domain whose MX ends so
+    /// routes to Exchange Online, whichever host Microsoft gave it (commercial domains move to
+    /// DNSSEC-signed `*.mx.microsoft` hosts).
+    pub fn exchange_mx_suffixes(self) -> &'static [&'static str] {
+        match self {
+            Self::Commercial => &[".mail.protection.outlook.com", ".mx.microsoft"],
+            Self::GccHigh | Self::Dod => &[".mail.protection.office365.us"],
+            Self::China => &[".mail.protection.partner.outlook.cn"],
+        }
+    }
+
     /// The token scopes for Graph and Exchange. They name the real resource even when a base URL
     /// is overridden (that is how the simulator is reached).
     pub fn scopes(self) -> (String, String) {

@@ -3,3 +3,4 @@
 //! against Microsoft), and fails if the product goes back to assuming the friendly version.
 
 pub mod batch;
+pub mod mx;

@@ -19,6 +19,27 @@ pub struct Domain {
     pub is_default: bool,
     /// Whether ownership is verified.
     pub is_verified: bool,
+    /// Whether Exchange Online moved its MX to a DNSSEC-signed `*.mx.microsoft` host.
+    pub dnssec_mx: bool,
+}
+
+impl Domain {
+    /// The Exchange Online MX host Microsoft gives the domain:
+    /// `<domain-with-dashes>.mail.protection.outlook.com`, or after the DNSSEC move
+    /// `<domain-with-dashes>.r-v1.mx.microsoft` ([inferred] label).
+    pub fn exchange_mx(&self) -> String {
+        if self.dnssec_mx {
+            format!("{}.r-v1.mx.microsoft", self.name.replace('.', "-"))
+        } else {
+            exchange_online_mx(&self.name)
+        }
+    }
+}
+
+/// The Exchange Online MX host of a domain not moved to DNSSEC:
+/// `<domain-with-dashes>.mail.protection.outlook.com`.
+pub fn exchange_online_mx(domain: &str) -> String {
+    format!("{}.mail.protection.outlook.com", domain.replace('.', "-"))
 }
 
 /// A user. Kept small on purpose: a 100,000-user tenant is a few megabytes.
@@ -228,7 +249,19 @@ impl Tenant {
             is_initial: false,
             is_default: false,
             is_verified: true,
+            dnssec_mx: false,
         });
+        Ok(())
+    }
+
+    /// Moves a domain's Exchange Online MX to its DNSSEC host, as Microsoft's migration does.
+    pub fn move_mx_to_dnssec(&mut self, name: &str) -> Result<(), SimError> {
+        let domain = self
+            .domains
+            .iter_mut()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| SimError::NotFound(format!("domain {name}")))?;
+        domain.dnssec_mx = true;
         Ok(())
     }
 
@@ -341,11 +374,6 @@ impl Tenant {
     pub fn user_by_id(&self, id: Uuid) -> Option<&User> {
         self.user_by_id.get(&id).map(|i| &self.users[*i as usize])
     }
-}
-
-/// The Exchange Online MX host of `domain`: `<domain-with-dashes>.mail.protection.outlook.com`.
-pub fn exchange_online_mx(domain: &str) -> String {
-    format!("{}.mail.protection.outlook.com", domain.replace('.', "-"))
 }
 
 /// A plausible DNS name: labels of letters, digits and hyphens, at least one dot.

@@ -95,6 +95,7 @@ impl Tenant {
             is_initial: true,
             is_default: spec.domains.is_empty(),
             is_verified: true,
+            dnssec_mx: false,
         }];
         for (i, d) in spec.domains.iter().enumerate() {
             let name = d.trim().to_ascii_lowercase();
@@ -106,6 +107,7 @@ impl Tenant {
                 is_initial: false,
                 is_default: i == 0,
                 is_verified: true,
+                dnssec_mx: false,
             });
         }
         let graph_sp = ServicePrincipal {

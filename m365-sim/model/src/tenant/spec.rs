@@ -114,6 +114,9 @@ pub struct DirectoryPatch {
     pub add_domains: Vec<String>,
     /// Domains to remove.
     pub remove_domains: Vec<String>,
+    /// Domains whose Exchange Online MX Microsoft moves to `*.mx.microsoft` (DNSSEC): their
+    /// `serviceConfigurationRecords` and the simulated DNS change together.
+    pub dnssec_mx_domains: Vec<String>,
 }
 
 /// One rename in a [`DirectoryPatch`].

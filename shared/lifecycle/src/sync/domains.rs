@@ -1,5 +1,6 @@
 //! Domains: verified domains from Graph, the MX records Microsoft expects for them
-//! (`serviceConfigurationRecords`, read once per new domain and kept), the live MX from DNS, and
+//! (`serviceConfigurationRecords`, read for each new domain and again every week, since
+//! Microsoft moves domains to new hosts), the live MX from DNS, and
 //! Exchange's accepted domains, from which the transport rules' domain conditions are made.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,15 +70,29 @@ pub fn expected_mx(answer: &BatchResponse) -> Vec<String> {
     hosts.into_iter().collect()
 }
 
-/// Domains whose live MX does not include the host Microsoft expects, each with what DNS has.
-pub async fn mx_problems(resolver: &MxResolver, expected: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+/// How long the expected MX records are kept before they are read again.
+pub const EXPECTED_MX_LIFE: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Whether `live` routes to Exchange Online: it holds a host Microsoft expects, or any host of
+/// Exchange Online in the tenant's cloud (a domain moved to `*.mx.microsoft` still does).
+pub fn routes_to_exchange(live: &[String], expected: &[String], suffixes: &[&str]) -> bool {
+    live.iter()
+        .any(|host| expected.contains(host) || suffixes.iter().any(|suffix| host.ends_with(suffix)))
+}
+
+/// Domains whose live MX does not route to Exchange Online, each with what DNS has.
+pub async fn mx_problems(
+    resolver: &MxResolver,
+    expected: &BTreeMap<String, Vec<String>>,
+    suffixes: &[&str],
+) -> Vec<String> {
     let mut problems = Vec::new();
     for (domain, hosts) in expected {
         if is_initial_domain(domain) || hosts.is_empty() {
             continue;
         }
         match resolver.mx_hosts(domain).await {
-            Ok(live) if hosts.iter().any(|h| live.contains(h)) => {}
+            Ok(live) if routes_to_exchange(&live, hosts, suffixes) => {}
             Ok(live) if live.is_empty() => problems.push(format!(
                 "{domain}: no MX record in DNS; expected {}",
                 hosts.join(", ")
@@ -116,6 +131,45 @@ mod tests {
             {"id": "intune.contoso.com", "isVerified": true, "supportedServices": ["Intune"]}
         ]}));
         assert_eq!(verified_domains(&a), vec!["contoso.com"]);
+    }
+
+    #[test]
+    fn any_exchange_online_host_of_the_cloud_counts() {
+        let expected = ["contoso-com.mail.protection.outlook.com".to_owned()];
+        let commercial = model::cloud::Cloud::Commercial.exchange_mx_suffixes();
+        let live = |host: &str| vec![host.to_owned()];
+        assert!(routes_to_exchange(&live(&expected[0]), &expected, commercial));
+        assert!(routes_to_exchange(
+            &live("contoso-com.r-v1.mx.microsoft"),
+            &expected,
+            commercial
+        ));
+        assert!(routes_to_exchange(
+            &live("contoso-com01b.mail.protection.outlook.com"),
+            &expected,
+            commercial
+        ));
+        assert!(!routes_to_exchange(
+            &live("mx.elsewhere.example"),
+            &expected,
+            commercial
+        ));
+        assert!(!routes_to_exchange(
+            &live("contoso-com.mail.protection.outlook.com.evil.example"),
+            &expected,
+            commercial
+        ));
+        let gov = model::cloud::Cloud::GccHigh.exchange_mx_suffixes();
+        assert!(routes_to_exchange(
+            &live("contoso-com.mail.protection.office365.us"),
+            &[],
+            gov
+        ));
+        assert!(!routes_to_exchange(
+            &live("contoso-com.r-v1.mx.microsoft"),
+            &[],
+            gov
+        ));
     }
 
     #[test]

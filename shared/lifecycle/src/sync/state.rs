@@ -43,6 +43,8 @@ pub struct SyncState {
     pub accepted_domains: Vec<String>,
     /// Expected MX hosts per verified domain (from `serviceConfigurationRecords`).
     pub expected_mx: BTreeMap<String, Vec<String>>,
+    /// When every domain's expected MX was last read (a week later they are read again).
+    pub expected_mx_read_at: Option<DateTime<Utc>>,
     /// Domains whose live MX does not route to Exchange Online, with what was found.
     pub mx_problems: Vec<String>,
     /// Drift found and repaired by the last sync that found any.

@@ -4,8 +4,6 @@
 //! An unchanged tenant costs one Graph `$batch` (users delta, groups delta, domains) and one
 //! Exchange `$batch` (rules, connectors, IP allow list, spoof entries): two HTTP round trips.
 
-use std::collections::BTreeMap;
-
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
@@ -282,8 +280,7 @@ impl Syncer {
             .filter(|d| !state.verified_domains.contains(d))
             .cloned()
             .collect();
-        self.expected_mx(&graph, &verified, &mut state.expected_mx)
-            .await?;
+        self.expected_mx(&graph, &verified, &mut state).await?;
 
         // Exchange: every read in one $batch; accepted domains only when the domains changed.
         let exchange = match self.ms.exchange(&tenant).await {
@@ -344,7 +341,8 @@ impl Syncer {
         // Reads, rule updates and fixes: repairs by the provisioning steps use their own clients.
         report.exchange_http_requests = exchange.http_requests();
 
-        state.mx_problems = domains::mx_problems(&self.dns, &state.expected_mx).await;
+        let suffixes = tenant.cloud.exchange_mx_suffixes();
+        state.mx_problems = domains::mx_problems(&self.dns, &state.expected_mx, suffixes).await;
         if !state.mx_problems.is_empty() {
             tracing::warn!(tenant = %id, problems = ?state.mx_problems, "MX does not route to Exchange Online");
         }
@@ -399,18 +397,28 @@ impl Syncer {
     }
 
     /// Reads the expected MX of newly verified domains (one `$batch`), forgets removed ones.
+    /// Reads the expected MX of new domains, and of every domain once the last full read is a
+    /// week old.
     async fn expected_mx(
         &self,
         graph: &GraphClient,
         verified: &[String],
-        expected: &mut BTreeMap<String, Vec<String>>,
+        state: &mut SyncState,
     ) -> Result<(), SyncError> {
+        let now = Utc::now();
+        let stale = state
+            .expected_mx_read_at
+            .is_none_or(|read| now - read >= domains::EXPECTED_MX_LIFE);
+        let expected = &mut state.expected_mx;
         expected.retain(|d, _| verified.contains(d));
         let new: Vec<String> = verified
             .iter()
-            .filter(|d| !expected.contains_key(*d) && !domains::is_initial_domain(d))
+            .filter(|d| (stale || !expected.contains_key(*d)) && !domains::is_initial_domain(d))
             .cloned()
             .collect();
+        if stale {
+            state.expected_mx_read_at = Some(now);
+        }
         if new.is_empty() {
             return Ok(());
         }

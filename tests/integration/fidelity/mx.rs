@@ -1,0 +1,88 @@
+//! MX: Exchange Online is moving domains to DNSSEC-signed `*.mx.microsoft` hosts; a domain so
+//! moved still routes to Exchange Online, and the expected records are read again each week.
+
+use chrono::{TimeDelta, Utc};
+use integration_tests::lab::Lab;
+use lifecycle::sync::SyncState;
+use serde_json::json;
+
+use crate::functions::sync::{message, provisioned};
+
+const MOVED_MX: &str = "contoso-com.r-v1.mx.microsoft";
+
+/// Moves contoso.com's MX to its DNSSEC host in the simulator and in DNS.
+fn move_to_dnssec(lab: &Lab, tenant: model::tenant::TenantId) {
+    lab.sim
+        .patch_directory(
+            &tenant.to_string(),
+            &serde_json::from_value(json!({"dnssec_mx_domains": ["contoso.com"]})).expect("patch"),
+        )
+        .expect("moved");
+    lab.dns.set_mx("contoso.com", &[MOVED_MX]);
+}
+
+#[tokio::test]
+async fn a_domain_moved_to_mx_microsoft_still_routes_to_exchange_online() {
+    let lab = Lab::start().await;
+    let tenant = provisioned(&lab).await;
+    let syncer = lab.syncer();
+    let first = syncer
+        .sync_tenant(&message(tenant, "m1"))
+        .await
+        .expect("first sync");
+    assert!(first.mx_problems.is_empty(), "{first:?}");
+    move_to_dnssec(&lab, tenant);
+    let report = syncer.sync_tenant(&message(tenant, "m2")).await.expect("sync");
+    assert!(report.mx_problems.is_empty(), "no false alarm: {report:?}");
+    lab.dns.set_mx("contoso.com", &["mx.elsewhere.example"]);
+    // A new process: the last answer is not in its DNS cache.
+    let report = lab
+        .syncer()
+        .sync_tenant(&message(tenant, "m3"))
+        .await
+        .expect("sync");
+    assert!(
+        report
+            .mx_problems
+            .iter()
+            .any(|p| p.contains("mx.elsewhere.example")),
+        "a real detour is still reported: {report:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_expected_mx_is_read_again_once_a_week() {
+    let lab = Lab::start().await;
+    let tenant = provisioned(&lab).await;
+    let syncer = lab.syncer();
+    syncer
+        .sync_tenant(&message(tenant, "w1"))
+        .await
+        .expect("first sync");
+    move_to_dnssec(&lab, tenant);
+    let stored = |lab: &Lab| {
+        let store = lab.aws.store.clone();
+        async move {
+            store
+                .get::<SyncState>(&SyncState::key_of(tenant))
+                .await
+                .expect("read")
+                .expect("state")
+        }
+    };
+    syncer.sync_tenant(&message(tenant, "w2")).await.expect("sync");
+    let kept = stored(&lab).await;
+    assert_eq!(
+        kept.expected_mx["contoso.com"],
+        vec!["contoso-com.mail.protection.outlook.com"],
+        "within the week the record is kept"
+    );
+    // A week later.
+    let mut aged = kept;
+    aged.expected_mx_read_at = Some(Utc::now() - TimeDelta::days(8));
+    lab.aws.store.update(&mut aged).await.expect("aged");
+    syncer.sync_tenant(&message(tenant, "w3")).await.expect("sync");
+    let read_again = stored(&lab).await;
+    assert_eq!(read_again.expected_mx["contoso.com"], vec![MOVED_MX]);
+    assert!(read_again.expected_mx_read_at > aged.expected_mx_read_at);
+}
