@@ -124,6 +124,8 @@ fn sub_request(r: &Value) -> Result<GraphRequest, GraphReply> {
             "Invalid request URL: batch requests must use URLs relative to the version, such as '/users'.",
         ));
     }
+    // The URL is parsed as a URL: an unencoded `#` starts a fragment, which is not sent on.
+    let url = url.split('#').next().unwrap_or_default();
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let path = format!("/{}", path.trim_start_matches('/'));
     if path == "/$batch" {

@@ -246,14 +246,34 @@ pub fn dispatch(ctx: &Ctx<'_>, req: &GraphRequest) -> GraphReply {
         );
     };
     let mut t = lock(&tref);
-    let segs: Vec<String> = req
+    let raw: Vec<String> = req
         .path
         .trim_matches('/')
         .split('/')
         .map(percent_decode)
         .collect();
+    // user-get: `/users/$x@y.com` "violates the OData URL convention, which expects only system
+    // query options to be prefixed with a `$` character" and fails with 400.
+    if raw.len() >= 2 && raw[0] == "users" && raw[1].starts_with('$') {
+        return bad_request(format!(
+            "Invalid request: the segment '{}' reads as a system query option; address the user as /users('{}').",
+            raw[1], raw[1]
+        ));
+    }
+    let segs: Vec<String> = raw.iter().flat_map(|seg| key_segment(seg)).collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     route(ctx, &mut t, req, &segs)
+}
+
+/// `users('key')` is `users/key` (OData's key-in-parentheses form, quotes doubled inside).
+fn key_segment(seg: &str) -> Vec<String> {
+    match seg.split_once("('") {
+        Some((name, rest)) if !name.is_empty() && rest.ends_with("')") => {
+            let key = rest.trim_end_matches("')").replace("''", "'");
+            vec![name.to_owned(), key]
+        }
+        _ => vec![seg.to_owned()],
+    }
 }
 
 fn percent_decode(s: &str) -> String {

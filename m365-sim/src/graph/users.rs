@@ -54,9 +54,10 @@ pub fn prop(t: &Tenant, u: &User, name: &str) -> Value {
         "displayName" => json!(u.display_name),
         "givenName" => json!(given),
         "surname" => json!(surname),
-        "userPrincipalName" | "mail" => json!(u.upn),
+        "userPrincipalName" => json!(u.upn),
+        "mail" => json!(u.mail()),
         "mailNickname" => json!(u.upn.split('@').next().unwrap_or_default()),
-        "proxyAddresses" => json!([format!("SMTP:{}", u.upn)]),
+        "proxyAddresses" => json!([format!("SMTP:{}", u.mail())]),
         "accountEnabled" => json!(true),
         "userType" => json!("Member"),
         "createdDateTime" => json!(m365_sim_model::clock::graph_time(t.created_at)),
@@ -128,7 +129,8 @@ pub fn skip_offset(q: &Query, tenant: &str) -> Result<usize, GraphReply> {
         .ok_or_else(|| bad_request("The $skiptoken is invalid."))
 }
 
-/// `GET /users/{id | userPrincipalName}`.
+/// `GET /users/{id | userPrincipalName}`. A key that starts with `$` must be given in
+/// parentheses (`/users('$x@y.com')`): in the path it reads as a system query option.
 pub fn get(t: &Tenant, req: &GraphRequest, key: &str) -> GraphReply {
     let select = or_reply!(odata::select(&req.query, PROPERTIES, "user"));
     match t.find_user(key) {

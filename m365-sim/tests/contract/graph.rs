@@ -422,3 +422,38 @@ async fn sharepoint_and_onedrive_probes() {
     let d = env.graph("GET", &format!("/users/{u}/drive"), &t, None).await;
     assert_eq!((d.status, d.body["driveType"].as_str()), (200, Some("business")));
 }
+
+#[tokio::test]
+async fn users_are_addressed_as_user_get_documents() {
+    let cases = fixture("graph-user-addressing.json");
+    let env = Env::new(json!({"domains": ["contoso.com"], "users": cases["users"]})).await;
+    let t = env.token(GRAPH).await;
+    for case in cases["requests"].as_array().expect("requests") {
+        let path = case["path"].as_str().expect("path");
+        let r = env.graph("GET", path, &t, None).await;
+        assert_eq!(
+            Some(u64::from(r.status)),
+            case["status"].as_u64(),
+            "{path}: {}",
+            r.body
+        );
+        if let Some(count) = case["count"].as_u64() {
+            assert_eq!(
+                r.body["value"].as_array().map(Vec::len),
+                Some(count as usize),
+                "{path}"
+            );
+        }
+    }
+    for case in cases["batch"].as_array().expect("batch") {
+        let url = case["url"].as_str().expect("url");
+        let batch = json!({"requests": [{"id": "1", "method": "GET", "url": url}]});
+        let r = env.graph("POST", "/$batch", &t, Some(batch)).await;
+        assert_eq!(
+            r.body["responses"][0]["status"].as_u64(),
+            case["status"].as_u64(),
+            "{url}: {}",
+            r.body
+        );
+    }
+}

@@ -50,11 +50,14 @@ impl Validated for UserPrincipalName {
                 quote(raw)
             )
         };
-        let (local, domain) = raw.split_once('@').ok_or_else(expected)?;
-        let local_ok = (1..=64).contains(&local.len())
+        // Entra's UPN characters, with a guest's `#EXT#` and a synced account's leading `$`;
+        // the whole name stays within Entra's 113 characters.
+        let (local, domain) = raw.rsplit_once('@').ok_or_else(expected)?;
+        let local_ok = !local.is_empty()
+            && raw.len() <= 113
             && local
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-'+".contains(c));
+                .all(|c| c.is_ascii_alphanumeric() || "._-'+!#^~$&".contains(c));
         if !local_ok || DomainName::validate(domain).is_err() {
             return Err(expected());
         }
@@ -176,6 +179,13 @@ mod tests {
                 .as_str(),
             "alice@contoso.com"
         );
+        // A guest's and a synced account's names are principal names too (Graph's user-get).
+        for good in [
+            "adelevance_adatum.com#EXT#@contoso.onmicrosoft.com",
+            "$adelevance@contoso.com",
+        ] {
+            assert!(good.parse::<UserPrincipalName>().is_ok(), "{good}");
+        }
         for bad in ["contoso", "-a.com", "a..com", "ex ample.com", "é.com", ""] {
             assert_eq!(bad.parse::<DomainName>().expect_err(bad).field, "domain", "{bad}");
         }
@@ -186,6 +196,8 @@ mod tests {
             "al ice@contoso.com",
             "alice@contoso",
             "a\n@b.com",
+            "a/b@contoso.com",
+            "a@b@contoso.com",
         ] {
             assert_eq!(
                 bad.parse::<UserPrincipalName>().expect_err(bad).field,

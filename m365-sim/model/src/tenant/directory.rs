@@ -47,8 +47,10 @@ pub fn exchange_online_mx(domain: &str) -> String {
 pub struct User {
     /// Object id.
     pub id: Uuid,
-    /// User principal name (also the primary SMTP address).
+    /// User principal name.
     pub upn: Box<str>,
+    /// Primary SMTP address where it differs from the UPN.
+    pub mail: Option<Box<str>>,
     /// Display name, "Given Surname".
     pub display_name: Box<str>,
     /// Change sequence of the last change (delta queries).
@@ -58,6 +60,11 @@ pub struct User {
 }
 
 impl User {
+    /// The primary SMTP address: the UPN unless the user was given another.
+    pub fn mail(&self) -> &str {
+        self.mail.as_deref().unwrap_or(&self.upn)
+    }
+
     /// Whether the user still exists.
     pub fn alive(&self) -> bool {
         self.deleted_seq == 0
@@ -146,7 +153,7 @@ impl Tenant {
                     let (given, surname) = user_name(self.name_seed, k);
                     let upn = format!("{}.{}{}@{}", given, surname, k + 1, domain).to_ascii_lowercase();
                     let display = format!("{given} {surname}");
-                    out.push(self.insert_user(&upn, &display)?);
+                    out.push(self.insert_user(&upn, &display, None)?);
                 }
             }
             UsersSpec::List(list) => {
@@ -160,14 +167,15 @@ impl Tenant {
                         .display_name
                         .clone()
                         .unwrap_or_else(|| upn.split('@').next().unwrap_or_default().replace('.', " "));
-                    out.push(self.insert_user(&upn, &display)?);
+                    let mail = u.mail.as_deref().map(str::to_ascii_lowercase);
+                    out.push(self.insert_user(&upn, &display, mail)?);
                 }
             }
         }
         Ok(out)
     }
 
-    fn insert_user(&mut self, upn: &str, display: &str) -> Result<Uuid, SimError> {
+    fn insert_user(&mut self, upn: &str, display: &str, mail: Option<String>) -> Result<Uuid, SimError> {
         if self
             .user_by_upn
             .get(upn)
@@ -181,6 +189,7 @@ impl Tenant {
         self.users.push(User {
             id,
             upn: upn.into(),
+            mail: mail.map(Into::into),
             display_name: display.into(),
             changed_seq: seq,
             deleted_seq: 0,

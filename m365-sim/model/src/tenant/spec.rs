@@ -23,6 +23,9 @@ pub struct UserSpec {
     /// Display name; derived from the UPN when absent.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// Primary SMTP address, when it differs from the UPN.
+    #[serde(default)]
+    pub mail: Option<String>,
 }
 
 /// Groups in a tenant-creation request: a count to generate or explicit groups.

@@ -2,6 +2,7 @@
 //! delta through [`Pager`], and `$batch` with per-sub-request retry. Every call asks for what it
 //! needs with `$select`; the caller builds the path.
 
+mod address;
 mod batch;
 mod error;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::Value;
 
 pub use self::{
+    address::{user_by_principal_name, users_by_address},
     batch::{BatchRequest, BatchResponse, MAX_BATCH},
     error::GraphError,
 };

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, Kind},
     fields::text,
-    graph::{BatchRequest, GraphClient},
+    graph::{BatchRequest, GraphClient, user_by_principal_name, users_by_address},
 };
 use model::{policy::PolicyTargets, vendor::ManagedNames};
 use serde_json::{Value, json};
@@ -152,18 +152,28 @@ pub async fn apply_members(
     Ok((wanted.len(), added, removed))
 }
 
-/// The object ids of `upns`, read with `$batch`; an unknown user is the admin's to fix.
+/// The object ids of `upns`, read with `$batch`: by principal name, and a name that is no
+/// principal name by the mail address it may be (a primary SMTP address that differs from the
+/// UPN, or an alias). A user found neither way is the admin's to fix.
 async fn resolve_users<'u>(
     graph: &GraphClient,
     upns: impl Iterator<Item = &'u str>,
 ) -> Result<BTreeSet<String>, StepError> {
-    let requests: Vec<BatchRequest> = upns
+    let upns: Vec<&str> = upns.collect();
+    let by_name: Vec<BatchRequest> = upns
+        .iter()
         .enumerate()
-        .map(|(i, upn)| BatchRequest::new(i.to_string(), "GET", format!("/users/{upn}?$select=id")))
+        .map(|(i, upn)| {
+            BatchRequest::new(
+                i.to_string(),
+                "GET",
+                format!("{}?$select=id", user_by_principal_name(upn)),
+            )
+        })
         .collect();
     let mut ids = BTreeSet::new();
-    let mut missing = Vec::new();
-    for (request, answer) in requests.iter().zip(graph.batch(&requests).await?) {
+    let mut unnamed = Vec::new();
+    for ((request, answer), upn) in by_name.iter().zip(graph.batch(&by_name).await?).zip(&upns) {
         match answer.error("GET", &request.url) {
             None => ids.extend(
                 answer
@@ -172,23 +182,52 @@ async fn resolve_users<'u>(
                     .and_then(|b| text(b, "id"))
                     .map(str::to_owned),
             ),
-            Some(err) if err.is_not_found() => missing.push(
-                request
-                    .url
-                    .trim_start_matches("/users/")
-                    .split('?')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
+            Some(err) if err.is_not_found() => unnamed.push(*upn),
             Some(err) => return Err(err.into()),
         }
     }
-    if !missing.is_empty() {
-        return Err(StepError::AdminAction(format!(
-            "policy target user(s) not found in the tenant: {}",
-            missing.join(", ")
-        )));
+    let by_address: Vec<BatchRequest> = unnamed
+        .iter()
+        .enumerate()
+        .map(|(i, address)| BatchRequest::new(i.to_string(), "GET", users_by_address(address)))
+        .collect();
+    let mut missing = Vec::new();
+    let mut ambiguous = Vec::new();
+    for ((request, answer), address) in by_address
+        .iter()
+        .zip(graph.batch(&by_address).await?)
+        .zip(&unnamed)
+    {
+        if let Some(err) = answer.error("GET", &request.url) {
+            return Err(err.into());
+        }
+        let found: Vec<String> = answer
+            .values()
+            .filter_map(|u| text(u, "id").map(str::to_owned))
+            .collect();
+        match found.as_slice() {
+            [id] => {
+                ids.insert(id.clone());
+            }
+            [] => missing.push(*address),
+            _ => ambiguous.push(*address),
+        }
+    }
+    if !missing.is_empty() || !ambiguous.is_empty() {
+        let mut problems = Vec::new();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "policy target user(s) not found in the tenant, by principal name or mail address: {}",
+                missing.join(", ")
+            ));
+        }
+        if !ambiguous.is_empty() {
+            problems.push(format!(
+                "policy target address(es) shared by several users, give their principal names: {}",
+                ambiguous.join(", ")
+            ));
+        }
+        return Err(StepError::AdminAction(problems.join("; ")));
     }
     Ok(ids)
 }

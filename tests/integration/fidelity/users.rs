@@ -1,0 +1,60 @@
+//! Policy-target users as Graph addresses them: a guest's `#EXT#` name encoded, a name that
+//! starts with `$` in parentheses, and a mail address that is not a principal name found by
+//! its proxy address.
+
+use integration_tests::lab::{Lab, provision_request};
+use serde_json::{Value, json};
+
+const GUEST: &str = "adelevance_adatum.com#ext#@contoso.com";
+const SYNCED: &str = "$svc-mail@contoso.com";
+const BOB_UPN: &str = "bob.smith@contoso.com";
+const BOB_MAIL: &str = "bob@contoso.com";
+
+#[tokio::test]
+async fn guests_dollar_names_and_mail_addresses_are_found_as_graph_documents() {
+    let lab = Lab::start().await;
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"],
+        "users": [
+            {"user_principal_name": GUEST},
+            {"user_principal_name": SYNCED},
+            {"user_principal_name": BOB_UPN, "mail": BOB_MAIL},
+            {"user_principal_name": "carol@contoso.com"}
+        ],
+        "exchange_admin_role": false
+    }));
+    let view = lab
+        .provision(provision_request(tenant, &[GUEST, SYNCED, BOB_MAIL]))
+        .await
+        .expect("provisioned");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let dump = lab.dump(tenant);
+    for group in dump["groups"].as_array().expect("groups") {
+        if !group["displayName"]
+            .as_str()
+            .is_some_and(|n| n.contains("Virtual Group"))
+        {
+            continue;
+        }
+        let mut members: Vec<&str> = group["members"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["userPrincipalName"].as_str())
+            .collect();
+        members.sort();
+        assert_eq!(members, vec![SYNCED, GUEST, BOB_UPN], "{group:#}");
+    }
+
+    // An address nobody has is still the admin's to fix, named as given.
+    let answer = lab
+        .policy_targets(json!({
+            "tenant_id": tenant.to_string(),
+            "policy_targets": {"users": ["nobody@contoso.com"]}
+        }))
+        .await
+        .expect("a task");
+    let said = answer.to_string();
+    assert!(said.contains("nobody@contoso.com"), "{answer:#}");
+    assert_ne!(answer["status"], Value::from("succeeded"), "{answer:#}");
+}
