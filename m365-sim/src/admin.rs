@@ -30,6 +30,8 @@ pub struct TenantSettings {
     pub exchange_admin_role: Option<bool>,
     /// Replace the app roles granted at consent.
     pub app_roles: Option<Vec<String>>,
+    /// Show renamed users in incremental delta rounds with only what the rename changed.
+    pub delta_changed_properties_only: Option<bool>,
 }
 
 /// Body of `POST /_sim/tenants/{id}/consent`.
@@ -86,6 +88,9 @@ pub fn apply_settings(state: &SimState, id: &str, s: &TenantSettings) -> Result<
     let mut t = lock(&t);
     if let Some(p) = s.group_propagation_seconds {
         t.group_propagation = propagation(p);
+    }
+    if let Some(on) = s.delta_changed_properties_only {
+        t.delta_changed_properties_only = on;
     }
     let app = (
         state.config.client_id.as_str(),

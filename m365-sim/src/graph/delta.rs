@@ -161,6 +161,11 @@ fn run(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, kind: Kind) -> GraphReply 
             Some(removed(id))
         } else {
             Some(match kind {
+                Kind::Users
+                    if t.delta_changed_properties_only && cur.since.is_some() && t.users[i].renamed != 0 =>
+                {
+                    changed_only(t, &t.users[i], select.as_deref())
+                }
                 Kind::Users => users::render(t, &t.users[i], select.as_deref()),
                 Kind::Groups => group_item(t, &t.groups[i], select.as_deref(), &cur),
             })
@@ -199,6 +204,26 @@ fn run(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, kind: Kind) -> GraphReply 
         }
     }
     GraphReply::ok(body)
+}
+
+/// A renamed user as an incremental round may show it: its id and what the rename changed.
+fn changed_only(
+    t: &Tenant,
+    u: &m365_sim_model::tenant::User,
+    select: Option<&[String]>,
+) -> Map<String, Value> {
+    use m365_sim_model::tenant::{RENAMED_DISPLAY_NAME, RENAMED_UPN};
+    let changed: Vec<String> = [
+        ("userPrincipalName", RENAMED_UPN),
+        ("displayName", RENAMED_DISPLAY_NAME),
+    ]
+    .into_iter()
+    .filter(|(name, bit)| u.renamed & bit != 0 && select.is_none_or(|s| s.iter().any(|p| p == name)))
+    .map(|(name, _)| name.to_owned())
+    .collect();
+    let mut m = users::render(t, u, Some(&changed));
+    m.retain(|k, _| k == "id" || changed.contains(k));
+    m
 }
 
 /// The properties of a group in a delta round without `$select`.

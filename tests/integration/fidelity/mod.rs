@@ -3,5 +3,6 @@
 //! against Microsoft), and fails if the product goes back to assuming the friendly version.
 
 pub mod batch;
+pub mod delta;
 pub mod mx;
 pub mod users;

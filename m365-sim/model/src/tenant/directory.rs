@@ -57,7 +57,14 @@ pub struct User {
     pub changed_seq: u64,
     /// Change sequence of the deletion, 0 while the user exists.
     pub deleted_seq: u64,
+    /// What the last rename changed ([`RENAMED_UPN`], [`RENAMED_DISPLAY_NAME`]); 0 for none.
+    pub renamed: u8,
 }
+
+/// [`User::renamed`]: the user principal name changed.
+pub const RENAMED_UPN: u8 = 1;
+/// [`User::renamed`]: the display name changed.
+pub const RENAMED_DISPLAY_NAME: u8 = 2;
 
 impl User {
     /// The primary SMTP address: the UPN unless the user was given another.
@@ -193,6 +200,7 @@ impl Tenant {
             display_name: display.into(),
             changed_seq: seq,
             deleted_seq: 0,
+            renamed: 0,
         });
         self.user_by_id.insert(id, idx);
         self.user_by_upn.insert(upn.into(), idx);
@@ -226,7 +234,9 @@ impl Tenant {
             .filter(|i| self.users[*i].alive())
             .ok_or_else(|| SimError::NotFound(format!("user {}", r.user)))?;
         let seq = self.next_seq();
+        let mut renamed = 0;
         if let Some(upn) = &r.user_principal_name {
+            renamed |= RENAMED_UPN;
             let upn = upn.to_ascii_lowercase();
             if self
                 .user_by_upn
@@ -241,9 +251,11 @@ impl Tenant {
             self.users[idx].upn = upn.into();
         }
         if let Some(d) = &r.display_name {
+            renamed |= RENAMED_DISPLAY_NAME;
             self.users[idx].display_name = d.as_str().into();
         }
         self.users[idx].changed_seq = seq;
+        self.users[idx].renamed = renamed;
         Ok(())
     }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 pub use self::{
     consent::{AppRoleAssignment, RoleAssignment, ServicePrincipal},
-    directory::{Domain, Group, User, exchange_online_mx, valid_domain},
+    directory::{Domain, Group, RENAMED_DISPLAY_NAME, RENAMED_UPN, User, exchange_online_mx, valid_domain},
     exchange::{ExchangeStore, ExoObject},
     spec::{
         DirectoryPatch, ExchangePreset, GroupSpec, GroupsSpec, RenameUser, TenantSpec, UserSpec, UsersSpec,
@@ -43,6 +43,9 @@ pub struct Tenant {
     pub name_seed: u64,
     /// Domains.
     pub domains: Vec<Domain>,
+    /// Whether an incremental delta round shows a renamed user with only the properties the
+    /// rename changed (Graph promises "at least the properties that have been updated").
+    pub delta_changed_properties_only: bool,
     /// Users, in creation order (deleted users stay as tombstones for delta).
     pub users: Vec<User>,
     user_by_id: HashMap<Uuid, u32>,
@@ -145,6 +148,7 @@ impl Tenant {
             consent_revoked_at: None,
             seq: 1,
             group_propagation: propagation(spec.group_propagation_seconds.unwrap_or(default_propagation)),
+            delta_changed_properties_only: false,
             exchange: ExchangeStore::default(),
         };
         t.exchange.filter_policy_guid = t.ids.uuid();

@@ -205,19 +205,54 @@ pub fn delta_request(kind: EntryKind, stored: Option<&str>) -> BatchRequest {
 }
 
 fn entry(tenant_id: TenantId, kind: EntryKind, object: &Value, generation: &str) -> Option<DirectoryEntry> {
-    let text = |f: &str| object.get(f).and_then(Value::as_str).map(str::to_owned);
-    let (name, detail) = match kind {
-        EntryKind::User => (text("userPrincipalName")?, text("displayName")),
-        EntryKind::Group => (text("displayName").unwrap_or_default(), text("mail")),
-    };
+    let fields = Fields::of(kind, object)?;
     Some(DirectoryEntry {
         tenant_id,
         kind,
-        id: text("id")?,
-        name,
-        detail,
+        id: fields.id,
+        name: fields.name.unwrap_or_default(),
+        detail: fields.detail.flatten(),
         generation: generation.to_owned(),
     })
+}
+
+/// What one record says of an object: a field absent from it is `None` (a delta record may
+/// carry "at least the properties that have been updated"), a field given as `null` is
+/// `Some(None)`.
+struct Fields {
+    id: String,
+    name: Option<String>,
+    detail: Option<Option<String>>,
+}
+
+impl Fields {
+    fn of(kind: EntryKind, object: &Value) -> Option<Self> {
+        let field = |f: &str| object.get(f).map(|v| v.as_str().map(str::to_owned));
+        let (name, detail) = match kind {
+            EntryKind::User => ("userPrincipalName", "displayName"),
+            EntryKind::Group => ("displayName", "mail"),
+        };
+        Some(Self {
+            id: object.get("id")?.as_str()?.to_owned(),
+            name: field(name).flatten(),
+            detail: field(detail),
+        })
+    }
+
+    fn is_whole(&self) -> bool {
+        self.name.is_some() && self.detail.is_some()
+    }
+
+    /// The stored entry with what this record changed.
+    fn merged_into(self, mut stored: DirectoryEntry) -> DirectoryEntry {
+        if let Some(name) = self.name {
+            stored.name = name;
+        }
+        if let Some(detail) = self.detail {
+            stored.detail = detail;
+        }
+        stored
+    }
 }
 
 /// Syncs one kind of object of one tenant into the snapshot.
@@ -286,8 +321,15 @@ impl DirectorySync<'_> {
             };
             if object.get("@removed").is_some() {
                 removals.push(DirectoryEntry::key_of(self.tenant_id, kind, id));
-            } else if let Some(entry) = entry(self.tenant_id, kind, object, self.generation) {
-                upserts.push(entry);
+                continue;
+            }
+            let Some(fields) = Fields::of(kind, object) else {
+                continue;
+            };
+            if fields.is_whole() {
+                upserts.extend(entry(self.tenant_id, kind, object, self.generation));
+            } else {
+                upserts.extend(self.merge(kind, fields).await?);
             }
         }
         self.snapshot.put_all(&upserts).await?;
@@ -295,6 +337,21 @@ impl DirectorySync<'_> {
         result.upserted += upserts.len();
         result.removed += removals.len();
         Ok(())
+    }
+
+    /// A partial record merged into the stored entry; an object not stored yet is read whole
+    /// (one request, for a record that is rare), and one that is gone by then is skipped.
+    async fn merge(&self, kind: EntryKind, fields: Fields) -> Result<Option<DirectoryEntry>, SyncError> {
+        let key = DirectoryEntry::key_of(self.tenant_id, kind, &fields.id);
+        if let Some(stored) = self.snapshot.store.get::<DirectoryEntry>(&key).await? {
+            return Ok(Some(fields.merged_into(stored)));
+        }
+        let path = format!("/{}/{}?$select={}", kind.collection(), fields.id, kind.select());
+        match self.graph.get::<Value>(&path).await {
+            Ok(object) => Ok(entry(self.tenant_id, kind, &object, self.generation)),
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Lists every object page by page into the snapshot; with `sweep`, then removes entries
@@ -332,5 +389,50 @@ impl DirectorySync<'_> {
         }
         result.delta_link = delta_link;
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn stored(kind: EntryKind, name: &str, detail: Option<&str>) -> DirectoryEntry {
+        DirectoryEntry {
+            tenant_id: "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11".parse().expect("id"),
+            kind,
+            id: "g1".to_owned(),
+            name: name.to_owned(),
+            detail: detail.map(str::to_owned),
+            generation: "r1".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_partial_record_changes_only_what_it_carries() {
+        let group = stored(EntryKind::Group, "Sales", Some("sales@contoso.com"));
+        // A group whose mail changed, displayName left out: the name stays.
+        let fields = Fields::of(
+            EntryKind::Group,
+            &json!({"id": "g1", "mail": "sales2@contoso.com"}),
+        )
+        .expect("id");
+        assert!(!fields.is_whole());
+        let merged = fields.merged_into(group.clone());
+        assert_eq!(
+            (merged.name.as_str(), merged.detail.as_deref()),
+            ("Sales", Some("sales2@contoso.com"))
+        );
+        // A mail given as null is cleared, not kept.
+        let fields = Fields::of(
+            EntryKind::Group,
+            &json!({"id": "g1", "displayName": "Sales EU", "mail": null}),
+        )
+        .expect("id");
+        assert!(fields.is_whole());
+        let merged = fields.merged_into(group);
+        assert_eq!((merged.name.as_str(), merged.detail), ("Sales EU", None));
+        assert!(Fields::of(EntryKind::User, &json!({"displayName": "no id"})).is_none());
     }
 }
