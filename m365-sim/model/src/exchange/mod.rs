@@ -113,7 +113,15 @@ pub fn apply_preset(t: &mut Tenant, p: &ExchangePreset, now: DateTime<Utc>) -> R
     ];
     for (cmdlet, list) in steps {
         for params in list {
-            run(t, cmdlet, params, now).map_err(|e| format!("{cmdlet}: {}", e.message))?;
+            let mut params = params.clone();
+            // A preset spoof entry names no policy: there is only `Default`, which the cmdlet
+            // requires as `-Identity`.
+            if cmdlet == "New-TenantAllowBlockListSpoofItems"
+                && !params.keys().any(|k| k.eq_ignore_ascii_case("Identity"))
+            {
+                params.insert("Identity".into(), json!("Default"));
+            }
+            run(t, cmdlet, &params, now).map_err(|e| format!("{cmdlet}: {}", e.message))?;
         }
     }
     Ok(())
