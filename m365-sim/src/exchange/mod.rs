@@ -244,7 +244,7 @@ fn run_checked(
         .collect();
     let mut body = json!({
         "@odata.context": format!("https://outlook.office365.com/adminapi/beta/{addressed}/$metadata#Collection(Exchange.GenericHashTable)"),
-        "adminapi.warnings": [],
+        "@adminapi.warnings": [],
         "value": page,
     });
     if offset + call.page_size < records.len() {

@@ -420,3 +420,134 @@ async fn exchange_batch() {
         .await;
     assert_eq!(r.status, 400);
 }
+
+/// The calls the product's provisioning, drift repair and deprovisioning send, in their shapes:
+/// every one binds against the reference's tables and succeeds.
+#[tokio::test]
+async fn the_products_calls_bind() {
+    let env = Env::new(json!({"domains": ["contoso.com"], "groups": [{"display_name": "Incoming", "mail_nickname": "incoming"}, {"display_name": "Outgoing", "mail_nickname": "outgoing"}]})).await;
+    let t = env.token(EXO).await;
+    let (out, partner, onprem) = ("Vendor Outbound", "Vendor Inbound", "Vendor OnPremises");
+    let hash = |add: Value, remove: Value| json!({"@odata.type": "#Exchange.GenericHashTable", "Add": add, "Remove": remove});
+    let calls = [
+        (
+            "New-OutboundConnector",
+            json!({"Name": out, "ConnectorType": "Partner", "SmartHosts": ["relay.vendor.example"], "UseMXRecord": false, "IsTransportRuleScoped": true, "TlsSettings": "DomainValidation", "TlsDomain": "relay.vendor.example", "Enabled": true, "Comment": "managed"}),
+        ),
+        (
+            "New-InboundConnector",
+            json!({"Name": partner, "ConnectorType": "Partner", "SenderDomains": ["*"], "RequireTls": true, "TlsSenderCertificateName": "*.vendor.example", "RestrictDomainsToCertificate": true, "Enabled": true, "Comment": "managed"}),
+        ),
+        (
+            "New-InboundConnector",
+            json!({"Name": onprem, "ConnectorType": "OnPremises", "SenderDomains": ["*"], "RequireTls": true, "SenderIPAddresses": ["192.0.2.10"], "Enabled": true, "Comment": "managed"}),
+        ),
+        (
+            "Set-OutboundConnector",
+            json!({"Identity": out, "SmartHosts": ["relay2.vendor.example"], "TlsDomain": "relay2.vendor.example", "Enabled": true}),
+        ),
+        (
+            "Set-InboundConnector",
+            json!({"Identity": onprem, "SenderIPAddresses": ["192.0.2.11"]}),
+        ),
+        (
+            "New-TransportRule",
+            json!({"Name": "Domain", "Enabled": false, "Comments": "managed", "Mode": "Enforce", "RouteMessageOutboundConnector": out, "ExceptIfSenderIpRanges": ["192.0.2.11"], "StopRuleProcessing": true, "FromScope": "NotInOrganization", "RecipientDomainIs": ["contoso.com"], "Priority": 0}),
+        ),
+        (
+            "New-TransportRule",
+            json!({"Name": "User", "Enabled": false, "Mode": "Enforce", "RouteMessageOutboundConnector": out, "FromScope": "NotInOrganization", "SentToMemberOf": ["incoming@contoso.com"]}),
+        ),
+        (
+            "New-TransportRule",
+            json!({"Name": "Outgoing", "Enabled": false, "RouteMessageOutboundConnector": out, "FromScope": "InOrganization", "SentToScope": "NotInOrganization", "SenderDomainIs": ["contoso.com"]}),
+        ),
+        (
+            "New-TransportRule",
+            json!({"Name": "Outgoing user", "Enabled": false, "RouteMessageOutboundConnector": out, "SentToScope": "NotInOrganization", "FromMemberOf": ["outgoing"]}),
+        ),
+        (
+            "New-TransportRule",
+            json!({"Name": "Skip spam", "Enabled": false, "SenderIpRanges": ["192.0.2.11"], "SetSCL": "-1"}),
+        ),
+        (
+            "New-TransportRule",
+            json!({"Name": "Junk", "Enabled": false, "HeaderMatchesMessageHeader": "X-Verdict", "HeaderMatchesPatterns": ["junk"], "SetSCL": "6"}),
+        ),
+        (
+            "Set-TransportRule",
+            json!({"Identity": "Domain", "RecipientDomainIs": ["contoso.com", "fabrikam.com"]}),
+        ),
+        (
+            "Set-TransportRule",
+            json!({"Identity": "Skip spam", "SenderIpRanges": ["192.0.2.12"]}),
+        ),
+        (
+            "Set-TransportRule",
+            json!({"Identity": "Domain", "ExceptIfSenderIpRanges": ["192.0.2.12"]}),
+        ),
+        ("Enable-TransportRule", json!({"Identity": "Domain"})),
+        (
+            "New-TenantAllowBlockListSpoofItems",
+            json!({"Identity": "Default", "Action": "Allow", "SpoofedUser": "contoso.com", "SendingInfrastructure": "vendor.example", "SpoofType": "External"}),
+        ),
+        (
+            "Get-TenantAllowBlockListSpoofItems",
+            json!({"Identity": "Default"}),
+        ),
+        ("Get-HostedConnectionFilterPolicy", json!({"Identity": "Default"})),
+        (
+            "Set-HostedConnectionFilterPolicy",
+            json!({"Identity": "Default", "IPAllowList": hash(json!(["192.0.2.11"]), json!(["192.0.2.10"]))}),
+        ),
+        ("Get-AcceptedDomain", json!({})),
+        ("Get-UnifiedGroup", json!({"Identity": "incoming"})),
+        ("Get-InboundConnector", json!({})),
+        ("Get-OutboundConnector", json!({"Identity": out})),
+        ("Get-TransportRule", json!({"Identity": "Domain"})),
+        ("Get-TransportRule", json!({})),
+        (
+            "Remove-TransportRule",
+            json!({"Identity": "Domain", "Confirm": false}),
+        ),
+        ("Remove-TransportRule", json!({"Identity": "User"})),
+        (
+            "Remove-TransportRule",
+            json!({"Identity": "Outgoing", "Confirm": false}),
+        ),
+        (
+            "Remove-TransportRule",
+            json!({"Identity": "Outgoing user", "Confirm": false}),
+        ),
+        (
+            "Remove-OutboundConnector",
+            json!({"Identity": out, "Confirm": false}),
+        ),
+        ("Remove-InboundConnector", json!({"Identity": partner})),
+        (
+            "Remove-InboundConnector",
+            json!({"Identity": onprem, "Confirm": false}),
+        ),
+    ];
+    for (cmdlet, params) in calls {
+        let r = env.exo(&t, cmdlet, params).await;
+        assert_eq!(r.status, 200, "{cmdlet}: {}", r.body);
+        assert_eq!(r.body["@adminapi.warnings"], json!([]), "{cmdlet}");
+    }
+    let spoof = env
+        .exo(
+            &t,
+            "Get-TenantAllowBlockListSpoofItems",
+            json!({"Identity": "Default"}),
+        )
+        .await;
+    let id = spoof.strings("Identity");
+    let r = env
+        .exo(
+            &t,
+            "Remove-TenantAllowBlockListSpoofItems",
+            json!({"Identity": "Default", "Ids": id}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

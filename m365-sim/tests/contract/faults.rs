@@ -139,7 +139,7 @@ async fn after_phase_applies_the_change_then_loses_the_response() {
     assert_eq!(retry.status, 400, "a blind retry now conflicts");
 
     env.admin("POST", "/_sim/faults", Some(json!({"surface": "exchange", "status": 429, "retry_after": "2.5", "phase": "after", "count": 1, "match": "New-TenantAllowBlockListSpoofItems"}))).await;
-    let p = json!({"Action": "Allow", "SpoofedUser": "*", "SendingInfrastructure": "vendor.example", "SpoofType": "External"});
+    let p = json!({"Identity": "Default", "Action": "Allow", "SpoofedUser": "*", "SendingInfrastructure": "vendor.example", "SpoofType": "External"});
     let r = env.exo(&x, "New-TenantAllowBlockListSpoofItems", p).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.header("retry-after").as_deref(), Some("2.5"));

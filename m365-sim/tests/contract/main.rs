@@ -10,4 +10,5 @@ mod faults;
 mod fixtures;
 mod graph;
 mod process;
+mod reference;
 mod token;

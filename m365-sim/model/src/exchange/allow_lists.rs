@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Answer, GET_PARAMS, not_found,
-    params::{Kind, ListValue, Param, apply_list, bind},
+    Answer, Bound, not_found,
+    params::{ListValue, apply_list},
     validation,
 };
 use crate::{
@@ -17,17 +17,11 @@ use crate::{
 /// Maximum spoof entries in the Tenant Allow/Block List.
 pub(super) const MAX_SPOOF_ITEMS: usize = 1024;
 
-const FILTER_SET: &[Param] = &[
-    ("Identity", Kind::Str),
-    ("IPAllowList", Kind::List),
-    ("IPBlockList", Kind::List),
-    ("EnableSafeList", Kind::Bool),
-    ("AdminDisplayName", Kind::Str),
-    ("Confirm", Kind::Bool),
-];
-
+/// Whether `id` names the Default policy: `Default`, its GUID, or `<domain>\\Default` (the form
+/// Remove-TenantAllowBlockListSpoofItems's page uses).
 fn is_default_policy(t: &Tenant, id: &str) -> bool {
-    id.eq_ignore_ascii_case("Default")
+    let name = id.rsplit_once('\\').map_or(id, |(_, n)| n);
+    name.eq_ignore_ascii_case("Default")
         || uuid::Uuid::parse_str(id).is_ok_and(|g| g == t.exchange.filter_policy_guid)
 }
 
@@ -45,16 +39,14 @@ fn filter_policy_json(t: &Tenant) -> Value {
     })
 }
 
-pub(super) fn get_filter_policy(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
-    let b = bind(params, GET_PARAMS, &[])?;
+pub(super) fn get_filter_policy(t: &mut Tenant, b: &Bound) -> Answer {
     match b.str("Identity") {
         Some(id) if !is_default_policy(t, id) => Err(not_found(id)),
         _ => Ok(vec![filter_policy_json(t)]),
     }
 }
 
-pub(super) fn set_filter_policy(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
-    let b = bind(params, FILTER_SET, &["Identity"])?;
+pub(super) fn set_filter_policy(t: &mut Tenant, b: &Bound) -> Answer {
     let id = b.str("Identity").unwrap_or_default();
     if !is_default_policy(t, id) {
         return Err(not_found(id));
@@ -83,14 +75,6 @@ pub(super) fn set_filter_policy(t: &mut Tenant, params: &Map<String, Value>) -> 
     Ok(Vec::new())
 }
 
-const SPOOF_NEW: &[Param] = &[
-    ("Identity", Kind::Str),
-    ("Action", Kind::Enum(&["Allow", "Block"])),
-    ("SpoofedUser", Kind::Str),
-    ("SendingInfrastructure", Kind::Str),
-    ("SpoofType", Kind::Enum(&["External", "Internal"])),
-];
-
 fn spoof_json(s: &ExoObject) -> Value {
     let mut m = s.props.clone();
     m.insert("Identity".into(), json!(s.guid));
@@ -98,23 +82,11 @@ fn spoof_json(s: &ExoObject) -> Value {
     Value::Object(m)
 }
 
-pub(super) fn get_spoof(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
-    let spec: &[Param] = &[
-        ("Identity", Kind::Str),
-        ("Ids", Kind::List),
-        ("Action", Kind::Enum(&["Allow", "Block"])),
-        ("SpoofType", Kind::Enum(&["External", "Internal"])),
-        ("ResultSize", Kind::Any),
-    ];
-    let b = bind(params, spec, &[])?;
-    let ids: Vec<String> = match b.list("Ids") {
-        Some(ListValue::Replace(v)) => v,
-        _ => Vec::new(),
-    };
+/// Get-TenantAllowBlockListSpoofItems: its page says `-Identity` "is available but isn't used".
+pub(super) fn get_spoof(t: &mut Tenant, b: &Bound) -> Answer {
     Ok(t.exchange
         .spoof
         .iter()
-        .filter(|s| ids.is_empty() || ids.iter().any(|i| s.guid.to_string().eq_ignore_ascii_case(i)))
         .filter(|s| {
             b.str("Action")
                 .is_none_or(|a| s.props.get("Action") == Some(&json!(a)))
@@ -135,15 +107,9 @@ fn valid_infrastructure(s: &str) -> bool {
     }
 }
 
-pub(super) fn new_spoof(t: &mut Tenant, params: &Map<String, Value>, now: DateTime<Utc>) -> Answer {
-    let b = bind(
-        params,
-        SPOOF_NEW,
-        &["Action", "SpoofedUser", "SendingInfrastructure", "SpoofType"],
-    )?;
-    if let Some(id) = b.str("Identity")
-        && !id.eq_ignore_ascii_case("Default")
-    {
+pub(super) fn new_spoof(t: &mut Tenant, b: &Bound, now: DateTime<Utc>) -> Answer {
+    let id = b.str("Identity").unwrap_or_default();
+    if !is_default_policy(t, id) {
         return Err(not_found(id));
     }
     let user = b.str("SpoofedUser").unwrap_or_default().to_owned();
@@ -193,13 +159,11 @@ pub(super) fn new_spoof(t: &mut Tenant, params: &Map<String, Value>, now: DateTi
     Ok(vec![out])
 }
 
-pub(super) fn remove_spoof(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
-    let spec: &[Param] = &[
-        ("Identity", Kind::Str),
-        ("Ids", Kind::List),
-        ("Confirm", Kind::Bool),
-    ];
-    let b = bind(params, spec, &["Ids"])?;
+pub(super) fn remove_spoof(t: &mut Tenant, b: &Bound) -> Answer {
+    let id = b.str("Identity").unwrap_or_default();
+    if !is_default_policy(t, id) {
+        return Err(not_found(id));
+    }
     let ids: Vec<String> = match b.list("Ids") {
         Some(ListValue::Replace(v)) => v,
         _ => return Err(validation("Ids must be a list of entry identities.")),

@@ -3,68 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::{
-    Answer, EXISTS, ExoError, GET_PARAMS, IDENTITY_ONLY, list_of, merge,
-    params::{Kind, Param, bind},
-    position, validation,
-};
+use super::{Answer, Bound, EXISTS, ExoError, list_of, merge, position, validation};
 use crate::{
     ip::check_ipv4_entry,
     tenant::{ExoObject, Tenant},
 };
-
-const CONNECTOR_TYPE: Kind = Kind::Enum(&["Partner", "OnPremises"]);
-const CONNECTOR_SOURCE: Kind = Kind::Enum(&["Default", "Migrated", "HybridWizard", "AdminUI"]);
-
-const INBOUND: &[Param] = &[
-    ("Name", Kind::Str),
-    ("Identity", Kind::Str),
-    ("ConnectorType", CONNECTOR_TYPE),
-    ("SenderDomains", Kind::List),
-    ("SenderIPAddresses", Kind::List),
-    ("AssociatedAcceptedDomains", Kind::List),
-    ("RequireTls", Kind::Bool),
-    ("RestrictDomainsToCertificate", Kind::Bool),
-    ("RestrictDomainsToIPAddresses", Kind::Bool),
-    ("TlsSenderCertificateName", Kind::Str),
-    ("CloudServicesMailEnabled", Kind::Bool),
-    ("TreatMessagesAsInternal", Kind::Bool),
-    ("EFSkipIPs", Kind::List),
-    ("EFSkipLastIP", Kind::Bool),
-    ("EFTestMode", Kind::Bool),
-    ("EFUsers", Kind::List),
-    ("ScanAndDropRecipients", Kind::List),
-    ("TrustedOrganizations", Kind::List),
-    ("ConnectorSource", CONNECTOR_SOURCE),
-    ("Enabled", Kind::Bool),
-    ("Comment", Kind::Str),
-    ("Confirm", Kind::Bool),
-];
-
-const OUTBOUND: &[Param] = &[
-    ("Name", Kind::Str),
-    ("Identity", Kind::Str),
-    ("ConnectorType", CONNECTOR_TYPE),
-    ("SmartHosts", Kind::List),
-    ("UseMXRecord", Kind::Bool),
-    ("IsTransportRuleScoped", Kind::Bool),
-    (
-        "TlsSettings",
-        Kind::Enum(&["EncryptionOnly", "CertificateValidation", "DomainValidation"]),
-    ),
-    ("TlsDomain", Kind::Str),
-    ("RecipientDomains", Kind::List),
-    ("RouteAllMessagesViaOnPremises", Kind::Bool),
-    ("CloudServicesMailEnabled", Kind::Bool),
-    ("AllAcceptedDomains", Kind::Bool),
-    ("SenderRewritingEnabled", Kind::Bool),
-    ("TestMode", Kind::Bool),
-    ("ValidationRecipients", Kind::List),
-    ("ConnectorSource", CONNECTOR_SOURCE),
-    ("Enabled", Kind::Bool),
-    ("Comment", Kind::Str),
-    ("Confirm", Kind::Bool),
-];
 
 fn connector_defaults(inbound: bool) -> Vec<(&'static str, Value)> {
     let mut d = vec![
@@ -84,7 +27,9 @@ fn connector_defaults(inbound: bool) -> Vec<(&'static str, Value)> {
             ("RestrictDomainsToIPAddresses", json!(false)),
             ("TlsSenderCertificateName", Value::Null),
             ("TreatMessagesAsInternal", json!(false)),
+            ("ClientHostNames", json!([])),
             ("EFSkipIPs", json!([])),
+            ("EFSkipMailGateway", json!([])),
             ("EFSkipLastIP", json!(false)),
             ("EFTestMode", json!(false)),
             ("EFUsers", json!([])),
@@ -98,6 +43,8 @@ fn connector_defaults(inbound: bool) -> Vec<(&'static str, Value)> {
             ("IsTransportRuleScoped", json!(false)),
             ("TlsSettings", Value::Null),
             ("TlsDomain", Value::Null),
+            ("MtaStsMode", json!("Opportunistic")),
+            ("SmtpDaneMode", json!("Opportunistic")),
             ("RecipientDomains", json!([])),
             ("RouteAllMessagesViaOnPremises", json!(false)),
             ("AllAcceptedDomains", json!(false)),
@@ -200,34 +147,24 @@ fn connectors(t: &mut Tenant, inbound: bool) -> &mut Vec<ExoObject> {
     }
 }
 
-pub(super) fn get_connectors(t: &mut Tenant, params: &Map<String, Value>, inbound: bool) -> Answer {
-    let b = bind(params, GET_PARAMS, &[])?;
+pub(super) fn get_connectors(t: &mut Tenant, b: &Bound, inbound: bool) -> Answer {
     let defaults = connector_defaults(inbound);
     let list = connectors(t, inbound);
-    match b.str("Identity") {
-        Some(id) => Ok(vec![list[position(list, id)?].render(&defaults)]),
-        None => Ok(list.iter().map(|c| c.render(&defaults)).collect()),
+    let mut out: Vec<Value> = match b.str("Identity") {
+        Some(id) => vec![list[position(list, id)?].render(&defaults)],
+        None => list.iter().map(|c| c.render(&defaults)).collect(),
+    };
+    // Get-OutboundConnector's filters; test-mode connectors are listed only when asked for.
+    if let Some(scoped) = b.values.get("IsTransportRuleScoped").and_then(Value::as_bool) {
+        out.retain(|c| c["IsTransportRuleScoped"] == json!(scoped));
     }
+    if !inbound && !b.flag("IncludeTestModeConnectors") && b.str("Identity").is_none() {
+        out.retain(|c| c["TestMode"] != json!(true));
+    }
+    Ok(out)
 }
 
-pub(super) fn new_connector(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-    inbound: bool,
-    now: DateTime<Utc>,
-) -> Answer {
-    let spec: Vec<Param> = (if inbound { INBOUND } else { OUTBOUND })
-        .iter()
-        .filter(|p| p.0 != "Identity")
-        .copied()
-        .collect();
-    // New-InboundConnector: `-SenderDomains` is Required for every parameter set and type.
-    let mandatory: &[&str] = if inbound {
-        &["Name", "SenderDomains"]
-    } else {
-        &["Name"]
-    };
-    let b = bind(params, &spec, mandatory)?;
+pub(super) fn new_connector(t: &mut Tenant, b: &Bound, inbound: bool, now: DateTime<Utc>) -> Answer {
     let name = b.str("Name").unwrap_or_default().to_owned();
     if connectors(t, inbound)
         .iter()
@@ -242,7 +179,7 @@ pub(super) fn new_connector(
         .target("Name"));
     }
     let mut props = Map::new();
-    merge(&mut props, &b, &[]);
+    merge(&mut props, b, &[]);
     if inbound {
         normalize_sender_domains(&mut props);
     }
@@ -259,13 +196,7 @@ pub(super) fn new_connector(
     Ok(vec![out])
 }
 
-pub(super) fn set_connector(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-    inbound: bool,
-    now: DateTime<Utc>,
-) -> Answer {
-    let b = bind(params, if inbound { INBOUND } else { OUTBOUND }, &["Identity"])?;
+pub(super) fn set_connector(t: &mut Tenant, b: &Bound, inbound: bool, now: DateTime<Utc>) -> Answer {
     let id = b.str("Identity").unwrap_or_default().to_owned();
     let list = connectors(t, inbound);
     let idx = position(list, &id)?;
@@ -280,7 +211,7 @@ pub(super) fn set_connector(
         );
     }
     let mut props = list[idx].props.clone();
-    merge(&mut props, &b, &["Identity"]);
+    merge(&mut props, b, &["Identity"]);
     if inbound {
         normalize_sender_domains(&mut props);
     }
@@ -290,8 +221,7 @@ pub(super) fn set_connector(
     Ok(Vec::new())
 }
 
-pub(super) fn remove_connector(t: &mut Tenant, params: &Map<String, Value>, inbound: bool) -> Answer {
-    let b = bind(params, IDENTITY_ONLY, &["Identity"])?;
+pub(super) fn remove_connector(t: &mut Tenant, b: &Bound, inbound: bool) -> Answer {
     let id = b.str("Identity").unwrap_or_default().to_owned();
     let idx = position(connectors(t, inbound), &id)?;
     if !inbound {

@@ -1,16 +1,12 @@
 //! Read-only views of the directory: accepted domains and unified groups.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{
-    Answer, GET_PARAMS, not_found,
-    params::{Kind, bind},
-};
+use super::{Answer, Bound, filter, not_found};
 use crate::{ids::IdGen, tenant::Tenant};
 
-pub(super) fn get_accepted_domains(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
-    let b = bind(params, GET_PARAMS, &[])?;
+pub(super) fn get_accepted_domains(t: &mut Tenant, b: &Bound) -> Answer {
     let all: Vec<Value> = t
         .domains
         .iter()
@@ -83,25 +79,17 @@ fn unified_group_json(t: &Tenant, g: &crate::tenant::Group) -> Value {
     })
 }
 
-pub(super) fn get_unified_groups(t: &mut Tenant, params: &Map<String, Value>, now: DateTime<Utc>) -> Answer {
-    let b = bind(
-        params,
-        &[
-            ("Identity", Kind::Str),
-            ("ResultSize", Kind::Any),
-            ("Filter", Kind::Str),
-        ],
-        &[],
-    )?;
-    match b.str("Identity") {
+pub(super) fn get_unified_groups(t: &mut Tenant, b: &Bound, now: DateTime<Utc>) -> Answer {
+    let groups = match b.str("Identity") {
         Some(id) => find_exchange_group(t, id, now)
             .map(|g| vec![unified_group_json(t, g)])
-            .ok_or_else(|| not_found(id)),
-        None => Ok(t
+            .ok_or_else(|| not_found(id))?,
+        None => t
             .groups
             .iter()
             .filter(|g| g.alive() && g.unified && g.exchange_visible_at <= now)
             .map(|g| unified_group_json(t, g))
-            .collect()),
-    }
+            .collect(),
+    };
+    filter::apply(groups, b.str("Filter"))
 }

@@ -1,30 +1,109 @@
-//! Cmdlet parameter binding, as the REST endpoint's PowerShell binder does it: unknown names,
-//! wrong types and missing mandatory parameters are refused; multi-valued parameters take an
-//! array (replace) or a `#Exchange.GenericHashTable` with `Add`/`Remove`.
+//! Cmdlet parameter binding, as the REST endpoint's PowerShell binder does it against a cmdlet's
+//! documented parameters ([`CmdletSpec`]): unknown names, wrong types, values outside a type's
+//! set and missing mandatory parameters are refused; multi-valued parameters take an array
+//! (replace) or a `#Exchange.GenericHashTable` with `Add`/`Remove`.
 
 use serde_json::{Map, Value};
 
 use super::ExoError;
 
-/// Type of a parameter.
+/// Type of a parameter, as the cmdlet reference documents it.
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
-    /// Text.
+    /// `String`, and the types Exchange parses from text (identities, header names, sizes,
+    /// `DateTime`); a number or Boolean is taken as its text, as PowerShell converts it.
     Str,
-    /// `$true`/`$false` (or 0/1).
+    /// `Boolean`: `true`/`false` (or 0/1).
     Bool,
-    /// Integer.
+    /// `SwitchParameter` (`-Confirm`, `-WhatIf`): a Boolean in REST.
+    Switch,
+    /// `Int32`.
     Int,
-    /// Multi-valued property.
+    /// An integer type with a range (`SclValue` -1..9, `RejectStatusCode` 400..500).
+    Range(&'static str, i64, i64),
+    /// `Guid`.
+    Guid,
+    /// `Unlimited` (`ResultSize`): a positive integer or `Unlimited`.
+    ResultSize,
+    /// `MultiValuedProperty` and arrays (`Word[]`, `Pattern[]`, `RecipientIdParameter[]`, `String[]`).
     List,
-    /// One of these values (case-insensitive).
-    Enum(&'static [&'static str]),
-    /// Anything (e.g. `ResultSize`).
-    Any,
+    /// `Hashtable[]`: an array of objects, taken as is.
+    Tables,
+    /// A .NET enumeration (its type name) with its documented values (case-insensitive).
+    Enum(&'static str, &'static [&'static str]),
+    /// An array of a .NET enumeration's values.
+    EnumList(&'static str, &'static [&'static str]),
+    /// A `String` whose documented values the cmdlet checks (e.g. `-Action Allow|Block`).
+    Choice(&'static [&'static str]),
 }
 
-/// A parameter of a cmdlet.
-pub type Param = (&'static str, Kind);
+/// A documented parameter of a cmdlet.
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    /// Name, as the reference spells it.
+    pub name: &'static str,
+    /// Type.
+    pub kind: Kind,
+    /// `Required: True` in the reference.
+    pub required: bool,
+    /// The only parameter set it belongs to, when the cmdlet has several (`None` = all sets).
+    pub set: Option<&'static str>,
+}
+
+/// An optional parameter of every parameter set.
+pub const fn opt(name: &'static str, kind: Kind) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind,
+        required: false,
+        set: None,
+    }
+}
+
+/// A mandatory parameter of every parameter set.
+pub const fn req(name: &'static str, kind: Kind) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind,
+        required: true,
+        set: None,
+    }
+}
+
+/// An optional parameter of one parameter set only.
+pub const fn only(set: &'static str, name: &'static str, kind: Kind) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind,
+        required: false,
+        set: Some(set),
+    }
+}
+
+/// A cmdlet's documented parameters for Exchange Online, with the reference page they come from.
+#[derive(Debug)]
+pub struct CmdletSpec {
+    /// Cmdlet name, as the reference spells it.
+    pub name: &'static str,
+    /// The reference page and the commit read: `ExchangePowerShell/<Cmdlet>.md @ <commit>`.
+    pub source: &'static str,
+    /// The commit that last changed the page.
+    pub changed: &'static str,
+    /// The parameters, in parts (New-/Set-TransportRule share their conditions and actions).
+    pub parts: &'static [&'static [ParamSpec]],
+}
+
+impl CmdletSpec {
+    /// Every parameter.
+    pub fn params(&self) -> impl Iterator<Item = &'static ParamSpec> {
+        self.parts.iter().flat_map(|p| p.iter())
+    }
+
+    /// The parameter `name` (case-insensitive, as PowerShell matches names).
+    pub fn param(&self, name: &str) -> Option<&'static ParamSpec> {
+        self.params().find(|p| p.name.eq_ignore_ascii_case(name))
+    }
+}
 
 /// A multi-valued parameter value.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +130,11 @@ impl Bound {
     /// A string parameter.
     pub fn str(&self, name: &str) -> Option<&str> {
         self.values.get(name).and_then(Value::as_str)
+    }
+
+    /// A Boolean or switch parameter given as `true`.
+    pub fn flag(&self, name: &str) -> bool {
+        self.values.get(name).and_then(Value::as_bool) == Some(true)
     }
 
     /// A multi-valued parameter.
@@ -125,87 +209,185 @@ fn transform(name: &str, detail: String) -> ExoError {
     ))
 }
 
-/// Binds `params` against a cmdlet's parameter list; `mandatory` must be present.
-pub fn bind(params: &Map<String, Value>, spec: &[Param], mandatory: &[&str]) -> Result<Bound, ExoError> {
+fn to_type(v: &Value, ty: &str) -> String {
+    format!("Cannot convert value \"{}\" to type \"{ty}\".", text(v))
+}
+
+/// Converts one value to its parameter's type, as PowerShell's argument transformation does.
+fn convert(p: &ParamSpec, v: &Value) -> Result<Value, ExoError> {
+    let name = p.name;
+    let enum_value = |ty: &str, allowed: &[&str], s: &str| match allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(s))
+    {
+        Some(a) => Ok(Value::String((*a).to_owned())),
+        None => Err(transform(
+            name,
+            format!(
+                "Cannot convert value \"{s}\" to type \"{ty}\". Error: \"Unable to match the identifier name {s} to a valid enumerator name. Specify one of the following enumerator names and try again: {}\"",
+                allowed.join(", ")
+            ),
+        )),
+    };
+    Ok(match (p.kind, v) {
+        (_, Value::Null) => Value::Null,
+        (Kind::Str, Value::String(_)) => v.clone(),
+        (Kind::Str, Value::Number(_) | Value::Bool(_)) => Value::String(text(v)),
+        (Kind::Str, Value::Array(_) | Value::Object(_)) => {
+            return Err(binding(format!(
+                "Cannot convert '{}' to the type 'System.String' required by parameter '{name}'. Specified method is not supported.",
+                if v.is_array() {
+                    "System.Object[]"
+                } else {
+                    "System.Collections.Hashtable"
+                }
+            )));
+        }
+        (Kind::Bool | Kind::Switch, Value::Bool(_)) => v.clone(),
+        (Kind::Bool | Kind::Switch, Value::Number(n)) if n.as_u64().is_some_and(|x| x <= 1) => {
+            Value::Bool(n.as_u64() == Some(1))
+        }
+        (Kind::Bool | Kind::Switch, _) => {
+            return Err(transform(
+                name,
+                format!(
+                    "Cannot convert value \"{}\" to type \"System.Boolean\". Boolean parameters accept only Boolean values and numbers, such as $True, $False, 1 or 0.",
+                    text(v)
+                ),
+            ));
+        }
+        (Kind::Int, _) => Value::from(integer(v).ok_or_else(|| transform(name, to_type(v, "System.Int32")))?),
+        (Kind::Range(ty, lo, hi), _) => match integer(v) {
+            Some(n) if (lo..=hi).contains(&n) => Value::from(n),
+            _ => {
+                // [inferred] the value types' own range check, surfaced by the transformation.
+                return Err(transform(
+                    name,
+                    format!(
+                        "{} Error: \"The value must be between {lo} and {hi}.\"",
+                        to_type(v, ty)
+                    ),
+                ));
+            }
+        },
+        (Kind::Guid, Value::String(s)) if uuid::Uuid::parse_str(s.trim()).is_ok() => v.clone(),
+        (Kind::Guid, _) => return Err(transform(name, to_type(v, "System.Guid"))),
+        (Kind::ResultSize, Value::String(s)) if s.trim().eq_ignore_ascii_case("Unlimited") => {
+            Value::String("Unlimited".to_owned())
+        }
+        (Kind::ResultSize, _) => match integer(v) {
+            Some(n) if n > 0 => Value::from(n),
+            _ => {
+                return Err(transform(
+                    name,
+                    to_type(v, "Microsoft.Exchange.Data.Unlimited`1[System.UInt32]"),
+                ));
+            }
+        },
+        (Kind::Enum(ty, allowed), Value::String(s)) => enum_value(ty, allowed, s)?,
+        (Kind::Enum(ty, _), _) => return Err(transform(name, to_type(v, ty))),
+        (Kind::EnumList(ty, allowed), _) => {
+            let items: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            let mut out = Vec::new();
+            for item in items {
+                let Value::String(s) = item else {
+                    return Err(transform(name, to_type(item, ty)));
+                };
+                out.push(enum_value(ty, allowed, s)?);
+            }
+            Value::Array(out)
+        }
+        (Kind::Choice(allowed), Value::String(s)) => match allowed.iter().find(|a| a.eq_ignore_ascii_case(s))
+        {
+            Some(a) => Value::String((*a).to_owned()),
+            None => {
+                // [inferred] a ValidateSet-style check: the page lists the values, not the error.
+                return Err(ExoError::new(
+                    400,
+                    "System.Management.Automation.ParameterBindingValidationException",
+                    format!(
+                        "Cannot validate argument on parameter '{name}'. The argument \"{s}\" does not belong to the set \"{}\" specified by the ValidateSet attribute. Supply an argument that is in the set and then try the command again.",
+                        allowed.join(",")
+                    ),
+                ));
+            }
+        },
+        (Kind::Choice(_), _) => return Err(transform(name, to_type(v, "System.String"))),
+        (Kind::List, Value::Array(a)) if a.iter().all(|x| scalar_text(x).is_some()) => v.clone(),
+        (Kind::List, Value::String(_) | Value::Number(_)) => Value::Array(vec![v.clone()]),
+        (Kind::List, Value::Object(o)) => {
+            let typed = o.get("@odata.type").and_then(Value::as_str) == Some("#Exchange.GenericHashTable");
+            let keys_ok = o
+                .keys()
+                .all(|k| matches!(k.as_str(), "@odata.type" | "Add" | "Remove"));
+            if !typed || !keys_ok {
+                return Err(transform(
+                    name,
+                    "Cannot convert the \"System.Collections.Hashtable\" value of type \"System.Collections.Hashtable\" to type \"Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]\". Send multi-valued changes as {\"@odata.type\":\"#Exchange.GenericHashTable\",\"Add\":[...],\"Remove\":[...]}.".to_owned(),
+                ));
+            }
+            v.clone()
+        }
+        (Kind::Tables, Value::Array(a)) if a.iter().all(Value::is_object) => v.clone(),
+        (Kind::Tables, Value::Object(_)) => Value::Array(vec![v.clone()]),
+        (Kind::List | Kind::Tables, _) => {
+            return Err(transform(
+                name,
+                format!("Cannot convert value \"{}\" to the parameter's type.", text(v)),
+            ));
+        }
+    })
+}
+
+fn integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().filter(|x| i32::try_from(*x).is_ok()),
+        Value::String(s) => s.trim().parse::<i32>().ok().map(i64::from),
+        _ => None,
+    }
+}
+
+/// Binds `params` against `spec`: every name must be documented, every value of its type, the
+/// parameters one parameter set's, and that set's mandatory parameters present.
+pub fn bind(params: &Map<String, Value>, spec: &CmdletSpec) -> Result<Bound, ExoError> {
     let mut out = Bound::default();
+    let mut sets: Vec<&str> = Vec::new();
     for (raw, v) in params {
-        let Some((name, kind)) = spec.iter().find(|(n, _)| n.eq_ignore_ascii_case(raw)).copied() else {
+        let Some(p) = spec.param(raw) else {
             return Err(binding(format!(
                 "A parameter cannot be found that matches parameter name '{raw}'."
             )));
         };
-        let value = match (kind, v) {
-            (_, Value::Null) => Value::Null,
-            (Kind::Str, Value::String(_)) => v.clone(),
-            (Kind::Str, Value::Number(n)) => Value::String(n.to_string()),
-            (Kind::Bool, Value::Bool(_)) => v.clone(),
-            (Kind::Bool, Value::Number(n)) if n.as_u64().is_some_and(|x| x <= 1) => {
-                Value::Bool(n.as_u64() == Some(1))
-            }
-            (Kind::Bool, _) => {
-                return Err(transform(
-                    name,
-                    format!(
-                        "Cannot convert value \"{}\" to type \"System.Boolean\". Boolean parameters accept only Boolean values and numbers, such as $True, $False, 1 or 0.",
-                        text(v)
-                    ),
-                ));
-            }
-            (Kind::Int, Value::Number(n)) if n.is_i64() => v.clone(),
-            (Kind::Int, Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
-                Value::from(s.trim().parse::<i64>().unwrap_or_default())
-            }
-            (Kind::Int, _) => {
-                return Err(transform(
-                    name,
-                    format!("Cannot convert value \"{}\" to type \"System.Int32\".", text(v)),
-                ));
-            }
-            (Kind::Enum(allowed), Value::String(s)) => {
-                match allowed.iter().find(|a| a.eq_ignore_ascii_case(s)) {
-                    Some(a) => Value::String((*a).to_owned()),
-                    None => {
-                        return Err(transform(
-                            name,
-                            format!(
-                                "Cannot convert value \"{s}\" to an enumeration. Unable to match the identifier name {s} to a valid enumerator name. Specify one of the following enumerator names and try again: {}",
-                                allowed.join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
-            (Kind::List, Value::Array(a)) if a.iter().all(|x| scalar_text(x).is_some()) => v.clone(),
-            (Kind::List, Value::String(_) | Value::Number(_)) => Value::Array(vec![v.clone()]),
-            (Kind::List, Value::Object(o)) => {
-                let typed =
-                    o.get("@odata.type").and_then(Value::as_str) == Some("#Exchange.GenericHashTable");
-                let keys_ok = o
-                    .keys()
-                    .all(|k| matches!(k.as_str(), "@odata.type" | "Add" | "Remove"));
-                if !typed || !keys_ok {
-                    return Err(transform(
-                        name,
-                        "Cannot convert the \"System.Collections.Hashtable\" value of type \"System.Collections.Hashtable\" to type \"Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]\". Send multi-valued changes as {\"@odata.type\":\"#Exchange.GenericHashTable\",\"Add\":[...],\"Remove\":[...]}.".to_owned(),
-                    ));
-                }
-                v.clone()
-            }
-            (Kind::Any, _) => v.clone(),
-            _ => {
-                return Err(transform(
-                    name,
-                    format!("Cannot convert value \"{}\" to the parameter's type.", text(v)),
-                ));
-            }
-        };
-        out.values.insert(name.to_owned(), value);
+        if let Some(s) = p.set
+            && !sets.contains(&s)
+        {
+            sets.push(s);
+        }
+        out.values.insert(p.name.to_owned(), convert(p, v)?);
     }
-    let missing: Vec<&str> = mandatory
-        .iter()
-        .copied()
-        .filter(|m| out.values.get(*m).is_none_or(Value::is_null))
-        .collect();
+    if sets.len() > 1 {
+        return Err(binding(
+            "Parameter set cannot be resolved using the specified named parameters. One or more parameters issued cannot be used together or an insufficient number of parameters were provided.".to_owned(),
+        ));
+    }
+    let mut missing = Vec::new();
+    for p in spec
+        .params()
+        .filter(|p| p.required && (p.set.is_none() || sets.first() == p.set.as_ref()))
+    {
+        match out.values.get(p.name) {
+            None => missing.push(p.name),
+            Some(Value::Null) => return Err(null_argument(p.name, "null")),
+            Some(Value::String(s)) if s.is_empty() => return Err(null_argument(p.name, "an empty string")),
+            Some(Value::Array(a)) if a.is_empty() => {
+                return Err(null_argument(p.name, "an empty collection"));
+            }
+            Some(_) => {}
+        }
+    }
     if !missing.is_empty() {
         return Err(binding(format!(
             "Cannot process command because of one or more missing mandatory parameters: {}.",
@@ -215,9 +397,19 @@ pub fn bind(params: &Map<String, Value>, spec: &[Param], mandatory: &[&str]) -> 
     Ok(out)
 }
 
+fn null_argument(name: &str, what: &str) -> ExoError {
+    ExoError::new(
+        400,
+        "System.Management.Automation.ParameterBindingValidationException",
+        format!("Cannot bind argument to parameter '{name}' because it is {what}."),
+    )
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        Value::Bool(true) => "True".to_owned(),
+        Value::Bool(false) => "False".to_owned(),
         other => other.to_string(),
     }
 }
@@ -227,38 +419,60 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const SPEC: &[Param] = &[("Name", Kind::Str), ("Enabled", Kind::Bool), ("List", Kind::List)];
+    const SPEC: CmdletSpec = CmdletSpec {
+        name: "Test-Thing",
+        source: "test",
+        changed: "test",
+        parts: &[&[
+            req("Name", Kind::Str),
+            opt("Enabled", Kind::Bool),
+            opt("List", Kind::List),
+            opt("Scl", Kind::Range("Microsoft.Exchange.Data.SclValue", -1, 9)),
+            opt("Mode", Kind::Enum("RuleMode", &["Audit", "Enforce"])),
+            opt("Size", Kind::ResultSize),
+            only("A", "InA", Kind::Str),
+            only("B", "InB", Kind::Str),
+        ]],
+    };
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap_or_default()
     }
 
+    fn refused(v: Value) -> String {
+        bind(&map(v), &SPEC).expect_err("refused").message
+    }
+
     #[test]
     fn binds_and_refuses() {
         let b = bind(
-            &map(json!({"name": "x", "enabled": true, "list": "a"})),
-            SPEC,
-            &["Name"],
+            &map(json!({"name": "x", "enabled": true, "list": "a", "scl": "-1", "mode": "audit", "size": "unlimited"})),
+            &SPEC,
         )
         .expect("bind");
         assert_eq!(b.str("Name"), Some("x"));
         assert_eq!(b.list("List"), Some(ListValue::Replace(vec!["a".into()])));
-        let e = bind(&map(json!({"Bogus": 1})), SPEC, &[]).unwrap_err();
-        assert!(e.message.contains("matches parameter name 'Bogus'"));
-        assert!(bind(&map(json!({"Enabled": "yes"})), SPEC, &[]).is_err());
+        assert_eq!(b.values["Scl"], json!(-1));
+        assert_eq!(b.str("Mode"), Some("Audit"));
+        assert_eq!(b.str("Size"), Some("Unlimited"));
+        assert!(refused(json!({"Name": "x", "Bogus": 1})).contains("matches parameter name 'Bogus'"));
+        assert!(refused(json!({"Name": "x", "Enabled": "yes"})).contains("System.Boolean"));
+        assert!(refused(json!({})).contains("missing mandatory parameters: Name."));
+        assert!(refused(json!({"Name": ""})).contains("because it is an empty string"));
+        assert!(refused(json!({"Name": ["a"]})).contains("System.Object[]"));
+        assert!(refused(json!({"Name": "x", "Scl": 10})).contains("between -1 and 9"));
+        assert!(refused(json!({"Name": "x", "Mode": "Loud"})).contains("enumerator names"));
+        assert!(refused(json!({"Name": "x", "Size": 0})).contains("Unlimited"));
         assert!(
-            bind(&map(json!({})), SPEC, &["Name"])
-                .unwrap_err()
-                .message
-                .contains("mandatory")
+            refused(json!({"Name": "x", "InA": "1", "InB": "2"}))
+                .contains("Parameter set cannot be resolved")
         );
-        assert!(bind(&map(json!({"List": {"Add": ["a"]}})), SPEC, &[]).is_err());
+        assert!(refused(json!({"Name": "x", "List": {"Add": ["a"]}})).contains("GenericHashTable"));
         let b = bind(
             &map(
-                json!({"List": {"@odata.type": "#Exchange.GenericHashTable", "Add": ["b"], "Remove": ["a"]}}),
+                json!({"Name": "x", "List": {"@odata.type": "#Exchange.GenericHashTable", "Add": ["b"], "Remove": ["a"]}}),
             ),
-            SPEC,
-            &[],
+            &SPEC,
         )
         .expect("hashtable");
         let l = b.list("List").expect("list");

@@ -4,11 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Answer, ExoError, GET_PARAMS, IDENTITY_ONLY, NOT_FOUND,
-    directory::find_exchange_group,
-    list_of, merge,
-    params::{Kind, Param, bind},
-    position, validation,
+    Answer, Bound, ExoError, NOT_FOUND, directory::find_exchange_group, filter, list_of, merge, position,
+    validation,
 };
 use crate::{
     ip::check_ipv4_entry,
@@ -16,8 +13,6 @@ use crate::{
 };
 
 const RULE_ARGUMENT: &str = "Microsoft.Exchange.MessagingPolicies.Rules.Tasks.ArgumentException";
-const SCOPE: Kind = Kind::Enum(&["InOrganization", "NotInOrganization"]);
-
 /// Transport-rule actions: a rule must keep at least one.
 const RULE_ACTIONS: &[&str] = &[
     "RouteMessageOutboundConnector",
@@ -44,81 +39,6 @@ const GROUP_REFS: &[&str] = &[
     "FromMemberOf",
     "ExceptIfSentToMemberOf",
     "ExceptIfFromMemberOf",
-];
-
-const RULE_COMMON: &[Param] = &[
-    ("Name", Kind::Str),
-    ("Identity", Kind::Str),
-    ("Priority", Kind::Int),
-    ("Mode", Kind::Enum(&["Enforce", "Audit", "AuditAndNotify"])),
-    ("Comments", Kind::Str),
-    ("FromScope", SCOPE),
-    (
-        "SentToScope",
-        Kind::Enum(&[
-            "InOrganization",
-            "NotInOrganization",
-            "ExternalPartner",
-            "ExternalNonPartner",
-        ]),
-    ),
-    ("RecipientDomainIs", Kind::List),
-    ("SenderDomainIs", Kind::List),
-    ("SentToMemberOf", Kind::List),
-    ("FromMemberOf", Kind::List),
-    ("SentTo", Kind::List),
-    ("From", Kind::List),
-    ("SenderIpRanges", Kind::List),
-    ("HeaderMatchesMessageHeader", Kind::Str),
-    ("HeaderMatchesPatterns", Kind::List),
-    ("HeaderContainsMessageHeader", Kind::Str),
-    ("HeaderContainsWords", Kind::List),
-    ("SubjectContainsWords", Kind::List),
-    ("SCLOver", Kind::Int),
-    ("ExceptIfSenderIpRanges", Kind::List),
-    ("ExceptIfFromScope", SCOPE),
-    ("ExceptIfSentToMemberOf", Kind::List),
-    ("ExceptIfFromMemberOf", Kind::List),
-    ("ExceptIfRecipientDomainIs", Kind::List),
-    ("ExceptIfSenderDomainIs", Kind::List),
-    ("ExceptIfHeaderMatchesMessageHeader", Kind::Str),
-    ("ExceptIfHeaderMatchesPatterns", Kind::List),
-    ("ExceptIfHeaderContainsMessageHeader", Kind::Str),
-    ("ExceptIfHeaderContainsWords", Kind::List),
-    ("RouteMessageOutboundConnector", Kind::Str),
-    ("RouteMessageOutboundRequireTls", Kind::Bool),
-    ("SetSCL", Kind::Int),
-    ("SetHeaderName", Kind::Str),
-    ("SetHeaderValue", Kind::Str),
-    ("RemoveHeader", Kind::Str),
-    ("PrependSubject", Kind::Str),
-    ("RedirectMessageTo", Kind::List),
-    ("BlindCopyTo", Kind::List),
-    ("AddToRecipients", Kind::List),
-    ("DeleteMessage", Kind::Bool),
-    ("Quarantine", Kind::Bool),
-    ("RejectMessageReasonText", Kind::Str),
-    ("RejectMessageEnhancedStatusCode", Kind::Str),
-    ("ModerateMessageByUser", Kind::List),
-    ("ApplyHtmlDisclaimerText", Kind::Str),
-    ("ApplyHtmlDisclaimerLocation", Kind::Enum(&["Append", "Prepend"])),
-    (
-        "ApplyHtmlDisclaimerFallbackAction",
-        Kind::Enum(&["Wrap", "Ignore", "Reject"]),
-    ),
-    (
-        "SetAuditSeverity",
-        Kind::Enum(&["DoNotAudit", "Low", "Medium", "High"]),
-    ),
-    ("StopRuleProcessing", Kind::Bool),
-    (
-        "SenderAddressLocation",
-        Kind::Enum(&["Header", "Envelope", "HeaderOrEnvelope"]),
-    ),
-    ("RuleErrorAction", Kind::Enum(&["Ignore", "Defer"])),
-    ("ActivationDate", Kind::Str),
-    ("ExpiryDate", Kind::Str),
-    ("Confirm", Kind::Bool),
 ];
 
 fn rule_render(r: &ExoObject, priority: usize) -> Value {
@@ -157,13 +77,6 @@ fn validate_rule(t: &Tenant, props: &Map<String, Value>, now: DateTime<Utc>) -> 
         )
         .target("RouteMessageOutboundConnector"));
     }
-    if let Some(scl) = props.get("SetSCL").and_then(Value::as_i64)
-        && !(-1..=9).contains(&scl)
-    {
-        return Err(validation(format!(
-            "The value of SetSCL must be between -1 and 9, not {scl}."
-        )));
-    }
     if props.contains_key("SetHeaderName") != props.contains_key("SetHeaderValue") {
         return Err(ExoError::new(
             400,
@@ -192,13 +105,7 @@ fn validate_rule(t: &Tenant, props: &Map<String, Value>, now: DateTime<Utc>) -> 
     Ok(())
 }
 
-pub(super) fn get_rules(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
-    let spec: Vec<Param> = GET_PARAMS
-        .iter()
-        .copied()
-        .chain([("State", Kind::Enum(&["Enabled", "Disabled"]))])
-        .collect();
-    let b = bind(params, &spec, &[])?;
+pub(super) fn get_rules(t: &mut Tenant, b: &Bound) -> Answer {
     let rules = &t.exchange.rules;
     let mut out: Vec<Value> = match b.str("Identity") {
         Some(id) => {
@@ -210,17 +117,17 @@ pub(super) fn get_rules(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
     if let Some(state) = b.str("State") {
         out.retain(|r| r["State"] == json!(state));
     }
-    Ok(out)
+    if let Some(policy) = b.str("DlpPolicy") {
+        out.retain(|r| {
+            r["DlpPolicy"]
+                .as_str()
+                .is_some_and(|p| p.eq_ignore_ascii_case(policy))
+        });
+    }
+    filter::apply(out, b.str("Filter"))
 }
 
-pub(super) fn new_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTime<Utc>) -> Answer {
-    let spec: Vec<Param> = RULE_COMMON
-        .iter()
-        .filter(|p| p.0 != "Identity")
-        .copied()
-        .chain([("Enabled", Kind::Bool)])
-        .collect();
-    let b = bind(params, &spec, &["Name"])?;
+pub(super) fn new_rule(t: &mut Tenant, b: &Bound, now: DateTime<Utc>) -> Answer {
     let name = b.str("Name").unwrap_or_default().to_owned();
     if t.exchange
         .rules
@@ -243,12 +150,13 @@ pub(super) fn new_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTim
         }
     };
     let mut props = Map::new();
-    merge(&mut props, &b, &["Priority", "Enabled"]);
+    merge(&mut props, b, &["Priority", "Enabled"]);
     let enabled = b.values.get("Enabled").and_then(Value::as_bool).unwrap_or(true);
     props.insert(
         "State".into(),
         json!(if enabled { "Enabled" } else { "Disabled" }),
     );
+    check_size(&props)?;
     validate_rule(t, &props, now)?;
     let guid = t.ids.uuid();
     let obj = ExoObject {
@@ -262,9 +170,7 @@ pub(super) fn new_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTim
     Ok(vec![out])
 }
 
-pub(super) fn set_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTime<Utc>) -> Answer {
-    // No `Enabled` here: Exchange switches rules only with Enable-/Disable-TransportRule.
-    let b = bind(params, RULE_COMMON, &["Identity"])?;
+pub(super) fn set_rule(t: &mut Tenant, b: &Bound, now: DateTime<Utc>) -> Answer {
     let id = b.str("Identity").unwrap_or_default().to_owned();
     let idx = position(&t.exchange.rules, &id)?;
     if let Some(n) = b.str("Name")
@@ -277,8 +183,9 @@ pub(super) fn set_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTim
         return Err(name_taken(n));
     }
     let mut props = t.exchange.rules[idx].props.clone();
-    merge(&mut props, &b, &["Identity", "Priority"]);
+    merge(&mut props, b, &["Identity", "Priority"]);
     props.retain(|_, v| !v.is_null());
+    check_size(&props)?;
     validate_rule(t, &props, now)?;
     let count = t.exchange.rules.len();
     let new_priority = match b.values.get("Priority").and_then(Value::as_i64) {
@@ -303,21 +210,14 @@ pub(super) fn set_rule(t: &mut Tenant, params: &Map<String, Value>, now: DateTim
     Ok(Vec::new())
 }
 
-pub(super) fn remove_rule(t: &mut Tenant, params: &Map<String, Value>) -> Answer {
-    let b = bind(params, IDENTITY_ONLY, &["Identity"])?;
+pub(super) fn remove_rule(t: &mut Tenant, b: &Bound) -> Answer {
     let id = b.str("Identity").unwrap_or_default().to_owned();
     let idx = position(&t.exchange.rules, &id)?;
     t.exchange.rules.remove(idx);
     Ok(Vec::new())
 }
 
-pub(super) fn switch_rule(
-    t: &mut Tenant,
-    params: &Map<String, Value>,
-    on: bool,
-    now: DateTime<Utc>,
-) -> Answer {
-    let b = bind(params, IDENTITY_ONLY, &["Identity"])?;
+pub(super) fn switch_rule(t: &mut Tenant, b: &Bound, on: bool, now: DateTime<Utc>) -> Answer {
     let id = b.str("Identity").unwrap_or_default().to_owned();
     let idx = position(&t.exchange.rules, &id)?;
     if on {
@@ -328,6 +228,10 @@ pub(super) fn switch_rule(
     let r = &mut t.exchange.rules[idx];
     r.props
         .insert("State".into(), json!(if on { "Enabled" } else { "Disabled" }));
+    // Enable-TransportRule -Mode: the rule goes live in that mode.
+    if let Some(mode) = b.str("Mode") {
+        r.props.insert("Mode".into(), json!(mode));
+    }
     r.changed = now;
     Ok(Vec::new())
 }
@@ -340,4 +244,86 @@ fn name_taken(name: &str) -> ExoError {
         format!("A rule named '{name}' already exists."),
     )
     .target("Name")
+}
+
+/// The most characters a transport rule may hold ("the maximum number of characters is 8192").
+pub(super) const MAX_RULE_CHARS: usize = 8192;
+
+/// A rule's own settings, which are not part of its conditions, exceptions and actions.
+const RULE_SETTINGS: &[&str] = &[
+    "Name",
+    "Comments",
+    "Priority",
+    "State",
+    "Mode",
+    "ActivationDate",
+    "ExpiryDate",
+    "RuleErrorAction",
+    "RuleSubType",
+    "SenderAddressLocation",
+    "RecipientAddressType",
+    "UseLegacyRegex",
+    "DlpPolicy",
+];
+
+/// A rule's size, as the simulator measures it: over the stored values of its conditions,
+/// exceptions and actions (every parameter but [`RULE_SETTINGS`]), each text value's characters,
+/// each list entry's characters plus one separator, and a Boolean or number as its text
+/// (`true`, `false`, `-1`). Exchange does not publish its measure: the limits page counts "the
+/// characters used in the conditions, exceptions, and actions".
+pub(super) fn rule_size(props: &Map<String, Value>) -> usize {
+    fn chars(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.chars().count(),
+            Value::Array(a) => a.iter().map(|x| chars(x) + 1).sum(),
+            Value::Null => 0,
+            other => other.to_string().chars().count(),
+        }
+    }
+    props
+        .iter()
+        .filter(|(k, _)| !RULE_SETTINGS.contains(&k.as_str()))
+        .map(|(_, v)| chars(v))
+        .sum()
+}
+
+/// Refuses a rule over [`MAX_RULE_CHARS`], with the support article's text. [inferred] The
+/// exception type: the article gives only the message.
+fn check_size(props: &Map<String, Value>) -> Result<(), ExoError> {
+    let size = rule_size(props);
+    if size <= MAX_RULE_CHARS {
+        return Ok(());
+    }
+    Err(ExoError::new(
+        400,
+        RULE_ARGUMENT,
+        format!(
+            "The rule cannot be created because it is too large. It has {size} characters and the maximum number of characters is {MAX_RULE_CHARS}. Reduce the size."
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_counts_conditions_and_actions_only() {
+        let props = json!({
+            "Name": "n".repeat(64), "Comments": "c".repeat(1024), "State": "Enabled",
+            "RecipientDomainIs": ["a.com", "bb.com"], "SetSCL": -1, "StopRuleProcessing": true,
+            "HeaderMatchesMessageHeader": "X-H",
+        });
+        let props = props.as_object().expect("object");
+        assert_eq!(rule_size(props), (5 + 1) + (6 + 1) + 2 + 4 + 3);
+        let mut big = props.clone();
+        big.insert("SenderDomainIs".into(), json!(vec!["d".repeat(99); 82]));
+        assert_eq!(rule_size(&big), 22 + 82 * 100);
+        assert!(
+            check_size(&big)
+                .unwrap_err()
+                .message
+                .contains("maximum number of characters is 8192")
+        );
+    }
 }
