@@ -32,6 +32,8 @@ pub struct TenantSettings {
     pub app_roles: Option<Vec<String>>,
     /// Show renamed users in incremental delta rounds with only what the rename changed.
     pub delta_changed_properties_only: Option<bool>,
+    /// Replication lag of new groups, role assignments and spoof entries, in seconds.
+    pub replication_lag_seconds: Option<u64>,
 }
 
 /// Body of `POST /_sim/tenants/{id}/consent`.
@@ -88,6 +90,9 @@ pub fn apply_settings(state: &SimState, id: &str, s: &TenantSettings) -> Result<
     let mut t = lock(&t);
     if let Some(p) = s.group_propagation_seconds {
         t.group_propagation = propagation(p);
+    }
+    if let Some(lag) = s.replication_lag_seconds {
+        t.replication_lag = propagation(lag);
     }
     if let Some(on) = s.delta_changed_properties_only {
         t.delta_changed_properties_only = on;
@@ -154,6 +159,15 @@ pub fn revoke_consent(state: &SimState, id: &str) -> Result<(), SimError> {
         .tenant(id)
         .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
     lock(&t).revoke_consent(&state.config.client_id, state.clock.now());
+    Ok(())
+}
+
+/// Revokes the app's permissions and keeps its service principal (see `Tenant::revoke_grants`).
+pub fn revoke_grants(state: &SimState, id: &str) -> Result<(), SimError> {
+    let t = state
+        .tenant(id)
+        .ok_or_else(|| SimError::NotFound(format!("tenant {id}")))?;
+    lock(&t).revoke_grants(&state.config.client_id);
     Ok(())
 }
 
@@ -225,6 +239,14 @@ pub async fn patch_directory_handler(State(s): St, Path(id): Path<String>, body:
 /// `DELETE /_sim/tenants/{id}/consent`.
 pub async fn delete_consent(State(s): St, Path(id): Path<String>) -> Response {
     match revoke_consent(&s, &id) {
+        Ok(()) => reply::raw(204, None, &[]),
+        Err(e) => err(e),
+    }
+}
+
+/// `DELETE /_sim/tenants/{id}/grants`.
+pub async fn delete_grants(State(s): St, Path(id): Path<String>) -> Response {
+    match revoke_grants(&s, &id) {
         Ok(()) => reply::raw(204, None, &[]),
         Err(e) => err(e),
     }

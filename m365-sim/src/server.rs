@@ -29,6 +29,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/_sim/tenants/{id}", get(admin::get_tenant).delete(admin::delete_tenant).patch(admin::patch_tenant))
         .route("/_sim/tenants/{id}/directory", axum::routing::patch(admin::patch_directory_handler))
         .route("/_sim/tenants/{id}/consent", delete(admin::delete_consent).post(admin::post_consent))
+        .route("/_sim/tenants/{id}/grants", delete(admin::delete_grants))
         .route("/_sim/tenants/{id}/refresh_tokens", post(admin::post_refresh_token))
         .route("/_sim/faults", post(admin::post_fault).get(admin::list_faults).delete(admin::clear_faults))
         .route("/_sim/faults/{id}", delete(admin::delete_fault))
@@ -139,6 +140,11 @@ impl Simulator {
     /// Same as `PATCH /_sim/tenants/{id}`.
     pub fn tenant_settings(&self, id: &str, settings: &admin::TenantSettings) -> Result<(), SimError> {
         admin::apply_settings(&self.state, id, settings)
+    }
+
+    /// Same as `DELETE /_sim/tenants/{id}/grants`.
+    pub fn revoke_grants(&self, id: &str) -> Result<(), SimError> {
+        admin::revoke_grants(&self.state, id)
     }
 
     /// Same as `DELETE /_sim/tenants/{id}/consent`.

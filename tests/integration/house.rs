@@ -456,6 +456,11 @@ fn no_source_file_is_longer_than_600_lines() {
 fn documents_named(line: &str) -> Vec<&str> {
     line.match_indices(".md")
         .filter(|(at, _)| line[at + 3..].chars().next().is_none_or(|c| !c.is_alphanumeric()))
+        // A page of a public site, named by its full address, is a source anyone can open.
+        .filter(|(at, _)| {
+            let word = line[..*at].rsplit(char::is_whitespace).next().unwrap_or_default();
+            !word.contains("https://")
+        })
         .filter_map(|(at, _)| {
             let start = line[..at]
                 .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
@@ -517,5 +522,11 @@ fn a_document_named_on_a_line_is_found() {
     assert_eq!(
         documents_named("see [the design](docs/design.md#budgets) and `limits.md`, not x.mdx"),
         ["design.md", "limits.md"]
+    );
+    assert_eq!(
+        documents_named(
+            "source: https://github.com/MicrosoftDocs/x/blob/abc/New-InboundConnector.md (and notes.md)"
+        ),
+        ["notes.md"]
     );
 }

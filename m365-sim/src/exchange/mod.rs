@@ -151,17 +151,18 @@ fn run_checked(
         ));
     }
     // The Entra role travels in the token (`wids`): a token minted before the role assignment
-    // keeps failing until the client mints a new one.
+    // keeps failing until the client mints a new one. Over REST a missing role reads as the
+    // cmdlet being refused (office-docs-powershell#7970); "isn't assigned to any management
+    // roles" is remote PowerShell's wording.
     if !claims
         .wids
         .iter()
         .any(|w| w == EXCHANGE_ADMIN_ROLE || w == GLOBAL_ADMIN_ROLE)
     {
-        let who = claims.upn.clone().unwrap_or_else(|| claims.appid.clone());
         return err_outcome(ExoError::new(
             401,
-            "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
-            format!("The user \"{who}\" isn't assigned to any management roles."),
+            "Microsoft.Exchange.Admin.OData.Core.UnauthorizedException",
+            format!("User is not allowed to call {cmdlet}"),
         ));
     }
     let Some(input) = input else {
@@ -300,6 +301,20 @@ pub async fn invoke(
     reply::json(status, &body, &hdrs)
 }
 
+/// A sub-request's `headers` as HTTP headers (entries that are no valid header are left out).
+fn sub_request_headers(r: &Value) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (k, v) in r.get("headers").and_then(Value::as_object).into_iter().flatten() {
+        if let (Ok(name), Some(Ok(value))) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            v.as_str().map(axum::http::HeaderValue::from_str),
+        ) {
+            out.insert(name, value);
+        }
+    }
+    out
+}
+
 /// Handler of `POST /adminapi/beta/{tenant}/$batch`.
 pub async fn batch(
     State(state): State<Arc<SimState>>,
@@ -331,8 +346,20 @@ pub async fn batch(
         .get("prefer")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // OData batching: without `odata.continue-on-error` the service stops at the first failed
+    // request, and the ones after it get no answer.
+    let continue_on_error = outer_prefer.as_deref().is_some_and(|p| {
+        p.split([',', ';'])
+            .any(|part| part.trim().eq_ignore_ascii_case("odata.continue-on-error"))
+    });
     let mut responses = Vec::new();
     for r in &requests {
+        let sub_headers = sub_request_headers(r);
+        // A sub-request that carries its own token is judged by it (CIPP sends one in each).
+        let sub_verified = sub_headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+            .then(|| auth::verify(&state, &sub_headers));
+        let verified = sub_verified.as_ref().unwrap_or(&verified);
         let id = r
             .get("id")
             .map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))
@@ -358,14 +385,18 @@ pub async fn batch(
                 body: r.get("body").cloned(),
                 page_size: page_size(prefer.as_deref()),
             };
-            execute(&state, &verified, call).await
+            execute(&state, verified, call).await
         };
+        let failed = status >= 400;
         let mut h = Map::new();
         for (k, v) in hdrs {
             h.insert(k, json!(v));
         }
         h.insert("Content-Type".into(), json!("application/json"));
         responses.push(json!({"id": id, "status": status, "headers": h, "body": body}));
+        if failed && !continue_on_error {
+            break;
+        }
     }
     reply::json(200, &json!({"responses": responses}), &[])
 }

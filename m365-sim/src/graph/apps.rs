@@ -9,7 +9,7 @@ use m365_sim_model::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{GraphReply, GraphRequest, bad_request, directory_bad_request, error, not_found, odata};
+use super::{Ctx, GraphReply, GraphRequest, bad_request, directory_bad_request, error, not_found, odata};
 
 fn sp_json(t: &Tenant, s: &ServicePrincipal) -> serde_json::Map<String, Value> {
     let roles: Vec<Value> = if s.app_id == catalog::GRAPH_APP_ID || s.app_id == catalog::EXCHANGE_APP_ID {
@@ -134,11 +134,12 @@ fn ra_json(r: &RoleAssignment) -> serde_json::Map<String, Value> {
 }
 
 /// `GET /roleManagement/directory/roleAssignments` (supports `$filter` on principalId / roleDefinitionId).
-pub fn list_role_assignments(t: &Tenant, req: &GraphRequest) -> GraphReply {
+pub fn list_role_assignments(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest) -> GraphReply {
     let filter = or_reply!(odata::filter(&req.query));
     let value: Vec<Value> = t
         .role_assignments
         .iter()
+        .filter(|r| !t.replicating(r.created_at, ctx.now))
         .map(ra_json)
         .filter(|m| odata::matches_object(&filter, m))
         .map(Value::Object)
@@ -166,7 +167,7 @@ pub fn get_role_assignment(t: &Tenant, id: &str) -> GraphReply {
 
 /// `POST /roleManagement/directory/roleAssignments` `{principalId, roleDefinitionId, directoryScopeId}`.
 /// Tokens minted afterwards carry the role in `wids`; tokens minted before do not.
-pub fn create_role_assignment(t: &mut Tenant, req: &GraphRequest) -> GraphReply {
+pub fn create_role_assignment(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest) -> GraphReply {
     let Some(b) = req.body.as_ref().and_then(Value::as_object) else {
         return bad_request("Empty Payload. JSON content expected.");
     };
@@ -204,6 +205,7 @@ pub fn create_role_assignment(t: &mut Tenant, req: &GraphRequest) -> GraphReply 
         principal_id: pid,
         role_definition_id: role.to_ascii_lowercase(),
         directory_scope_id: scope,
+        created_at: ctx.now,
     };
     let mut m = ra_json(&r);
     m.insert(

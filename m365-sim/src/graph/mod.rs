@@ -308,6 +308,19 @@ fn route(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest, segs: &[&str]) -> Gr
         };
     }
     let m = req.method.as_str();
+    // A group named right after its creation may be unknown to the replica that answers.
+    if let ["groups", id, ..] = segs
+        && let Some(group) = t.find_group(id)
+        && t.replicating(group.created_at, ctx.now)
+    {
+        return error(
+            404,
+            "Request_ResourceNotFound",
+            format!(
+                "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+            ),
+        );
+    }
     match (m, segs) {
         ("GET", ["organization"]) => {
             guard!(R_ORG);
@@ -409,11 +422,11 @@ fn route(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest, segs: &[&str]) -> Gr
         }
         ("GET", ["roleManagement", "directory", "roleAssignments"]) => {
             guard!(R_ROLES_READ);
-            apps::list_role_assignments(t, req)
+            apps::list_role_assignments(ctx, t, req)
         }
         ("POST", ["roleManagement", "directory", "roleAssignments"]) => {
             guard!(R_ROLES_WRITE);
-            apps::create_role_assignment(t, req)
+            apps::create_role_assignment(ctx, t, req)
         }
         ("GET", ["roleManagement", "directory", "roleAssignments", id]) => {
             guard!(R_ROLES_READ);

@@ -314,7 +314,7 @@ async fn exchange_role_travels_in_the_token() {
     let env = Env::new(json!({"exchange_admin_role": false})).await;
     let before = env.token(EXO).await;
     let r = env.exo(&before, "Get-AcceptedDomain", json!({})).await;
-    r.assert_refused(401, "isn't assigned to any management roles");
+    r.assert_refused(401, "User is not allowed to call Get-AcceptedDomain");
     let g = env.token(GRAPH).await;
     let sp = env.app_service_principal(&g).await;
     let spid = sp.body["id"].as_str().expect("id");
@@ -419,6 +419,56 @@ async fn exchange_batch() {
         )
         .await;
     assert_eq!(r.status, 400);
+}
+
+/// OData batching: without `odata.continue-on-error` the batch stops at the first failure (CIPP's
+/// `New-ExoBulkRequest` sends the preference); a sub-request's own `Authorization` is the one
+/// judged.
+#[tokio::test]
+async fn exchange_batch_stops_at_a_failure_unless_told_to_go_on() {
+    let env = Env::new(json!({})).await;
+    let t = env.token(EXO).await;
+    let url = format!("{}/adminapi/beta/{}/$batch", env.base, env.tenant);
+    let req = |id: &str, cmd: &str, headers: Value| json!({"id": id, "method": "POST", "url": format!("{}/adminapi/beta/{}/InvokeCommand", env.base, env.tenant), "body": {"CmdletInput": {"CmdletName": cmd, "Parameters": {}}}, "headers": headers});
+    let body = json!({"requests": [req("1", "Remove-TransportRule", json!({})), req("2", "Get-AcceptedDomain", json!({}))]});
+    let stopped = env.exo_url(&url, &t, &body, Some("odata.maxpagesize=1000")).await;
+    let answered: Vec<&str> = stopped.body["responses"]
+        .as_array()
+        .expect("responses")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(answered, vec!["1"], "stopped at the failure: {}", stopped.body);
+    let went_on = env
+        .exo_url(
+            &url,
+            &t,
+            &body,
+            Some("odata.maxpagesize=1000;odata.continue-on-error"),
+        )
+        .await;
+    assert_eq!(
+        went_on.body["responses"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        went_on.body
+    );
+
+    let foreign = Env::new(json!({})).await.token(EXO).await;
+    let body = json!({"requests": [
+        req("1", "Get-AcceptedDomain", json!({"Authorization": format!("Bearer {t}")})),
+        req("2", "Get-AcceptedDomain", json!({"Authorization": format!("Bearer {foreign}")}))
+    ]});
+    let r = env
+        .exo_url(&url, &t, &body, Some("odata.continue-on-error"))
+        .await;
+    let statuses: Vec<u64> = r.body["responses"]
+        .as_array()
+        .expect("responses")
+        .iter()
+        .filter_map(|r| r["status"].as_u64())
+        .collect();
+    assert_eq!(statuses, vec![200, 401], "{}", r.body);
 }
 
 /// The calls the product's provisioning, drift repair and deprovisioning send, in their shapes:

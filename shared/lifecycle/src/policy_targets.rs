@@ -15,7 +15,7 @@ use state::store::{StepRecord, TenantRecord};
 use strum::{EnumIter, IntoStaticStr};
 
 use crate::{
-    provisioning::{accepted_domains, apply_members, protected_domains, update_domain_rules},
+    provisioning::{accepted_domains, protected_domains, set_group_members, update_domain_rules},
     tasks::{Admission, Declaration, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan},
 };
 
@@ -104,18 +104,10 @@ impl Step for PolicyTargetStep {
 
     fn declaration(self) -> Declaration<PolicyTargetsRequest> {
         match self {
-            Self::UpdateGroupMembers => Declaration::alone(|ctx| Box::pin(update_group_members(ctx))),
+            Self::UpdateGroupMembers => Declaration::alone(|ctx| Box::pin(set_group_members(ctx))),
             Self::UpdateRuleDomains => Declaration::alone(|ctx| Box::pin(update_rule_domains(ctx))),
         }
     }
-}
-
-/// Makes both virtual groups hold exactly the tenant's targeted users.
-async fn update_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
-    let (wanted, added, removed) = apply_members(ctx, &ctx.tenant.policy_targets).await?;
-    Ok(Outcome::Done(Some(format!(
-        "{wanted} protected user(s); {added} membership(s) added, {removed} removed"
-    ))))
 }
 
 /// Sets the domain rules' conditions to the targeted (or all accepted) domains where they differ.

@@ -39,13 +39,43 @@ pub enum TokenError {
     /// Entra refused or failed.
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    /// Entra issued an app-only token without the app's permissions: they were revoked while
+    /// the app stayed in the tenant (Entra then refuses nothing, and every call fails).
+    #[error(
+        "Entra ID issued a {resource:?} token for tenant {tenant} without {missing}: the app's permissions were revoked; the tenant's admin must grant admin consent again (the tenant is marked needs_reconsent)"
+    )]
+    GrantRevoked {
+        /// The tenant.
+        tenant: TenantId,
+        /// The resource of the token.
+        resource: Resource,
+        /// What the token lacks.
+        missing: String,
+    },
 }
 
 impl TokenError {
     /// Whether the tenant's admin must consent again.
     pub fn needs_reconsent(&self) -> bool {
-        matches!(self, Self::Identity(err) if err.verdict() == Verdict::NeedsReconsent)
+        match self {
+            Self::Identity(err) => err.verdict() == Verdict::NeedsReconsent,
+            Self::GrantRevoked { .. } => true,
+            Self::Vault(_) => false,
+        }
     }
+}
+
+/// Why an app-only token cannot work, read from its `roles` claim: none at all, or not the one
+/// its resource needs. A token that is no readable JWT is given the benefit of the doubt.
+fn revoked_grant(resource: Resource, token: &microsoft::identity::AccessToken) -> Option<String> {
+    let roles = token.granted_roles()?;
+    if roles.is_empty() {
+        return Some("any application permission (no roles claim)".to_owned());
+    }
+    resource
+        .required_role()
+        .filter(|role| !roles.iter().any(|r| r.eq_ignore_ascii_case(role)))
+        .map(|role| format!("the {role} permission"))
 }
 
 /// What one tenant's refresh did.
@@ -335,6 +365,15 @@ impl TokenBroker {
                 .identity
                 .token(&endpoints.login, tenant.tenant_id, scope, app, grant)
                 .await?;
+            if matches!(grant, Grant::ClientCredentials)
+                && let Some(missing) = revoked_grant(*resource, &issued.access)
+            {
+                return Err(TokenError::GrantRevoked {
+                    tenant: tenant.tenant_id,
+                    resource: *resource,
+                    missing,
+                });
+            }
             tokens.set_access(*resource, issued.access);
             if issued.refresh_token.is_some() {
                 tokens.refresh_token = issued.refresh_token;

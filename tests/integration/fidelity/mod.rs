@@ -3,6 +3,8 @@
 //! against Microsoft), and fails if the product goes back to assuming the friendly version.
 
 pub mod batch;
+pub mod consistency;
 pub mod delta;
+pub mod grants;
 pub mod mx;
 pub mod users;

@@ -74,7 +74,7 @@ pub fn run(t: &mut Tenant, cmdlet: &str, params: &Map<String, Value>, now: DateT
         "Disable-TransportRule" => rules::switch_rule(t, &b, false, now),
         "Get-HostedConnectionFilterPolicy" => allow_lists::get_filter_policy(t, &b),
         "Set-HostedConnectionFilterPolicy" => allow_lists::set_filter_policy(t, &b),
-        "Get-TenantAllowBlockListSpoofItems" => allow_lists::get_spoof(t, &b),
+        "Get-TenantAllowBlockListSpoofItems" => allow_lists::get_spoof(t, &b, now),
         "New-TenantAllowBlockListSpoofItems" => allow_lists::new_spoof(t, &b, now),
         "Remove-TenantAllowBlockListSpoofItems" => allow_lists::remove_spoof(t, &b),
         "Get-AcceptedDomain" => directory::get_accepted_domains(t, &b),

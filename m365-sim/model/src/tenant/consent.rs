@@ -49,6 +49,8 @@ pub struct RoleAssignment {
     pub role_definition_id: String,
     /// Scope, normally "/".
     pub directory_scope_id: String,
+    /// When it was made (simulated); listings show it once replication has passed.
+    pub created_at: DateTime<Utc>,
 }
 
 impl Tenant {
@@ -112,6 +114,8 @@ impl Tenant {
                 principal_id: sp,
                 role_definition_id: EXCHANGE_ADMIN_ROLE.into(),
                 directory_scope_id: "/".into(),
+                // An admin's assignment predates everything the product does.
+                created_at: DateTime::<Utc>::MIN_UTC,
             });
         }
         Ok(())
@@ -124,6 +128,15 @@ impl Tenant {
         }
         self.consented = false;
         self.consent_revoked_at = Some(now);
+    }
+
+    /// Revokes the app's permissions as the portal's "Revoke permissions" does: the grants go,
+    /// the service principal and the consent stay, and Entra keeps issuing tokens, without
+    /// a `roles` claim.
+    pub fn revoke_grants(&mut self, app_id: &str) {
+        if let Some(sp) = self.our_sp(app_id).map(|s| s.id) {
+            self.app_role_assignments.retain(|a| a.principal_id != sp);
+        }
     }
 
     /// Our app's service principal.

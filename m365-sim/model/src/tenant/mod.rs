@@ -43,6 +43,8 @@ pub struct Tenant {
     pub name_seed: u64,
     /// Domains.
     pub domains: Vec<Domain>,
+    /// How long a new object stays unseen (see [`Tenant::replicating`]).
+    pub replication_lag: TimeDelta,
     /// Whether an incremental delta round shows a renamed user with only the properties the
     /// rename changed (Graph promises "at least the properties that have been updated").
     pub delta_changed_properties_only: bool,
@@ -72,6 +74,13 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// Whether an object created at `created` is still replicating at `now`: Entra and the
+    /// Tenant Allow/Block List are eventually consistent, so a read right after a write may not
+    /// see it.
+    pub fn replicating(&self, created: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        now < created + self.replication_lag
+    }
+
     /// Builds a tenant from a spec. `our_app` is (appId, display name).
     pub fn new(
         id: String,
@@ -149,6 +158,7 @@ impl Tenant {
             seq: 1,
             group_propagation: propagation(spec.group_propagation_seconds.unwrap_or(default_propagation)),
             delta_changed_properties_only: false,
+            replication_lag: propagation(spec.replication_lag_seconds.unwrap_or(0)),
             exchange: ExchangeStore::default(),
         };
         t.exchange.filter_policy_guid = t.ids.uuid();

@@ -85,6 +85,9 @@ pub struct TenantSpec {
     pub exchange_admin_role: Option<bool>,
     /// Delay before new Graph groups become visible to Exchange (default from the config).
     pub group_propagation_seconds: Option<u64>,
+    /// Replication lag: for this long after its creation a group is unknown to requests that
+    /// name it, and a new role assignment or spoof entry is missing from listings (default 0).
+    pub replication_lag_seconds: Option<u64>,
     /// Pre-existing Exchange objects, each a parameter set of the matching `New-*` cmdlet.
     pub exchange: Option<ExchangePreset>,
 }

@@ -25,7 +25,7 @@ pub use self::{
     step::ProvisionStep,
     steps::{
         connectors::{WantedConnector, wanted_connectors},
-        groups::apply_members,
+        groups::set_group_members,
         rules::{accepted_domains, protected_domains, update_domain_rules},
     },
 };

@@ -17,6 +17,14 @@ pub enum Resource {
 impl Resource {
     /// Both resources.
     pub const ALL: [Resource; 2] = [Self::Graph, Self::Exchange];
+
+    /// The application permission without which no call to the resource can work, if one is.
+    pub fn required_role(self) -> Option<&'static str> {
+        match self {
+            Self::Graph => None,
+            Self::Exchange => Some("Exchange.ManageAsApp"),
+        }
+    }
 }
 
 /// An access token and when it stops working. `Debug` never shows the token.
@@ -46,8 +54,67 @@ impl AccessToken {
         self.issued_at.is_some_and(|at| now - at < age)
     }
 
+    /// The application permissions (`roles`) the token carries; `None` when the token cannot
+    /// be read as a JWT. Read without checking the signature: it says what Entra granted, for
+    /// our own decisions, and proves nothing to anyone.
+    pub fn granted_roles(&self) -> Option<Vec<String>> {
+        use base64::Engine as _;
+        use secrecy::ExposeSecret as _;
+        let payload = self.token.expose_secret().split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        Some(
+            claims
+                .get("roles")
+                .and_then(serde_json::Value::as_array)
+                .map(|roles| {
+                    roles
+                        .iter()
+                        .filter_map(|r| r.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
+
     /// Whether it still works for at least `min_life` after `now`.
     pub fn lasts(&self, now: DateTime<Utc>, min_life: Duration) -> bool {
         self.expires_at - now >= min_life
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+
+    fn token(claims: serde_json::Value) -> AccessToken {
+        let part =
+            |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let jwt = format!(
+            "{}.{}.sig",
+            part(&serde_json::json!({"alg": "RS256"})),
+            part(&claims)
+        );
+        AccessToken::new(SecretString::from(jwt), Utc::now())
+    }
+
+    #[test]
+    fn the_roles_claim_is_read_and_an_absent_one_is_empty() {
+        let granted = token(serde_json::json!({"roles": ["Exchange.ManageAsApp"], "tid": "t"}));
+        assert_eq!(
+            granted.granted_roles(),
+            Some(vec!["Exchange.ManageAsApp".to_owned()])
+        );
+        // Entra issues app-only tokens without `roles` once the grants are revoked.
+        assert_eq!(
+            token(serde_json::json!({"tid": "t"})).granted_roles(),
+            Some(Vec::new())
+        );
+        let opaque = AccessToken::new(SecretString::from("opaque"), Utc::now());
+        assert_eq!(opaque.granted_roles(), None);
     }
 }

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use chrono::Utc;
 use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin, allowed_ips, set_allowed_ips},
+    exchange::{Cmdlet, ExchangeAdmin, Kind, allowed_ips, set_allowed_ips},
     fields::text,
 };
 use model::vendor::ManagedNames;
@@ -51,6 +52,13 @@ pub async fn add_spoof_pair(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
             )))),
         };
     }
+    // Created by an earlier run and not listed yet: Tenant Allow/Block List entries are listed
+    // some time after their create, so wait before creating again.
+    if let Some(intent) = ours.filter(|r| r.external_id.is_none())
+        && Utc::now() - intent.recorded_at < SPOOF_LISTING
+    {
+        return Ok(listing_wait());
+    }
     // Intent first: whatever entry appears for the pair from now on is ours.
     ctx.record(ResourceKind::SpoofItem, &key, None, &[]).await?;
     let new = Cmdlet::new("New-TenantAllowBlockListSpoofItems")
@@ -59,17 +67,29 @@ pub async fn add_spoof_pair(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
         .param("SpoofedUser", spoof.spoofed_user.as_str())
         .param("SendingInfrastructure", spoof.sending_infrastructure.as_str())
         .param("SpoofType", spoof.spoof_type.as_str());
-    exchange.invoke_once(&new).await?;
+    match exchange.invoke_once(&new).await {
+        Ok(_) => {}
+        // Made by an earlier create whose entry is still not listed.
+        Err(err) if err.kind() == Some(Kind::AlreadyExists) => return Ok(listing_wait()),
+        Err(err) => return Err(err.into()),
+    }
     // Read back: success may come with no record, and only the list shows the id.
     let created = matching_spoof_items(ctx, &exchange).await?;
-    let id = created
-        .first()
-        .and_then(|item| text(item, "Identity"))
-        .ok_or_else(|| {
-            StepError::Failed("the spoof entry was accepted but does not appear in the list".to_owned())
-        })?;
+    let Some(id) = created.first().and_then(|item| text(item, "Identity")) else {
+        return Ok(listing_wait());
+    };
     ctx.record(ResourceKind::SpoofItem, &key, Some(id), &[]).await?;
     Ok(Outcome::Done(Some(format!("spoof pair added ({id})"))))
+}
+
+/// How long a created spoof entry may take to be listed before it is created again.
+const SPOOF_LISTING: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+fn listing_wait() -> Outcome {
+    Outcome::Wait {
+        until: Utc::now() + chrono::TimeDelta::seconds(30),
+        reason: "waiting for the new spoof entry to be listed by Exchange".to_owned(),
+    }
 }
 
 /// Adds the vendor IPs missing from the IP Allow List and records exactly those as ours.

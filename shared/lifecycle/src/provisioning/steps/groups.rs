@@ -10,7 +10,7 @@ use microsoft::{
     fields::text,
     graph::{BatchRequest, GraphClient, user_by_principal_name, users_by_address},
 };
-use model::{policy::PolicyTargets, vendor::ManagedNames};
+use model::vendor::ManagedNames;
 use serde_json::{Value, json};
 use state::store::ResourceKind;
 
@@ -79,21 +79,16 @@ pub async fn create_groups(ctx: &StepContext<'_>) -> Result<Outcome, StepError> 
     ))
 }
 
-/// Puts the protected users (and the members of protected groups) in both virtual groups.
-pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
-    let (wanted, added, removed) = apply_members(ctx, &ctx.tenant.policy_targets).await?;
-    Ok(Outcome::Done(Some(format!(
-        "{wanted} protected user(s); {added} membership(s) added, {removed} removed"
-    ))))
-}
+/// How long Graph may answer "does not exist" for a group we created before the step gives up:
+/// Entra is eventually consistent, and a new group can be unknown to the next request.
+const REPLICATION_LIMIT: Duration = Duration::minutes(10);
 
-/// Makes both virtual groups hold exactly the targeted users (and the members of targeted
-/// groups): adds and removes in `$batch`es of at most 20; "already a member" and "not a member"
-/// count as done. Returns (users wanted, memberships added, memberships removed).
-pub async fn apply_members(
-    ctx: &StepContext<'_>,
-    targets: &PolicyTargets,
-) -> Result<(usize, usize, usize), StepError> {
+/// Makes both virtual groups hold exactly the tenant's targeted users (and the members of
+/// targeted groups): adds and removes in `$batch`es of at most 20; "already a member" and "not a
+/// member" count as done; a group Graph does not know yet, right after its creation, is waited
+/// for.
+pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let targets = &ctx.tenant.policy_targets;
     let graph = ctx.ms.graph(ctx.tenant).await?;
     let mut wanted: BTreeSet<String> =
         resolve_users(&graph, targets.users.iter().map(String::as_str)).await?;
@@ -105,20 +100,26 @@ pub async fn apply_members(
     }
     let directory_objects = format!("{}/v1.0/directoryObjects", ctx.tenant.cloud.endpoints().graph);
     let (mut added, mut removed) = (0, 0);
+    let mut unseen = Vec::new();
     for name in [&ctx.names.incoming_group, &ctx.names.outgoing_group] {
-        let group = ctx
-            .recorded(ResourceKind::Group, name)
-            .await?
-            .and_then(|r| r.external_id);
+        let record = ctx.recorded(ResourceKind::Group, name).await?;
+        let fresh = record
+            .as_ref()
+            .is_some_and(|r| Utc::now() - r.recorded_at < REPLICATION_LIMIT);
+        let group = record.and_then(|r| r.external_id);
         let group = group.ok_or_else(|| StepError::Failed(format!("group {name} is not recorded")))?;
         let path = format!("/groups/{group}/members?$select=id&$top=999");
-        let present: BTreeSet<String> = graph
-            .pages::<Value>(&path)
-            .collect_all()
-            .await?
-            .iter()
-            .filter_map(|m| text(m, "id").map(str::to_owned))
-            .collect();
+        let present: BTreeSet<String> = match graph.pages::<Value>(&path).collect_all().await {
+            Ok(members) => members
+                .iter()
+                .filter_map(|m| text(m, "id").map(str::to_owned))
+                .collect(),
+            Err(err) if err.is_not_found() && fresh => {
+                unseen.push(name.as_str());
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
         let adds = wanted.difference(&present).map(|user| {
             BatchRequest::new(
                 format!("add-{user}"),
@@ -145,11 +146,26 @@ pub async fn apply_members(
                     if adding && err.status() == Some(400) && err.to_string().contains("already exist") => {}
                 // Not a member any more: the removal is done.
                 Some(err) if !adding && err.is_not_found() => {}
+                // The new group is not known everywhere yet.
+                Some(err) if adding && err.is_not_found() && fresh => {
+                    if !unseen.contains(&name.as_str()) {
+                        unseen.push(name.as_str());
+                    }
+                }
                 Some(err) => return Err(err.into()),
             }
         }
     }
-    Ok((wanted.len(), added, removed))
+    if !unseen.is_empty() {
+        return Ok(Outcome::Wait {
+            until: Utc::now() + Duration::seconds(30),
+            reason: format!("waiting for Graph to know the new group(s) {}", unseen.join(", ")),
+        });
+    }
+    Ok(Outcome::Done(Some(format!(
+        "{} protected user(s); {added} membership(s) added, {removed} removed",
+        wanted.len()
+    ))))
 }
 
 /// The object ids of `upns`, read with `$batch`: by principal name, and a name that is no

@@ -28,14 +28,17 @@ pub async fn assign_exchange_role(ctx: &StepContext<'_>) -> Result<Outcome, Step
     let graph = ctx.ms.graph(ctx.tenant).await?;
     let sp = tenant::service_principal(ctx, &graph).await?;
     let sp_id = text(&sp, "id").unwrap_or_default().to_owned();
-    let id = tenant::ensure_role(
+    let Some(id) = tenant::ensure_role(
         ctx,
         &graph,
         &sp_id,
         roles::EXCHANGE_ADMINISTRATOR,
         EXCHANGE_ROLE_KEY,
     )
-    .await?;
+    .await?
+    else {
+        return Ok(tenant::replication_wait("the Exchange Administrator assignment"));
+    };
     let ours = ctx
         .recorded(ResourceKind::RoleAssignment, EXCHANGE_ROLE_KEY)
         .await?

@@ -1,6 +1,9 @@
 //! Tenant-wide steps: preflight and the (legacy) delegate promotion.
 
-use microsoft::{fields::text, graph::GraphClient};
+use microsoft::{
+    fields::text,
+    graph::{GraphClient, user_by_principal_name},
+};
 use model::vendor::ManagedNames;
 use serde_json::{Value, json};
 use state::store::ResourceKind;
@@ -76,7 +79,7 @@ pub async fn promote_delegates(
     let mut promoted = Vec::new();
     for upn in &request.options.delegates {
         let user: Value = graph
-            .get(&format!("/users/{}?$select=id", upn.as_str()))
+            .get(&format!("{}?$select=id", user_by_principal_name(upn.as_str())))
             .await
             .map_err(|err| {
                 if err.is_not_found() {
@@ -90,7 +93,10 @@ pub async fn promote_delegates(
             })?;
         let user_id = text(&user, "id").unwrap_or_default();
         let key = format!("global_administrator:{}", upn.as_str());
-        let assignment = ensure_role(ctx, &graph, user_id, roles::GLOBAL_ADMINISTRATOR, &key).await?;
+        let Some(assignment) = ensure_role(ctx, &graph, user_id, roles::GLOBAL_ADMINISTRATOR, &key).await?
+        else {
+            return Ok(replication_wait("the Global Administrator assignment"));
+        };
         tracing::warn!(
             audit = true,
             tenant = %ctx.tenant.tenant_id,
@@ -106,15 +112,17 @@ pub async fn promote_delegates(
     ))))
 }
 
-/// Ensures `principal` holds `role`, recording the assignment as ours only if we make it.
-/// The intent is recorded before the assignment, so a crash in between cannot orphan it.
+/// Ensures `principal` holds `role`, recording the assignment as ours only if we make it, and
+/// answers its id; `None` when Entra says it exists but does not list it yet (an assignment an
+/// earlier run made, still replicating): the step waits. The intent is recorded before the
+/// assignment, so a crash in between cannot orphan it.
 pub async fn ensure_role(
     ctx: &StepContext<'_>,
     graph: &GraphClient,
     principal: &str,
     role: &str,
     key: &str,
-) -> Result<String, StepError> {
+) -> Result<Option<String>, StepError> {
     let filter = format!(
         "/roleManagement/directory/roleAssignments?$filter=principalId eq '{principal}' and roleDefinitionId eq '{role}'&$select=id"
     );
@@ -138,16 +146,24 @@ pub async fn ensure_role(
     match (found, ours) {
         (Some(id), Some(_)) => {
             record_assignment(ctx, key, Some(&id), role, principal).await?;
-            Ok(id)
+            Ok(Some(id))
         }
         // Assigned by someone else (the admin by hand): used, never recorded as ours.
-        (Some(id), None) => Ok(id),
-        (None, _) => {
+        (Some(id), None) => Ok(Some(id)),
+        (None, ours) => {
             record_assignment(ctx, key, None, role, principal).await?;
             let body = json!({"principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/"});
             let created = graph
                 .post_once::<Value>("/roleManagement/directory/roleAssignments", &body)
                 .await;
+            // Made by an earlier run of ours (its intent is recorded) and not listed yet.
+            if let Err(err) = &created
+                && err.status() == Some(400)
+                && err.to_string().contains("conflicting object")
+                && ours.is_some()
+            {
+                return Ok(None);
+            }
             // The intent stays only if the assignment may have been made (an unknown outcome).
             if let Err(err) = &created
                 && err.status().is_some_and(|s| (400..500).contains(&s) && s != 429)
@@ -157,7 +173,7 @@ pub async fn ensure_role(
             let created: Value = created.map_err(no_permission)?;
             let id = text(&created, "id").unwrap_or_default().to_owned();
             record_assignment(ctx, key, Some(&id), role, principal).await?;
-            Ok(id)
+            Ok(Some(id))
         }
     }
 }
@@ -172,6 +188,14 @@ async fn record_assignment(
 ) -> Result<(), StepError> {
     let details = [("role", role), ("principal", principal)];
     ctx.record(ResourceKind::RoleAssignment, key, id, &details).await
+}
+
+/// The wait for an assignment Entra has made but does not list yet.
+pub fn replication_wait(what: &str) -> Outcome {
+    Outcome::Wait {
+        until: chrono::Utc::now() + chrono::TimeDelta::seconds(30),
+        reason: format!("waiting for Entra ID to list {what}"),
+    }
 }
 
 /// The calls of [`preflight`].

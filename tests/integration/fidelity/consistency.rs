@@ -1,0 +1,73 @@
+//! Entra and the Tenant Allow/Block List are eventually consistent: a read right after a write
+//! may not see it. With the simulator's replication lag on, the whole lifecycle still ends
+//! where it should, waiting instead of failing.
+
+use integration_tests::lab::Lab;
+use serde_json::{Value, json};
+
+use crate::functions::{
+    deprovision::{comparable, deprovision_event},
+    provision::request,
+    sync::message,
+};
+
+/// Seconds a new group, role assignment or spoof entry stays unseen.
+const LAG: u64 = 120;
+
+/// Continues the task of `view` until it ends, moving the simulated clock past each wait.
+async fn drive(lab: &Lab, mut view: Value) -> (Value, usize) {
+    let mut waits = 0;
+    while view["status"] == "waiting" {
+        waits += 1;
+        assert!(waits <= 20, "still waiting after 20 rounds: {view:#}");
+        lab.sim.advance_clock(60.0);
+        view = lab
+            .provision(json!({"task_id": view["task_id"]}))
+            .await
+            .expect("continue");
+    }
+    (view, waits)
+}
+
+#[tokio::test]
+async fn the_whole_lifecycle_passes_with_replication_lag() {
+    let lab = Lab::start().await;
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"],
+        "users": [{"user_principal_name": "alice@contoso.com"}, {"user_principal_name": "bob@contoso.com"}],
+        "exchange_admin_role": false,
+        "replication_lag_seconds": LAG
+    }));
+    lab.dns
+        .set_mx("contoso.com", &["contoso-com.mail.protection.outlook.com"]);
+    let before = comparable(&lab, tenant);
+
+    let first = lab.provision(request(tenant)).await.expect("provision");
+    assert_eq!(
+        first["status"], "waiting",
+        "the new groups are not known at once: {first:#}"
+    );
+    let (done, waits) = drive(&lab, first).await;
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert!(waits >= 2, "waited for the groups and the spoof entry: {waits}");
+    let groups = lab.dump(tenant)["groups"].clone();
+    for group in groups.as_array().expect("groups") {
+        assert_eq!(group["members"].as_array().map(Vec::len), Some(2), "{group:#}");
+    }
+
+    lab.sim.advance_clock(LAG as f64);
+    let report = lab
+        .syncer()
+        .sync_tenant(&message(tenant, "c1"))
+        .await
+        .expect("sync");
+    assert!(report.drift.is_empty(), "nothing drifted: {report:?}");
+
+    let gone = lab
+        .deprovision(deprovision_event(tenant, "full"))
+        .await
+        .expect("deprovision");
+    let (gone, _) = drive(&lab, gone).await;
+    assert_eq!(gone["status"], "succeeded", "{gone:#}");
+    assert_eq!(comparable(&lab, tenant), before, "the tenant is as it was");
+}
