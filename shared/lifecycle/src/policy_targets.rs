@@ -15,7 +15,10 @@ use state::store::{StepRecord, TenantRecord};
 use strum::{EnumIter, IntoStaticStr};
 
 use crate::{
-    provisioning::{accepted_domains, protected_domains, set_group_members, update_domain_rules},
+    provisioning::{
+        accepted_domains, create_rules, enable_rules, protected_domains, set_group_members,
+        update_domain_rules,
+    },
     tasks::{Admission, Declaration, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan},
 };
 
@@ -116,9 +119,19 @@ async fn update_rule_domains(ctx: &StepContext<'_>) -> Result<Outcome, StepError
     let accepted = accepted_domains(&exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await?);
     let desired = protected_domains(&ctx.tenant.policy_targets, &accepted);
     let rules = exchange.invoke(&Cmdlet::new("Get-TransportRule")).await?;
-    let updated = update_domain_rules(&exchange, &rules, ctx.names, &desired)
+    let domain_rules = update_domain_rules(&exchange, &rules, ctx.names, &desired)
         .await
         .map_err(|err| StepError::Failed(err.to_string()))?;
+    if domain_rules.reshape {
+        // More or fewer parts: provisioning's own steps make, set and enable them.
+        create_rules(ctx).await?;
+        enable_rules(ctx).await?;
+        return Ok(Outcome::Done(Some(format!(
+            "domain rules reshaped to cover {} domain(s)",
+            desired.len()
+        ))));
+    }
+    let updated = domain_rules.updated;
     Ok(Outcome::Done(Some(match updated.is_empty() {
         true => format!("domain rules already cover {}", desired.join(", ")),
         false => format!("{} now cover {}", updated.join(" and "), desired.join(", ")),

@@ -316,6 +316,37 @@ impl ManagedNames {
         let [a, b, c, d] = self.routing_rules();
         [a, b, c, d, &self.rule_skip_spam, &self.rule_junk]
     }
+
+    /// The name of part `index` (from 0) of a domain rule whose domains are split across rules
+    /// to stay under Exchange's rule size: the first part keeps the rule's own name, the next
+    /// ones are numbered from 2 ("... Transport Rule 2").
+    pub fn rule_part(base: &str, index: usize) -> String {
+        match index {
+            0 => base.to_owned(),
+            n => format!("{base} {}", n + 1),
+        }
+    }
+
+    /// The domain rule `name` is a part of, with the part's index, if it is one.
+    pub fn domain_rule_of(&self, name: &str) -> Option<(&str, usize)> {
+        [&self.rule_incoming_domain, &self.rule_outgoing_domain]
+            .into_iter()
+            .find_map(|base| {
+                if name.eq_ignore_ascii_case(base) {
+                    return Some((base.as_str(), 0));
+                }
+                let rest = name.get(base.len()..)?;
+                let number: usize = rest.strip_prefix(' ')?.parse().ok()?;
+                (name[..base.len()].eq_ignore_ascii_case(base) && number >= 2)
+                    .then_some((base.as_str(), number - 1))
+            })
+    }
+
+    /// Whether `name` is a routing rule of ours, a further domain-rule part included.
+    pub fn is_routing_rule(&self, name: &str) -> bool {
+        self.routing_rules().iter().any(|r| r.eq_ignore_ascii_case(name))
+            || self.domain_rule_of(name).is_some()
+    }
 }
 
 #[cfg(test)]
@@ -349,6 +380,28 @@ mod tests {
         assert_eq!(names.incoming_group_nickname, "TMCASInlineIncomingVirtualGroup");
         assert!(names.rules().iter().all(|n| n.len() <= 64));
         assert_eq!(config.spoof.spoof_type, "External");
+    }
+
+    #[test]
+    fn domain_rule_parts_are_numbered_from_two_and_recognised() {
+        let names = ManagedNames::new("TMCAS");
+        let base = names.rule_incoming_domain.clone();
+        assert_eq!(ManagedNames::rule_part(&base, 0), base);
+        let second = ManagedNames::rule_part(&base, 1);
+        assert_eq!(second, "TMCAS Inline Incoming Domain Transport Rule 2");
+        assert_eq!(names.domain_rule_of(&second), Some((base.as_str(), 1)));
+        assert_eq!(names.domain_rule_of(&base), Some((base.as_str(), 0)));
+        assert!(names.is_routing_rule(&second));
+        assert!(names.is_routing_rule(&names.rule_outgoing_user));
+        for other in [
+            format!("{base} 1"),
+            format!("{base} two"),
+            format!("{base}2"),
+            names.rule_skip_spam.clone(),
+        ] {
+            assert_eq!(names.domain_rule_of(&other), None, "{other}");
+        }
+        assert!(ManagedNames::rule_part(&base, 98).len() <= 64);
     }
 
     #[test]

@@ -7,4 +7,5 @@ pub mod consistency;
 pub mod delta;
 pub mod grants;
 pub mod mx;
+pub mod sites;
 pub mod users;

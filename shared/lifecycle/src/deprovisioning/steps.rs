@@ -64,7 +64,23 @@ pub async fn remove(
     request: &DeprovisionRequest,
     named: Named,
 ) -> Result<Outcome, StepError> {
-    let (noun, kind, objects) = named.objects(ctx.names);
+    let (noun, kind, mut objects) = named.objects(ctx.names);
+    // The further parts of a domain rule split to fit Exchange's rule size, where recorded.
+    let resources = match named {
+        Named::RoutingRules => ctx.store.resources(ctx.tenant.tenant_id).await?,
+        _ => Vec::new(),
+    };
+    objects.extend(
+        resources
+            .iter()
+            .filter(|r| r.kind == ResourceKind::TransportRule)
+            .filter(|r| {
+                ctx.names
+                    .domain_rule_of(&r.key)
+                    .is_some_and(|(_, index)| index > 0)
+            })
+            .map(|r| r.key.as_str()),
+    );
     remove_named(ctx, request, noun, kind, &objects).await
 }
 

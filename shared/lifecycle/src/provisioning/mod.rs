@@ -26,7 +26,9 @@ pub use self::{
     steps::{
         connectors::{WantedConnector, wanted_connectors},
         groups::set_group_members,
-        rules::{accepted_domains, protected_domains, update_domain_rules},
+        rules::{
+            DomainRules, accepted_domains, create_rules, enable_rules, protected_domains, update_domain_rules,
+        },
     },
 };
 use crate::tasks::{Admission, Engine, PlannedCall, Step, TaskError, TaskPlan, attention_of, scope_name};

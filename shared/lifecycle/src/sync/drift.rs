@@ -81,7 +81,7 @@ impl Drift {
 /// The IP condition a rule of ours carries: the vendor's egress IPs, as exceptions on the routing
 /// rules (mail the vendor already scanned is not rerouted) and as the skip-spam rule's condition.
 fn rule_ip_condition(names: &ManagedNames, rule: &str) -> Option<&'static str> {
-    if names.routing_rules().iter().any(|r| r.eq_ignore_ascii_case(rule)) {
+    if names.is_routing_rule(rule) {
         Some("ExceptIfSenderIpRanges")
     } else if names.rule_skip_spam.eq_ignore_ascii_case(rule) {
         Some("SenderIpRanges")

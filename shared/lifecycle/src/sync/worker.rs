@@ -311,7 +311,20 @@ impl Syncer {
 
         let names = self.vendor.names();
         let desired = protected_domains(&tenant.policy_targets, &accepted);
-        report.rules_updated = update_domain_rules(&exchange, &observed.rules, &names, &desired).await?;
+        let domain_rules = update_domain_rules(&exchange, &observed.rules, &names, &desired).await?;
+        report.rules_updated = domain_rules.updated;
+        if domain_rules.reshape {
+            // The domains need more or fewer rule parts than the tenant has.
+            self.repair(
+                &tenant,
+                &names,
+                &[ProvisionStep::CreateRules, ProvisionStep::EnableRules],
+            )
+            .await?;
+            report
+                .rules_updated
+                .push(format!("domain rules reshaped for {} domain(s)", desired.len()));
+        }
 
         let hosts = self.vendor.smart_hosts(tenant.site, &id);
         let found = drift::detect(resources, &observed, &self.vendor, &names, &hosts);

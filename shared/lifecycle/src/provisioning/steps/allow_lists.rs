@@ -52,9 +52,9 @@ pub async fn add_spoof_pair(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
             )))),
         };
     }
-    // Created by an earlier run and not listed yet: Tenant Allow/Block List entries are listed
+    // Accepted by an earlier run and not listed yet: Tenant Allow/Block List entries are listed
     // some time after their create, so wait before creating again.
-    if let Some(intent) = ours.filter(|r| r.external_id.is_none())
+    if let Some(intent) = ours.filter(|r| r.external_id.is_none() && r.details.contains_key(ACCEPTED))
         && Utc::now() - intent.recorded_at < SPOOF_LISTING
     {
         return Ok(listing_wait());
@@ -68,7 +68,10 @@ pub async fn add_spoof_pair(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
         .param("SendingInfrastructure", spoof.sending_infrastructure.as_str())
         .param("SpoofType", spoof.spoof_type.as_str());
     match exchange.invoke_once(&new).await {
-        Ok(_) => {}
+        Ok(_) => {
+            ctx.record(ResourceKind::SpoofItem, &key, None, &[(ACCEPTED, "true")])
+                .await?
+        }
         // Made by an earlier create whose entry is still not listed.
         Err(err) if err.kind() == Some(Kind::AlreadyExists) => return Ok(listing_wait()),
         Err(err) => return Err(err.into()),
@@ -81,6 +84,10 @@ pub async fn add_spoof_pair(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
     ctx.record(ResourceKind::SpoofItem, &key, Some(id), &[]).await?;
     Ok(Outcome::Done(Some(format!("spoof pair added ({id})"))))
 }
+
+/// The intent's detail saying Exchange accepted the create (an intent without it may never
+/// have reached Exchange).
+const ACCEPTED: &str = "accepted";
 
 /// How long a created spoof entry may take to be listed before it is created again.
 const SPOOF_LISTING: chrono::TimeDelta = chrono::TimeDelta::minutes(10);

@@ -1,10 +1,14 @@
 //! The six transport rules: created disabled, enabled as the very last step, so mail is rerouted
 //! only once connectors, groups and allow lists are all in place.
+//!
+//! Exchange refuses a rule over 8 KB, so a domain rule whose domains do not fit is split into
+//! parts ("... Domain Transport Rule", "... 2", "... 3"), each routing its share of the domains
+//! the same way; the sync and policy targets reshape the parts when the domains change.
 
 use std::collections::BTreeSet;
 
 use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin, ExchangeError, ensure, find},
+    exchange::{Cmdlet, ExchangeAdmin, ExchangeError, Kind, ensure, find},
     fields::{named, same_set, strings, text},
 };
 use model::{policy::PolicyTargets, vendor::ManagedNames};
@@ -37,7 +41,32 @@ async fn group_address(ctx: &StepContext<'_>, name: &str) -> Result<String, Step
         .ok_or_else(|| StepError::Failed(format!("group {name} has no recorded mail address")))
 }
 
-/// Creates the six rules, disabled, where missing, and records them.
+/// The most characters one rule's domain list may hold, each domain counted with a separator:
+/// half of Exchange's 8,192, which leaves room for the rule's other conditions and actions and
+/// for however Exchange counts them.
+pub const DOMAIN_LIST_BUDGET: usize = 4096;
+
+/// `domains` in parts that each fit [`DOMAIN_LIST_BUDGET`], in order; none for no domains.
+pub fn domain_parts(domains: &[String]) -> Vec<Vec<String>> {
+    let mut parts: Vec<Vec<String>> = Vec::new();
+    let mut used = 0;
+    for domain in domains {
+        let cost = domain.len() + 1;
+        match parts.last_mut() {
+            Some(part) if used + cost <= DOMAIN_LIST_BUDGET => part.push(domain.clone()),
+            _ => {
+                parts.push(vec![domain.clone()]);
+                used = 0;
+            }
+        }
+        used += cost;
+    }
+    parts
+}
+
+/// Creates the six rules (a domain rule in as many parts as its domains need), disabled,
+/// where missing; sets a present domain part's domains where they differ; removes parts no
+/// longer needed; records what it made.
 pub async fn create_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
     let (n, v) = (ctx.names, ctx.vendor);
@@ -59,14 +88,19 @@ pub async fn create_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
             .param("ExceptIfSenderIpRanges", egress.clone())
             .param("StopRuleProcessing", true)
     };
-    let mut rules = Vec::new();
-    if domains.is_empty() {
+    let parts = domain_parts(&domains);
+    if parts.is_empty() {
         tracing::warn!(tenant = %ctx.tenant.tenant_id, "no protected domains: the domain rules are not created");
-    } else {
+    }
+    let mut rules = Vec::new();
+    for (index, part) in parts.iter().enumerate() {
         rules.push(
-            route(&n.rule_incoming_domain, &n.outbound_incoming)
-                .param("FromScope", "NotInOrganization")
-                .param("RecipientDomainIs", domains.clone()),
+            route(
+                &ManagedNames::rule_part(&n.rule_incoming_domain, index),
+                &n.outbound_incoming,
+            )
+            .param("FromScope", "NotInOrganization")
+            .param("RecipientDomainIs", part.clone()),
         );
     }
     rules.push(
@@ -74,12 +108,15 @@ pub async fn create_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
             .param("FromScope", "NotInOrganization")
             .param("SentToMemberOf", vec![incoming_group]),
     );
-    if !domains.is_empty() {
+    for (index, part) in parts.iter().enumerate() {
         rules.push(
-            route(&n.rule_outgoing_domain, &n.outbound_outgoing)
-                .param("FromScope", "InOrganization")
-                .param("SentToScope", "NotInOrganization")
-                .param("SenderDomainIs", domains.clone()),
+            route(
+                &ManagedNames::rule_part(&n.rule_outgoing_domain, index),
+                &n.outbound_outgoing,
+            )
+            .param("FromScope", "InOrganization")
+            .param("SentToScope", "NotInOrganization")
+            .param("SenderDomainIs", part.clone()),
         );
     }
     rules.push(
@@ -109,21 +146,98 @@ pub async fn create_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
         created += usize::from(made);
         ctx.record(ResourceKind::TransportRule, &name, text(&object, "Guid"), &[])
             .await?;
+        // A domain part made before with other domains: set to its share now.
+        for field in DOMAIN_FIELDS {
+            if let Some(Value::Array(want)) = new.get(field)
+                && !made
+            {
+                let want: Vec<String> = want
+                    .iter()
+                    .filter_map(|d| d.as_str().map(str::to_owned))
+                    .collect();
+                if !same_set(&strings(&object, field), &want) {
+                    exchange
+                        .invoke(
+                            &Cmdlet::new("Set-TransportRule")
+                                .param("Identity", name.as_str())
+                                .param(field, want),
+                        )
+                        .await?;
+                }
+            }
+        }
     }
-    Ok(Outcome::Done(Some(format!(
-        "{created} of {} rules created (disabled)",
-        rules.len()
-    ))))
+    let surplus = surplus_parts(ctx, parts.len()).await?;
+    for name in &surplus {
+        match exchange
+            .invoke(&Cmdlet::new("Remove-TransportRule").param("Identity", name.as_str()))
+            .await
+        {
+            Ok(_) => {}
+            Err(err) if err.kind() == Some(Kind::NotFound) => {}
+            Err(err) => return Err(err.into()),
+        }
+        ctx.forget(ResourceKind::TransportRule, name).await?;
+    }
+    let mut note = format!("{created} of {} rules created (disabled)", rules.len());
+    if !surplus.is_empty() {
+        note.push_str(&format!(
+            "; domain rule parts no longer needed removed: {}",
+            surplus.join(", ")
+        ));
+    }
+    Ok(Outcome::Done(Some(note)))
+}
+
+/// The domain conditions of the domain rules.
+const DOMAIN_FIELDS: [&str; 2] = ["RecipientDomainIs", "SenderDomainIs"];
+
+/// Our recorded transport rules, in the order they are enabled: each of the six, a domain
+/// rule followed by its further parts.
+async fn recorded_rules(ctx: &StepContext<'_>) -> Result<Vec<String>, StepError> {
+    let recorded: Vec<String> = ctx
+        .store
+        .resources(ctx.tenant.tenant_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.kind == ResourceKind::TransportRule)
+        .map(|r| r.key)
+        .collect();
+    let mut ordered = Vec::new();
+    for name in ctx.names.rules() {
+        let mut of_this: Vec<(usize, &String)> = recorded
+            .iter()
+            .filter_map(|r| match ctx.names.domain_rule_of(r) {
+                Some((base, index)) if base == name => Some((index, r)),
+                _ if r.eq_ignore_ascii_case(name) => Some((0, r)),
+                _ => None,
+            })
+            .collect();
+        of_this.sort();
+        ordered.extend(of_this.into_iter().map(|(_, r)| r.clone()));
+    }
+    Ok(ordered)
+}
+
+/// Recorded domain-rule parts beyond the `needed` ones of each domain rule.
+async fn surplus_parts(ctx: &StepContext<'_>, needed: usize) -> Result<Vec<String>, StepError> {
+    Ok(recorded_rules(ctx)
+        .await?
+        .into_iter()
+        .filter(|name| {
+            ctx.names
+                .domain_rule_of(name)
+                .is_some_and(|(_, index)| index >= needed)
+        })
+        .collect())
 }
 
 /// Enables every recorded rule that is disabled: inbound routing first, then outbound.
 pub async fn enable_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
     let mut enabled = 0;
-    for name in ctx.names.rules() {
-        if ctx.recorded(ResourceKind::TransportRule, name).await?.is_none() {
-            continue;
-        }
+    for name in recorded_rules(ctx).await? {
+        let name = name.as_str();
         let rule = find(&exchange, "TransportRule", name)
             .await?
             .ok_or_else(|| StepError::Failed(format!("rule {name} disappeared before it was enabled")))?;
@@ -185,47 +299,95 @@ pub fn protected_domains(policy: &PolicyTargets, accepted: &[String]) -> Vec<Str
     domains
 }
 
-/// Sets the domain rules' conditions to `desired` where they differ; returns the rules set.
+/// What [`update_domain_rules`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainRules {
+    /// The rules (or parts) whose domains were set.
+    pub updated: Vec<String>,
+    /// The domains now need more or fewer parts than the tenant has: the caller runs
+    /// [`create_rules`] and [`enable_rules`] again, which reshape them.
+    pub reshape: bool,
+}
+
+/// Sets the domain rules' conditions to `desired` where they differ, part by part, when the
+/// parts present are the parts `desired` needs; otherwise says the rules must be reshaped.
 /// An empty list is never sent (a rule with an empty condition would match nothing or be
-/// refused): the rule is left as it is and the gap is logged.
+/// refused): the rules are left as they are and the gap is logged.
 pub async fn update_domain_rules(
     exchange: &impl ExchangeAdmin,
     rules: &[Value],
     names: &ManagedNames,
     desired: &[String],
-) -> Result<Vec<String>, ExchangeError> {
-    let mut updated = Vec::new();
-    for (name, field) in [
-        (&names.rule_incoming_domain, "RecipientDomainIs"),
-        (&names.rule_outgoing_domain, "SenderDomainIs"),
-    ] {
-        let Some(rule) = named(rules, name) else {
-            continue;
-        };
-        let current = strings(rule, field);
-        if same_set(&current, desired) {
-            continue;
-        }
-        if desired.is_empty() {
-            tracing::warn!(rule = %name, "no protected domain is accepted: the rule's domains are left as they are");
-            continue;
-        }
-        exchange
-            .invoke(
-                &Cmdlet::new("Set-TransportRule")
-                    .param("Identity", name.as_str())
-                    .param(field, desired.to_vec()),
-            )
-            .await?;
-        tracing::info!(rule = %name, domains = ?desired, "rule domain condition updated");
-        updated.push(name.clone());
+) -> Result<DomainRules, ExchangeError> {
+    let mut result = DomainRules::default();
+    if desired.is_empty() {
+        tracing::warn!("no protected domain is accepted: the domain rules are left as they are");
+        return Ok(result);
     }
-    Ok(updated)
+    let parts = domain_parts(desired);
+    for (base, field) in [
+        (&names.rule_incoming_domain, DOMAIN_FIELDS[0]),
+        (&names.rule_outgoing_domain, DOMAIN_FIELDS[1]),
+    ] {
+        let present = rules
+            .iter()
+            .filter_map(|r| text(r, "Name"))
+            .filter(|name| {
+                names
+                    .domain_rule_of(name)
+                    .is_some_and(|(of, _)| of == base.as_str())
+            })
+            .count();
+        if present == 0 {
+            continue;
+        }
+        if present != parts.len() {
+            result.reshape = true;
+            continue;
+        }
+        for (index, part) in parts.iter().enumerate() {
+            let name = ManagedNames::rule_part(base, index);
+            let Some(rule) = named(rules, &name) else {
+                result.reshape = true;
+                continue;
+            };
+            if same_set(&strings(rule, field), part) {
+                continue;
+            }
+            exchange
+                .invoke(
+                    &Cmdlet::new("Set-TransportRule")
+                        .param("Identity", name.as_str())
+                        .param(field, part.clone()),
+                )
+                .await?;
+            tracing::info!(rule = %name, domains = part.len(), "rule domain condition updated");
+            result.updated.push(name);
+        }
+    }
+    Ok(result)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn domains_are_split_into_parts_that_fit_a_rule() {
+        assert!(domain_parts(&[]).is_empty());
+        let few: Vec<String> = vec!["a.com".into(), "b.com".into()];
+        assert_eq!(domain_parts(&few), vec![few.clone()]);
+        let many: Vec<String> = (0..500)
+            .map(|n| format!("customer-domain-{n:03}.example"))
+            .collect();
+        let parts = domain_parts(&many);
+        assert!(parts.len() >= 3, "{}", parts.len());
+        for part in &parts {
+            let size: usize = part.iter().map(|d| d.len() + 1).sum();
+            assert!(size <= DOMAIN_LIST_BUDGET, "{size}");
+        }
+        assert_eq!(parts.concat(), many, "every domain once, in order");
+    }
 
     #[test]
     fn explicit_lists_never_grow_and_all_means_accepted() {
