@@ -171,11 +171,27 @@ pub fn create_role_assignment(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest)
     let Some(b) = req.body.as_ref().and_then(Value::as_object) else {
         return bad_request("Empty Payload. JSON content expected.");
     };
+    // rbacapplication-post-roleassignments: roleDefinitionId and principalId are required, and
+    // "either directoryScopeId or appScopeId"; nothing else is a property of the type.
+    const PROPERTIES: [&str; 5] = [
+        "@odata.type",
+        "principalId",
+        "roleDefinitionId",
+        "directoryScopeId",
+        "appScopeId",
+    ];
+    if let Some(unknown) = b.keys().find(|k| !PROPERTIES.contains(&k.as_str())) {
+        return bad_request(format!(
+            "Property '{unknown}' does not exist on type 'microsoft.graph.unifiedRoleAssignment'. Make sure to only use property names that are defined by the type or mark the type as open type."
+        ));
+    }
     let field = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_owned);
     let (Some(principal), Some(role)) = (field("principalId"), field("roleDefinitionId")) else {
         return directory_bad_request("principalId and roleDefinitionId are required.");
     };
-    let scope = field("directoryScopeId").unwrap_or_else(|| "/".into());
+    let Some(scope) = field("directoryScopeId").or_else(|| field("appScopeId")) else {
+        return directory_bad_request("Either directoryScopeId or appScopeId is required.");
+    };
     let Ok(pid) = Uuid::parse_str(&principal) else {
         return directory_bad_request(format!("Invalid object identifier '{principal}'."));
     };

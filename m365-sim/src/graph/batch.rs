@@ -53,13 +53,17 @@ pub async fn run(
         ) else {
             return bad_request("Invalid batch payload format: every request needs id, method and url.");
         };
-        if seen.contains(&id) {
+        // Graph compares request ids without regard to case.
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(id)) {
             return bad_request(format!("Batch request contains duplicate request id '{id}'."));
         }
         if let Some(deps) = r.get("dependsOn").and_then(Value::as_array) {
             for d in deps {
                 // Requests are executed in order, so a dependency must come earlier.
-                if !d.as_str().is_some_and(|d| seen.contains(&d)) {
+                if !d
+                    .as_str()
+                    .is_some_and(|d| seen.iter().any(|s| s.eq_ignore_ascii_case(d)))
+                {
                     return bad_request(format!(
                         "Request '{id}' depends on an unknown or later request id {d}."
                     ));

@@ -1,6 +1,6 @@
 //! `users/delta` and `groups/delta`: fixed 200-object pages, `@odata.nextLink` until the last
 //! page, which carries `@odata.deltaLink`; `@removed` for deleted objects; `$deltatoken=latest`;
-//! tokens that expire after 7 simulated days (410 `syncStateNotFound`).
+//! tokens that expire after 7 simulated days (400 `syncStateNotFound`, as Graph answers).
 
 use std::collections::BTreeMap;
 
@@ -50,11 +50,13 @@ pub fn groups(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest) -> GraphReply {
     run(ctx, t, req, Kind::Groups)
 }
 
+/// Microsoft's answer to an expired delta token (devblogs "Duration of change tracking tokens
+/// for identity and education resources": 400, not 410).
 fn expired() -> GraphReply {
     error(
-        410,
+        400,
         "syncStateNotFound",
-        "The sync state generation is not found or has expired. Discard the delta link and restart the synchronization with a full sync.",
+        "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
     )
 }
 

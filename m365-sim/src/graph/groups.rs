@@ -447,6 +447,17 @@ pub fn members(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, id: &str) -> Graph
 
 /// `POST /groups/{id}/members/$ref` with `{"@odata.id": ".../directoryObjects/{id}"}`.
 pub fn add_member_ref(t: &mut Tenant, req: &GraphRequest, id: &str) -> GraphReply {
+    // group-post-members: the body is `{"@odata.id": ".../directoryObjects/{id}"}` and only that.
+    if let Some(unknown) = req
+        .body
+        .as_ref()
+        .and_then(Value::as_object)
+        .and_then(|b| b.keys().find(|k| *k != "@odata.id"))
+    {
+        return bad_request(format!(
+            "Property '{unknown}' is not allowed in a reference's body; send only '@odata.id'."
+        ));
+    }
     let Some(url) = req
         .body
         .as_ref()

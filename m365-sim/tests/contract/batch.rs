@@ -15,6 +15,13 @@ async fn batch_runs_sub_requests_and_throttles_them_individually() {
         .graph("POST", "/$batch", &t, Some(json!({"requests": too_many})))
         .await;
     assert_eq!(r.status, 400);
+    // json-batching: request ids are compared without regard to case.
+    let same = json!({"requests": [
+        {"id": "a", "method": "GET", "url": "/users"},
+        {"id": "A", "method": "GET", "url": "/users"}
+    ]});
+    let r = env.graph("POST", "/$batch", &t, Some(same)).await;
+    r.assert_refused(400, "duplicate request id");
 
     // One throttled sub-request: 429 inside a 200 envelope, with its own Retry-After.
     env.sim
@@ -41,7 +48,7 @@ async fn batch_runs_sub_requests_and_throttles_them_individually() {
     assert_eq!(res[2]["status"], 404);
     assert_eq!(res[3]["status"], 424);
     assert_eq!(res[4]["status"], 400, "a body without Content-Type is refused");
-    // Each sub-request counts as a request of its own, plus the envelope.
+    // Each sub-request counts as a request of its own, plus the envelope; a refused batch once.
     let stats = env.sim.stats();
-    assert_eq!(stats["tenants"][&env.tenant]["graph"]["requests"], 1 + 1 + 5);
+    assert_eq!(stats["tenants"][&env.tenant]["graph"]["requests"], 1 + 1 + 1 + 5);
 }

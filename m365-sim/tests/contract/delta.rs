@@ -90,7 +90,7 @@ async fn users_delta_pages_changes_and_expiry() {
     env.sim.advance_clock(8.0 * 86400.0);
     let t = env.token(GRAPH).await;
     let gone = env.graph("GET", &delta_link3, &t, None).await;
-    assert_eq!(gone.status, 410);
+    assert_eq!(gone.status, 400);
     assert_eq!(gone.body["error"]["code"], "syncStateNotFound");
     assert_shape(&fixture("graph-error.json"), &gone.body);
     // Unsupported options are refused.

@@ -457,3 +457,45 @@ async fn users_are_addressed_as_user_get_documents() {
         );
     }
 }
+
+/// The bodies the product sends, checked as the API pages define them: a role assignment needs
+/// its scope and takes only its own properties; a member reference is only `@odata.id`.
+#[tokio::test]
+async fn role_assignment_and_reference_bodies_are_checked_as_documented() {
+    let env = Env::new(json!({"users": 1, "groups": [{"display_name": "G", "mail_nickname": "g"}]})).await;
+    let t = env.token(GRAPH).await;
+    let sp = env.app_service_principal(&t).await;
+    let spid = sp.body["id"].as_str().expect("sp id").to_owned();
+    // Global Reader: the app does not hold it yet.
+    let role = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
+    let path = "/roleManagement/directory/roleAssignments";
+    // rbacapplication-post-roleassignments example body, with our principal.
+    let documented = json!({"@odata.type": "#microsoft.graph.unifiedRoleAssignment", "roleDefinitionId": role, "principalId": spid, "directoryScopeId": "/"});
+    let no_scope = json!({"roleDefinitionId": role, "principalId": spid});
+    env.graph("POST", path, &t, Some(no_scope))
+        .await
+        .assert_refused(400, "directoryScopeId or appScopeId");
+    let extra =
+        json!({"roleDefinitionId": role, "principalId": spid, "directoryScopeId": "/", "justification": "x"});
+    env.graph("POST", path, &t, Some(extra))
+        .await
+        .assert_refused(400, "does not exist on type");
+    assert_eq!(env.graph("POST", path, &t, Some(documented)).await.status, 201);
+
+    let groups = env.graph("GET", "/groups?$select=id", &t, None).await;
+    let group = groups.body["value"][0]["id"].as_str().expect("group").to_owned();
+    let users = env.graph("GET", "/users?$select=id", &t, None).await;
+    let user = users.body["value"][0]["id"].as_str().expect("user").to_owned();
+    let member_ref = format!("/groups/{group}/members/$ref");
+    let url = format!("https://graph.microsoft.com/v1.0/directoryObjects/{user}");
+    let extra = json!({"@odata.id": url, "roles": []});
+    env.graph("POST", &member_ref, &t, Some(extra))
+        .await
+        .assert_refused(400, "only '@odata.id'");
+    assert_eq!(
+        env.graph("POST", &member_ref, &t, Some(json!({"@odata.id": url})))
+            .await
+            .status,
+        204
+    );
+}
