@@ -387,7 +387,7 @@ async fn new_groups_reach_exchange_after_propagation() {
 async fn exchange_batch() {
     let env = Env::new(json!({})).await;
     let t = env.token(EXO).await;
-    let req = |id: &str, cmd: &str| json!({"id": id, "method": "POST", "url": format!("{}/adminapi/beta/{}/InvokeCommand", env.base, env.tenant), "body": {"CmdletInput": {"CmdletName": cmd, "Parameters": {}}}});
+    let req = |id: &str, cmd: &str| json!({"id": id, "method": "POST", "url": format!("{}/adminapi/beta/{}/InvokeCommand", env.base, env.tenant), "body": {"CmdletInput": {"CmdletName": cmd, "Parameters": {}}}, "headers": {"Authorization": format!("Bearer {t}")}});
     let body = json!({"requests": [req("1", "Get-AcceptedDomain"), req("2", "Get-TransportRule"), req("3", "Remove-TransportRule")]});
     let r = env
         .exo_url(
@@ -422,15 +422,16 @@ async fn exchange_batch() {
 }
 
 /// OData batching: without `odata.continue-on-error` the batch stops at the first failure (CIPP's
-/// `New-ExoBulkRequest` sends the preference); a sub-request's own `Authorization` is the one
-/// judged.
+/// `New-ExoBulkRequest` sends the preference); a sub-request is judged by its own
+/// `Authorization`, which CIPP copies into each, and refused without one.
 #[tokio::test]
 async fn exchange_batch_stops_at_a_failure_unless_told_to_go_on() {
     let env = Env::new(json!({})).await;
     let t = env.token(EXO).await;
     let url = format!("{}/adminapi/beta/{}/$batch", env.base, env.tenant);
     let req = |id: &str, cmd: &str, headers: Value| json!({"id": id, "method": "POST", "url": format!("{}/adminapi/beta/{}/InvokeCommand", env.base, env.tenant), "body": {"CmdletInput": {"CmdletName": cmd, "Parameters": {}}}, "headers": headers});
-    let body = json!({"requests": [req("1", "Remove-TransportRule", json!({})), req("2", "Get-AcceptedDomain", json!({}))]});
+    let own = json!({"Authorization": format!("Bearer {t}")});
+    let body = json!({"requests": [req("1", "Remove-TransportRule", own.clone()), req("2", "Get-AcceptedDomain", own.clone())]});
     let stopped = env.exo_url(&url, &t, &body, Some("odata.maxpagesize=1000")).await;
     let answered: Vec<&str> = stopped.body["responses"]
         .as_array()
@@ -456,8 +457,9 @@ async fn exchange_batch_stops_at_a_failure_unless_told_to_go_on() {
 
     let foreign = Env::new(json!({})).await.token(EXO).await;
     let body = json!({"requests": [
-        req("1", "Get-AcceptedDomain", json!({"Authorization": format!("Bearer {t}")})),
-        req("2", "Get-AcceptedDomain", json!({"Authorization": format!("Bearer {foreign}")}))
+        req("1", "Get-AcceptedDomain", own),
+        req("2", "Get-AcceptedDomain", json!({"Authorization": format!("Bearer {foreign}")})),
+        req("3", "Get-AcceptedDomain", json!({}))
     ]});
     let r = env
         .exo_url(&url, &t, &body, Some("odata.continue-on-error"))
@@ -468,7 +470,12 @@ async fn exchange_batch_stops_at_a_failure_unless_told_to_go_on() {
         .iter()
         .filter_map(|r| r["status"].as_u64())
         .collect();
-    assert_eq!(statuses, vec![200, 401], "{}", r.body);
+    assert_eq!(
+        statuses,
+        vec![200, 401, 401],
+        "a foreign token and none are refused: {}",
+        r.body
+    );
 }
 
 /// The calls the product's provisioning, drift repair and deprovisioning send, in their shapes:

@@ -1,6 +1,6 @@
 //! Entra and the Tenant Allow/Block List are eventually consistent: a read right after a write
-//! may not see it. With the simulator's replication lag on, the whole lifecycle still ends
-//! where it should, waiting instead of failing.
+//! may not see it. With the simulator's replication lag on, the whole lifecycle (provision,
+//! sync, policy targets, deprovision) still ends where it should, waiting instead of failing.
 
 use integration_tests::lab::Lab;
 use serde_json::{Value, json};
@@ -63,6 +63,16 @@ async fn the_whole_lifecycle_passes_with_replication_lag() {
         .expect("sync");
     assert!(report.drift.is_empty(), "nothing drifted: {report:?}");
 
+    let targets = lab
+        .policy_targets(
+            json!({"tenant_id": tenant.to_string(), "policy_targets": {"users": ["alice@contoso.com"]}}),
+        )
+        .await
+        .expect("policy targets");
+    let (targets, _) = drive(&lab, targets).await;
+    assert_eq!(targets["status"], "succeeded", "{targets:#}");
+
+    lab.sim.advance_clock(LAG as f64);
     let gone = lab
         .deprovision(deprovision_event(tenant, "full"))
         .await
