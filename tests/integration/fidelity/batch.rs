@@ -4,17 +4,12 @@ use integration_tests::lab::Lab;
 use microsoft::exchange::{Cmdlet, ExchangeAdmin};
 use serde_json::json;
 
-use crate::functions::sync::{message, provisioned, remove_spoof_entry};
+use crate::functions::sync::{message, remove_spoof_entry, synced};
 
 #[tokio::test]
 async fn a_batched_read_that_fails_once_is_asked_again_alone_and_the_sync_goes_on() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-    syncer
-        .sync_tenant(&message(tenant, "b1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, _) = synced(&lab).await;
     lab.fault(json!({
         "tenant": tenant.to_string(), "surface": "exchange", "status": 500,
         "match": "Get-InboundConnector", "count": 1
@@ -35,12 +30,7 @@ async fn a_batched_read_that_fails_once_is_asked_again_alone_and_the_sync_goes_o
 #[tokio::test]
 async fn a_batched_read_past_its_first_page_is_read_to_the_end() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-    syncer
-        .sync_tenant(&message(tenant, "p1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, _) = synced(&lab).await;
     // A thousand entries of the customer's own, then ours again after them: ours is on page two.
     let record = lab.record(tenant).await;
     let exchange = syncer.ms.exchange(&record).await.expect("exchange");

@@ -5,7 +5,7 @@ use integration_tests::lab::Lab;
 use lifecycle::sync::state::{DirectoryEntry, EntryKind};
 use serde_json::json;
 
-use crate::functions::sync::{message, provisioned};
+use crate::functions::sync::{message, synced};
 
 /// The snapshot's (name, detail) of the user `id`.
 async fn entry(lab: &Lab, tenant: model::tenant::TenantId, id: &str) -> (String, Option<String>) {
@@ -20,12 +20,7 @@ async fn entry(lab: &Lab, tenant: model::tenant::TenantId, id: &str) -> (String,
 #[tokio::test]
 async fn a_rename_whose_record_has_only_the_changed_properties_is_merged() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-    syncer
-        .sync_tenant(&message(tenant, "d1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, _) = synced(&lab).await;
     let bob = syncer
         .snapshot
         .entries(tenant)

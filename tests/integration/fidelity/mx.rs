@@ -6,7 +6,7 @@ use integration_tests::lab::Lab;
 use lifecycle::sync::SyncState;
 use serde_json::json;
 
-use crate::functions::sync::{message, provisioned};
+use crate::functions::sync::{message, synced};
 
 const MOVED_MX: &str = "contoso-com.r-v1.mx.microsoft";
 
@@ -24,12 +24,7 @@ fn move_to_dnssec(lab: &Lab, tenant: model::tenant::TenantId) {
 #[tokio::test]
 async fn a_domain_moved_to_mx_microsoft_still_routes_to_exchange_online() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-    let first = syncer
-        .sync_tenant(&message(tenant, "m1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, first) = synced(&lab).await;
     assert!(first.mx_problems.is_empty(), "{first:?}");
     move_to_dnssec(&lab, tenant);
     let report = syncer.sync_tenant(&message(tenant, "m2")).await.expect("sync");
@@ -53,12 +48,7 @@ async fn a_domain_moved_to_mx_microsoft_still_routes_to_exchange_online() {
 #[tokio::test]
 async fn the_expected_mx_is_read_again_once_a_week() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-    syncer
-        .sync_tenant(&message(tenant, "w1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, _) = synced(&lab).await;
     move_to_dnssec(&lab, tenant);
     let stored = |lab: &Lab| {
         let store = lab.aws.store.clone();

@@ -11,7 +11,7 @@ use lifecycle::sync::{
     SyncMessage, Syncer,
     dns::MxResolver,
     state::{DRIFT_PREFIX, DirectoryEntry, EntryKind},
-    worker::Outcome,
+    worker::{Outcome, TenantReport},
 };
 use m365_sim::dns::DnsServer;
 use microsoft::exchange::{Cmdlet, ExchangeAdmin, add_remove};
@@ -66,6 +66,17 @@ pub async fn provisioned(lab: &Lab) -> TenantId {
     tenant
 }
 
+/// A provisioned tenant after its first sync, the worker that synced it, and that sync's report.
+pub async fn synced(lab: &Lab) -> (TenantId, Syncer, TenantReport) {
+    let tenant = provisioned(lab).await;
+    let syncer = lab.syncer();
+    let first = syncer
+        .sync_tenant(&message(tenant, "first"))
+        .await
+        .expect("first sync");
+    (tenant, syncer, first)
+}
+
 /// The simulator's users and groups as the snapshot should hold them, read through Graph.
 async fn directory_in_graph(syncer: &Syncer, tenant: &TenantRecord) -> BTreeSet<(EntryKind, String, String)> {
     let graph = syncer.ms.graph(tenant).await.expect("graph");
@@ -107,13 +118,7 @@ async fn snapshot(syncer: &Syncer, tenant: TenantId) -> BTreeSet<(EntryKind, Str
 #[tokio::test]
 async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_and_renames() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-
-    let first = syncer
-        .sync_tenant(&message(tenant, "r1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, first) = synced(&lab).await;
     assert_eq!(first.outcome, Outcome::Synced);
     assert!(first.full_listing);
     assert!(first.drift.is_empty(), "{:?}", first.drift);
@@ -218,12 +223,7 @@ async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
 #[tokio::test]
 async fn an_expired_delta_link_falls_back_to_a_full_listing() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-    syncer
-        .sync_tenant(&message(tenant, "d1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, _) = synced(&lab).await;
     lab.sim
         .patch_directory(
             &tenant.to_string(),
@@ -254,12 +254,7 @@ async fn an_expired_delta_link_falls_back_to_a_full_listing() {
 #[tokio::test]
 async fn a_new_domain_updates_the_rules_once_and_a_quiet_day_writes_nothing() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-    syncer
-        .sync_tenant(&message(tenant, "n1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, _) = synced(&lab).await;
     lab.sim
         .patch_directory(
             &tenant.to_string(),
@@ -334,12 +329,7 @@ async fn an_explicit_domain_list_does_not_grow_with_new_domains() {
 #[tokio::test]
 async fn drift_is_repaired_recorded_and_a_duplicate_delivery_changes_nothing() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-    syncer
-        .sync_tenant(&message(tenant, "x1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, _) = synced(&lab).await;
     let names = vendor().names();
     let ip = vendor().egress_ips[0].clone();
     let record = lab.record(tenant).await;
@@ -649,12 +639,7 @@ fn the_sync_samples_parse() {
 #[tokio::test]
 async fn a_changed_or_deleted_connector_and_a_removed_spoof_entry_are_repaired() {
     let lab = Lab::start().await;
-    let tenant = provisioned(&lab).await;
-    let syncer = lab.syncer();
-    syncer
-        .sync_tenant(&message(tenant, "c1"))
-        .await
-        .expect("first sync");
+    let (tenant, syncer, _) = synced(&lab).await;
     let names = vendor().names();
     let record = lab.record(tenant).await;
     let exchange = syncer.ms.exchange(&record).await.expect("exchange");
