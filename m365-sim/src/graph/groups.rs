@@ -122,7 +122,9 @@ pub fn list(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest) -> GraphReply {
     let mut value = Vec::new();
     let mut next = None;
     for (i, g) in t.groups.iter().enumerate().skip(start) {
-        if !g.alive() || !filter.iter().all(|c| odata::matches(c, &|p| prop(t, g, p))) {
+        // A new group is listed once it has replicated.
+        let listed = g.alive() && !t.replicating(g.created_at, ctx.now);
+        if !listed || !filter.iter().all(|c| odata::matches(c, &|p| prop(t, g, p))) {
             continue;
         }
         if value.len() == top {

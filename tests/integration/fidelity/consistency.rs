@@ -81,3 +81,27 @@ async fn the_whole_lifecycle_passes_with_replication_lag() {
     assert_eq!(gone["status"], "succeeded", "{gone:#}");
     assert_eq!(comparable(&lab, tenant), before, "the tenant is as it was");
 }
+
+#[tokio::test]
+async fn a_group_whose_answer_was_lost_and_is_not_listed_yet_is_waited_for_not_made_twice() {
+    let lab = Lab::start().await;
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"],
+        "users": [{"user_principal_name": "alice@contoso.com"}, {"user_principal_name": "bob@contoso.com"}],
+        "replication_lag_seconds": LAG
+    }));
+    // The first group is made, its answer lost; the listing does not show it for a while.
+    lab.fault(json!({
+        "tenant": tenant.to_string(), "surface": "graph", "status": 503, "phase": "after",
+        "match": "POST /groups", "count": 1
+    }));
+    let first = lab.provision(request(tenant)).await.expect("provision");
+    let (done, _) = drive(&lab, first).await;
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    let groups = lab.dump(tenant)["groups"].clone();
+    assert_eq!(
+        groups.as_array().map(Vec::len),
+        Some(2),
+        "each group once: {groups:#}"
+    );
+}

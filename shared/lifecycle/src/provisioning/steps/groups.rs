@@ -59,9 +59,21 @@ pub async fn create_groups(ctx: &StepContext<'_>) -> Result<Outcome, StepError> 
                     "visibility": "Private",
                     "resourceBehaviorOptions": ["WelcomeEmailDisabled", "HideGroupInOutlook"]
                 });
-                created.push(name);
                 // Once only: after a lost answer the step runs again and finds the group.
-                graph.post_once::<Value>("/groups", &body).await?
+                match graph.post_once::<Value>("/groups", &body).await {
+                    Ok(group) => {
+                        created.push(name);
+                        group
+                    }
+                    // Made by an earlier run whose answer was lost, and not listed yet.
+                    Err(err) if err.status() == Some(400) && err.to_string().contains("already exists") => {
+                        return Ok(Outcome::Wait {
+                            until: Utc::now() + Duration::seconds(30),
+                            reason: format!("waiting for Graph to list the group {name}, which exists"),
+                        });
+                    }
+                    Err(err) => return Err(err.into()),
+                }
             }
         };
         let id = text(&group, "id").unwrap_or_default();
