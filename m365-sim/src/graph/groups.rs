@@ -320,6 +320,7 @@ pub fn create(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest) -> GraphReply {
         exchange_visible_at: ctx.now + t.group_propagation,
         changed_seq: seq,
         deleted_seq: 0,
+        joined: Vec::new(),
     };
     let mut m = render(t, &group, None);
     m.insert(
@@ -331,7 +332,7 @@ pub fn create(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest) -> GraphReply {
 }
 
 /// `PATCH /groups/{id}`: properties and `members@odata.bind` (at most 20 links).
-pub fn patch(_ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest, id: &str) -> GraphReply {
+pub fn patch(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest, id: &str) -> GraphReply {
     let Some(b) = req.body.as_ref().and_then(Value::as_object) else {
         return bad_request("Empty Payload. JSON content expected.");
     };
@@ -376,6 +377,7 @@ pub fn patch(_ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest, id: &str) -> Gr
     for m in add {
         g.members.push(m);
         g.member_log.push((seq, m, true));
+        g.joined.push((m, ctx.now));
     }
     for o in add_owners {
         if !g.owners.contains(&o) {
@@ -414,6 +416,13 @@ pub fn members(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, id: &str) -> Graph
     let mut value = Vec::new();
     let mut next = None;
     for (i, m) in g.members.iter().enumerate().skip(start) {
+        // A new membership is listed once it has replicated.
+        if g.joined
+            .iter()
+            .any(|(j, at)| j == m && t.replicating(*at, ctx.now))
+        {
+            continue;
+        }
         let item = if let Some(u) = t.user_by_id(*m).filter(|u| u.alive()) {
             let mut o = users::render(t, u, select.as_deref());
             o.insert("@odata.type".into(), json!("#microsoft.graph.user"));
@@ -448,7 +457,7 @@ pub fn members(ctx: &Ctx<'_>, t: &Tenant, req: &GraphRequest, id: &str) -> Graph
 }
 
 /// `POST /groups/{id}/members/$ref` with `{"@odata.id": ".../directoryObjects/{id}"}`.
-pub fn add_member_ref(t: &mut Tenant, req: &GraphRequest, id: &str) -> GraphReply {
+pub fn add_member_ref(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest, id: &str) -> GraphReply {
     // group-post-members: the body is `{"@odata.id": ".../directoryObjects/{id}"}` and only that.
     if let Some(unknown) = req
         .body
@@ -488,6 +497,7 @@ pub fn add_member_ref(t: &mut Tenant, req: &GraphRequest, id: &str) -> GraphRepl
     }
     g.members.push(member);
     g.member_log.push((seq, member, true));
+    g.joined.push((member, ctx.now));
     g.changed_seq = seq;
     GraphReply::no_content()
 }
@@ -505,6 +515,7 @@ pub fn remove_member_ref(t: &mut Tenant, id: &str, member: &str) -> GraphReply {
         Some(p) => {
             let m = g.members.remove(p);
             g.member_log.push((seq, m, false));
+            g.joined.retain(|(j, _)| *j != m);
             g.changed_seq = seq;
             GraphReply::no_content()
         }

@@ -390,7 +390,7 @@ fn route(ctx: &Ctx<'_>, t: &mut Tenant, req: &GraphRequest, segs: &[&str]) -> Gr
         }
         ("POST", ["groups", id, "members", "$ref"]) => {
             guard!(R_MEMBERS_WRITE);
-            groups::add_member_ref(t, req, id)
+            groups::add_member_ref(ctx, t, req, id)
         }
         ("DELETE", ["groups", id, "members", member, "$ref"]) => {
             guard!(R_MEMBERS_WRITE);

@@ -499,3 +499,53 @@ async fn role_assignment_and_reference_bodies_are_checked_as_documented() {
         204
     );
 }
+
+/// Replication lag (devblogs "designing for eventual consistency for Microsoft Entra"): a new
+/// group is unknown by id and unlisted for a while, and so is a new membership.
+#[tokio::test]
+async fn new_groups_and_memberships_replicate_before_reads_see_them() {
+    let env = Env::new(json!({"users": 1, "replication_lag_seconds": 60})).await;
+    let t = env.token(GRAPH).await;
+    let body = json!({"displayName": "Lagging", "mailNickname": "lagging", "groupTypes": ["Unified"], "mailEnabled": true, "securityEnabled": false});
+    let created = env.graph("POST", "/groups", &t, Some(body)).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let group = created.body["id"].as_str().expect("id").to_owned();
+    let listed = |r: &Resp| r.body["value"].as_array().map(Vec::len).unwrap_or(0);
+    let by_nickname = "/groups?$filter=mailNickname eq 'lagging'";
+    env.graph("GET", &format!("/groups/{group}"), &t, None)
+        .await
+        .assert_refused(
+            404,
+            "does not exist or one of its queried reference-property objects are not present",
+        );
+    assert_eq!(listed(&env.graph("GET", by_nickname, &t, None).await), 0);
+    env.sim.advance_clock(61.0);
+    assert_eq!(
+        env.graph("GET", &format!("/groups/{group}"), &t, None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(listed(&env.graph("GET", by_nickname, &t, None).await), 1);
+
+    let users = env.graph("GET", "/users?$select=id", &t, None).await;
+    let user = users.body["value"][0]["id"].as_str().expect("user").to_owned();
+    let member = json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{user}")});
+    let members = format!("/groups/{group}/members");
+    assert_eq!(
+        env.graph("POST", &format!("{members}/$ref"), &t, Some(member.clone()))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        listed(&env.graph("GET", &members, &t, None).await),
+        0,
+        "not listed yet"
+    );
+    env.graph("POST", &format!("{members}/$ref"), &t, Some(member))
+        .await
+        .assert_refused(400, "already exist");
+    env.sim.advance_clock(61.0);
+    assert_eq!(listed(&env.graph("GET", &members, &t, None).await), 1);
+}

@@ -113,6 +113,9 @@ pub struct Group {
     pub deleted_seq: u64,
     /// Membership changes: (sequence, member id, added?), for `members@delta`.
     pub member_log: Vec<(u64, Uuid, bool)>,
+    /// Members added through Graph after the group's creation, with when: a listing of the
+    /// members leaves them out while they replicate.
+    pub joined: Vec<(Uuid, DateTime<Utc>)>,
 }
 
 impl Group {
@@ -357,6 +360,7 @@ impl Tenant {
                 exchange_visible_at: now,
                 changed_seq: seq,
                 deleted_seq: 0,
+                joined: Vec::new(),
             });
         }
         Ok(())
