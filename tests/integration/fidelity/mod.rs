@@ -3,6 +3,7 @@
 //! against Microsoft), and fails if the product goes back to assuming the friendly version.
 
 pub mod batch;
+pub mod connectors;
 pub mod consistency;
 pub mod delta;
 pub mod grants;

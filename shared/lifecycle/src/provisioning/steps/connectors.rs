@@ -32,16 +32,20 @@ pub struct WantedConnector {
     pub kind: ResourceKind,
     /// Its name.
     pub name: String,
-    /// What the daily drift check keeps as it is: parameter and value.
+    /// What the daily drift check keeps as it is: parameter and value (`null`: kept unset).
     kept: Vec<(&'static str, Value)>,
     /// What is only set at creation.
     created_with: Vec<(&'static str, Value)>,
 }
 
 impl WantedConnector {
-    /// The `New-*Connector` call.
+    /// The `New-*Connector` call (what is kept unset is not sent).
     pub fn create(&self, comment: String) -> Cmdlet {
-        let all = self.kept.iter().chain(&self.created_with);
+        let all = self
+            .kept
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .chain(&self.created_with);
         all.fold(
             Cmdlet::new(format!("New-{}", self.noun)).param("Name", self.name.as_str()),
             |cmdlet, (name, value)| cmdlet.param(name, value.clone()),
@@ -83,7 +87,7 @@ impl WantedConnector {
 /// absent `Enabled` meaning enabled.
 fn same_value(observed: Option<&Value>, want: &Value) -> bool {
     match (observed, want) {
-        (None, Value::Bool(true)) => true,
+        (None, Value::Bool(true) | Value::Null) => true,
         (Some(Value::String(seen)), Value::String(want)) => seen.eq_ignore_ascii_case(want),
         (Some(seen @ Value::Array(_)), Value::Array(_)) => same_set(
             &strings(&json!({ "v": seen }), "v"),
@@ -140,10 +144,15 @@ pub fn wanted_connectors(
                 ("RestrictDomainsToCertificate", json!(true)),
             ],
         ),
+        // No certificate: a connector that names one is matched by it, and the vendor's is none
+        // of the tenant's accepted domains (set back to none on connectors made before).
         inbound(
             &names.inbound_outgoing,
             "OnPremises",
-            vec![("SenderIPAddresses", json!(vendor.egress_ips))],
+            vec![
+                ("SenderIPAddresses", json!(vendor.egress_ips)),
+                ("TlsSenderCertificateName", Value::Null),
+            ],
         ),
     ]
 }
