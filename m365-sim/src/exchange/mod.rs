@@ -270,10 +270,13 @@ fn run_checked(
 fn page_size(prefer: Option<&str>) -> usize {
     prefer
         .and_then(|p| {
+            // `odata.maxpagesize=N`, with or without spaces around `=` (CIPP sends them).
             p.split([',', ';']).find_map(|part| {
-                part.trim()
-                    .strip_prefix("odata.maxpagesize=")
-                    .and_then(|n| n.trim().parse().ok())
+                let (name, value) = part.split_once('=')?;
+                name.trim()
+                    .eq_ignore_ascii_case("odata.maxpagesize")
+                    .then(|| value.trim().parse().ok())
+                    .flatten()
             })
         })
         .map(|n: usize| n.clamp(1, MAX_PAGE_SIZE))

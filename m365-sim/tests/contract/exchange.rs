@@ -478,6 +478,59 @@ async fn exchange_batch_stops_at_a_failure_unless_told_to_go_on() {
     );
 }
 
+/// The batch exactly as a production caller (CIPP's `New-ExoBulkRequest`) sends it is answered
+/// sub-request by sub-request, a failure not stopping the rest.
+#[tokio::test]
+async fn exchange_batch_as_cipp_sends_it() {
+    let env = Env::new(json!({})).await;
+    let t = env.token(EXO).await;
+    let case = fixture("exchange-batch-request.json");
+    let fill = |v: &Value| {
+        v.as_str()
+            .unwrap_or_default()
+            .replace("{token}", &t)
+            .replace("{tenant}", &env.tenant)
+    };
+    let sub_headers: serde_json::Map<String, Value> = case["sub_request_headers"]
+        .as_object()
+        .expect("headers")
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(fill(v))))
+        .collect();
+    let requests: Vec<Value> = case["cmdlets"]
+        .as_array()
+        .expect("cmdlets")
+        .iter()
+        .map(|cmd| {
+            let mut headers = sub_headers.clone();
+            headers.insert("X-CmdletName".into(), cmd["CmdletInput"]["CmdletName"].clone());
+            json!({"id": uuid::Uuid::new_v4().to_string(), "method": "POST",
+                "url": format!("{}/adminapi/beta/{}/InvokeCommand", env.base, env.tenant),
+                "body": cmd, "headers": headers})
+        })
+        .collect();
+    let mut call = env
+        .http
+        .post(format!("{}/adminapi/beta/{}/$batch", env.base, env.tenant))
+        .bearer_auth(&t)
+        .json(&json!({"requests": requests}));
+    for (k, v) in case["outer_headers"].as_object().expect("outer") {
+        call = call.header(k, fill(v));
+    }
+    let answer: Value = call.send().await.expect("send").json().await.expect("json");
+    let statuses: Vec<Value> = answer["responses"]
+        .as_array()
+        .expect("responses")
+        .iter()
+        .map(|r| r["status"].clone())
+        .collect();
+    assert_eq!(json!(statuses), case["expected_statuses"], "{answer}");
+    assert!(
+        answer["responses"][1]["body"].get("@adminapi.warnings").is_some(),
+        "{answer}"
+    );
+}
+
 /// The calls the product's provisioning, drift repair and deprovisioning send, in their shapes:
 /// every one binds against the reference's tables and succeeds.
 #[tokio::test]

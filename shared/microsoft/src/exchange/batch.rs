@@ -192,3 +192,41 @@ impl InvokeCommandClient {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    #[test]
+    fn sub_requests_carry_the_headers_a_production_caller_sends() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../m365-sim/tests/fixtures/exchange-batch-request.json"
+        );
+        let fixture: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+        let client = InvokeCommandClient::new(
+            reqwest::Client::new(),
+            "https://outlook.office365.com",
+            "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11".parse().expect("tenant"),
+            secrecy::SecretString::from("t0ken"),
+            model::retry::RetryPolicy::default(),
+        );
+        let ours = client.sub_request_headers(&Cmdlet::new("Get-AcceptedDomain"));
+        // CIPP's routing and compression hints are optional; every other header it copies we send.
+        for (name, _) in fixture["sub_request_headers"].as_object().expect("headers") {
+            if matches!(name.as_str(), "parameter-based-routing" | "Accept-Encoding") {
+                continue;
+            }
+            assert!(ours.get(name).is_some(), "{name} missing from {ours}");
+        }
+        assert_eq!(ours["X-CmdletName"], "Get-AcceptedDomain");
+        assert_eq!(ours["Authorization"], "Bearer t0ken");
+        let outer = fixture["outer_headers"]["Prefer"].as_str().expect("prefer");
+        assert!(
+            outer.contains("odata.continue-on-error") && BATCH_PREFER.contains("odata.continue-on-error")
+        );
+    }
+}

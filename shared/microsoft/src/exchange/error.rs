@@ -222,6 +222,23 @@ mod tests {
     }
 
     #[test]
+    fn what_production_callers_retry_is_throttling_here() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../m365-sim/tests/fixtures/exchange-retryable-answers.json"
+        );
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+        for answer in fixture["answers"].as_array().expect("answers") {
+            let status = answer["status"].as_u64().expect("status") as u16;
+            let body = answer["body"].as_str().expect("body");
+            let err = from_answer("Get-AcceptedDomain", status, body.as_bytes(), None);
+            assert_eq!(err.kind(), Some(Kind::Throttled), "{status} {body}");
+            assert_ne!(err.retry_hint(), RetryHint::Never, "{status} {body}");
+        }
+    }
+
+    #[test]
     fn errors_are_classified_by_status_and_message() {
         assert_eq!(
             classify(
