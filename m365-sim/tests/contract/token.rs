@@ -340,3 +340,31 @@ async fn revoked_and_inactive_refresh_tokens_fail() {
     let r = redeem(&env, &rt).await;
     aadsts(&r, 700082);
 }
+
+/// Permissions revoked with the app kept (`DELETE /_sim/tenants/{id}/grants`): Entra still
+/// issues app-only tokens, with the usual claims and no `roles`, and Graph refuses the calls.
+#[tokio::test]
+async fn revoked_grants_give_tokens_without_roles() {
+    let env = Env::new(json!({"users": 1})).await;
+    let before = claims(&env.token(GRAPH).await);
+    assert!(
+        before["roles"].as_array().is_some_and(|r| !r.is_empty()),
+        "{before}"
+    );
+    assert_eq!(
+        env.admin_status("DELETE", &format!("/_sim/tenants/{}/grants", env.tenant), None)
+            .await,
+        204
+    );
+    let token = env.token(GRAPH).await;
+    let after = claims(&token);
+    assert!(after.get("roles").is_none(), "{after}");
+    let expected = fixture("entra-app-token-without-roles.json");
+    for key in expected["claims"].as_object().expect("claims").keys() {
+        assert!(after.get(key).is_some(), "claim {key} missing: {after}");
+    }
+    // Graph's answer to a token with neither `scp` nor `roles`.
+    env.graph("GET", "/users", &token, None)
+        .await
+        .assert_refused(401, "Either scp or roles claim need to be present in the token.");
+}

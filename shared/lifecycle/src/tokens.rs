@@ -382,3 +382,52 @@ impl TokenBroker {
         Ok(resources.to_vec())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use microsoft::identity::AccessToken;
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn token(claims: &serde_json::Value) -> AccessToken {
+        let part =
+            |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let jwt = format!(
+            "{}.{}.sig",
+            part(&serde_json::json!({"alg": "RS256", "typ": "JWT"})),
+            part(claims)
+        );
+        AccessToken::new(SecretString::from(jwt), Utc::now())
+    }
+
+    #[test]
+    fn a_token_without_the_apps_permissions_is_a_revoked_grant() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../m365-sim/tests/fixtures/entra-app-token-without-roles.json"
+        );
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+        let revoked = token(&fixture["claims"]);
+        for resource in Resource::ALL {
+            assert!(revoked_grant(resource, &revoked).is_some(), "{resource:?}");
+        }
+        let mut granted = fixture["claims"].clone();
+        granted["roles"] = serde_json::json!(["User.Read.All", "Exchange.ManageAsApp"]);
+        assert_eq!(revoked_grant(Resource::Graph, &token(&granted)), None);
+        assert_eq!(revoked_grant(Resource::Exchange, &token(&granted)), None);
+        granted["roles"] = serde_json::json!(["User.Read.All"]);
+        assert!(
+            revoked_grant(Resource::Exchange, &token(&granted))
+                .is_some_and(|m| m.contains("Exchange.ManageAsApp"))
+        );
+        let opaque = AccessToken::new(SecretString::from("opaque"), Utc::now());
+        assert_eq!(
+            revoked_grant(Resource::Graph, &opaque),
+            None,
+            "an unreadable token is not judged"
+        );
+    }
+}

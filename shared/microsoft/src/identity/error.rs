@@ -129,6 +129,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn codes_mean_what_microsofts_reference_says() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../m365-sim/tests/fixtures/entra-error-codes.json"
+        );
+        let fixture: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+        for entry in fixture["codes"].as_array().expect("codes") {
+            let code = entry["code"].as_u64().expect("code") as u32;
+            let delegated = entry["delegated"].as_bool().unwrap_or(false);
+            let want = match entry["verdict"].as_str().expect("verdict") {
+                "Transient" => Verdict::Transient,
+                "Permanent" => Verdict::Permanent,
+                "NeedsReconsent" => Verdict::NeedsReconsent,
+                other => panic!("unknown verdict {other}"),
+            };
+            assert_eq!(
+                verdict_for_code(code, delegated),
+                Some(want),
+                "{code} {}",
+                entry["name"]
+            );
+        }
+    }
+
+    #[test]
     fn codes_are_classified() {
         for code in [65001, 700016, 50173, 700082, 70043, 500011, 70000] {
             assert_eq!(
