@@ -143,3 +143,47 @@ async fn groups_delta_reports_member_changes() {
             .any(|m| m["id"] == json!(member) && m["@removed"]["reason"] == "deleted")
     );
 }
+
+/// With `delta_changed_properties_only`, a renamed user's record carries its id and only what
+/// changed, as the delta overview allows (`graph-users-delta-partial.json`).
+#[tokio::test]
+async fn a_rename_may_come_with_only_the_changed_property() {
+    let env =
+        Env::new(json!({"users": [{"user_principal_name": "bob@contoso.com"}], "domains": ["contoso.com"]}))
+            .await;
+    let t = env.token(GRAPH).await;
+    let latest = env
+        .graph(
+            "GET",
+            "/users/delta?$select=id,userPrincipalName,displayName&$deltatoken=latest",
+            &t,
+            None,
+        )
+        .await;
+    let link = latest.body["@odata.deltaLink"]
+        .as_str()
+        .expect("deltaLink")
+        .to_owned();
+    let settings = json!({"delta_changed_properties_only": true});
+    assert_eq!(
+        env.admin_status("PATCH", &format!("/_sim/tenants/{}", env.tenant), Some(settings))
+            .await,
+        200
+    );
+    let rename = json!({"rename_users": [{"user": "bob@contoso.com", "display_name": "Robert Builder"}]});
+    assert_eq!(
+        env.admin_status(
+            "PATCH",
+            &format!("/_sim/tenants/{}/directory", env.tenant),
+            Some(rename)
+        )
+        .await,
+        200
+    );
+    let (changes, _, _) = walk(&env, &t, &link).await;
+    let expected = fixture("graph-users-delta-partial.json");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_shape(&expected["value"][0], &changes[0]);
+    let keys: Vec<&String> = changes[0].as_object().expect("record").keys().collect();
+    assert_eq!(keys.len(), 2, "only the id and what changed: {keys:?}");
+}

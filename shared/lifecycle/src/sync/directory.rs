@@ -410,6 +410,35 @@ mod tests {
     }
 
     #[test]
+    fn records_as_the_delta_overview_allows_them_are_merged() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../m365-sim/tests/fixtures/graph-users-delta-partial.json"
+        );
+        let page: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+        let user = |id: &str| DirectoryEntry {
+            id: id.to_owned(),
+            ..stored(EntryKind::User, "bob@contoso.com", Some("Bob"))
+        };
+        let [renamed, moved] = [&page["value"][0], &page["value"][1]];
+        let fields = Fields::of(EntryKind::User, renamed).expect("id");
+        assert!(!fields.is_whole());
+        let merged = fields.merged_into(user("87d349ed-44d7-43e1-9a83-5f2406dee5bd"));
+        assert_eq!(
+            (merged.name.as_str(), merged.detail.as_deref()),
+            ("bob@contoso.com", Some("Robert Builder"))
+        );
+        let merged = Fields::of(EntryKind::User, moved)
+            .expect("id")
+            .merged_into(user("0b3c5a2e-0e4d-4f6e-8a1b-2c3d4e5f6a7b"));
+        assert_eq!(
+            (merged.name.as_str(), merged.detail.as_deref()),
+            ("robert@contoso.com", Some("Bob"))
+        );
+    }
+
+    #[test]
     fn a_partial_record_changes_only_what_it_carries() {
         let group = stored(EntryKind::Group, "Sales", Some("sales@contoso.com"));
         // A group whose mail changed, displayName left out: the name stays.
