@@ -6,9 +6,14 @@ use chrono::Utc;
 use model::retry::parse_retry_after;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-/// A client with timeouts: no Microsoft call may hang a function until its deadline.
+/// A client with timeouts (no Microsoft call may hang a function until its deadline) that
+/// follows no redirect and sends no `Referer`: a 307 would re-send a token request's secret
+/// form to the `Location` host, and a Referer would carry a paging link's state token. A 3xx is
+/// an answer like any other non-success.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .referer(false)
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("m365-inline/", env!("CARGO_PKG_VERSION")))

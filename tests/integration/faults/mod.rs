@@ -5,4 +5,5 @@ pub mod crash;
 pub mod hostile;
 pub mod privilege;
 pub mod races;
+pub mod redirect;
 pub mod storm;
