@@ -6,13 +6,13 @@
 use microsoft::exchange::{Cmdlet, ExchangeAdmin};
 use serde_json::{Value, json};
 
-use integration_tests::lab::vendor;
+use integration_tests::lab::{Lab, vendor};
 
 use crate::functions::sync::{message, synced};
 
 #[tokio::test]
 async fn an_on_premises_connector_of_the_old_shape_is_set_to_the_vendors_ips() {
-    let lab = integration_tests::lab::Lab::start().await;
+    let lab = Lab::start().await;
     let (tenant, syncer, _) = synced(&lab).await;
     let names = vendor().names();
     let record = lab.record(tenant).await;

@@ -1,6 +1,7 @@
 //! What a real tenant does that a friendly simulator would not: each test pins one behaviour of
-//! Microsoft 365 from its documentation or from production callers (the review of the clients
-//! against Microsoft), and fails if the product goes back to assuming the friendly version.
+//! Microsoft 365 from its documentation or from production callers (each test names its source;
+//! docs/design.md, "External systems", says how the simulator stands in), and fails if the
+//! product goes back to assuming the friendly version.
 
 pub mod batch;
 pub mod connectors;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin, Kind, allowed_ips, set_allowed_ips},
+    exchange::{self, Cmdlet, ExchangeAdmin, Kind, allowed_ips, set_allowed_ips},
     fields::text,
 };
 use model::vendor::ManagedNames;
@@ -144,13 +144,9 @@ async fn remove_named(
         if !ours && !request.adopt_existing {
             continue;
         }
-        match exchange
-            .invoke(&Cmdlet::new(format!("Remove-{noun}")).param("Identity", *name))
-            .await
-        {
-            Ok(_) => removed.push((*name).to_owned()),
-            Err(err) if err.kind() == Some(Kind::NotFound) => absent.push((*name).to_owned()),
-            Err(err) => return Err(err.into()),
+        match exchange::remove(&exchange, noun, name).await? {
+            true => removed.push((*name).to_owned()),
+            false => absent.push((*name).to_owned()),
         }
         ctx.forget(kind, name).await?;
     }

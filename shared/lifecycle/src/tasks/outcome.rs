@@ -15,3 +15,17 @@ pub enum Outcome {
         reason: String,
     },
 }
+
+impl Outcome {
+    /// How soon a step looks again at something Microsoft has not caught up with yet (a new
+    /// object not listed, a role not reaching Exchange): replication takes seconds to minutes.
+    pub const RECHECK: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+    /// Waiting for `reason`, looked at again after [`Self::RECHECK`].
+    pub fn recheck(reason: impl Into<String>) -> Self {
+        Self::Wait {
+            until: Utc::now() + Self::RECHECK,
+            reason: reason.into(),
+        }
+    }
+}

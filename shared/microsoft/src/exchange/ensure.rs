@@ -1,4 +1,5 @@
-//! Look before you create: the idempotent "ensure" every step that makes an Exchange object uses.
+//! Look before you create, and count "not there" as removed: the idempotent "ensure" and
+//! "remove" every step that makes or takes away a named Exchange object uses.
 
 use serde_json::Value;
 
@@ -16,6 +17,19 @@ pub async fn find(
     {
         Ok(found) => Ok(found.into_iter().next()),
         Err(err) if err.kind() == Some(Kind::NotFound) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// Removes the object named `name` with `Remove-{noun}`; answers whether it was there (an
+/// object already gone is removed too, so a retry is harmless).
+pub async fn remove(exchange: &impl ExchangeAdmin, noun: &str, name: &str) -> Result<bool, ExchangeError> {
+    match exchange
+        .invoke(&Cmdlet::new(format!("Remove-{noun}")).param("Identity", name))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(err) if err.kind() == Some(Kind::NotFound) => Ok(false),
         Err(err) => Err(err),
     }
 }

@@ -24,7 +24,7 @@ pub use self::{
     allow_list::{allow_list_entries, allowed_ips, get_filter_policy, set_allowed_ips},
     batch::MAX_BATCH,
     cmdlet::{Cmdlet, add_remove},
-    ensure::{ensure, find},
+    ensure::{ensure, find, remove},
     error::{ExchangeError, Kind},
 };
 

@@ -75,6 +75,15 @@ impl GraphError {
         }
     }
 
+    /// Graph refused to make what exists already: "One or more added object references already
+    /// exist" (a member), "Another object with the same value for property proxyAddresses already
+    /// exists" (a group), "A conflicting object with one or more of the specified property values
+    /// is present" (a role assignment). All are 400 Bad Request.
+    pub fn already_exists(&self) -> bool {
+        let text = self.to_string();
+        self.status() == Some(400) && (text.contains("already exist") || text.contains("conflicting object"))
+    }
+
     /// The object does not exist (deleting it again is success).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)

@@ -351,5 +351,17 @@ mod tests {
             None,
         );
         assert!(gone.is_sync_reset());
+        let refused = |message: &str| {
+            let body = format!(r#"{{"error":{{"code":"Request_BadRequest","message":"{message}"}}}}"#);
+            status_error("POST", "/groups", 400, body.as_bytes(), None)
+        };
+        for message in [
+            "One or more added object references already exist for the following modified properties: 'members'.",
+            "Another object with the same value for property proxyAddresses already exists.",
+            "A conflicting object with one or more of the specified property values is present in the directory.",
+        ] {
+            assert!(refused(message).already_exists(), "{message}");
+        }
+        assert!(!refused("Invalid value specified for property 'mailNickname'.").already_exists());
     }
 }

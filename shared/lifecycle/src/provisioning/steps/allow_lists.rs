@@ -93,10 +93,7 @@ const ACCEPTED: &str = "accepted";
 const SPOOF_LISTING: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 fn listing_wait() -> Outcome {
-    Outcome::Wait {
-        until: Utc::now() + chrono::TimeDelta::seconds(30),
-        reason: "waiting for the new spoof entry to be listed by Exchange".to_owned(),
-    }
+    Outcome::recheck("waiting for the new spoof entry to be listed by Exchange")
 }
 
 /// Adds the vendor IPs missing from the IP Allow List and records exactly those as ours.

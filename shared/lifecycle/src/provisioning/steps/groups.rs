@@ -66,11 +66,10 @@ pub async fn create_groups(ctx: &StepContext<'_>) -> Result<Outcome, StepError> 
                         group
                     }
                     // Made by an earlier run whose answer was lost, and not listed yet.
-                    Err(err) if err.status() == Some(400) && err.to_string().contains("already exists") => {
-                        return Ok(Outcome::Wait {
-                            until: Utc::now() + Duration::seconds(30),
-                            reason: format!("waiting for Graph to list the group {name}, which exists"),
-                        });
+                    Err(err) if err.already_exists() => {
+                        return Ok(Outcome::recheck(format!(
+                            "waiting for Graph to list the group {name}, which exists"
+                        )));
                     }
                     Err(err) => return Err(err.into()),
                 }
@@ -154,8 +153,7 @@ pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepErr
                 None if adding => added += 1,
                 None => removed += 1,
                 // "One or more added object references already exist": someone was quicker.
-                Some(err)
-                    if adding && err.status() == Some(400) && err.to_string().contains("already exist") => {}
+                Some(err) if adding && err.already_exists() => {}
                 // Not a member any more: the removal is done.
                 Some(err) if !adding && err.is_not_found() => {}
                 // The new group is not known everywhere yet.
@@ -169,10 +167,10 @@ pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepErr
         }
     }
     if !unseen.is_empty() {
-        return Ok(Outcome::Wait {
-            until: Utc::now() + Duration::seconds(30),
-            reason: format!("waiting for Graph to know the new group(s) {}", unseen.join(", ")),
-        });
+        return Ok(Outcome::recheck(format!(
+            "waiting for Graph to know the new group(s) {}",
+            unseen.join(", ")
+        )));
     }
     Ok(Outcome::Done(Some(format!(
         "{} protected user(s); {added} membership(s) added, {removed} removed",
@@ -288,10 +286,10 @@ pub async fn wait_for_groups(ctx: &StepContext<'_>) -> Result<Outcome, StepError
             missing.join(", ")
         )));
     }
-    Ok(Outcome::Wait {
-        until: Utc::now() + Duration::seconds(30),
-        reason: format!("waiting for Exchange to see {}", missing.join(", ")),
-    })
+    Ok(Outcome::recheck(format!(
+        "waiting for Exchange to see {}",
+        missing.join(", ")
+    )))
 }
 
 /// The calls of [`create_groups`].

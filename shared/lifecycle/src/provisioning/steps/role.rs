@@ -143,10 +143,9 @@ async fn role_pending(ctx: &StepContext<'_>, err: &ExchangeError) -> Result<Outc
         Some(at) if Utc::now() - at < ROLE_PROPAGATION => {
             // A token minted before the role was assigned never carries it.
             ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, Resource::Exchange);
-            Ok(Outcome::Wait {
-                until: Utc::now() + Duration::seconds(30),
-                reason: "the Exchange Administrator role is still reaching Exchange".to_owned(),
-            })
+            Ok(Outcome::recheck(
+                "the Exchange Administrator role is still reaching Exchange",
+            ))
         }
         _ => Err(StepError::AdminAction(format!(
             "Exchange refuses the app ({err}): assign the Exchange Administrator role to the app in Entra ID, then re-run provisioning"

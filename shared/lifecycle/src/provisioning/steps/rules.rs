@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin, ExchangeError, Kind, ensure, find},
+    exchange::{Cmdlet, ExchangeAdmin, ExchangeError, ensure, find, remove},
     fields::{named, same_set, strings, text},
 };
 use model::{policy::PolicyTargets, vendor::ManagedNames};
@@ -169,14 +169,7 @@ pub async fn create_rules(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     }
     let surplus = surplus_parts(ctx, parts.len()).await?;
     for name in &surplus {
-        match exchange
-            .invoke(&Cmdlet::new("Remove-TransportRule").param("Identity", name.as_str()))
-            .await
-        {
-            Ok(_) => {}
-            Err(err) if err.kind() == Some(Kind::NotFound) => {}
-            Err(err) => return Err(err.into()),
-        }
+        remove(&exchange, "TransportRule", name).await?;
         ctx.forget(ResourceKind::TransportRule, name).await?;
     }
     let mut note = format!("{created} of {} rules created (disabled)", rules.len());

@@ -158,8 +158,7 @@ pub async fn ensure_role(
                 .await;
             // Made by an earlier run of ours (its intent is recorded) and not listed yet.
             if let Err(err) = &created
-                && err.status() == Some(400)
-                && err.to_string().contains("conflicting object")
+                && err.already_exists()
                 && ours.is_some()
             {
                 return Ok(None);
@@ -192,10 +191,7 @@ async fn record_assignment(
 
 /// The wait for an assignment Entra has made but does not list yet.
 pub fn replication_wait(what: &str) -> Outcome {
-    Outcome::Wait {
-        until: chrono::Utc::now() + chrono::TimeDelta::seconds(30),
-        reason: format!("waiting for Entra ID to list {what}"),
-    }
+    Outcome::recheck(format!("waiting for Entra ID to list {what}"))
 }
 
 /// The calls of [`preflight`].
