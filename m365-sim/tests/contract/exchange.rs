@@ -283,6 +283,45 @@ async fn spoof_items_have_guids_and_are_removed_by_ids() {
     }
 }
 
+/// With Microsoft's documented activation time as its lag, a new spoof entry is listed only
+/// after it, and then for good (spoofed-sender entries never expire).
+#[tokio::test]
+async fn a_new_spoof_entry_is_listed_after_its_activation_and_kept() {
+    let doc = fixture("exchange-spoof-entry-activation.json");
+    let active_within = doc["active_within_seconds"].as_u64().expect("seconds");
+    assert_eq!(doc["spoof_entries_expire"], json!(false));
+    let env = Env::new(json!({"replication_lag_seconds": active_within})).await;
+    let t = env.token(EXO).await;
+    let p = json!({"Identity": "Default", "Action": "Allow", "SpoofedUser": "contoso.com", "SendingInfrastructure": "tmcas.trendmicro.com", "SpoofType": "External"});
+    let r = env.exo(&t, "New-TenantAllowBlockListSpoofItems", p).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let env = &env;
+    let listed = |t: String| async move {
+        let list = env
+            .exo(
+                &t,
+                "Get-TenantAllowBlockListSpoofItems",
+                json!({"Identity": "Default"}),
+            )
+            .await;
+        assert_eq!(list.status, 200, "{}", list.body);
+        list.body["value"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(listed(t.clone()).await, 0, "not listed at once");
+    env.sim.advance_clock(active_within as f64 - 10.0);
+    assert_eq!(
+        listed(t.clone()).await,
+        0,
+        "not listed before its activation time"
+    );
+    env.sim.advance_clock(11.0);
+    assert_eq!(listed(t).await, 1, "listed once active");
+    env.sim.advance_clock(90.0 * 86_400.0);
+    // The token of 90 days ago has long expired.
+    let t = env.token(EXO).await;
+    assert_eq!(listed(t).await, 1, "never expires");
+}
+
 #[tokio::test]
 async fn list_paging_reposts_the_same_body() {
     let env = Env::new(json!({"domains": ["a.com", "b.com", "c.com", "d.com"]})).await;

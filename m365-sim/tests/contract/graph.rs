@@ -313,6 +313,45 @@ async fn organization_domains_and_records() {
     assert_eq!(env.graph("GET", "/bogus", &t, None).await.status, 400);
 }
 
+/// A domain Exchange Online moved to DNSSEC gets a host of the documented form (the fixture's
+/// `host_form`), in `serviceConfigurationRecords` as in the simulated DNS.
+#[tokio::test]
+async fn a_domain_moved_to_dnssec_gets_an_mx_microsoft_host() {
+    let env = Env::new(json!({"domains": ["contoso.com"]})).await;
+    let form = &fixture("dns-exchange-online-mx.json")["host_form"];
+    let r = env
+        .admin(
+            "PATCH",
+            &format!("/_sim/tenants/{}/directory", env.tenant),
+            Some(json!({"dnssec_mx_domains": [form["prefix_of"]]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = env.token(GRAPH).await;
+    let recs = env
+        .graph(
+            "GET",
+            "/domains/contoso.com/serviceConfigurationRecords",
+            &t,
+            None,
+        )
+        .await;
+    let host = recs.body["value"][0]["mailExchange"]
+        .as_str()
+        .expect("mailExchange")
+        .to_owned();
+    let text = |k: &str| form[k].as_str().expect(k).to_owned();
+    let label = host
+        .strip_prefix(&text("prefix"))
+        .and_then(|rest| rest.strip_suffix(&text("suffix")))
+        .and_then(|label| label.strip_suffix(&text("label_tail")))
+        .unwrap_or_else(|| panic!("{host} is not of the documented form"));
+    assert!(
+        label.len() == 1 && text("label_letters").contains(label),
+        "{host}: label {label:?}"
+    );
+}
+
 #[tokio::test]
 async fn service_principals_and_role_assignments() {
     let env = Env::new(json!({"exchange_admin_role": false})).await;

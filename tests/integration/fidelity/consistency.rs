@@ -105,3 +105,32 @@ async fn a_group_whose_answer_was_lost_and_is_not_listed_yet_is_waited_for_not_m
         "each group once: {groups:#}"
     );
 }
+
+/// Microsoft says a Tenant Allow/Block List entry "should be active within 5 minutes": a spoof
+/// entry listed only then is waited for and created once.
+#[tokio::test]
+async fn a_spoof_entry_listed_only_after_microsofts_five_minutes_is_created_once() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../m365-sim/tests/fixtures/exchange-spoof-entry-activation.json"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    let lab = Lab::start().await;
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"],
+        "users": [{"user_principal_name": "alice@contoso.com"}, {"user_principal_name": "bob@contoso.com"}],
+        "replication_lag_seconds": doc["active_within_seconds"]
+    }));
+    // A 1 ms delay on the create only counts it.
+    let creates = lab.fault(json!({
+        "tenant": tenant.to_string(), "surface": "exchange", "latency_ms": 1,
+        "match": "New-TenantAllowBlockListSpoofItems"
+    }));
+    let first = lab.provision(request(tenant)).await.expect("provision");
+    let (done, waits) = drive(&lab, first).await;
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    assert!(waits >= 5, "waited out the five minutes: {waits}");
+    assert_eq!(lab.hits_of(creates), 1, "created once");
+    let spoof = lab.dump(tenant)["exchange"]["spoof_items"].clone();
+    assert_eq!(spoof.as_array().map(Vec::len), Some(1), "one entry: {spoof:#}");
+}

@@ -26,7 +26,7 @@ pub struct Domain {
 impl Domain {
     /// The Exchange Online MX host Microsoft gives the domain:
     /// `<domain-with-dashes>.mail.protection.outlook.com`, or after the DNSSEC move
-    /// `<domain-with-dashes>.r-v1.mx.microsoft` ([inferred] label).
+    /// `<domain-with-dashes>.r-v1.mx.microsoft` (one letter before `-v1`; the contract fixture pins the form).
     pub fn exchange_mx(&self) -> String {
         if self.dnssec_mx {
             format!("{}.r-v1.mx.microsoft", self.name.replace('.', "-"))

@@ -173,6 +173,32 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_mx_hosts_of_each_cloud_route_to_exchange() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../m365-sim/tests/fixtures/dns-exchange-online-mx.json"
+        );
+        let fixture: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+        // The expected record is the one Microsoft gave before any move: a moved domain is
+        // recognised by its host alone.
+        let expected = ["contoso-com.mail.protection.outlook.com".to_owned()];
+        for case in fixture["cases"].as_array().expect("cases") {
+            let cloud: model::cloud::Cloud = serde_json::from_value(case["cloud"].clone()).expect("cloud");
+            let live: Vec<String> = serde_json::from_value(case["live"].clone()).expect("live");
+            let expected: &[String] = match cloud {
+                model::cloud::Cloud::Commercial => &expected,
+                _ => &[],
+            };
+            assert_eq!(
+                routes_to_exchange(&live, expected, cloud.exchange_mx_suffixes()),
+                case["routes_to_exchange"].as_bool().expect("verdict"),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
     fn expected_mx_is_read_from_mx_records_only() {
         let a = answer(json!({"value": [
             {"recordType": "Mx", "mailExchange": "contoso-com.mail.protection.outlook.com", "preference": 0},

@@ -153,3 +153,23 @@ pub fn add_allowed_ips_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<Plan
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_created_spoof_entry_is_waited_for_at_least_as_long_as_microsoft_says_it_takes() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../m365-sim/tests/fixtures/exchange-spoof-entry-activation.json"
+        );
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+        let documented = doc["active_within_seconds"].as_i64().expect("seconds");
+        assert!(
+            SPOOF_LISTING >= chrono::TimeDelta::seconds(documented),
+            "{SPOOF_LISTING} is shorter than the documented {documented} s"
+        );
+    }
+}
