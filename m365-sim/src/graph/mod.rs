@@ -494,6 +494,8 @@ pub fn fault_reply(hit: &FaultHit, status: u16) -> GraphReply {
             "Service unavailable. Please retry later.",
         ),
         504 => error(504, "gatewayTimeout", "Gateway timeout."),
+        // What the directory answers a token without the permission the call needs.
+        403 => forbidden(),
         s => error(
             s,
             "generalException",

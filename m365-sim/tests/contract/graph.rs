@@ -53,7 +53,10 @@ async fn missing_app_role_gives_403() {
     assert_eq!(env.graph("GET", "/users", &t, None).await.status, 200);
     let r = env.graph("GET", "/groups", &t, None).await;
     assert_eq!(r.status, 403);
-    assert_eq!(r.body["error"]["code"], "Authorization_RequestDenied");
+    let denied = fixture("graph-permission-denied.json");
+    assert_shape(&denied, &r.body);
+    assert_eq!(r.body["error"]["code"], denied["error"]["code"]);
+    assert_eq!(r.body["error"]["message"], denied["error"]["message"]);
     let r = env.graph("GET", "/sites/root", &t, None).await;
     assert_eq!(
         (r.status, r.body["error"]["code"].as_str()),

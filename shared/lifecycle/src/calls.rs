@@ -40,9 +40,15 @@ impl CallError {
         }
     }
 
-    /// Whether the tenant's grant is gone and its admin must consent again.
+    /// Whether the tenant's grant is gone and its admin must consent again: Entra refuses or
+    /// strips the grant, or Graph refuses a call the grant should allow. (A step whose
+    /// permission is optional maps Graph's refusal to an admin action before this.)
     pub fn needs_reconsent(&self) -> bool {
-        matches!(self, Self::Token(err) if err.needs_reconsent())
+        match self {
+            Self::Token(err) => err.needs_reconsent(),
+            Self::Graph(err) => err.permission_denied(),
+            _ => false,
+        }
     }
 
     /// Whether Exchange refuses the app for want of its role (the admin must assign it).

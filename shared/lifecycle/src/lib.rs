@@ -6,6 +6,7 @@
 //! - [`Lifecycle`]: the doors of `provision`, `deprovision` and `policy-targets`, and the
 //!   continuations of every kind;
 //! - [`sync`]: `daily-sync` and `sync-worker`; [`refresh`]: `token-refresh`; [`status`];
+//!   [`reconsent`]: a tenant whose grant is gone, as any of them finds it;
 //! - [`tokens`]: the one token path; [`clients`]: Microsoft clients made with it; [`calls`]:
 //!   what their calls (and the store's) fail with, classified once;
 //! - [`function`]: the Lambda process every function's `main` runs; [`telemetry`]: its logs.
@@ -25,6 +26,7 @@ pub mod entry;
 pub mod function;
 pub mod policy_targets;
 pub mod provisioning;
+pub mod reconsent;
 pub mod refresh;
 pub mod status;
 pub mod sync;

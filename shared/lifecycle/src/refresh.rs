@@ -10,12 +10,12 @@ use model::{
     event::EventError,
     retry::RetryPolicy,
     sites::Site,
-    tenant::{LifecycleState, TenantId},
+    tenant::TenantId,
 };
 use serde::Serialize;
 use serde_json::Value;
 use state::{
-    store::{Store, StoreError, TenantRecord},
+    store::{Store, StoreError},
     vault::Vault,
 };
 
@@ -151,7 +151,7 @@ impl Refresher {
                     let reason = format!(
                         "Entra refused the tenant's grant ({err}); the tenant's admin must grant admin consent to the app again"
                     );
-                    self.mark_reconsent(&tenant, &reason).await?;
+                    crate::reconsent::mark(&self.store, tenant.tenant_id, &reason).await?;
                     report.needs_reconsent.push(Reconsent {
                         tenant_id: tenant.tenant_id,
                         aadsts,
@@ -178,30 +178,6 @@ impl Refresher {
             "token refresh finished"
         );
         Ok(report)
-    }
-
-    /// Moves an active tenant to `needs_reconsent` (it leaves the site index: sync skips it).
-    async fn mark_reconsent(&self, tenant: &TenantRecord, reason: &str) -> Result<(), StoreError> {
-        for _ in 0..3 {
-            let Some(mut current) = self.store.tenant(tenant.tenant_id).await? else {
-                return Ok(());
-            };
-            if current.state != LifecycleState::Active {
-                return Ok(());
-            }
-            current.state = LifecycleState::NeedsReconsent;
-            current.attention = Some(reason.to_owned());
-            current.updated_at = Utc::now();
-            match self.store.update(&mut current).await {
-                Ok(()) => {
-                    tracing::warn!(tenant = %tenant.tenant_id, "tenant needs re-consent");
-                    return Ok(());
-                }
-                Err(StoreError::Conflict { .. }) => continue,
-                Err(err) => return Err(err),
-            }
-        }
-        Ok(())
     }
 
     /// Builds every dependency from `source` (README: Configuration).

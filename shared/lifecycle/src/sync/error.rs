@@ -61,6 +61,15 @@ impl SyncError {
         }
     }
 
+    /// Whether the tenant's grant is gone and its admin must consent again.
+    pub fn needs_reconsent(&self) -> bool {
+        match self {
+            Self::Call(err) => err.needs_reconsent(),
+            Self::Repair(err) => err.needs_reconsent(),
+            _ => false,
+        }
+    }
+
     /// Microsoft refused the token (expired early or revoked): mint a new one.
     pub fn is_unauthorized(&self) -> bool {
         matches!(self, Self::Call(err) if err.refused_token().is_some())

@@ -224,7 +224,15 @@ impl Syncer {
                 if let Err(release) = self.release(&mut claimed.clone()).await {
                     tracing::warn!(tenant = %id, error = %release, "could not release the sync claim; it lapses");
                 }
-                Err(err)
+                if !err.needs_reconsent() {
+                    return Err(err);
+                }
+                // No retry helps: the tenant waits for its admin, out of the site's runs.
+                let reason = format!(
+                    "Microsoft refused the tenant's grant ({err}); the tenant's admin must grant admin consent to the app again"
+                );
+                crate::reconsent::mark(&self.store, id, &reason).await?;
+                Ok(TenantReport::skipped(id, format!("needs re-consent: {err}")))
             }
         }
     }
@@ -239,13 +247,7 @@ impl Syncer {
     ) -> Result<TenantReport, SyncError> {
         let id = tenant.tenant_id;
         let tenant = tenant.clone();
-        let graph = match self.ms.graph(&tenant).await {
-            Err(err) if err.needs_reconsent() => {
-                self.release(&mut state).await?;
-                return Ok(TenantReport::skipped(id, format!("needs re-consent: {err}")));
-            }
-            other => other?,
-        };
+        let graph = self.ms.graph(&tenant).await?;
         let mut report = TenantReport::skipped(id, String::new());
         report.outcome = Outcome::Synced;
         report.reason = None;
@@ -283,13 +285,7 @@ impl Syncer {
         self.expected_mx(&graph, &verified, &mut state).await?;
 
         // Exchange: every read in one $batch; accepted domains only when the domains changed.
-        let exchange = match self.ms.exchange(&tenant).await {
-            Err(err) if err.needs_reconsent() => {
-                self.release(&mut state).await?;
-                return Ok(TenantReport::skipped(id, format!("needs re-consent: {err}")));
-            }
-            other => other?,
-        };
+        let exchange = self.ms.exchange(&tenant).await?;
         let mut cmdlets = drift::read_cmdlets().to_vec();
         if domains_changed {
             cmdlets.push(Cmdlet::new("Get-AcceptedDomain"));

@@ -106,6 +106,13 @@ impl GraphError {
     pub fn is_forbidden(&self) -> bool {
         self.status() == Some(403)
     }
+
+    /// The directory refused the call for want of a permission (403
+    /// `Authorization_RequestDenied`, "Insufficient privileges to complete the operation."): the
+    /// token does not carry what the call needs, so the grant no longer holds it.
+    pub fn permission_denied(&self) -> bool {
+        self.is_forbidden() && self.code() == Some("Authorization_RequestDenied")
+    }
 }
 
 impl Retryable for GraphError {

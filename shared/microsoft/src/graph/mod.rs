@@ -308,6 +308,22 @@ mod tests {
     }
 
     #[test]
+    fn graphs_refusal_for_want_of_a_permission_is_told_apart() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../m365-sim/tests/fixtures/graph-permission-denied.json"
+        );
+        let body = std::fs::read(path).expect("fixture");
+        let denied = status_error("POST", "/groups", 403, &body, None);
+        assert!(denied.permission_denied(), "{denied}");
+        // Other refusals are not a grant problem: SharePoint's own 403, or a 403 without Graph's body.
+        let sharepoint = br#"{"error": {"code": "accessDenied", "message": "Access denied"}}"#;
+        assert!(!status_error("GET", "/sites/root", 403, sharepoint, None).permission_denied());
+        assert!(!status_error("GET", "/users", 403, b"<html>", None).permission_denied());
+        assert!(!status_error("GET", "/users", 400, &body, None).permission_denied());
+    }
+
+    #[test]
     fn paths_go_under_the_version_and_links_must_stay_on_the_origin() {
         let graph = client();
         assert_eq!(
