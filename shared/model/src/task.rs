@@ -48,6 +48,17 @@ pub enum TaskKind {
     PolicyTargets,
 }
 
+impl TaskKind {
+    /// The function that starts tasks of this kind (and continues them when asked directly).
+    pub fn function(self) -> &'static str {
+        match self {
+            Self::Provision => "provision",
+            Self::Deprovision => "deprovision",
+            Self::PolicyTargets => "policy-targets",
+        }
+    }
+}
+
 /// The overall state of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -230,3 +230,62 @@ async fn over_a_hundred_hostile_events_get_typed_errors_and_change_nothing() {
 fn truncated(event: &Value) -> String {
     event.to_string().chars().take(120).collect()
 }
+
+/// Each function continues only its own kind of task: a `task_id` of another kind is refused
+/// with the function that runs it, and the task is left as it was.
+#[tokio::test]
+async fn a_task_id_of_another_kind_is_refused_and_changes_nothing() {
+    let lab = Lab::start().await;
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"],
+        "users": [{"user_principal_name": "alice@contoso.com"}, {"user_principal_name": "bob@contoso.com"}]
+    }));
+    let provisioned = lab
+        .provision(crate::functions::provision::request(tenant))
+        .await
+        .expect("provision");
+    assert_eq!(provisioned["status"], "succeeded", "{provisioned:#}");
+    let provisioning = provisioned["task_id"].as_str().expect("task id").to_owned();
+    let targets = lab
+        .policy_targets(
+            json!({"tenant_id": tenant.to_string(), "policy_targets": {"users": ["alice@contoso.com"]}}),
+        )
+        .await
+        .expect("policy targets");
+    let deprovisioning = lab
+        .deprovision(crate::functions::deprovision::deprovision_event(
+            tenant, "standard",
+        ))
+        .await;
+    let deprovisioning = match deprovisioning {
+        Ok(view) => view["task_id"].as_str().expect("task id").to_owned(),
+        Err(err) => panic!("deprovision: {err:?}"),
+    };
+    let targets = targets["task_id"].as_str().expect("task id").to_owned();
+    let before = lab.counts(tenant);
+    let calls: [(&str, &str, &str); 6] = [
+        ("policy-targets", provisioning.as_str(), "provision"),
+        ("policy-targets", deprovisioning.as_str(), "deprovision"),
+        ("deprovision", provisioning.as_str(), "provision"),
+        ("deprovision", targets.as_str(), "policy-targets"),
+        ("provision", deprovisioning.as_str(), "deprovision"),
+        ("provision", targets.as_str(), "policy-targets"),
+    ];
+    for (function, task, owner) in calls {
+        let event = json!({"task_id": task});
+        let answer = match function {
+            "policy-targets" => lab.policy_targets(event.clone()).await,
+            "deprovision" => lab.deprovision(event.clone()).await,
+            _ => lab.provision(event.clone()).await,
+        };
+        let err = answer.expect_err(&format!("{function} must refuse {task}"));
+        assert_eq!(err.error_type, "InvalidInput", "{function} {task}: {err:?}");
+        assert!(
+            err.error_message.contains("`task_id`")
+                && err.error_message.contains(&format!("continue it with `{owner}`")),
+            "{function} {task}: {}",
+            err.error_message
+        );
+    }
+    assert_eq!(lab.counts(tenant), before, "no call to Microsoft");
+}

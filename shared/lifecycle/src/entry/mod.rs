@@ -81,15 +81,20 @@ impl Lifecycle {
             ))),
             Invocation::Start(request) => {
                 let task_id = self.engine.open_or_join::<Provisioning>(&request).await?;
-                Ok(Answer::Task(self.resume(task_id, deadline, false).await?))
+                Ok(Answer::Task(
+                    self.resume(task_id, deadline, false, Some(TaskKind::Provision))
+                        .await?,
+                ))
             }
-            Invocation::Continue(Continue { task_id }) => {
-                Ok(Answer::Task(self.resume(task_id, deadline, true).await?))
-            }
+            Invocation::Continue(Continue { task_id }) => Ok(Answer::Task(
+                self.resume(task_id, deadline, true, Some(TaskKind::Provision))
+                    .await?,
+            )),
+            // The continuation queue carries every kind; only the functions can send to it.
             Invocation::Batch(continuations) => {
                 let mut answer = SqsBatchResponse::default();
                 for (message_id, Continue { task_id }) in continuations {
-                    if let Err(err) = self.resume(task_id, deadline, false).await {
+                    if let Err(err) = self.resume(task_id, deadline, false, None).await {
                         tracing::error!(task = %task_id, error = %err, "continuation failed; SQS will deliver it again");
                         answer.add_failure(message_id);
                     }
@@ -126,21 +131,31 @@ impl Lifecycle {
         let deadline = usable(deadline);
         if event.get("task_id").is_some() {
             let Continue { task_id } = event::from_value(event)?;
-            return self.resume(task_id, deadline, true).await;
+            return self.resume(task_id, deadline, true, Some(P::KIND)).await;
         }
         let request = P::parse(event)?;
         let task_id = self.engine.open_or_join::<P>(&request).await?;
-        self.resume(task_id, deadline, false).await
+        self.resume(task_id, deadline, false, Some(P::KIND)).await
     }
 
-    /// Runs the task, whatever its kind, as far as it can go now (see [`Engine::run`]).
+    /// Runs the task as far as it can go now (see [`Engine::run`]); `only` refuses, changing
+    /// nothing, a task of another kind (a function asked directly runs its own kind only).
     pub async fn resume(
         &self,
         task_id: TaskId,
         deadline: Option<SystemTime>,
         look_now: bool,
+        only: Option<TaskKind>,
     ) -> Result<TaskView, TaskError> {
         let task = self.engine.task(task_id).await?;
+        if let Some(called) = only.filter(|kind| *kind != task.task.kind) {
+            return Err(TaskError::WrongKind {
+                task: task_id.to_string(),
+                kind: task.task.kind,
+                called: called.function(),
+                owner: task.task.kind.function(),
+            });
+        }
         // Boxed: the step machine is a deep future, kept off the stack.
         match task.task.kind {
             TaskKind::Provision => Box::pin(self.engine.run::<Provisioning>(task, deadline, look_now)).await,

@@ -104,6 +104,20 @@ pub enum TaskError {
     /// No such task.
     #[error("invalid `task_id`: no task {0} exists (finished tasks expire after 30 days)")]
     UnknownTask(String),
+    /// The task is of a kind this function does not run; nothing was changed.
+    #[error(
+        "invalid `task_id`: task {task} is a {kind:?} task, which `{called}` does not run; continue it with `{owner}`"
+    )]
+    WrongKind {
+        /// The task.
+        task: String,
+        /// Its kind.
+        kind: model::task::TaskKind,
+        /// The function that was invoked.
+        called: &'static str,
+        /// The function that runs it.
+        owner: &'static str,
+    },
     /// No such tenant.
     #[error("invalid `tenant_id`: tenant {0} is not under management")]
     UnknownTenant(String),
@@ -125,7 +139,7 @@ impl TaskError {
     /// A stable name for the error's kind (the Lambda error type).
     pub fn error_type(&self) -> &'static str {
         match self {
-            Self::Input(_) => "InvalidInput",
+            Self::Input(_) | Self::WrongKind { .. } => "InvalidInput",
             Self::WrongState { .. } => "WrongLifecycleState",
             Self::Quarantine { .. } => "QuarantineNotAcknowledged",
             Self::UnknownTask(_) | Self::UnknownTenant(_) => "NotFound",
