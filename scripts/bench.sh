@@ -13,7 +13,7 @@ packages=(-p hello-world)
 for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
 echo "==> cargo lambda build --release (functions and hello-world)"
 # shellcheck disable=SC2086
-cargo lambda build --release --output-format zip ${CARGO_LAMBDA_FLAGS:-} "${packages[@]}"
+cargo lambda build --locked --release --output-format zip ${CARGO_LAMBDA_FLAGS:-} "${packages[@]}"
 for package in "${packages[@]}"; do
   [ "$package" = -p ] && continue
   dir="target/lambda/$package"
@@ -28,6 +28,6 @@ PY
 done
 
 echo "==> cargo build --profile benchmark -p bench"
-cargo build --profile benchmark -p bench
+cargo build --locked --profile benchmark -p bench
 echo "==> bench"
 "$ROOT/target/benchmark/bench"

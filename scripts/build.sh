@@ -8,7 +8,7 @@ export PATH="$ROOT/.venv/bin:$PATH"
 packages=()
 for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
 # shellcheck disable=SC2086
-cargo lambda build --release --output-format zip ${CARGO_LAMBDA_FLAGS:-} "${packages[@]}"
+cargo lambda build --locked --release --output-format zip ${CARGO_LAMBDA_FLAGS:-} "${packages[@]}"
 for dir in functions/*/; do
   name=$(basename "$dir")
   zip="target/lambda/$name/bootstrap.zip"

@@ -9,10 +9,12 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all --check
+step "cargo deny (advisories, bans, licenses, sources; offline)"
+"$ROOT/scripts/deny.sh"
 step "cargo clippy"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cargo test"
-cargo test --workspace
+cargo test --locked --workspace
 step "cfn-lint"
 "$VENV/bin/cfn-lint" infra/template.yaml
 step "sam validate --lint"

@@ -20,7 +20,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "==> building the functions"
-cargo build -q $(printf -- '-p %s ' "${FUNCTIONS[@]}") --bins
+cargo build --locked -q $(printf -- '-p %s ' "${FUNCTIONS[@]}") --bins
 scripts/local.sh up
 PORT=$(free_port)
 cargo lambda watch -P "$PORT" --env-file .env.local >"$ROOT/.local/watch.log" 2>&1 &

@@ -39,7 +39,7 @@ up() {
   start_moto "$STATE/moto.log"
   echo "$MOTO_PID" >"$STATE/moto.pid"
   echo "moto on $MOTO_URL (pid $MOTO_PID)"
-  (cd "$ROOT" && cargo build -q -p integration-tests -p m365-sim --bins)
+  (cd "$ROOT" && cargo build --locked -q -p integration-tests -p m365-sim --bins)
   start_sim
   echo "m365-sim on $SIM_URL, DNS on $SIM_DNS (pid $(cat "$STATE/m365-sim.pid"))"
   AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
