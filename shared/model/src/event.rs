@@ -69,6 +69,13 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ev
     parse(&bytes)
 }
 
+/// Decodes an envelope of messages (an SQS batch) without the size bound: a batch of ten small
+/// messages may exceed it, and one large message must fail alone. Each message inside is
+/// parsed with [`parse`], which bounds it.
+pub fn envelope<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, EventError> {
+    serde_path_to_error::deserialize(value).map_err(into_event_error)
+}
+
 /// The most characters of sender-controlled text an error repeats.
 const MAX_ECHO: usize = 200;
 

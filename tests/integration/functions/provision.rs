@@ -324,6 +324,18 @@ async fn slow_group_propagation_waits_with_a_queued_continuation() {
     assert_eq!(delayed_messages(&lab).await, 1, "still one continuation");
 
     lab.sim.advance_clock(900.0);
+    // One poison message (a schema change during a deploy, a body over 64 KiB) fails alone: the
+    // continuation beside it is handled (not yet due: nothing to do), only the bad ids come back.
+    let poison = json!({"Records": [
+        {"messageId": "m-bad", "body": "{}"},
+        {"messageId": "m-big", "body": json!({"task_id": "x".repeat(70 * 1024)}).to_string()},
+        {"messageId": "m-2", "body": json!({"task_id": first["task_id"]}).to_string()}
+    ]});
+    let answer = lab.provision(poison).await.expect("a batch answer");
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "m-bad"}, {"itemIdentifier": "m-big"}])
+    );
     let done = lab
         .provision(json!({"task_id": first["task_id"]}))
         .await
@@ -521,10 +533,7 @@ async fn bad_events_get_a_typed_error_naming_the_field_and_change_nothing() {
             "policy_targets.groups[0]",
         ),
         (json!({"task_id": "nope"}), "task_id"),
-        (
-            json!({"Records": [{"messageId": "1", "body": "{}"}]}),
-            "Records[0].body.",
-        ),
+        (json!({"Records": "m1"}), "Records"),
     ];
     for (event, field) in cases {
         assert_refused(

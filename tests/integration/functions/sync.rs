@@ -439,6 +439,12 @@ async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_oth
             "m-bad",
             r#"{"tenant_id": "not-a-guid", "site": "us", "run_id": "q1"}"#.to_owned(),
         ),
+        // Over the 64 KiB bound of one message: it fails alone, the batch is still read.
+        (
+            "m-huge",
+            serde_json::json!({"tenant_id": good.to_string(), "site": "us", "run_id": "x".repeat(70 * 1024)})
+                .to_string(),
+        ),
     ]);
     let answer = sync_worker::handler(&syncer, lambda_runtime::LambdaEvent::new(event, lambda_context()))
         .await
@@ -450,7 +456,7 @@ async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_oth
         .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
         .collect();
     failed.sort();
-    assert_eq!(failed, vec!["m-bad", "m-failing"]);
+    assert_eq!(failed, vec!["m-bad", "m-failing", "m-huge"]);
     let state: Option<lifecycle::sync::SyncState> = lab
         .aws
         .store

@@ -15,8 +15,9 @@ pub enum Invocation {
     Start(Box<ProvisionRequest>),
     /// Continue a task now (a direct invoke).
     Continue(Continue),
-    /// Continue the tasks of an SQS batch, each with its message id.
-    Batch(Vec<(String, Continue)>),
+    /// Continue the tasks of an SQS batch, each with its message id; a body that is not a
+    /// continuation is its error, reported for that message alone.
+    Batch(Vec<(String, Result<Continue, EventError>)>),
 }
 
 impl Invocation {
@@ -30,14 +31,18 @@ impl Invocation {
             });
         };
         if object.contains_key("Records") {
-            let batch: SqsEvent = event::from_value(value)?;
-            let mut continuations = Vec::with_capacity(batch.records.len());
-            for (index, record) in batch.records.into_iter().enumerate() {
-                let body = record.body.unwrap_or_default();
-                let continuation = event::parse::<Continue>(body.as_bytes())
-                    .map_err(|err| within(&format!("Records[{index}].body"), err))?;
-                continuations.push((record.message_id.unwrap_or_default(), continuation));
-            }
+            let batch: SqsEvent = event::envelope(value)?;
+            let continuations = batch
+                .records
+                .into_iter()
+                .enumerate()
+                .map(|(index, record)| {
+                    let body = record.body.unwrap_or_default();
+                    let continuation = event::parse::<Continue>(body.as_bytes())
+                        .map_err(|err| within(&format!("Records[{index}].body"), err));
+                    (record.message_id.unwrap_or_default(), continuation)
+                })
+                .collect();
             return Ok(Self::Batch(continuations));
         }
         if object.contains_key("detail") && object.contains_key("detail-type") {
@@ -83,14 +88,23 @@ mod tests {
             Invocation::parse(sqs),
             Ok(Invocation::Batch(vec![(
                 "m1".to_owned(),
-                Continue { task_id: task }
+                Ok(Continue { task_id: task })
             )]))
         );
-        let bad_sqs = json!({"Records": [{"messageId": "m1", "body": "{\"task_id\": 5}"}]});
+        // A bad body is that message's error; the others still run.
+        let good = json!({"task_id": task.to_string()}).to_string();
+        let bad_sqs = json!({"Records": [
+            {"messageId": "m1", "body": "{\"task_id\": 5}"},
+            {"messageId": "m2", "body": good}
+        ]});
+        let Ok(Invocation::Batch(batch)) = Invocation::parse(bad_sqs) else {
+            panic!("a batch")
+        };
         assert_eq!(
-            Invocation::parse(bad_sqs).expect_err("bad").field(),
+            batch[0].1.as_ref().expect_err("bad").field(),
             Some("Records[0].body.task_id")
         );
+        assert_eq!(batch[1].1, Ok(Continue { task_id: task }));
         let not_records = json!({"Records": "m1"});
         assert_eq!(
             Invocation::parse(not_records).expect_err("bad").field(),

@@ -93,7 +93,16 @@ impl Lifecycle {
             // The continuation queue carries every kind; only the functions can send to it.
             Invocation::Batch(continuations) => {
                 let mut answer = SqsBatchResponse::default();
-                for (message_id, Continue { task_id }) in continuations {
+                for (message_id, continuation) in continuations {
+                    let task_id = match continuation {
+                        Ok(Continue { task_id }) => task_id,
+                        // Alone back to the queue; after its receives, to the dead-letter queue.
+                        Err(err) => {
+                            tracing::error!(%message_id, error = %err, "malformed continuation");
+                            answer.add_failure(message_id);
+                            continue;
+                        }
+                    };
                     if let Err(err) = self.resume(task_id, deadline, false, None).await {
                         tracing::error!(task = %task_id, error = %err, "continuation failed; SQS will deliver it again");
                         answer.add_failure(message_id);

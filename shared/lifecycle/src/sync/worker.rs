@@ -123,7 +123,7 @@ impl Syncer {
     /// A body that is not a sync message is reported too (after five receives SQS moves it to
     /// the dead-letter queue, where an operator can read it) and logged with the field at fault.
     pub async fn handle_sqs(&self, event: Value) -> Result<SqsBatchResponse, SyncError> {
-        let batch: SqsEvent = event::from_value(event)?;
+        let batch: SqsEvent = event::envelope(event)?;
         let failures: Vec<String> = stream::iter(batch.records)
             .map(|record| async move {
                 let message_id = record.message_id.unwrap_or_default();
