@@ -67,6 +67,19 @@ pub fn required(source: &impl Source, name: &'static str, hint: &'static str) ->
     optional(source, name).ok_or(ConfigError::Missing { name, hint })
 }
 
+/// An optional `true`/`false` switch, `default` when unset; anything else is an error naming it.
+pub fn switch(source: &impl Source, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match optional(source, name).as_deref() {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            reason: format!("expected true or false, got {other:?}"),
+        }),
+    }
+}
+
 /// An optional http(s) URL without its trailing `/`; an error naming the variable if malformed.
 pub fn http_url(source: &impl Source, name: &'static str) -> Result<Option<String>, ConfigError> {
     let Some(value) = optional(source, name) else {

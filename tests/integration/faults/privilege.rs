@@ -257,7 +257,12 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
         .await
         .current_task_id
         .expect("the deprovision task");
-    let done = op.invoke("provision", json!({"task_id": task_id})).await;
+    // Through the continuation queue: asked directly, provision continues provisioning only.
+    let continuation =
+        json!({"Records": [{"messageId": "m-1", "body": json!({"task_id": task_id}).to_string()}]});
+    let answer = op.invoke("provision", continuation).await;
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer:#}");
+    let done = op.invoke("status", json!({"task_id": task_id})).await;
     assert_eq!(done["status"], "succeeded", "{done:#}");
     only_a_refresh_token(&lab, slow).await;
     let slow_full = json!({"tenant_id": slow.to_string(), "mode": "full", "acknowledge_quarantine": false});

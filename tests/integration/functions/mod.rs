@@ -3,6 +3,7 @@
 pub mod deprovision;
 pub mod events;
 pub mod policy_targets;
+pub mod promotion;
 pub mod provision;
 pub mod refresh;
 pub mod served;

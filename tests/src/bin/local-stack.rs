@@ -108,6 +108,9 @@ async fn run() -> Result<(), String> {
     if let Some(server) = &args.dns_server {
         let _ = writeln!(env, "DNS_SERVER={server}");
     }
+    // The EventBridge sample's sender (events/provision-eventbridge.json); the template accepts
+    // none unless the deployment names it.
+    let _ = writeln!(env, "EVENT_SOURCES=vendor.portal");
     if let (Some(url), Some(file)) = (&args.m365_url, &args.sim_tenants) {
         create_sim_tenants(url, file).await?;
     }

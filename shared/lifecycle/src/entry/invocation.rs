@@ -18,6 +18,14 @@ pub enum Invocation {
     /// Continue the tasks of an SQS batch, each with its message id; a body that is not a
     /// continuation is its error, reported for that message alone.
     Batch(Vec<(String, Result<Continue, EventError>)>),
+    /// A start or a continuation that came through EventBridge, with the envelope's `source`
+    /// (checked against the deployment's accepted sources before anything runs).
+    Event {
+        /// The envelope's `source`.
+        source: String,
+        /// What its `detail` asks: [`Invocation::Start`] or [`Invocation::Continue`].
+        inner: Box<Invocation>,
+    },
 }
 
 impl Invocation {
@@ -47,7 +55,17 @@ impl Invocation {
         }
         if object.contains_key("detail") && object.contains_key("detail-type") {
             let envelope: EventBridgeEvent = event::from_value(value)?;
-            return Self::parse(envelope.detail).map_err(|err| within("detail", err));
+            let inner = Self::parse(envelope.detail).map_err(|err| within("detail", err))?;
+            if matches!(inner, Self::Batch(_) | Self::Event { .. }) {
+                return Err(EventError::Invalid {
+                    field: "detail".to_owned(),
+                    reason: "an EventBridge event carries one request or one {\"task_id\"}".to_owned(),
+                });
+            }
+            return Ok(Self::Event {
+                source: envelope.source,
+                inner: Box::new(inner),
+            });
         }
         if object.contains_key("task_id") {
             return Ok(Self::Continue(event::from_value(value)?));
@@ -111,7 +129,11 @@ mod tests {
             Some("Records")
         );
         let bridge = json!({"detail-type": "Provision", "source": "vendor.portal", "detail": {"tenant_id": TENANT, "site": "sg"}});
-        assert!(matches!(Invocation::parse(bridge), Ok(Invocation::Start(r)) if r.site == Site::Sg));
+        assert!(matches!(
+            Invocation::parse(bridge),
+            Ok(Invocation::Event { source, inner }) if source == "vendor.portal"
+                && matches!(&*inner, Invocation::Start(r) if r.site == Site::Sg)
+        ));
         let bad_bridge = json!({"detail-type": "Provision", "source": "vendor.portal", "detail": {"tenant_id": "nope", "site": "sg"}});
         assert_eq!(
             Invocation::parse(bad_bridge).expect_err("bad").field(),

@@ -3,6 +3,7 @@
 //! can go now. Continuations of every kind arrive at `provision` and are handed to the plan of
 //! the task's kind here, above the engine, which knows none.
 
+mod admission;
 mod invocation;
 
 use std::time::SystemTime;
@@ -20,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 use state::{queue::Queue, store::Store};
 
-pub use self::invocation::Invocation;
+pub use self::{admission::Admission, invocation::Invocation};
 use crate::{
     clients::Microsoft,
     deprovisioning::Deprovisioning,
@@ -33,6 +34,8 @@ use crate::{
 pub struct Lifecycle {
     /// The task engine.
     pub engine: Engine,
+    /// What the deployment lets into `provision`.
+    pub admission: Admission,
 }
 
 /// The answer of `provision`.
@@ -63,6 +66,7 @@ impl Lifecycle {
                 ms,
                 retry,
             },
+            admission: Admission::from_source(source)?,
         })
     }
 
@@ -74,7 +78,7 @@ impl Lifecycle {
     /// Handles any event `provision` receives (see [`Invocation`]).
     pub async fn provision(&self, event: Value, deadline: Option<SystemTime>) -> Result<Answer, TaskError> {
         let deadline = usable(deadline);
-        match Invocation::parse(event)? {
+        match self.admission.admit(Invocation::parse(event)?)? {
             Invocation::Start(request) if request.options.dry_run => Ok(Answer::Plan(provisioning::dry_run(
                 &request,
                 &self.engine.vendor.names(),
@@ -110,6 +114,11 @@ impl Lifecycle {
                 }
                 Ok(Answer::Batch(answer))
             }
+            // Admission unwraps the one envelope parse allows; a second one is refused.
+            Invocation::Event { .. } => Err(TaskError::Input(model::event::EventError::Invalid {
+                field: "detail".to_owned(),
+                reason: "an EventBridge event inside an EventBridge event".to_owned(),
+            })),
         }
     }
 

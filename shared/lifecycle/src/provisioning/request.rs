@@ -33,6 +33,9 @@ pub struct ProvisionRequest {
     pub options: Options,
 }
 
+/// The most delegates one request may promote.
+pub const MAX_DELEGATES: usize = 5;
+
 fn all_services() -> Vec<Service> {
     Service::ALL.to_vec()
 }
@@ -45,8 +48,12 @@ pub struct Options {
     pub ip_allow_list: bool,
     /// Assign Global Administrator to `delegates` (legacy; audited).
     pub promote_delegates_to_global_admin: bool,
-    /// The delegate accounts to promote.
+    /// The delegate accounts to promote (at most [`MAX_DELEGATES`], each in a verified domain of
+    /// the tenant).
     pub delegates: Vec<UserPrincipalName>,
+    /// Who asks for the promotion (a person or a ticket), kept in the durable audit record;
+    /// required with `promote_delegates_to_global_admin`.
+    pub requested_by: Option<String>,
     /// Return the plan of calls and change nothing.
     pub dry_run: bool,
 }
@@ -57,6 +64,7 @@ impl Default for Options {
             ip_allow_list: true,
             promote_delegates_to_global_admin: false,
             delegates: Vec::new(),
+            requested_by: None,
             dry_run: false,
         }
     }
@@ -96,6 +104,40 @@ impl ProvisionRequest {
                 "options.delegates",
                 "delegates are only used with promote_delegates_to_global_admin",
             ));
+        }
+        if self.options.delegates.len() > MAX_DELEGATES {
+            return Err(invalid(
+                "options.delegates",
+                &format!("at most {MAX_DELEGATES} delegates can be promoted by one request"),
+            ));
+        }
+        match (
+            &self.options.requested_by,
+            self.options.promote_delegates_to_global_admin,
+        ) {
+            (None, true) => {
+                return Err(invalid(
+                    "options.requested_by",
+                    "a promotion names who asks for it (a person or a ticket), for the audit record",
+                ));
+            }
+            (Some(_), false) => {
+                return Err(invalid(
+                    "options.requested_by",
+                    "requested_by is only used with promote_delegates_to_global_admin",
+                ));
+            }
+            (Some(who), true)
+                if who.trim().is_empty()
+                    || who.chars().count() > 200
+                    || who.chars().any(char::is_control) =>
+            {
+                return Err(invalid(
+                    "options.requested_by",
+                    "1 to 200 printable characters are expected",
+                ));
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -162,6 +204,23 @@ mod tests {
             (
                 json!({"tenant_id": TENANT, "site": "eu", "cloud": "mars"}),
                 "cloud",
+            ),
+            (
+                json!({"tenant_id": TENANT, "site": "eu", "options": {"promote_delegates_to_global_admin": true, "delegates": ["d@contoso.com"]}}),
+                "options.requested_by",
+            ),
+            (
+                json!({"tenant_id": TENANT, "site": "eu", "options": {"requested_by": "ops"}}),
+                "options.requested_by",
+            ),
+            (
+                json!({"tenant_id": TENANT, "site": "eu", "options": {"promote_delegates_to_global_admin": true, "delegates": ["d@contoso.com"], "requested_by": "ops\u{7}"}}),
+                "options.requested_by",
+            ),
+            (
+                json!({"tenant_id": TENANT, "site": "eu", "options": {"promote_delegates_to_global_admin": true, "requested_by": "ops",
+                    "delegates": ["a@c.com", "b@c.com", "c@c.com", "d@c.com", "e@c.com", "f@c.com"]}}),
+                "options.delegates",
             ),
         ];
         for (event, field) in cases {

@@ -147,7 +147,7 @@ mod tests {
     fn options_add_and_remove_steps() {
         let only_exchange = request(serde_json::json!({
             "tenant_id": "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11", "site": "eu", "services": ["exchange_online"],
-            "options": {"ip_allow_list": false, "promote_delegates_to_global_admin": true, "delegates": ["d@contoso.com"]}
+            "options": {"ip_allow_list": false, "promote_delegates_to_global_admin": true, "delegates": ["d@contoso.com"], "requested_by": "ops"}
         }));
         let kinds = Provisioning::steps(&only_exchange);
         assert!(kinds.contains(&ProvisionStep::PromoteDelegates));

@@ -6,6 +6,7 @@
 //! | managed resource  | `TENANT#{id}`      | `RES#{kind}#{key}`                  |
 //! | task              | `TASK#{task_id}`   | `TASK`                              |
 //! | step of a task    | `TASK#{task_id}`   | `STEP#{service}#{order:03}#{name}`  |
+//! | audit entry       | `AUDIT#{id}`       | `{action}#{task_id}#{subject}`      |
 
 use std::fmt;
 
@@ -45,6 +46,15 @@ impl Key {
         Self {
             pk: tenant_partition(tenant_id),
             sk: format!("{RESOURCE_PREFIX}{kind}#{key}"),
+        }
+    }
+
+    /// An audit entry of a tenant: a partition of its own, so no removal of the tenant's
+    /// items reaches it.
+    pub fn audit(tenant_id: TenantId, action: &str, task_id: &str, subject: &str) -> Self {
+        Self {
+            pk: format!("AUDIT#{tenant_id}"),
+            sk: format!("{action}#{task_id}#{subject}"),
         }
     }
 

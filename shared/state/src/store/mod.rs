@@ -3,6 +3,7 @@
 //! Every versioned write is conditional on the version the writer read, so a stale writer gets
 //! [`StoreError::Conflict`] instead of overwriting someone else's change.
 
+pub mod audit;
 mod error;
 mod item;
 pub mod key;
@@ -22,6 +23,7 @@ use model::{
 };
 
 pub use self::{
+    audit::AuditRecord,
     error::StoreError,
     item::{Item, VERSION_ATTRIBUTE, decode, encode},
     key::Key,

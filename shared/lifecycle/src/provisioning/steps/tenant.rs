@@ -1,15 +1,17 @@
-//! Tenant-wide steps: preflight and the (legacy) delegate promotion.
+//! Tenant-wide steps: preflight and the (legacy, gated) delegate promotion.
 
+use chrono::Utc;
 use microsoft::{
     fields::text,
     graph::{GraphClient, user_by_principal_name},
 };
 use model::vendor::ManagedNames;
 use serde_json::{Value, json};
-use state::store::ResourceKind;
+use state::store::{AuditRecord, ResourceKind};
 
 use super::roles;
 use crate::{
+    calls::CallError,
     provisioning::ProvisionRequest,
     tasks::{Outcome, PlannedCall, StepContext, StepError},
 };
@@ -70,12 +72,40 @@ pub async fn service_principal(ctx: &StepContext<'_>, graph: &GraphClient) -> Re
     }
 }
 
-/// Assigns Global Administrator to each named delegate (legacy option, audited).
+/// Assigns Global Administrator to each named delegate (legacy option, off unless the deployment
+/// allows it): every delegate must be in one of the tenant's verified domains, checked before
+/// any assignment, and each assignment is written to the durable audit trail with who asked.
 pub async fn promote_delegates(
     ctx: &StepContext<'_>,
     request: &ProvisionRequest,
 ) -> Result<Outcome, StepError> {
     let graph = ctx.ms.graph(ctx.tenant).await?;
+    let organization: Value = graph.get("/organization?$select=id,verifiedDomains").await?;
+    let verified: Vec<String> = organization["value"][0]["verifiedDomains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| text(d, "name"))
+        .map(|d| d.to_ascii_lowercase())
+        .collect();
+    let outside: Vec<&str> = request
+        .options
+        .delegates
+        .iter()
+        .map(|upn| upn.as_str())
+        .filter(|upn| {
+            let domain = upn.rsplit('@').next().unwrap_or_default().to_ascii_lowercase();
+            !verified.contains(&domain)
+        })
+        .collect();
+    if !outside.is_empty() {
+        return Err(StepError::Failed(format!(
+            "delegate(s) {} are not in a verified domain of the tenant ({}); nobody was promoted",
+            outside.join(", "),
+            verified.join(", ")
+        )));
+    }
+    let requested_by = request.options.requested_by.clone().unwrap_or_default();
     let mut promoted = Vec::new();
     for upn in &request.options.delegates {
         let user: Value = graph
@@ -97,17 +127,30 @@ pub async fn promote_delegates(
         else {
             return Ok(replication_wait("the Global Administrator assignment"));
         };
+        if let Some(task_id) = ctx.task {
+            let entry = AuditRecord {
+                tenant_id: ctx.tenant.tenant_id,
+                action: "global_administrator_assigned".to_owned(),
+                subject: upn.as_str().to_owned(),
+                task_id,
+                requested_by: requested_by.clone(),
+                reference: assignment.clone(),
+                at: Utc::now(),
+            };
+            ctx.store.put(&entry).await.map_err(CallError::from)?;
+        }
         tracing::warn!(
             audit = true,
             tenant = %ctx.tenant.tenant_id,
             delegate = upn.as_str(),
+            requested_by = requested_by.as_str(),
             assignment = assignment.as_str(),
             "Global Administrator assigned to a delegate account (promote_delegates_to_global_admin)"
         );
         promoted.push(upn.as_str().to_owned());
     }
     Ok(Outcome::Done(Some(format!(
-        "Global Administrator assigned to {}",
+        "Global Administrator assigned to {} (asked by {requested_by}; audited)",
         promoted.join(", ")
     ))))
 }
@@ -234,10 +277,19 @@ pub fn preflight_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCal
 /// The calls of [`promote_delegates`].
 pub fn promote_delegates_calls(request: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
     let assign = "POST /roleManagement/directory/roleAssignments (Global Administrator)";
-    request
-        .options
-        .delegates
-        .iter()
-        .map(|upn| PlannedCall::new("graph", assign, Some(upn.as_str()), true))
+    let domains = PlannedCall::new(
+        "graph",
+        "GET /organization?$select=id,verifiedDomains",
+        None,
+        false,
+    );
+    std::iter::once(domains)
+        .chain(
+            request
+                .options
+                .delegates
+                .iter()
+                .map(|upn| PlannedCall::new("graph", assign, Some(upn.as_str()), true)),
+        )
         .collect()
 }
