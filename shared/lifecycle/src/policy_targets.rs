@@ -2,7 +2,10 @@
 //! members and the domain rules' conditions follow the tenant's new targets. The targets are
 //! stored on the tenant when the task opens; its two steps read them from there.
 
-use microsoft::exchange::{Cmdlet, ExchangeAdmin};
+use microsoft::{
+    exchange::{Cmdlet, ExchangeAdmin},
+    graph::BatchRequest,
+};
 use model::{
     event::{self, EventError},
     policy::PolicyTargetsInput,
@@ -16,7 +19,7 @@ use strum::{EnumIter, IntoStaticStr};
 
 use crate::{
     provisioning::{
-        accepted_domains, create_rules, enable_rules, protected_domains, set_group_members,
+        accepted_domains, create_rules, enable_rules, protected_domains, resolve_users, set_group_members,
         update_domain_rules,
     },
     tasks::{Admission, Declaration, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan},
@@ -57,10 +60,11 @@ impl TaskPlan for PolicyTargetsUpdate {
         request.tenant_id
     }
 
-    /// Only `active` tenants take new targets; they are stored with the task, which does not
-    /// become the tenant's current task (its lifecycle does not move).
+    /// Only `active` tenants take new targets, and only targets the tenant's directory knows (an
+    /// unknown user, group or domain refuses the request, naming it); they are stored with the
+    /// task, which does not become the tenant's current task (its lifecycle does not move).
     async fn admit(
-        _: &Engine,
+        engine: &Engine,
         request: &PolicyTargetsRequest,
         existing: Option<TenantRecord>,
     ) -> Result<Admission, TaskError> {
@@ -74,6 +78,7 @@ impl TaskPlan for PolicyTargetsUpdate {
                 hint: "policy targets change only for active tenants (re-consent or provision first)",
             });
         }
+        check_against_directory(engine, &tenant, &request.policy_targets).await?;
         tenant.policy_targets = request.policy_targets.to_record();
         Ok(Admission::Open {
             tenant,
@@ -90,6 +95,98 @@ impl TaskPlan for PolicyTargetsUpdate {
     ) -> Result<Vec<String>, TaskError> {
         Ok(Vec::new())
     }
+}
+
+/// Refuses, naming the field, targets the tenant does not have: a user found neither by
+/// principal name nor by mail address (or an address several users share), a group that does not
+/// exist, a domain that is not one of its verified domains. Reads only.
+async fn check_against_directory(
+    engine: &Engine,
+    tenant: &TenantRecord,
+    targets: &PolicyTargetsInput,
+) -> Result<(), TaskError> {
+    let graph = engine
+        .ms
+        .graph(tenant)
+        .await
+        .map_err(|err| TaskError::Lookup(Box::new(err.into())))?;
+    let users = resolve_users(&graph, targets.users.iter().map(|u| u.as_str()))
+        .await
+        .map_err(|err| TaskError::Lookup(Box::new(err)))?;
+    let unknown = |field: &str, index: usize, reason: String| {
+        TaskError::Input(EventError::Invalid {
+            field: format!("policy_targets.{field}[{index}]"),
+            reason,
+        })
+    };
+    let position = |name: &str| targets.users.iter().position(|u| u.as_str() == name).unwrap_or(0);
+    if let Some(first) = users.missing.first().or(users.ambiguous.first()) {
+        let index = position(first);
+        let problem = users.ids().err().unwrap_or_default();
+        return Err(unknown("users", index, format!("{problem}; nothing was changed")));
+    }
+    if !targets.groups.is_empty() {
+        let requests: Vec<BatchRequest> = targets
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, group)| {
+                BatchRequest::new(
+                    i.to_string(),
+                    "GET",
+                    format!("/groups/{}?$select=id", group.as_str()),
+                )
+            })
+            .collect();
+        let answers = graph
+            .batch(&requests)
+            .await
+            .map_err(|err| TaskError::Lookup(Box::new(err.into())))?;
+        for (index, (request, answer)) in requests.iter().zip(answers).enumerate() {
+            match answer.error("GET", &request.url) {
+                None => {}
+                Some(err) if err.is_not_found() => {
+                    return Err(unknown(
+                        "groups",
+                        index,
+                        format!(
+                            "no group {} in the tenant; nothing was changed",
+                            targets.groups[index].as_str()
+                        ),
+                    ));
+                }
+                Some(err) => return Err(TaskError::Lookup(Box::new(err.into()))),
+            }
+        }
+    }
+    if let Some(domains) = targets.domains.as_ref().filter(|d| !d.is_empty()) {
+        let listed: Value = graph
+            .get("/domains?$select=id,isVerified")
+            .await
+            .map_err(|err| TaskError::Lookup(Box::new(err.into())))?;
+        let verified: Vec<String> = listed["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["isVerified"] == Value::Bool(true))
+            .filter_map(|d| d["id"].as_str().map(str::to_ascii_lowercase))
+            .collect();
+        if let Some(index) = domains
+            .iter()
+            .position(|d| !verified.contains(&d.as_str().to_ascii_lowercase()))
+        {
+            return Err(unknown(
+                "domains",
+                index,
+                format!(
+                    "{} is not a verified domain of the tenant ({}); nothing was changed",
+                    domains[index].as_str(),
+                    verified.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One step of a policy-target update, in the order they run.

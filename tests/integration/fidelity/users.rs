@@ -42,15 +42,14 @@ async fn guests_dollar_names_and_mail_addresses_are_found_as_graph_documents() {
         assert_eq!(group["members"], json!([SYNCED, GUEST, BOB_UPN]), "{group:#}");
     }
 
-    // An address nobody has is still the admin's to fix, named as given.
-    let answer = lab
+    // An address nobody has is refused, named as given, before anything changes.
+    let err = lab
         .policy_targets(json!({
             "tenant_id": tenant.to_string(),
             "policy_targets": {"users": ["nobody@contoso.com"]}
         }))
         .await
-        .expect("a task");
-    let said = answer.to_string();
-    assert!(said.contains("nobody@contoso.com"), "{answer:#}");
-    assert_ne!(answer["status"], Value::from("succeeded"), "{answer:#}");
+        .expect_err("refused");
+    assert_eq!(err.error_type, "InvalidInput", "{err:?}");
+    assert!(err.error_message.contains("nobody@contoso.com"), "{err:?}");
 }

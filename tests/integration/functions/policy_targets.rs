@@ -121,17 +121,38 @@ async fn an_unknown_user_is_named_and_bad_requests_change_nothing() {
     let lab = Lab::start().await;
     let tenant = provisioned(&lab).await;
     let before = members(&lab, tenant);
-    let view = lab
-        .policy_targets(targets(tenant, &[upn(1), "nobody@contoso.com".to_owned()]))
-        .await
-        .expect("answers");
-    assert_eq!(view["status"], "failed", "{view:#}");
-    let error = view["last_error"].as_str().unwrap_or_default();
-    assert!(
-        error.contains("nobody@contoso.com"),
-        "the unknown user is named: {error}"
-    );
+    let record = lab.record(tenant).await;
+    // Targets the tenant does not have are refused before anything is replaced.
+    let unknown = [
+        (
+            targets(tenant, &[upn(1), "nobody@contoso.com".to_owned()]),
+            "`policy_targets.users[1]`",
+            "nobody@contoso.com",
+        ),
+        (
+            json!({"tenant_id": tenant.to_string(), "policy_targets": {"groups": ["0b9c1b7e-0000-4000-8000-00000000beef"]}}),
+            "`policy_targets.groups[0]`",
+            "0b9c1b7e-0000-4000-8000-00000000beef",
+        ),
+        (
+            json!({"tenant_id": tenant.to_string(), "policy_targets": {"domains": ["contoso.com", "elsewhere.example"]}}),
+            "`policy_targets.domains[1]`",
+            "elsewhere.example",
+        ),
+    ];
+    for (event, field, named) in unknown {
+        let answer = lab.policy_targets(event.clone()).await;
+        assert_refused(answer, "InvalidInput", field, &event);
+        let err = lab.policy_targets(event.clone()).await.expect_err("refused");
+        assert!(err.error_message.contains(named), "{}", err.error_message);
+    }
     assert_eq!(members(&lab, tenant), before, "nothing changed");
+    let after = lab.record(tenant).await;
+    assert_eq!(
+        after.policy_targets, record.policy_targets,
+        "the targets were not replaced"
+    );
+    assert_eq!(after.version, record.version, "the tenant was not written");
 
     let never = lab.tenant(json!({"domains": ["example.org"]}));
     for (event, error_type, field) in [

@@ -25,7 +25,7 @@ pub use self::{
     step::ProvisionStep,
     steps::{
         connectors::{WantedConnector, wanted_connectors},
-        groups::set_group_members,
+        groups::{ResolvedUsers, resolve_users, set_group_members},
         rules::{
             DomainRules, accepted_domains, create_rules, enable_rules, protected_domains, update_domain_rules,
         },

@@ -130,6 +130,9 @@ pub enum TaskError {
     /// A continuation could not be queued; the event can be retried.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The request could not be checked against the tenant's directory; nothing changed.
+    #[error("the request could not be checked against the tenant's directory ({0}); nothing was changed")]
+    Lookup(#[source] Box<CallError>),
     /// Other writers kept changing the tenant while its task was being opened; nothing changed.
     #[error("tenant {0} kept changing while its task was being opened; retry the request")]
     Contended(String),
@@ -145,6 +148,9 @@ impl TaskError {
             Self::UnknownTask(_) | Self::UnknownTenant(_) => "NotFound",
             Self::Config(_) => "Configuration",
             Self::Store(_) | Self::Queue(_) | Self::Contended(_) => "Retryable",
+            Self::Lookup(err) if err.needs_reconsent() => "NeedsReconsent",
+            Self::Lookup(err) if err.retry_hint() != RetryHint::Never => "Retryable",
+            Self::Lookup(_) => "MicrosoftRefused",
         }
     }
 }

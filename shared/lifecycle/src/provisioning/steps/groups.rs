@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use state::store::ResourceKind;
 
 use crate::{
+    calls::CallError,
     provisioning::ProvisionRequest,
     tasks::{Outcome, PlannedCall, StepContext, StepError},
 };
@@ -101,8 +102,10 @@ const REPLICATION_LIMIT: Duration = Duration::minutes(10);
 pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let targets = &ctx.tenant.policy_targets;
     let graph = ctx.ms.graph(ctx.tenant).await?;
-    let mut wanted: BTreeSet<String> =
-        resolve_users(&graph, targets.users.iter().map(String::as_str)).await?;
+    let mut wanted: BTreeSet<String> = resolve_users(&graph, targets.users.iter().map(String::as_str))
+        .await?
+        .ids()
+        .map_err(StepError::AdminAction)?;
     for group in &targets.groups {
         let path = format!("/groups/{group}/members/microsoft.graph.user?$select=id&$top=999");
         for member in graph.pages::<Value>(&path).collect_all().await? {
@@ -178,13 +181,48 @@ pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepErr
     ))))
 }
 
+/// Target users as the directory knows them.
+#[derive(Debug, Default)]
+pub struct ResolvedUsers {
+    /// The object ids found.
+    pub ids: BTreeSet<String>,
+    /// Names found neither by principal name nor by mail address.
+    pub missing: Vec<String>,
+    /// Addresses that several users share.
+    pub ambiguous: Vec<String>,
+}
+
+impl ResolvedUsers {
+    /// The ids, or what the admin must fix (every missing and ambiguous name).
+    pub fn ids(self) -> Result<BTreeSet<String>, String> {
+        let mut problems = Vec::new();
+        if !self.missing.is_empty() {
+            problems.push(format!(
+                "policy target user(s) not found in the tenant, by principal name or mail address: {}",
+                self.missing.join(", ")
+            ));
+        }
+        if !self.ambiguous.is_empty() {
+            problems.push(format!(
+                "policy target address(es) shared by several users, give their principal names: {}",
+                self.ambiguous.join(", ")
+            ));
+        }
+        if problems.is_empty() {
+            Ok(self.ids)
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
 /// The object ids of `upns`, read with `$batch`: by principal name, and a name that is no
 /// principal name by the mail address it may be (a primary SMTP address that differs from the
 /// UPN, or an alias). A user found neither way is the admin's to fix.
-async fn resolve_users<'u>(
+pub async fn resolve_users<'u>(
     graph: &GraphClient,
     upns: impl Iterator<Item = &'u str>,
-) -> Result<BTreeSet<String>, StepError> {
+) -> Result<ResolvedUsers, CallError> {
     let upns: Vec<&str> = upns.collect();
     let by_name: Vec<BatchRequest> = upns
         .iter()
@@ -197,11 +235,11 @@ async fn resolve_users<'u>(
             )
         })
         .collect();
-    let mut ids = BTreeSet::new();
+    let mut resolved = ResolvedUsers::default();
     let mut unnamed = Vec::new();
     for ((request, answer), upn) in by_name.iter().zip(graph.batch(&by_name).await?).zip(&upns) {
         match answer.error("GET", &request.url) {
-            None => ids.extend(
+            None => resolved.ids.extend(
                 answer
                     .body
                     .as_ref()
@@ -217,8 +255,6 @@ async fn resolve_users<'u>(
         .enumerate()
         .map(|(i, address)| BatchRequest::new(i.to_string(), "GET", users_by_address(address)))
         .collect();
-    let mut missing = Vec::new();
-    let mut ambiguous = Vec::new();
     for ((request, answer), address) in by_address
         .iter()
         .zip(graph.batch(&by_address).await?)
@@ -233,29 +269,13 @@ async fn resolve_users<'u>(
             .collect();
         match found.as_slice() {
             [id] => {
-                ids.insert(id.clone());
+                resolved.ids.insert(id.clone());
             }
-            [] => missing.push(*address),
-            _ => ambiguous.push(*address),
+            [] => resolved.missing.push((*address).to_owned()),
+            _ => resolved.ambiguous.push((*address).to_owned()),
         }
     }
-    if !missing.is_empty() || !ambiguous.is_empty() {
-        let mut problems = Vec::new();
-        if !missing.is_empty() {
-            problems.push(format!(
-                "policy target user(s) not found in the tenant, by principal name or mail address: {}",
-                missing.join(", ")
-            ));
-        }
-        if !ambiguous.is_empty() {
-            problems.push(format!(
-                "policy target address(es) shared by several users, give their principal names: {}",
-                ambiguous.join(", ")
-            ));
-        }
-        return Err(StepError::AdminAction(problems.join("; ")));
-    }
-    Ok(ids)
+    Ok(resolved)
 }
 
 /// Waits until Exchange sees both groups.
