@@ -452,6 +452,7 @@ fn env_of(aws: &TestStack, sim: &Simulator, dns: &DnsServer, purpose: Purpose) -
     for name in ["M365_LOGIN_URL", "M365_GRAPH_URL", "M365_EXCHANGE_URL"] {
         env.insert(name.to_owned(), base.clone());
     }
+    env.insert("M365_TEST_ENDPOINTS".to_owned(), "loopback".to_owned());
     env.insert("DNS_SERVER".to_owned(), dns.addr().to_string());
     if purpose == Purpose::Test {
         env.insert("M365_RETRY_MIN_DELAY_MS".to_owned(), "1".to_owned());

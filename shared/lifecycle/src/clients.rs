@@ -34,7 +34,7 @@ impl Microsoft {
         let vault = Vault::from_source(sdk, source)?;
         let overrides = EndpointOverrides::from_source(source)?;
         let retry = RetryPolicy::from_source(source)?;
-        let http = microsoft::http::client();
+        let http = overrides.client();
         let identity = IdentityClient::new(http.clone(), retry);
         Ok(Self {
             tokens: TokenBroker::new(vault, identity, overrides.clone()),

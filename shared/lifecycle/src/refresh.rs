@@ -183,12 +183,9 @@ impl Refresher {
     /// Builds every dependency from `source` (README: Configuration).
     pub fn from_source(sdk: &aws_config::SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
         let retry = RetryPolicy::from_source(source)?;
-        let identity = IdentityClient::new(microsoft::http::client(), retry);
-        let tokens = TokenBroker::new(
-            Vault::from_source(sdk, source)?,
-            identity,
-            EndpointOverrides::from_source(source)?,
-        );
+        let overrides = EndpointOverrides::from_source(source)?;
+        let identity = IdentityClient::new(overrides.client(), retry);
+        let tokens = TokenBroker::new(Vault::from_source(sdk, source)?, identity, overrides);
         Ok(Self {
             store: Store::from_source(sdk, source)?,
             tokens: tokens.with_write_limit(SECRET_WRITES_PER_SECOND),

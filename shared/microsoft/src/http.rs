@@ -7,11 +7,22 @@ use model::retry::parse_retry_after;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// A client with timeouts (no Microsoft call may hang a function until its deadline) that
-/// follows no redirect and sends no `Referer`: a 307 would re-send a token request's secret
-/// form to the `Location` host, and a Referer would carry a paging link's state token. A 3xx is
-/// an answer like any other non-success.
+/// speaks only https, follows no redirect and sends no `Referer`: a 307 would re-send a token
+/// request's secret form to the `Location` host, and a Referer would carry a paging link's state
+/// token. A 3xx is an answer like any other non-success.
 pub fn client() -> reqwest::Client {
+    build(true)
+}
+
+/// The same client, allowing plain http: only for the loopback stand-ins of tests and local runs
+/// (the endpoint overrides hand it out only under `M365_TEST_ENDPOINTS`).
+pub fn loopback_client() -> reqwest::Client {
+    build(false)
+}
+
+fn build(https_only: bool) -> reqwest::Client {
     reqwest::Client::builder()
+        .https_only(https_only)
         .redirect(reqwest::redirect::Policy::none())
         .referer(false)
         .connect_timeout(Duration::from_secs(5))

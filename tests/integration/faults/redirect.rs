@@ -45,7 +45,7 @@ async fn a_token_endpoint_that_redirects_gets_no_second_request() {
         client_id: "11111111-2222-4333-8444-555555555555".to_owned(),
         credential: AppCredential::ClientSecret(SecretString::from("the-app-secret")),
     };
-    let identity = IdentityClient::new(microsoft::http::client(), RetryPolicy::default());
+    let identity = IdentityClient::new(microsoft::http::loopback_client(), RetryPolicy::default());
     let tenant = "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11".parse().expect("tenant");
     let answer = identity
         .token(

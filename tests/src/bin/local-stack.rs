@@ -104,6 +104,7 @@ async fn run() -> Result<(), String> {
         for name in ["M365_LOGIN_URL", "M365_GRAPH_URL", "M365_EXCHANGE_URL"] {
             let _ = writeln!(env, "{name}={url}");
         }
+        let _ = writeln!(env, "M365_TEST_ENDPOINTS=loopback");
     }
     if let Some(server) = &args.dns_server {
         let _ = writeln!(env, "DNS_SERVER={server}");
