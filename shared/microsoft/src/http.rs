@@ -32,6 +32,30 @@ fn build(https_only: bool) -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
+/// The most bytes of one Microsoft answer that are read (the largest real pages are a few MB).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads an answer's body, refusing one larger than `limit` bytes (by its `Content-Length`
+/// before reading, or as it streams): a hostile or broken endpoint cannot exhaust the function's
+/// memory.
+pub(crate) async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(format!("the answer is larger than {limit} bytes; not read"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| err.without_url().to_string())?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(format!("the answer is larger than {limit} bytes; not read"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The answer's `Retry-After`, if it has a readable one.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers

@@ -57,6 +57,34 @@ pub fn quote(raw: &str) -> String {
     format!("\"{quoted}\"")
 }
 
+/// The most characters of a remote party's text (Microsoft's error messages, tenant-chosen
+/// names) that an error, a record or an answer repeats.
+pub const MAX_REMOTE_TEXT: usize = 500;
+
+/// Text from a remote party made safe to store and show: at most `max` characters, control
+/// characters escaped, and the invisible direction marks and overrides (U+200E, U+200F,
+/// U+202A-U+202E, U+2066-U+2069) that can make a line read differently from what it says shown
+/// as escapes.
+pub fn bounded_text(raw: &str, max: usize) -> String {
+    let mut safe: String = raw
+        .chars()
+        .take(max)
+        .flat_map(|c| {
+            let bidi =
+                matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                c.escape_unicode().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if raw.chars().count() > max {
+        safe.push('…');
+    }
+    safe
+}
+
 /// Implements `FromStr`, `Deserialize` and `TryFrom<String>` for a [`Validated`] type.
 macro_rules! validated_string_type {
     ($ty:ty) => {
@@ -118,7 +146,18 @@ pub(crate) use code_type;
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::{MAX_REMOTE_TEXT, bounded_text, quote};
+
+    #[test]
+    fn remote_text_is_bounded_and_its_controls_and_direction_marks_escaped() {
+        let hostile = format!("ok\n[ERROR] forged\u{202E}txt.exe{}", "x".repeat(2_000));
+        let safe = bounded_text(&hostile, MAX_REMOTE_TEXT);
+        assert!(!safe.contains('\n') && !safe.contains('\u{202E}'), "{safe}");
+        assert!(safe.contains("\\u{a}") && safe.contains("\\u{202e}"), "{safe}");
+        assert!(safe.chars().count() <= MAX_REMOTE_TEXT + 20, "{}", safe.len());
+        assert!(safe.ends_with('…'));
+        assert_eq!(bounded_text("plain café", 50), "plain café");
+    }
 
     #[test]
     fn quote_escapes_control_characters_and_truncates() {

@@ -289,3 +289,49 @@ async fn a_task_id_of_another_kind_is_refused_and_changes_nothing() {
     }
     assert_eq!(lab.counts(tenant), before, "no call to Microsoft");
 }
+
+/// Names the tenant chose reach a step's outcome: they are stored bounded, with control and
+/// direction characters escaped, so no operator view or log line shows a forged line.
+#[tokio::test]
+async fn a_tenants_hostile_object_names_are_stored_bounded_and_escaped() {
+    let lab = Lab::start().await;
+    let hostile = format!(
+        "Other vendor\n[ERROR] forged line\u{202E}gnp.exe{}",
+        "x".repeat(6_000)
+    );
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"],
+        "users": [{"user_principal_name": "alice@contoso.com"}, {"user_principal_name": "bob@contoso.com"}],
+        "exchange": {"outbound_connectors": [{"Name": hostile, "SmartHosts": ["mx.other.example"], "UseMXRecord": false}]}
+    }));
+    let view = lab
+        .provision(crate::functions::provision::request(tenant))
+        .await
+        .expect("provision");
+    let text = view.to_string();
+    let check = view["services"]["exchange_online"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "check_exchange")
+        .expect("check_exchange");
+    let outcome = check["outcome"].as_str().expect("outcome");
+    assert!(
+        outcome.contains("other mail routing already present"),
+        "{outcome}"
+    );
+    assert!(
+        !outcome.contains('\n') && !outcome.contains('\u{202E}'),
+        "{outcome}"
+    );
+    assert!(
+        outcome.contains("\\u{a}") && outcome.contains("\\u{202e}"),
+        "shown as escapes: {outcome}"
+    );
+    assert!(
+        outcome.chars().count() < 4_100,
+        "bounded: {}",
+        outcome.chars().count()
+    );
+    assert!(!text.contains('\u{202E}'), "nowhere in the view");
+}

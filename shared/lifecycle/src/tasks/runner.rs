@@ -243,24 +243,34 @@ impl Engine {
     }
 }
 
+/// The most characters of a step's outcome or error kept: they hold tenant-chosen names and
+/// Microsoft's text, and a step item must stay far below DynamoDB's 400 KB.
+const MAX_STEP_TEXT: usize = 4_000;
+
+/// A step's outcome or error as stored and shown: bounded, control and direction characters
+/// escaped (the Microsoft clients bound their own text already; names from the tenant are not).
+fn stored(text: &str) -> String {
+    model::validation::bounded_text(text, MAX_STEP_TEXT)
+}
+
 fn record_result(step: &mut StepRecord, result: Result<Outcome, StepError>, tenant: &TenantRecord) {
     let now = Utc::now();
     step.updated_at = now;
     match result {
         Ok(Outcome::Done(note)) => {
             step.status = StepStatus::Succeeded;
-            step.outcome = note;
+            step.outcome = note.as_deref().map(stored);
             step.last_error = None;
             step.error_kind = None;
             step.not_before = None;
         }
         Ok(Outcome::Wait { until, reason }) => {
             step.status = StepStatus::Waiting;
-            step.outcome = Some(reason);
+            step.outcome = Some(stored(&reason));
             step.not_before = Some(until);
         }
         Err(err) => {
-            let message = err.to_string();
+            let message = stored(&err.to_string());
             let hint = err.retry_hint();
             tracing::warn!(tenant = %tenant.tenant_id, step = %step.name, error = %message, "step did not finish");
             step.error_kind = Some(err.kind());

@@ -137,13 +137,14 @@ pub(super) fn from_answer(
     let envelope: Envelope = serde_json::from_slice(body).unwrap_or_default();
     let mut message = envelope.error.best_message();
     if message.is_empty() {
-        message = String::from_utf8_lossy(body).chars().take(200).collect();
+        message = String::from_utf8_lossy(body).into_owned();
     }
+    // Classified on the whole text; kept bounded and escaped (Exchange echoes names and values).
     let kind = classify(status, &envelope.error.code, &message);
     ExchangeError::Cmdlet {
         cmdlet: cmdlet.to_owned(),
         status,
-        message,
+        message: model::validation::bounded_text(&message, model::validation::MAX_REMOTE_TEXT),
         kind,
         retry_after,
     }
@@ -201,6 +202,24 @@ impl Retryable for ExchangeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exchanges_error_text_is_classified_whole_and_kept_bounded() {
+        let long = format!(
+            "{}\r\nforged line The user is not allowed to call Get-InboundConnector",
+            "x".repeat(3_000)
+        );
+        let body = serde_json::json!({"error": {"code": "x", "message": long}}).to_string();
+        let err = from_answer("Get-InboundConnector", 403, body.as_bytes(), None);
+        assert_eq!(
+            err.kind(),
+            Some(Kind::RoleMissing),
+            "classified on the whole text"
+        );
+        let text = err.to_string();
+        assert!(!text.contains('\r') && !text.contains('\n'), "{text}");
+        assert!(text.chars().count() < 700, "{}", text.chars().count());
+    }
 
     fn body(json: &str) -> Body {
         serde_json::from_str::<Envelope>(json).expect("envelope").error

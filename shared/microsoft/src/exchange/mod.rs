@@ -140,11 +140,10 @@ impl InvokeCommandClient {
             .map_err(|err| transport(err.without_url().to_string(), true))?;
         let status = response.status();
         let retry_after = crate::http::retry_after(response.headers());
-        let bytes = response
-            .bytes()
+        let bytes = crate::http::read_body(response, crate::http::MAX_BODY_BYTES)
             .await
-            .map_err(|err| transport(err.without_url().to_string(), true))?;
-        Ok((status, retry_after, bytes.to_vec()))
+            .map_err(|reason| transport(reason, true))?;
+        Ok((status, retry_after, bytes))
     }
 
     async fn post_once(&self, url: &str, cmdlet: &Cmdlet) -> Result<Page, ExchangeError> {
@@ -171,6 +170,9 @@ impl InvokeCommandClient {
     }
 }
 
+/// The most pages one cmdlet's answer follows (at 1,000 objects a page, a million objects).
+pub const MAX_PAGES: usize = 1_000;
+
 impl InvokeCommandClient {
     /// Adds the pages of `cmdlet` from `url` on to `objects`, each page retried on its own.
     async fn follow(
@@ -180,7 +182,7 @@ impl InvokeCommandClient {
         mut objects: Vec<Value>,
     ) -> Result<Vec<Value>, ExchangeError> {
         let what = format!("Exchange {}", cmdlet.name());
-        loop {
+        for _ in 0..MAX_PAGES {
             let page = self.retry.run(&what, || self.post_once(&url, cmdlet)).await?;
             objects.extend(page.value.unwrap_or_default());
             match page.next_link {
@@ -188,6 +190,12 @@ impl InvokeCommandClient {
                 None => return Ok(objects),
             }
         }
+        // A link that never ends (a broken or hostile answer) stops here, not at the deadline.
+        Err(ExchangeError::Transport {
+            cmdlet: cmdlet.name().to_owned(),
+            reason: format!("more than {MAX_PAGES} pages; the links were not followed further"),
+            transient: false,
+        })
     }
 
     /// A paging link, which is followed only when it stays on our origin (paging re-POSTs the

@@ -8,7 +8,10 @@ mod error;
 
 use std::time::Duration;
 
-use model::retry::RetryPolicy;
+use model::{
+    retry::RetryPolicy,
+    validation::{MAX_REMOTE_TEXT, bounded_text},
+};
 use reqwest::{Method, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, de::DeserializeOwned};
@@ -40,6 +43,9 @@ impl std::fmt::Debug for GraphClient {
     }
 }
 
+/// The most pages one listing follows (at 999 objects a page, ten million objects).
+pub const MAX_PAGES: usize = 10_000;
+
 /// One page of a collection.
 #[derive(Debug, Deserialize)]
 struct Page<T> {
@@ -56,6 +62,7 @@ pub struct Pager<'a, T> {
     client: &'a GraphClient,
     next: Option<String>,
     delta_link: Option<String>,
+    pages: usize,
     _item: std::marker::PhantomData<T>,
 }
 
@@ -65,6 +72,16 @@ impl<T: DeserializeOwned> Pager<'_, T> {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };
+        // A link that never ends (a broken or hostile answer) stops here, not at the deadline.
+        self.pages += 1;
+        if self.pages > MAX_PAGES {
+            return Err(GraphError::Transport {
+                method: "GET".to_owned(),
+                path: "(paging)".to_owned(),
+                reason: format!("more than {MAX_PAGES} pages; the links were not followed further"),
+                transient: false,
+            });
+        }
         let page: Page<T> = self.client.get(&url).await?;
         self.next = page.next_link;
         if page.delta_link.is_some() {
@@ -164,6 +181,7 @@ impl GraphClient {
             client: self,
             next: Some(path.to_owned()),
             delta_link: None,
+            pages: 0,
             _item: std::marker::PhantomData,
         }
     }
@@ -213,10 +231,9 @@ impl GraphClient {
             .map_err(|err| transport(err.without_url().to_string()))?;
         let status = response.status();
         let retry_after = crate::http::retry_after(response.headers());
-        let bytes = response
-            .bytes()
+        let bytes = crate::http::read_body(response, crate::http::MAX_BODY_BYTES)
             .await
-            .map_err(|err| transport(err.without_url().to_string()))?;
+            .map_err(transport)?;
         if status.is_success() {
             if bytes.is_empty() {
                 return Ok(None);
@@ -257,11 +274,11 @@ pub(crate) fn status_error(
     retry_after: Option<Duration>,
 ) -> GraphError {
     let (code, message) = match serde_json::from_slice::<error::Envelope>(body) {
-        Ok(envelope) => (envelope.error.code, envelope.error.message),
-        Err(_) => (
-            String::new(),
-            String::from_utf8_lossy(body).chars().take(200).collect(),
+        Ok(envelope) => (
+            bounded_text(&envelope.error.code, 100),
+            bounded_text(&envelope.error.message, MAX_REMOTE_TEXT),
         ),
+        Err(_) => (String::new(), bounded_text(&String::from_utf8_lossy(body), 200)),
     };
     GraphError::Status {
         method: method.to_owned(),
@@ -305,6 +322,86 @@ mod tests {
             SecretString::from("t"),
             RetryPolicy::quick(),
         )
+    }
+
+    /// A loopback server answering every request with `answer(port)`, one connection each.
+    fn server(answer: impl Fn(u16) -> String + Send + 'static) -> u16 {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(answer(port).as_bytes());
+            }
+        });
+        port
+    }
+
+    fn loopback_graph(port: u16) -> GraphClient {
+        GraphClient::new(
+            crate::http::loopback_client(),
+            &format!("http://127.0.0.1:{port}"),
+            SecretString::from("t"),
+            RetryPolicy::quick(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_listing_whose_links_never_end_stops_at_the_page_cap() {
+        let port = server(|port| {
+            let body = format!(
+                r#"{{"value": [], "@odata.nextLink": "http://127.0.0.1:{port}/v1.0/users?$skiptoken=again"}}"#
+            );
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        });
+        let graph = loopback_graph(port);
+        let err = graph
+            .pages::<Value>("/users")
+            .collect_all()
+            .await
+            .expect_err("never ends");
+        assert!(
+            err.to_string().contains(&format!("more than {MAX_PAGES} pages")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_body_limit_is_not_read() {
+        let port = server(|_| {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{",
+                crate::http::MAX_BODY_BYTES + 1
+            )
+        });
+        let err = loopback_graph(port)
+            .get::<Value>("/users")
+            .await
+            .expect_err("too large");
+        assert!(err.to_string().contains("larger than"), "{err}");
+    }
+
+    #[test]
+    fn graphs_error_text_is_bounded_and_escaped() {
+        let message = format!("bad\n{}\u{202E}{}", "[INFO] forged ", "m".repeat(5_000));
+        let body =
+            serde_json::json!({"error": {"code": "Request_BadRequest", "message": message}}).to_string();
+        let err = status_error("GET", "/users", 400, body.as_bytes(), None);
+        let text = err.to_string();
+        assert!(!text.contains('\n') && !text.contains('\u{202E}'), "{text}");
+        assert!(text.chars().count() < 700, "{} characters", text.chars().count());
     }
 
     #[test]

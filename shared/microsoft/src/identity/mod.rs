@@ -8,7 +8,7 @@ mod token;
 
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use model::{retry::RetryPolicy, tenant::TenantId};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -144,19 +144,14 @@ impl IdentityClient {
             .map_err(|err| transport(err.without_url().to_string(), true))?;
         let status = response.status();
         let retry_after = crate::http::retry_after(response.headers());
-        let body = response
-            .bytes()
+        let body = crate::http::read_body(response, crate::http::MAX_BODY_BYTES)
             .await
-            .map_err(|err| transport(err.without_url().to_string(), true))?;
+            .map_err(|reason| transport(reason, true))?;
         if status.is_success() {
             let parsed: TokenResponse = serde_json::from_slice(&body)
                 .map_err(|_| transport("the token response is not the documented JSON".to_owned(), false))?;
-            let seconds = match parsed.expires_in {
-                Seconds::Number(n) => n,
-                Seconds::Text(text) => text.parse().unwrap_or(0),
-            };
             return Ok(IssuedToken {
-                access: AccessToken::new(parsed.access_token, now + Duration::seconds(seconds)),
+                access: AccessToken::new(parsed.access_token, expiry(now, &parsed.expires_in)),
                 refresh_token: parsed.refresh_token,
             });
         }
@@ -187,17 +182,25 @@ impl IdentityClient {
             status: status.as_u16(),
             error: error.error,
             code,
-            description: error
-                .error_description
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_owned(),
+            description: model::validation::bounded_text(
+                error.error_description.lines().next().unwrap_or_default().trim(),
+                model::validation::MAX_REMOTE_TEXT,
+            ),
             verdict,
             advice: error::advice(verdict),
         })
     }
+}
+
+/// When a token answered at `now` with `expires_in` expires: the lifetime is clamped to a day
+/// (Entra issues an hour or so), so an absurd or negative value can neither overflow nor make a
+/// token look valid for ever.
+fn expiry(now: DateTime<Utc>, expires_in: &Seconds) -> DateTime<Utc> {
+    let seconds = match expires_in {
+        Seconds::Number(n) => *n,
+        Seconds::Text(text) => text.trim().parse().unwrap_or(0),
+    };
+    now + Duration::seconds(seconds.clamp(0, 86_400))
 }
 
 /// The AADSTS code at the start of a description (`AADSTS65001: ...`).
@@ -212,7 +215,20 @@ fn aadsts_in(description: &str) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::aadsts_in;
+    use super::*;
+
+    #[test]
+    fn an_absurd_expires_in_neither_panics_nor_lasts_for_ever() {
+        let now = Utc::now();
+        assert_eq!(expiry(now, &Seconds::Number(3599)), now + Duration::seconds(3599));
+        assert_eq!(expiry(now, &Seconds::Number(i64::MAX)), now + Duration::days(1));
+        assert_eq!(expiry(now, &Seconds::Number(-5)), now);
+        assert_eq!(
+            expiry(now, &Seconds::Text(" 3600 ".into())),
+            now + Duration::hours(1)
+        );
+        assert_eq!(expiry(now, &Seconds::Text("soon".into())), now);
+    }
 
     #[test]
     fn aadsts_codes_are_read_from_descriptions() {
