@@ -22,6 +22,7 @@ use crate::{
         accepted_domains, create_rules, enable_rules, protected_domains, resolve_users, set_group_members,
         update_domain_rules,
     },
+    sync::SyncState,
     tasks::{Admission, Declaration, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan},
 };
 
@@ -78,6 +79,7 @@ impl TaskPlan for PolicyTargetsUpdate {
                 hint: "policy targets change only for active tenants (re-consent or provision first)",
             });
         }
+        SyncState::refuse_while_syncing(&engine.store, tenant.tenant_id).await?;
         check_against_directory(engine, &tenant, &request.policy_targets).await?;
         tenant.policy_targets = request.policy_targets.to_record();
         Ok(Admission::Open {

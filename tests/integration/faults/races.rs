@@ -210,3 +210,99 @@ async fn every_event_delivered_twice_changes_nothing_the_second_time() {
     assert_eq!(first["task_id"], second["task_id"]);
     lab.assert_no_secret_in_the_table().await;
 }
+
+/// While a sync holds the tenant, deprovisioning and a policy update are refused (retryable) and
+/// change nothing: the sync would repair what the first removes, or set back what the second sets.
+#[tokio::test]
+async fn deprovision_and_policy_targets_wait_for_a_running_sync() {
+    use lifecycle::sync::SyncState;
+    let lab = Lab::start().await;
+    let tenant = provisioned(&lab).await;
+    let syncer = lab.syncer();
+    syncer.sync_tenant(&message(tenant, "r1")).await.expect("sync");
+    // A worker holds the tenant, as during its sync.
+    let mut state: SyncState = lab
+        .aws
+        .store
+        .get(&SyncState::key_of(tenant))
+        .await
+        .expect("read")
+        .expect("sync state");
+    state.claimed_by = Some("r2".to_owned());
+    state.claimed_until = Some(chrono::Utc::now() + chrono::Duration::minutes(5));
+    lab.aws.store.update(&mut state).await.expect("claim");
+    let before = lab.record(tenant).await;
+    let targets =
+        json!({"tenant_id": tenant.to_string(), "policy_targets": {"users": ["alice@contoso.com"]}});
+    for (function, answer) in [
+        (
+            "deprovision",
+            lab.deprovision(deprovision_event(tenant, "full")).await,
+        ),
+        ("policy-targets", lab.policy_targets(targets.clone()).await),
+    ] {
+        let err = answer.expect_err(function);
+        assert_eq!(err.error_type, "Retryable", "{function}: {err:?}");
+        assert!(
+            err.error_message.contains("being synced"),
+            "{function}: {}",
+            err.error_message
+        );
+    }
+    let after = lab.record(tenant).await;
+    assert_eq!(
+        (after.state, after.version),
+        (before.state, before.version),
+        "nothing changed"
+    );
+    // The claim released (or lapsed), both go ahead.
+    state.claimed_by = None;
+    state.claimed_until = None;
+    lab.aws.store.update(&mut state).await.expect("release");
+    let view = lab.policy_targets(targets).await.expect("policy targets");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+}
+
+/// A sync that read the tenant as active before a deprovisioning began writes nothing once it
+/// sees the change: it does not re-create the routing deprovisioning removes.
+#[tokio::test]
+async fn a_sync_that_read_the_tenant_before_deprovisioning_began_repairs_nothing() {
+    use model::tenant::LifecycleState;
+    let lab = Lab::start().await;
+    let tenant = provisioned(&lab).await;
+    let syncer = lab.syncer();
+    syncer.sync_tenant(&message(tenant, "r1")).await.expect("sync");
+    let record = lab.record(tenant).await;
+    remove_spoof_entry(
+        &lab,
+        tenant,
+        &syncer.ms.exchange(&record).await.expect("exchange"),
+    )
+    .await;
+    let (spoof_before, drift_before) = repairs(&lab, tenant).await;
+    // The sync's Exchange reads take a while; meanwhile the tenant leaves `active`, as a
+    // deprovisioning admitted just before the worker's claim would make it.
+    lab.fault(json!({"tenant": tenant.to_string(), "surface": "exchange", "latency_ms": 1500, "match": "Get-TransportRule", "count": 1}));
+    let sync = tokio::spawn({
+        let syncer = lab.syncer();
+        async move { syncer.sync_tenant(&message(tenant, "r2")).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut moved = lab.record(tenant).await;
+    moved.state = LifecycleState::Deprovisioning;
+    lab.aws.store.update(&mut moved).await.expect("moved");
+    let report = sync.await.expect("joined").expect("sync");
+    assert_eq!(report.outcome, Outcome::Skipped, "{report:?}");
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("deprovisioning during the sync")),
+        "{report:?}"
+    );
+    assert_eq!(
+        repairs(&lab, tenant).await,
+        (spoof_before, drift_before),
+        "nothing repaired"
+    );
+}

@@ -23,7 +23,10 @@ pub use self::{
     request::{DeprovisionRequest, Mode},
     step::DeprovisionStep,
 };
-use crate::tasks::{Admission, Engine, TaskError, TaskPlan, attention_of};
+use crate::{
+    sync::SyncState,
+    tasks::{Admission, Engine, TaskError, TaskPlan, attention_of},
+};
 
 /// Deprovisioning as a kind of task.
 pub struct Deprovisioning;
@@ -89,6 +92,7 @@ impl TaskPlan for Deprovisioning {
                 LifecycleState::Active | LifecycleState::Failed | LifecycleState::NeedsReconsent => tenant,
             },
         };
+        SyncState::refuse_while_syncing(&engine.store, tenant.tenant_id).await?;
         tenant.state = LifecycleState::Deprovisioning;
         Ok(Admission::lead(tenant))
     }

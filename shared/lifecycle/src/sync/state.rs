@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use model::tenant::TenantId;
 use serde::{Deserialize, Serialize};
-use state::store::{Key, Record, key::tenant_partition};
+use state::store::{Key, Record, Store, key::tenant_partition};
+
+use crate::tasks::TaskError;
 
 /// Sort key of the sync state.
 pub const SYNC_SORT_KEY: &str = "SYNC";
@@ -71,6 +73,26 @@ impl SyncState {
         Key {
             pk: tenant_partition(tenant_id),
             sk: SYNC_SORT_KEY.to_owned(),
+        }
+    }
+
+    /// Until when a worker holds the tenant, if one does now (a lapsed claim holds nothing).
+    pub fn held_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.claimed_by.as_ref()?;
+        self.claimed_until.filter(|until| *until > now)
+    }
+
+    /// Refuses a lifecycle write while a sync holds the tenant: a sync that read the tenant
+    /// before the write would repair what the write removes (deprovisioning) or set back what it
+    /// changes (policy targets).
+    pub async fn refuse_while_syncing(store: &Store, tenant_id: TenantId) -> Result<(), TaskError> {
+        let state: Option<Self> = store.get(&Self::key_of(tenant_id)).await?;
+        match state.and_then(|s| s.held_until(Utc::now())) {
+            Some(until) => Err(TaskError::Syncing {
+                tenant: tenant_id.to_string(),
+                until: until.to_rfc3339(),
+            }),
+            None => Ok(()),
         }
     }
 }

@@ -305,6 +305,16 @@ impl Syncer {
             state.accepted_domains.clone()
         };
 
+        // Everything so far was read; from here the worker writes. A deprovisioning or a policy
+        // update that began after the tenant was read (before this worker's claim) wins: the
+        // worker writes nothing and leaves the tenant to it.
+        if let Some(changed) = self.changed_since_read(&tenant).await? {
+            self.release(&mut state).await?;
+            return Ok(TenantReport::skipped(
+                id,
+                format!("{changed} during the sync; nothing was repaired, the next run looks again"),
+            ));
+        }
         let names = self.vendor.names();
         let desired = protected_domains(&tenant.policy_targets, &accepted);
         let domain_rules = update_domain_rules(&exchange, &observed.rules, &names, &desired).await?;
@@ -366,6 +376,20 @@ impl Syncer {
         state.synced_at = Some(Utc::now());
         self.release(&mut state).await?;
         Ok(report)
+    }
+
+    /// How the tenant changed since this worker read it (another state, or new targets), if it
+    /// did: a consistent read of its record.
+    async fn changed_since_read(&self, read: &TenantRecord) -> Result<Option<String>, SyncError> {
+        let now = self.store.tenant(read.tenant_id).await?;
+        Ok(match now {
+            None => Some("the tenant left management".to_owned()),
+            Some(now) if now.state != LifecycleState::Active => {
+                Some(format!("the tenant became {:?}", now.state).to_lowercase())
+            }
+            Some(now) if now.version != read.version => Some("the tenant changed".to_owned()),
+            Some(_) => None,
+        })
     }
 
     /// Takes the tenant for this run (a conditional write): a second worker at the same time, for

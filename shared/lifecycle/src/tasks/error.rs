@@ -130,6 +130,16 @@ pub enum TaskError {
     /// A continuation could not be queued; the event can be retried.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// A sync of the tenant is running; nothing changed.
+    #[error(
+        "tenant {tenant} is being synced (until {until} at the latest); nothing was changed: send the request again after it"
+    )]
+    Syncing {
+        /// The tenant.
+        tenant: String,
+        /// When the sync's claim lapses.
+        until: String,
+    },
     /// The request could not be checked against the tenant's directory; nothing changed.
     #[error("the request could not be checked against the tenant's directory ({0}); nothing was changed")]
     Lookup(#[source] Box<CallError>),
@@ -147,7 +157,7 @@ impl TaskError {
             Self::Quarantine { .. } => "QuarantineNotAcknowledged",
             Self::UnknownTask(_) | Self::UnknownTenant(_) => "NotFound",
             Self::Config(_) => "Configuration",
-            Self::Store(_) | Self::Queue(_) | Self::Contended(_) => "Retryable",
+            Self::Store(_) | Self::Queue(_) | Self::Contended(_) | Self::Syncing { .. } => "Retryable",
             Self::Lookup(err) if err.needs_reconsent() => "NeedsReconsent",
             Self::Lookup(err) if err.retry_hint() != RetryHint::Never => "Retryable",
             Self::Lookup(_) => "MicrosoftRefused",
