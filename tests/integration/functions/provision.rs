@@ -652,3 +652,48 @@ async fn the_app_can_authenticate_with_a_certificate() {
         "tokens were minted: {tokens}"
     );
 }
+
+/// A wait longer than SQS's 15-minute delay (Retry-After: 2 hours) is a chain of continuations:
+/// each one queued as the one before arrives, none for a duplicate delivery, and the task goes on
+/// when the wait is over.
+#[tokio::test]
+async fn a_two_hour_wait_is_a_chain_of_continuations() {
+    use state::store::{Key, TaskRecord};
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    lab.fault(json!({"tenant": tenant.to_string(), "surface": "graph", "status": 429, "retry_after": 7200, "match": "POST /groups", "count": 1}));
+    let first = lab.provision(request(tenant)).await.expect("provision");
+    assert_eq!(first["status"], "waiting", "{first:#}");
+    let task_id = first["task_id"].as_str().expect("id").to_owned();
+    let key = Key::task(&task_id);
+    let read = || async {
+        let task: TaskRecord = lab.aws.store.get(&key).await.expect("read").expect("task");
+        task
+    };
+    let now = chrono::Utc::now();
+    let queued = read().await.wake_at.expect("a continuation is queued");
+    assert!(
+        queued <= now + chrono::Duration::minutes(15),
+        "within SQS's delay: {queued}"
+    );
+    assert_eq!(delayed_messages(&lab).await, 1);
+    let delivery =
+        json!({"Records": [{"messageId": "m-1", "body": json!({"task_id": task_id}).to_string()}]});
+    // A duplicate delivery while the continuation is on its way queues nothing.
+    lab.provision(delivery.clone()).await.expect("duplicate");
+    assert_eq!(delayed_messages(&lab).await, 1, "no second continuation");
+    // The continuation arrives after its 15 minutes; the step still waits: the next one is queued.
+    let mut arrived = read().await;
+    arrived.wake_at = Some(chrono::Utc::now() - chrono::Duration::seconds(1));
+    lab.aws.store.update(&mut arrived).await.expect("arrived");
+    let answer = lab.provision(delivery).await.expect("continuation");
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    assert_eq!(delayed_messages(&lab).await, 2, "the next link of the chain");
+    let next = read().await.wake_at.expect("queued again");
+    assert!(next > chrono::Utc::now(), "{next}");
+    let done = lab
+        .provision(json!({"task_id": task_id}))
+        .await
+        .expect("continue");
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+}

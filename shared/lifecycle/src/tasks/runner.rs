@@ -10,7 +10,10 @@ use model::{
     service::Service,
     task::{StepStatus, TaskId, TaskStatus},
 };
-use state::store::{StepRecord, StoreError, TaskRecord, TaskWithSteps, TenantRecord};
+use state::{
+    queue::MAX_DELAY,
+    store::{StepRecord, StoreError, TaskRecord, TaskWithSteps, TenantRecord},
+};
 
 use super::{
     Continue, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan, TaskView, view::status_of,
@@ -195,10 +198,16 @@ impl Engine {
             } else {
                 TaskStatus::Waiting
             };
-            // One continuation per wake time: a duplicate delivery must not queue another.
-            if task.wake_at != Some(at) || at <= now {
-                task.wake_at = Some(at);
-                let delay = (at - now).to_std().unwrap_or_default() + StdDuration::from_secs(1);
+            // `wake_at` is when the queued continuation arrives. SQS delays at most 15 minutes, so
+            // a longer wait is a chain of continuations, each queued when the one before arrives;
+            // a duplicate delivery while one is on its way queues nothing.
+            let queued = task.wake_at.filter(|arrives| *arrives > now);
+            if at <= now || queued.is_none_or(|arrives| at < arrives) {
+                let longest = chrono::Duration::from_std(MAX_DELAY - StdDuration::from_secs(1))
+                    .unwrap_or_else(|_| chrono::Duration::minutes(14));
+                let arrives = at.min(now + longest);
+                task.wake_at = Some(arrives);
+                let delay = (arrives - now).to_std().unwrap_or_default() + StdDuration::from_secs(1);
                 self.continuations
                     .send(
                         &Continue {
