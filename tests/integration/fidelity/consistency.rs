@@ -134,3 +134,44 @@ async fn a_spoof_entry_listed_only_after_microsofts_five_minutes_is_created_once
     let spoof = lab.dump(tenant)["exchange"]["spoof_items"].clone();
     assert_eq!(spoof.as_array().map(Vec::len), Some(1), "one entry: {spoof:#}");
 }
+
+/// The review's M4: our role assignment's answer is lost, the retry's listing does not show it
+/// yet and the second create is refused as a conflict. It is waited for and stays ours, so full
+/// deprovisioning removes it.
+#[tokio::test]
+async fn a_role_assignment_whose_answer_was_lost_stays_ours_and_is_removed_at_the_end() {
+    let lab = Lab::start().await;
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"],
+        "users": [{"user_principal_name": "alice@contoso.com"}, {"user_principal_name": "bob@contoso.com"}],
+        "exchange_admin_role": false,
+        "replication_lag_seconds": LAG
+    }));
+    let before = comparable(&lab, tenant);
+    lab.fault(json!({
+        "tenant": tenant.to_string(), "surface": "graph", "status": 503, "phase": "after",
+        "match": "POST /roleManagement/directory/roleAssignments", "count": 1
+    }));
+    let first = lab.provision(request(tenant)).await.expect("provision");
+    let (done, _) = drive(&lab, first).await;
+    assert_eq!(done["status"], "succeeded", "{done:#}");
+    // A fault with a count leaves the list once it is spent.
+    assert_eq!(lab.sim.faults()["faults"], json!([]), "the answer was lost");
+    let assignments = lab.dump(tenant)["role_assignments"].clone();
+    let ours = lab
+        .recorded(tenant, state::store::ResourceKind::RoleAssignment)
+        .await;
+    assert_eq!(ours.len(), 1, "recorded as ours: {ours:?} {assignments:#}");
+    lab.sim.advance_clock(LAG as f64);
+    let gone = lab
+        .deprovision(deprovision_event(tenant, "full"))
+        .await
+        .expect("deprovision");
+    let (gone, _) = drive(&lab, gone).await;
+    assert_eq!(gone["status"], "succeeded", "{gone:#}");
+    assert_eq!(
+        comparable(&lab, tenant),
+        before,
+        "the assignment went with the rest"
+    );
+}
