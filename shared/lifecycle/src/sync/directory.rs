@@ -198,9 +198,18 @@ pub fn relative(link: &str) -> String {
     }
 }
 
-/// The batch sub-request that starts a kind's sync: the stored delta link, or a from-now link.
+/// Whether `link` is a delta link of `kind` on `graph`'s own origin: only such a link is
+/// stored (one from elsewhere would be sent inside `$batch`, refused every day, or point the
+/// sync at another host's paging).
+pub fn is_own_delta_link(graph: &GraphClient, kind: EntryKind, link: &str) -> bool {
+    graph.is_own_link(link) && relative(link).starts_with(&format!("/{}/delta?", kind.collection()))
+}
+
+/// The batch sub-request that starts a kind's sync: the stored delta link, or a from-now link
+/// (also for a stored link that is not a delta link of this kind: the sync starts over).
 pub fn delta_request(kind: EntryKind, stored: Option<&str>) -> BatchRequest {
-    let url = stored.map_or_else(|| kind.latest_path(), relative);
+    let own = |link: &&str| relative(link).starts_with(&format!("/{}/delta?", kind.collection()));
+    let url = stored.filter(own).map_or_else(|| kind.latest_path(), relative);
     BatchRequest::new(kind.collection(), "GET", url)
 }
 
@@ -397,6 +406,37 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn only_graphs_own_delta_links_of_the_kind_are_kept_and_sent() {
+        let graph = GraphClient::new(
+            reqwest::Client::new(),
+            "https://graph.microsoft.com",
+            secrecy::SecretString::from("t"),
+            model::retry::RetryPolicy::quick(),
+        );
+        let own = "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=abc";
+        assert!(is_own_delta_link(&graph, EntryKind::User, own));
+        for hostile in [
+            "https://evil.example/v1.0/users/delta?$deltatoken=abc",
+            "https://graph.microsoft.com.evil.example/v1.0/users/delta?$deltatoken=abc",
+            "https://graph.microsoft.com/beta/users/delta?$deltatoken=abc",
+            "https://graph.microsoft.com/v1.0/groups/delta?$deltatoken=abc",
+            "https://graph.microsoft.com/v1.0/users/delta/../../me?x",
+        ] {
+            assert!(!is_own_delta_link(&graph, EntryKind::User, hostile), "{hostile}");
+        }
+        // A link stored before these checks that is no delta link of the kind starts over.
+        let fresh = delta_request(
+            EntryKind::User,
+            Some("https://graph.microsoft.com/beta/users/delta?$deltatoken=x"),
+        );
+        assert_eq!(fresh.url, EntryKind::User.latest_path());
+        assert_eq!(
+            delta_request(EntryKind::User, Some(own)).url,
+            "/users/delta?$deltatoken=abc"
+        );
+    }
 
     fn stored(kind: EntryKind, name: &str, detail: Option<&str>) -> DirectoryEntry {
         DirectoryEntry {

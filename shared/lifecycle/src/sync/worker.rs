@@ -24,7 +24,7 @@ use state::store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode,
 
 use super::{
     daily::SyncMessage,
-    directory::{DirectorySync, KindSync, Snapshot, delta_request},
+    directory::{DirectorySync, KindSync, Snapshot, delta_request, is_own_delta_link},
     dns::MxResolver,
     domains,
     drift::{self, Observed},
@@ -368,8 +368,8 @@ impl Syncer {
         self.note_mx(tenant, &state.mx_problems).await?;
         report.mx_problems = state.mx_problems.clone();
 
-        state.users_delta = users.delta_link;
-        state.groups_delta = groups.delta_link;
+        state.users_delta = own_delta(&graph, EntryKind::User, users.delta_link);
+        state.groups_delta = own_delta(&graph, EntryKind::Group, groups.delta_link);
         state.verified_domains = verified;
         state.accepted_domains = accepted;
         state.last_run_id = Some(message.run_id.clone());
@@ -537,5 +537,20 @@ impl Syncer {
     /// Builds every dependency from the process environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
         Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
+    }
+}
+
+/// A delta link to store, unless it is not one of Graph's own for `kind`: then none is stored,
+/// and the next sync lists the kind in full.
+fn own_delta(graph: &GraphClient, kind: EntryKind, link: Option<String>) -> Option<String> {
+    let link = link?;
+    if is_own_delta_link(graph, kind, &link) {
+        Some(link)
+    } else {
+        tracing::warn!(
+            ?kind,
+            "Graph answered a delta link that is not its own; the next sync lists in full"
+        );
+        None
     }
 }

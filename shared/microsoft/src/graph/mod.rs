@@ -116,6 +116,12 @@ impl GraphClient {
         }
     }
 
+    /// Whether `link` is an absolute link on this client's origin and version (a paging or delta
+    /// link Graph gave).
+    pub fn is_own_link(&self, link: &str) -> bool {
+        link.starts_with(&format!("{}/{VERSION}/", self.origin)) && self.url(link).is_ok()
+    }
+
     /// The absolute URL of `path_or_url`: a path is put under `/v1.0`; an absolute link (from
     /// `@odata.nextLink`) must be on this client's origin, so the token never goes elsewhere.
     fn url(&self, path_or_url: &str) -> Result<String, GraphError> {
