@@ -16,13 +16,12 @@ use microsoft::{
     endpoints::EndpointOverrides,
     identity::{AppCredentials, Grant, IdentityClient, IdentityError, Resource, Verdict},
 };
-use model::tenant::TenantId;
+use model::{cloud::Cloud, tenant::TenantId};
 use secrecy::SecretString;
 use state::{
     store::TenantRecord,
     vault::{TenantTokens, Vault, VaultError},
 };
-use tokio::sync::OnceCell;
 
 /// The least life a token handed out must have left: enough for one invocation.
 pub const MIN_LIFE: Duration = Duration::minutes(10);
@@ -105,7 +104,8 @@ pub struct TokenBroker {
     vault: Vault,
     identity: IdentityClient,
     endpoints: EndpointOverrides,
-    app: OnceCell<AppCredentials>,
+    /// The app's credentials of each cloud, read once per process.
+    apps: Mutex<HashMap<Cloud, AppCredentials>>,
     cache: Mutex<HashMap<TenantId, Held>>,
     /// Tokens invalidated before this process held the tenant: the secret's copy is not used.
     discarded: Mutex<HashSet<(TenantId, Resource)>>,
@@ -119,7 +119,7 @@ impl TokenBroker {
             vault,
             identity,
             endpoints,
-            app: OnceCell::new(),
+            apps: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
             discarded: Mutex::new(HashSet::new()),
             writes: None,
@@ -138,9 +138,24 @@ impl TokenBroker {
         &self.vault
     }
 
-    /// The app's credentials, read once per process.
-    pub async fn app(&self) -> Result<&AppCredentials, TokenError> {
-        Ok(self.app.get_or_try_init(|| self.vault.app_credentials()).await?)
+    /// The credentials of `cloud`'s app registration, read once per process; a cloud without
+    /// its own is an error, never another cloud's credential.
+    pub async fn app(&self, cloud: Cloud) -> Result<AppCredentials, TokenError> {
+        let known = self
+            .apps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&cloud)
+            .cloned();
+        if let Some(app) = known {
+            return Ok(app);
+        }
+        let app = self.vault.app_credentials(cloud).await?;
+        self.apps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(cloud, app.clone());
+        Ok(app)
     }
 
     fn cached(&self, tenant: TenantId) -> Option<Held> {
@@ -349,7 +364,7 @@ impl TokenBroker {
         tokens: &mut TenantTokens,
         resources: &[Resource],
     ) -> Result<Vec<Resource>, TokenError> {
-        let app = self.app().await?;
+        let app = self.app(tenant.cloud).await?;
         let endpoints = self.endpoints.apply(tenant.cloud);
         let (graph_scope, exchange_scope) = tenant.cloud.scopes();
         for resource in resources {
@@ -363,7 +378,7 @@ impl TokenBroker {
                 .map_or(Grant::ClientCredentials, Grant::RefreshToken);
             let issued = self
                 .identity
-                .token(&endpoints.login, tenant.tenant_id, scope, app, grant)
+                .token(&endpoints.login, tenant.tenant_id, scope, &app, grant)
                 .await?;
             if matches!(grant, Grant::ClientCredentials)
                 && let Some(missing) = revoked_grant(*resource, &issued.access)

@@ -1,6 +1,9 @@
 //! Typed configuration from the environment: where the AWS adapters find their resources.
 
-use model::config::{ConfigError, Source, http_url, optional, required};
+use model::{
+    cloud::Cloud,
+    config::{ConfigError, Source, http_url, optional, required},
+};
 
 /// Where the state lives: the DynamoDB table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +32,12 @@ impl StoreConfig {
 pub struct VaultConfig {
     /// `SECRET_PREFIX`: tenant secrets are named `{prefix}/tenants/{tenant_id}`.
     pub secret_prefix: String,
-    /// `APP_SECRET_ID`: name or ARN of the secret holding the app's client id and credential.
+    /// `APP_SECRET_ID`: name or ARN of the secret holding the app's client id and credential
+    /// (the app registration of the commercial cloud).
     pub app_secret_id: String,
+    /// `APP_SECRET_ID_GCC_HIGH`, `APP_SECRET_ID_DOD`, `APP_SECRET_ID_CHINA`: each national cloud's
+    /// own app registration; a cloud without one takes no tenant.
+    pub national_app_secret_ids: Vec<(Cloud, String)>,
     /// `SECRETS_KMS_KEY_ID` (optional): the KMS key that encrypts the tenant secrets.
     pub kms_key_id: Option<String>,
 }
@@ -60,11 +67,32 @@ impl VaultConfig {
             "set it to the name or ARN of the app-credentials secret",
         )?;
         let kms_key_id = optional(source, "SECRETS_KMS_KEY_ID");
+        let national_app_secret_ids = [
+            (Cloud::GccHigh, "APP_SECRET_ID_GCC_HIGH"),
+            (Cloud::Dod, "APP_SECRET_ID_DOD"),
+            (Cloud::China, "APP_SECRET_ID_CHINA"),
+        ]
+        .into_iter()
+        .filter_map(|(cloud, name)| optional(source, name).map(|id| (cloud, id)))
+        .collect();
         Ok(Self {
             secret_prefix,
             app_secret_id,
+            national_app_secret_ids,
             kms_key_id,
         })
+    }
+
+    /// The app-credentials secret of `cloud`'s app registration, if this deployment has one.
+    pub fn app_secret_for(&self, cloud: Cloud) -> Option<&str> {
+        match cloud {
+            Cloud::Commercial => Some(self.app_secret_id.as_str()),
+            national => self
+                .national_app_secret_ids
+                .iter()
+                .find(|(c, _)| *c == national)
+                .map(|(_, id)| id.as_str()),
+        }
     }
 }
 

@@ -158,7 +158,11 @@ async fn app_credentials_in_both_forms_and_clear_errors_without_values() {
     let secret = minted("client-secret");
     let json = serde_json::json!({"client_id": client_id, "client_secret": secret}).to_string();
     let test = TestStack::with_app_credentials(Some(json)).await;
-    let credentials = test.vault.app_credentials().await.expect("read");
+    let credentials = test
+        .vault
+        .app_credentials(model::cloud::Cloud::Commercial)
+        .await
+        .expect("read");
     assert_eq!(credentials.client_id, client_id);
     assert!(matches!(&credentials.credential, AppCredential::ClientSecret(s) if s.expose_secret() == secret));
     assert!(
@@ -170,14 +174,22 @@ async fn app_credentials_in_both_forms_and_clear_errors_without_values() {
     let certificate =
         serde_json::json!({"client_id": client_id, "private_key_pem": key, "certificate_pem": "CERT"});
     let test = TestStack::with_app_credentials(Some(certificate.to_string())).await;
-    let credentials = test.vault.app_credentials().await.expect("read");
+    let credentials = test
+        .vault
+        .app_credentials(model::cloud::Cloud::Commercial)
+        .await
+        .expect("read");
     assert!(
         matches!(&credentials.credential, AppCredential::Certificate { certificate_pem, .. } if certificate_pem == "CERT")
     );
     assert!(!format!("{credentials:?}").contains(&key));
 
     let missing = TestStack::new().await;
-    let err = missing.vault.app_credentials().await.expect_err("no app secret");
+    let err = missing
+        .vault
+        .app_credentials(model::cloud::Cloud::Commercial)
+        .await
+        .expect_err("no app secret");
     assert!(matches!(err, VaultError::AppSecretMissing { .. }), "{err:?}");
     assert!(err.to_string().contains("APP_SECRET_ID"), "{err}");
 
@@ -202,7 +214,11 @@ async fn app_credentials_in_both_forms_and_clear_errors_without_values() {
     ];
     for (json, expected) in bad_cases {
         let test = TestStack::with_app_credentials(Some(json.to_string())).await;
-        let err = test.vault.app_credentials().await.expect_err("malformed");
+        let err = test
+            .vault
+            .app_credentials(model::cloud::Cloud::Commercial)
+            .await
+            .expect_err("malformed");
         let message = err.to_string();
         assert!(matches!(err, VaultError::Malformed { .. }), "{message}");
         assert!(
@@ -217,7 +233,7 @@ async fn app_credentials_in_both_forms_and_clear_errors_without_values() {
     let not_json = TestStack::with_app_credentials(Some(format!("{{\"client_secret\": \"{secret}"))).await;
     let message = not_json
         .vault
-        .app_credentials()
+        .app_credentials(model::cloud::Cloud::Commercial)
         .await
         .expect_err("not json")
         .to_string();
@@ -254,7 +270,10 @@ async fn no_token_or_secret_reaches_debug_output_or_trace_logs() {
         .await
         .expect("put");
     let stored = vault.read_tokens(tenant).await.expect("read").expect("exists");
-    let credentials = vault.app_credentials().await.expect("app credentials");
+    let credentials = vault
+        .app_credentials(model::cloud::Cloud::Commercial)
+        .await
+        .expect("app credentials");
     // What a careless handler might log: the values themselves, through Debug.
     tracing::info!(?stored, ?credentials, ?written, "vault values");
     let debug = format!("{stored:?} {credentials:?} {written:?}");
@@ -313,5 +332,46 @@ async fn with_a_refresh_token_only_the_writer_of_the_current_version_wins() {
             .as_ref()
             .map(|t| t.expose_secret().to_owned()),
         Some(newest)
+    );
+}
+
+/// Each national cloud has its own app registration: a cloud without one is an error naming its
+/// variable, never the commercial credential; one that has it reads its own secret.
+#[tokio::test]
+async fn app_credentials_are_per_cloud() {
+    use model::cloud::Cloud;
+    let commercial =
+        serde_json::json!({"client_id": uuid::Uuid::new_v4().to_string(), "client_secret": minted("c")});
+    let test = TestStack::with_app_credentials(Some(commercial.to_string())).await;
+    let err = test
+        .vault
+        .app_credentials(Cloud::GccHigh)
+        .await
+        .expect_err("no GCC High registration");
+    assert!(err.to_string().contains("APP_SECRET_ID_GCC_HIGH"), "{err}");
+    assert!(!test.vault.has_app_credentials(Cloud::China));
+
+    let gcc_client = uuid::Uuid::new_v4().to_string();
+    let name = format!("{}-gcc-high-app", test.stack.table_name);
+    aws_sdk_secretsmanager::Client::new(&test.sdk)
+        .create_secret()
+        .name(&name)
+        .secret_string(serde_json::json!({"client_id": gcc_client, "client_secret": minted("g")}).to_string())
+        .send()
+        .await
+        .expect("gcc secret");
+    let mut env = test.stack.env.clone();
+    env.insert("APP_SECRET_ID_GCC_HIGH".to_owned(), name);
+    let vault = state::vault::Vault::from_source(&test.sdk, &env).expect("vault");
+    assert!(vault.has_app_credentials(Cloud::GccHigh));
+    let gcc = vault.app_credentials(Cloud::GccHigh).await.expect("read");
+    assert_eq!(gcc.client_id, gcc_client);
+    assert_ne!(
+        vault
+            .app_credentials(Cloud::Commercial)
+            .await
+            .expect("read")
+            .client_id,
+        gcc_client
     );
 }

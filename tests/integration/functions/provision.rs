@@ -697,3 +697,43 @@ async fn a_two_hour_wait_is_a_chain_of_continuations() {
         .expect("continue");
     assert_eq!(done["status"], "succeeded", "{done:#}");
 }
+
+/// A tenant's cloud needs its own app registration in the deployment, and never changes: the
+/// commercial credential is never sent to a national cloud's login host.
+#[tokio::test]
+async fn a_cloud_without_its_own_credentials_is_refused_and_a_tenants_cloud_never_changes() {
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    let mut event = request(tenant);
+    event["cloud"] = json!("gcc_high");
+    assert_refused(
+        lab.provision(event.clone()).await,
+        "InvalidInput",
+        "`cloud`",
+        &event,
+    );
+    let err = lab.provision(event.clone()).await.expect_err("refused");
+    assert!(
+        err.error_message.contains("APP_SECRET_ID_GCC_HIGH"),
+        "{}",
+        err.error_message
+    );
+    assert!(lab.untouched(tenant), "no token request went anywhere");
+    assert!(
+        lab.aws.store.tenant(tenant).await.expect("read").is_none(),
+        "nothing written"
+    );
+
+    // Provisioned in the commercial cloud, the tenant stays there, even where GCC High has an
+    // app registration of its own.
+    let view = lab.provision(request(tenant)).await.expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let mut env = lab.function_env();
+    env.insert("APP_SECRET_ID_GCC_HIGH".to_owned(), "gcc-high-app".to_owned());
+    let with_gcc = lifecycle::Lifecycle::from_source(&lab.aws.sdk, &env).expect("configured");
+    let before = lab.record(tenant).await;
+    let answer = lab.provision_in(&with_gcc, event.clone()).await;
+    assert_refused(answer, "InvalidInput", "cannot change", &event);
+    let after = lab.record(tenant).await;
+    assert_eq!((after.cloud, after.version), (before.cloud, before.version));
+}

@@ -131,7 +131,12 @@ async fn delegated(lab: &Lab, tenant: TenantId) -> String {
 /// Redeems `refresh` at the simulator; the error text if refused.
 async fn redeem(lab: &Lab, tenant: TenantId, refresh: &str) -> Result<(), String> {
     let identity = IdentityClient::new(microsoft::http::loopback_client(), RetryPolicy::quick());
-    let app = lab.aws.vault.app_credentials().await.expect("app");
+    let app = lab
+        .aws
+        .vault
+        .app_credentials(model::cloud::Cloud::Commercial)
+        .await
+        .expect("app");
     let token = SecretString::from(refresh.to_owned());
     identity
         .token(

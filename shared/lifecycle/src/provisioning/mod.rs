@@ -64,6 +64,26 @@ impl TaskPlan for Provisioning {
         request: &ProvisionRequest,
         existing: Option<TenantRecord>,
     ) -> Result<Admission, TaskError> {
+        let invalid_cloud = |reason: String| {
+            TaskError::Input(model::event::EventError::Invalid {
+                field: "cloud".to_owned(),
+                reason,
+            })
+        };
+        // A credential goes only to its own cloud's login host, and a tenant lives in one cloud.
+        if !engine.ms.tokens.vault().has_app_credentials(request.cloud) {
+            return Err(invalid_cloud(format!(
+                "this deployment has no app registration for the {} cloud (each national cloud has its own): set APP_SECRET_ID_{}",
+                request.cloud,
+                request.cloud.to_string().to_uppercase()
+            )));
+        }
+        if let Some(tenant) = existing.as_ref().filter(|t| t.cloud != request.cloud) {
+            return Err(invalid_cloud(format!(
+                "tenant {} is in the {} cloud; a tenant's cloud cannot change",
+                tenant.tenant_id, tenant.cloud
+            )));
+        }
         let mut tenant = match existing {
             None => TenantRecord::new(
                 request.tenant_id,

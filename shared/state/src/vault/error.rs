@@ -26,6 +26,15 @@ pub enum VaultError {
         /// The configured name or ARN.
         secret: String,
     },
+    /// The deployment has no app registration for the tenant's cloud.
+    #[error(
+        "no app credentials for the {cloud} cloud: each national cloud has its own app registration; set APP_SECRET_ID_{} to its secret",
+        cloud.to_string().to_uppercase()
+    )]
+    NoCloudCredentials {
+        /// The cloud.
+        cloud: model::cloud::Cloud,
+    },
     /// Secrets Manager throttled the call beyond the SDK's retries.
     #[error("Secrets Manager throttled {operation} on {secret:?}; retry later")]
     Throttled {

@@ -10,6 +10,7 @@ mod tokens;
 use aws_sdk_secretsmanager::{Client, error::ProvideErrorMetadata, types::Tag};
 use microsoft::identity::AppCredentials;
 use model::{
+    cloud::Cloud,
     config::{ConfigError, Source},
     sites::Site,
     tenant::TenantId,
@@ -40,7 +41,7 @@ pub struct StoredTokens {
 pub struct Vault {
     client: Client,
     prefix: String,
-    app_secret_id: String,
+    config: VaultConfig,
     kms_key_id: Option<String>,
 }
 
@@ -50,7 +51,7 @@ impl Vault {
         Self {
             client,
             prefix: config.secret_prefix.clone(),
-            app_secret_id: config.app_secret_id.clone(),
+            config: config.clone(),
             kms_key_id: config.kms_key_id.clone(),
         }
     }
@@ -226,9 +227,20 @@ impl Vault {
         }
     }
 
-    /// Reads the app's client id and credential from `APP_SECRET_ID`.
-    pub async fn app_credentials(&self) -> Result<AppCredentials> {
-        let name = &self.app_secret_id;
+    /// Whether this deployment holds app credentials for `cloud` (each national cloud has its
+    /// own app registration; a credential is never sent to another cloud's login host).
+    pub fn has_app_credentials(&self, cloud: Cloud) -> bool {
+        self.config.app_secret_for(cloud).is_some()
+    }
+
+    /// Reads the client id and credential of `cloud`'s app registration (`APP_SECRET_ID`, or
+    /// `APP_SECRET_ID_<CLOUD>` for a national cloud).
+    pub async fn app_credentials(&self, cloud: Cloud) -> Result<AppCredentials> {
+        let name = &self
+            .config
+            .app_secret_for(cloud)
+            .ok_or(VaultError::NoCloudCredentials { cloud })?
+            .to_owned();
         let output = match self.client.get_secret_value().secret_id(name).send().await {
             Ok(output) => output,
             Err(err) if err.code() == Some("ResourceNotFoundException") => {

@@ -38,7 +38,7 @@ pub async fn preflight(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let sp_id = text(&sp, "id").unwrap_or_default().to_owned();
     ctx.record(
         ResourceKind::ServicePrincipal,
-        ctx.ms.tokens.app().await?.client_id.as_str(),
+        ctx.ms.tokens.app(ctx.tenant.cloud).await?.client_id.as_str(),
         Some(&sp_id),
         &[],
     )
@@ -57,7 +57,7 @@ pub async fn preflight(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
 
 /// The app's service principal in the tenant; missing means the admin has not consented.
 pub async fn service_principal(ctx: &StepContext<'_>, graph: &GraphClient) -> Result<Value, StepError> {
-    let app = ctx.ms.tokens.app().await?;
+    let app = ctx.ms.tokens.app(ctx.tenant.cloud).await?;
     let path = format!(
         "/servicePrincipals(appId='{}')?$select=id,appId,displayName",
         app.client_id
