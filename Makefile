@@ -29,10 +29,12 @@ local-up: venv
 local-down:
 	scripts/local.sh down
 
-## venv: Python tools (moto, cfn-lint, cargo-lambda, SAM CLI) pinned in requirements-dev.txt
+## venv: Python tools (moto, cfn-lint, cargo-lambda, SAM CLI) pinned in requirements-dev.txt; checkov in requirements-checkov.txt
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt requirements-checkov.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	python3 -m venv $(VENV)-checkov
+	$(VENV)-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
