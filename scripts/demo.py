@@ -35,6 +35,10 @@ def env_file(path=".env.local"):
 
 
 ENV = env_file()
+# What consent grants the local deployment's app registration: the default permissions of
+# shared/model/permissions.json and both opt-ins (`make local-up` turns them on), so the app
+# assigns its own Exchange role and full deprovisioning removes it.
+LOCAL_APP_ROLES = ["User.Read.All", "Group.ReadWrite.All", "GroupMember.ReadWrite.All", "Domain.Read.All", "Organization.Read.All", "Application.Read.All", "RoleManagement.Read.Directory", "Sites.Read.All", "Files.Read.All", "Exchange.ManageAsApp", "RoleManagement.ReadWrite.Directory", "Application.ReadWrite.All"]
 SIM = ENV["M365_GRAPH_URL"]
 
 
@@ -89,7 +93,8 @@ class Demo:
         for t in TENANTS:
             spec = {"tenant_id": t["tenant_id"], "display_name": t["name"], "domains": [t["domain"]],
                     "users": [{"user_principal_name": f"{u}@{t['domain']}"} for u in t["users"]],
-                    "ip_allow_list": ["192.0.2.10"], "exchange_admin_role": False}
+                    "ip_allow_list": ["192.0.2.10"], "exchange_admin_role": False,
+                    "app_roles": LOCAL_APP_ROLES}
             sim("POST", "/_sim/tenants", spec)
             originals[t["tenant_id"]] = footprint(sim("GET", f"/_sim/tenants/{t['tenant_id']}"))
             print(f"    {t['name']} ({t['tenant_id']}) on site {t['site']}")

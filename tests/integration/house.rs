@@ -15,7 +15,7 @@ fn root() -> PathBuf {
 }
 
 /// Directories never read: build output, the Python tools, git.
-const SKIPPED: [&str; 4] = ["target", ".venv", ".git", ".local"];
+const SKIPPED: [&str; 6] = ["target", ".venv", ".venv-checkov", ".tools", ".git", ".local"];
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -268,7 +268,12 @@ impl Lab {
     }
 
     /// Creates a simulated tenant from a `POST /_sim/tenants` body; returns its id.
-    pub fn tenant(&self, spec: Value) -> TenantId {
+    pub fn tenant(&self, mut spec: Value) -> TenantId {
+        // The lab's app registration requests the opt-in permissions too (see `env_of`), so
+        // consent grants them unless the spec says otherwise.
+        if spec.get("app_roles").is_none() {
+            spec["app_roles"] = json!(opted_in_app_roles());
+        }
         let spec = serde_json::from_value(spec).expect("tenant spec");
         let id = self.sim.create_tenant(&spec).expect("tenant created");
         id.parse().expect("the simulator's tenant ids are GUIDs")
@@ -453,6 +458,10 @@ fn env_of(aws: &TestStack, sim: &Simulator, dns: &DnsServer, purpose: Purpose) -
         env.insert(name.to_owned(), base.clone());
     }
     env.insert("M365_TEST_ENDPOINTS".to_owned(), "loopback".to_owned());
+    // The lab deploys with both opt-ins, as most tests exercise the app assigning its own role and
+    // removing itself; tests of the default deployment build their services without them.
+    env.insert("APP_ASSIGNS_EXCHANGE_ROLE".to_owned(), "true".to_owned());
+    env.insert("APP_REMOVES_ITSELF".to_owned(), "true".to_owned());
     env.insert("DNS_SERVER".to_owned(), dns.addr().to_string());
     if purpose == Purpose::Test {
         env.insert("M365_RETRY_MIN_DELAY_MS".to_owned(), "1".to_owned());
@@ -517,4 +526,16 @@ impl Drop for Lab {
             .count();
         assert_eq!(leaked, 0, "issued tokens or the client secret reached the logs");
     }
+}
+
+/// What consent grants an app registration that requests the default permissions and both
+/// opt-ins (`AppAssignsExchangeRole`, `AppRemovesItself`): the lab's.
+pub fn opted_in_app_roles() -> Vec<&'static str> {
+    let mut roles = m365_sim::model::catalog::DEFAULT_APP_ROLES.to_vec();
+    for opt_in in ["AppAssignsExchangeRole", "AppRemovesItself"] {
+        if let Some(permission) = model::permissions::opted_in(opt_in) {
+            roles.push(permission.name.as_str());
+        }
+    }
+    roles
 }

@@ -139,7 +139,8 @@ pub const APP_ROLES: &[(&str, &str, Resource)] = &[
     ),
 ];
 
-/// Roles granted at consent unless a tenant is created with an explicit `app_roles` list.
+/// Roles granted at consent unless a tenant is created with an explicit `app_roles` list: what
+/// an app registration of m365-inline requests by default (none that can escalate).
 pub const DEFAULT_APP_ROLES: &[&str] = &[
     "User.Read.All",
     "Group.ReadWrite.All",
@@ -147,9 +148,7 @@ pub const DEFAULT_APP_ROLES: &[&str] = &[
     "Domain.Read.All",
     "Organization.Read.All",
     "Application.Read.All",
-    // Full cleanup removes the app's own service principal.
-    "Application.ReadWrite.All",
-    "RoleManagement.ReadWrite.Directory",
+    "RoleManagement.Read.Directory",
     "Sites.Read.All",
     "Files.Read.All",
     EXCHANGE_MANAGE_AS_APP,

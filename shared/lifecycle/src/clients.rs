@@ -8,7 +8,7 @@ use microsoft::{
     identity::{IdentityClient, Resource},
 };
 use model::{
-    config::{ConfigError, Source},
+    config::{ConfigError, Source, switch},
     retry::RetryPolicy,
 };
 use state::{store::TenantRecord, vault::Vault};
@@ -25,6 +25,30 @@ pub struct Microsoft {
     pub overrides: EndpointOverrides,
     /// The retry policy of every call.
     pub retry: RetryPolicy,
+    /// The escalating permissions this deployment opted in to use.
+    pub privileges: Privileges,
+}
+
+/// The two permissions outside the default set (the permission manifest), each used only where
+/// the deployment opts in and the tenant granted it; otherwise the work is the tenant admin's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Privileges {
+    /// `APP_ASSIGNS_EXCHANGE_ROLE` (template parameter `AppAssignsExchangeRole`, with
+    /// `RoleManagement.ReadWrite.Directory`): the app assigns itself Exchange Administrator.
+    pub assign_exchange_role: bool,
+    /// `APP_REMOVES_ITSELF` (`AppRemovesItself`, with `Application.ReadWrite.All`): full
+    /// deprovisioning deletes the app's service principal.
+    pub remove_service_principal: bool,
+}
+
+impl Privileges {
+    /// Reads the two switches (both off unless set to `true`).
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            assign_exchange_role: switch(source, "APP_ASSIGNS_EXCHANGE_ROLE", false)?,
+            remove_service_principal: switch(source, "APP_REMOVES_ITSELF", false)?,
+        })
+    }
 }
 
 impl Microsoft {
@@ -41,6 +65,7 @@ impl Microsoft {
             http,
             overrides,
             retry,
+            privileges: Privileges::from_source(source)?,
         })
     }
 

@@ -11,6 +11,7 @@
 pub mod cloud;
 pub mod config;
 pub mod event;
+pub mod permissions;
 pub mod policy;
 pub mod rate;
 pub mod retry;

@@ -33,7 +33,7 @@ pub fn comparable(lab: &Lab, tenant: TenantId) -> Value {
 }
 
 /// How many service principals of our app the tenant holds.
-fn our_service_principals(lab: &Lab, tenant: TenantId) -> usize {
+pub fn our_service_principals(lab: &Lab, tenant: TenantId) -> usize {
     let dump = lab.dump(tenant);
     let ours = |sp: &&Value| sp["appId"].as_str() == Some(lab.sim.client_id());
     dump["service_principals"]

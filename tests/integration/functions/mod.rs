@@ -2,6 +2,7 @@
 
 pub mod deprovision;
 pub mod events;
+pub mod permissions;
 pub mod policy_targets;
 pub mod promotion;
 pub mod provision;

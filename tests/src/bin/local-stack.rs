@@ -97,7 +97,13 @@ async fn run() -> Result<(), String> {
     ] {
         let _ = writeln!(env, "{name}={value}");
     }
-    for (name, value) in &created.env {
+    // The local deployment opts in to both escalating permissions (infra/local-tenants.json's
+    // consent grants them), so the demo's app assigns its own role and removes itself.
+    let mut functions_env = created.env.clone();
+    for name in ["APP_ASSIGNS_EXCHANGE_ROLE", "APP_REMOVES_ITSELF"] {
+        functions_env.insert(name.to_owned(), "true".to_owned());
+    }
+    for (name, value) in &functions_env {
         let _ = writeln!(env, "{name}={}", env_value(value));
     }
     if let Some(url) = &args.m365_url {
@@ -112,6 +118,7 @@ async fn run() -> Result<(), String> {
     // The EventBridge sample's sender (events/provision-eventbridge.json); the template accepts
     // none unless the deployment names it.
     let _ = writeln!(env, "EVENT_SOURCES=vendor.portal");
+
     if let (Some(url), Some(file)) = (&args.m365_url, &args.sim_tenants) {
         create_sim_tenants(url, file).await?;
     }

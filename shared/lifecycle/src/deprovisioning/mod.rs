@@ -105,14 +105,15 @@ impl TaskPlan for Deprovisioning {
         steps: &[StepRecord],
         request: &DeprovisionRequest,
     ) -> Result<Vec<String>, TaskError> {
+        // What is still recorded: in standard mode what it leaves; in full mode only what the
+        // app may not remove itself. The service principal's removal ends our access: last.
+        let mut remaining = engine.store.resources(tenant.tenant_id).await?;
+        remaining.sort_by_key(|r| r.kind == ResourceKind::ServicePrincipal);
         let left: Vec<String> = match request.mode {
-            Mode::Standard => engine
-                .store
-                .resources(tenant.tenant_id)
-                .await?
-                .iter()
-                .map(describe)
-                .collect(),
+            Mode::Standard => remaining.iter().map(describe).collect(),
+            Mode::Full if steps.iter().all(|s| s.status == StepStatus::Succeeded) => {
+                remaining.iter().map(describe).collect()
+            }
             Mode::Full => Vec::new(),
         };
         let (to, attention) = if steps.iter().all(|s| s.status == StepStatus::Succeeded) {
@@ -183,9 +184,13 @@ pub fn describe(resource: &ResourceRecord) -> String {
             "IP {} in the Default connection filter policy's IP Allow List",
             resource.key
         ),
-        ResourceKind::RoleAssignment => format!("directory role assignment {id} ({})", resource.key),
+        ResourceKind::RoleAssignment => format!(
+            "directory role assignment {id} ({}): Microsoft Entra admin center > Roles & admins",
+            resource.key
+        ),
         ResourceKind::ServicePrincipal => format!(
-            "enterprise application (service principal {id}) of app {}",
+            "enterprise application (service principal {id}) of app {}: Microsoft Entra admin center > \
+             Enterprise applications > the app > Properties > Delete (this ends the vendor's access)",
             resource.key
         ),
     }

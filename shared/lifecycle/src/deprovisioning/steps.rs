@@ -286,7 +286,7 @@ pub async fn remove_allowed_ips(
 /// Deletes the directory role assignments we made.
 pub async fn remove_role_assignments(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let graph = ctx.ms.graph(ctx.tenant).await?;
-    let (mut removed, mut absent) = (Vec::new(), Vec::new());
+    let (mut removed, mut absent, mut left) = (Vec::new(), Vec::new(), Vec::new());
     let resources = ctx.store.resources(ctx.tenant.tenant_id).await?;
     for assignment in resources
         .iter()
@@ -299,12 +299,25 @@ pub async fn remove_role_assignments(ctx: &StepContext<'_>) -> Result<Outcome, S
             {
                 Ok(()) => removed.push(assignment.key.clone()),
                 Err(err) if err.is_not_found() => absent.push(assignment.key.clone()),
+                // RoleManagement.ReadWrite.Directory no longer granted: the admin's to remove
+                // (kept recorded, so the manual-cleanup list names it).
+                Err(err) if err.is_forbidden() => {
+                    left.push(assignment.key.clone());
+                    continue;
+                }
                 Err(err) => return Err(err.into()),
             }
         }
         ctx.forget(ResourceKind::RoleAssignment, &assignment.key).await?;
     }
-    Ok(Outcome::Done(summary(&removed, &absent)))
+    let mut note = summary(&removed, &absent).unwrap_or_default();
+    if !left.is_empty() {
+        note.push_str(&format!(
+            "; left for the tenant's admin (manual cleanup): {}",
+            left.join(", ")
+        ));
+    }
+    Ok(Outcome::Done((!note.is_empty()).then_some(note)))
 }
 
 /// Deletes the app's service principal: the last Microsoft call (it ends our access).
@@ -316,11 +329,21 @@ pub async fn remove_service_principal(ctx: &StepContext<'_>) -> Result<Outcome, 
     else {
         return Ok(Outcome::Done(Some("no service principal recorded".to_owned())));
     };
+    // By default the app cannot delete itself (no Application.ReadWrite.All): its removal is
+    // the last item of the manual-cleanup list (the record stays, so the list names it).
+    let for_the_admin = Outcome::Done(Some(
+        "the app's service principal is left for the tenant's admin (the last item of manual cleanup)"
+            .to_owned(),
+    ));
+    if !ctx.ms.privileges.remove_service_principal {
+        return Ok(for_the_admin);
+    }
     if let Some(id) = &sp.external_id {
         let graph = ctx.ms.graph(ctx.tenant).await?;
         match graph.delete(&format!("/servicePrincipals/{id}")).await {
             Ok(()) => {}
             Err(err) if err.is_not_found() => {}
+            Err(err) if err.is_forbidden() => return Ok(for_the_admin),
             Err(err) => return Err(err.into()),
         }
     }

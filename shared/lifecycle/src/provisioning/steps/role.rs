@@ -23,21 +23,34 @@ pub const EXCHANGE_ROLE_KEY: &str = "exchange_administrator";
 /// How long a new role may take to reach Exchange before the step gives up.
 const ROLE_PROPAGATION: Duration = Duration::minutes(30);
 
-/// Ensures the app's service principal holds Exchange Administrator.
+/// How often a step waiting for the tenant's admin looks again.
+const ADMIN_RECHECK: Duration = Duration::minutes(5);
+
+/// Ensures the app's service principal holds Exchange Administrator: by default the tenant's
+/// admin assigns it and the step waits, saying exactly what to do; a deployment that opted in
+/// (`AppAssignsExchangeRole`) and whose grant holds `RoleManagement.ReadWrite.Directory`
+/// assigns it itself.
 pub async fn assign_exchange_role(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let graph = ctx.ms.graph(ctx.tenant).await?;
     let sp = tenant::service_principal(ctx, &graph).await?;
     let sp_id = text(&sp, "id").unwrap_or_default().to_owned();
-    let Some(id) = tenant::ensure_role(
+    if !ctx.ms.privileges.assign_exchange_role {
+        return admin_assigns(ctx, &graph, &sp, &sp_id).await;
+    }
+    let id = match tenant::ensure_role(
         ctx,
         &graph,
         &sp_id,
         roles::EXCHANGE_ADMINISTRATOR,
         EXCHANGE_ROLE_KEY,
     )
-    .await?
-    else {
-        return Ok(tenant::replication_wait("the Exchange Administrator assignment"));
+    .await
+    {
+        Ok(Some(id)) => id,
+        Ok(None) => return Ok(tenant::replication_wait("the Exchange Administrator assignment")),
+        // The optional permission is not granted: the assignment is the admin's, never a failure.
+        Err(StepError::AdminAction(_)) => return admin_assigns(ctx, &graph, &sp, &sp_id).await,
+        Err(err) => return Err(err),
     };
     let ours = ctx
         .recorded(ResourceKind::RoleAssignment, EXCHANGE_ROLE_KEY)
@@ -58,6 +71,62 @@ pub async fn assign_exchange_role(ctx: &StepContext<'_>) -> Result<Outcome, Step
     ))))
 }
 
+/// The tenant's admin assigns the role: the step waits until Entra lists the assignment and
+/// Exchange answers with it (a token minted from then on carries it), saying what to do.
+async fn admin_assigns(
+    ctx: &StepContext<'_>,
+    graph: &microsoft::graph::GraphClient,
+    sp: &serde_json::Value,
+    sp_id: &str,
+) -> Result<Outcome, StepError> {
+    let filter = format!(
+        "/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp_id}' and roleDefinitionId eq '{}'&$select=id",
+        roles::EXCHANGE_ADMINISTRATOR
+    );
+    let listed = match graph.get::<serde_json::Value>(&filter).await {
+        Ok(answer) => answer["value"][0]["id"].as_str().map(str::to_owned),
+        // Without RoleManagement.Read.Directory the listing is refused: Exchange's answer tells.
+        Err(err) if err.is_forbidden() => Some(String::new()),
+        Err(err) => return Err(err.into()),
+    };
+    let name = text(sp, "displayName").unwrap_or("the vendor's app");
+    let wanted = format!(
+        "the tenant's admin assigns the Exchange Administrator role to the app \"{name}\" (service principal {sp_id}): \
+         Microsoft Entra admin center > Roles & admins > Exchange Administrator > Add assignments > select \"{name}\"; \
+         provisioning goes on by itself once it is assigned"
+    );
+    let Some(id) = listed else {
+        return Ok(Outcome::Wait {
+            until: Utc::now() + ADMIN_RECHECK,
+            reason: format!("waiting until {wanted}"),
+        });
+    };
+    // A token minted before the assignment never carries the role.
+    ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, Resource::Exchange);
+    let exchange = ctx.ms.exchange(ctx.tenant).await?;
+    match exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await {
+        Ok(_) => Ok(Outcome::Done(Some(format!(
+            "Exchange Administrator assigned by the tenant's admin{}",
+            if id.is_empty() {
+                String::new()
+            } else {
+                format!(" ({id})")
+            }
+        )))),
+        Err(err) if err.kind() == Some(Kind::RoleMissing) && id.is_empty() => Ok(Outcome::Wait {
+            until: Utc::now() + ADMIN_RECHECK,
+            reason: format!("waiting until {wanted}"),
+        }),
+        Err(err) if err.kind() == Some(Kind::RoleMissing) => Ok(Outcome::Wait {
+            until: Utc::now() + ADMIN_RECHECK,
+            reason: format!(
+                "Exchange Administrator assigned by the tenant's admin ({id}); waiting for it to reach Exchange"
+            ),
+        }),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Exchange answers with the role; lists accepted domains and other vendors' mail-flow objects.
 pub async fn check_exchange(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     let mut exchange = ctx.ms.exchange(ctx.tenant).await?;
@@ -65,10 +134,8 @@ pub async fn check_exchange(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
     let domains = loop {
         match exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await {
             Ok(domains) => break domains,
-            // The refused token may predate the role (minted by another process): one new token.
-            Err(err)
-                if err.kind() == Some(Kind::RoleMissing) && !fresh_token && role_is_ours(ctx).await? =>
-            {
+            // The refused token may predate the role (ours, or the admin's): one new token.
+            Err(err) if err.kind() == Some(Kind::RoleMissing) && !fresh_token => {
                 ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, Resource::Exchange);
                 exchange = ctx.ms.exchange(ctx.tenant).await?;
                 fresh_token = true;
@@ -125,14 +192,6 @@ fn connector_names<'a>(ctx: &'a StepContext<'_>) -> [&'a str; 4] {
     ]
 }
 
-/// Whether the role was assigned by us (recorded), so a token may predate it.
-async fn role_is_ours(ctx: &StepContext<'_>) -> Result<bool, StepError> {
-    Ok(ctx
-        .recorded(ResourceKind::RoleAssignment, EXCHANGE_ROLE_KEY)
-        .await?
-        .is_some())
-}
-
 /// Exchange does not see the role yet: wait while it may still propagate, then ask the admin.
 async fn role_pending(ctx: &StepContext<'_>, err: &ExchangeError) -> Result<Outcome, StepError> {
     let assigned_at = ctx
@@ -147,9 +206,17 @@ async fn role_pending(ctx: &StepContext<'_>, err: &ExchangeError) -> Result<Outc
                 "the Exchange Administrator role is still reaching Exchange",
             ))
         }
-        _ => Err(StepError::AdminAction(format!(
+        Some(_) => Err(StepError::AdminAction(format!(
             "Exchange refuses the app ({err}): assign the Exchange Administrator role to the app in Entra ID, then re-run provisioning"
         ))),
+        // The admin's assignment: still reaching Exchange, or gone again. Theirs to fix; waited for.
+        None => Ok(Outcome::Wait {
+            until: Utc::now() + ADMIN_RECHECK,
+            reason: "waiting until Exchange accepts the app: the tenant's admin assigns it the Exchange Administrator \
+                     role (Microsoft Entra admin center > Roles & admins > Exchange Administrator > Add assignments), \
+                     or a new assignment reaches Exchange"
+                .to_owned(),
+        }),
     }
 }
 
