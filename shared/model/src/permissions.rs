@@ -20,6 +20,9 @@ pub struct Permission {
     pub id: String,
     /// Requested by every deployment.
     pub default: bool,
+    /// The one service that needs it (its step proves the grant), if not every tenant does.
+    #[serde(default)]
+    pub service: Option<String>,
     /// The template parameter that requests it, for a permission outside the default set.
     #[serde(default)]
     pub opt_in: Option<String>,

@@ -112,3 +112,54 @@ fn the_readme_lists_every_permission_of_the_manifest() {
         }
     }
 }
+
+#[test]
+fn the_manifests_ids_are_the_ones_m365_sim_grants() {
+    for permission in model::permissions::all() {
+        let known = m365_sim::model::catalog::APP_ROLES
+            .iter()
+            .find(|(name, _, _)| *name == permission.name);
+        assert_eq!(
+            known.map(|(_, id, _)| *id),
+            Some(permission.id.as_str()),
+            "{}",
+            permission.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn preflight_checks_the_grant_against_the_manifest() {
+    let lab = Lab::start().await;
+    let without: Vec<&str> = DEFAULT_APP_ROLES
+        .iter()
+        .copied()
+        .filter(|r| *r != "Domain.Read.All")
+        .collect();
+    let tenant = lab.tenant(json!({"domains": ["contoso.com"], "users": 2, "app_roles": without}));
+    let view = lab
+        .provision(json!({"tenant_id": tenant.to_string(), "site": "eu"}))
+        .await
+        .expect("provision answers");
+    let preflight = &view["services"]["tenant"]["steps"][0];
+    assert_eq!(preflight["error_kind"], "needs_reconsent", "{view:#}");
+    assert!(
+        preflight["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("lacks Domain.Read.All")),
+        "{preflight}"
+    );
+    assert_eq!(lab.record(tenant).await.state, LifecycleState::NeedsReconsent);
+
+    // The default set alone: preflight passes and names the optional permissions it lacks.
+    let other = lab.tenant(json!({"domains": ["fabrikam.com"], "users": 2, "app_roles": DEFAULT_APP_ROLES}));
+    let view = lab
+        .provision(json!({"tenant_id": other.to_string(), "site": "eu"}))
+        .await
+        .expect("provision answers");
+    let outcome = view["services"]["tenant"]["steps"][0]["outcome"].to_string();
+    assert!(
+        outcome.contains("without the optional RoleManagement.ReadWrite.Directory"),
+        "{outcome}"
+    );
+}

@@ -48,11 +48,41 @@ pub async fn preflight(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
             "/servicePrincipals/{sp_id}/appRoleAssignments?$select=appRoleId,resourceId"
         ))
         .await?;
-    let count = grants.get("value").and_then(Value::as_array).map_or(0, Vec::len);
+    let granted: Vec<&str> = grants["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| text(g, "appRoleId"))
+        .collect();
+    // The grant against the permission manifest: the default set is required, opt-ins are not.
+    let lacking = |default: bool| -> Vec<&str> {
+        model::permissions::all()
+            .iter()
+            .filter(|p| p.default == default && p.service.is_none())
+            .filter(|p| !granted.iter().any(|id| id.eq_ignore_ascii_case(&p.id)))
+            .map(|p| p.name.as_str())
+            .collect()
+    };
+    let missing = lacking(true);
+    if !missing.is_empty() {
+        return Err(StepError::Reconsent(format!(
+            "the tenant's grant lacks {}: its admin must grant admin consent to the app again (the app registration requests them)",
+            missing.join(", ")
+        )));
+    }
+    let optional = lacking(false);
     let name = text(&org, "displayName").unwrap_or("the tenant");
-    Ok(Outcome::Done(Some(format!(
-        "{name}: app consented with {count} application permission(s)"
-    ))))
+    let mut note = format!(
+        "{name}: app consented with {} application permission(s), every one the manifest requires",
+        granted.len()
+    );
+    if !optional.is_empty() {
+        note.push_str(&format!(
+            "; without the optional {} (the tenant's admin does that work)",
+            optional.join(", ")
+        ));
+    }
+    Ok(Outcome::Done(Some(note)))
 }
 
 /// The app's service principal in the tenant; missing means the admin has not consented.
