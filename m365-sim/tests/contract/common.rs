@@ -334,3 +334,11 @@ fn link(expected: &Value, actual: &Value) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The default consent plus the two permissions that write roles and apps, for the tests that
+/// exercise those endpoints (the default consent grants neither).
+pub fn writing_roles_and_apps() -> Vec<&'static str> {
+    let mut roles = m365_sim::model::catalog::DEFAULT_APP_ROLES.to_vec();
+    roles.extend(["RoleManagement.ReadWrite.Directory", "Application.ReadWrite.All"]);
+    roles
+}

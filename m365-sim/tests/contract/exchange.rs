@@ -350,7 +350,7 @@ async fn list_paging_reposts_the_same_body() {
 
 #[tokio::test]
 async fn exchange_role_travels_in_the_token() {
-    let env = Env::new(json!({"exchange_admin_role": false})).await;
+    let env = Env::new(json!({"exchange_admin_role": false, "app_roles": writing_roles_and_apps()})).await;
     let before = env.token(EXO).await;
     let r = env.exo(&before, "Get-AcceptedDomain", json!({})).await;
     r.assert_refused(401, "User is not allowed to call Get-AcceptedDomain");

@@ -357,7 +357,7 @@ async fn a_domain_moved_to_dnssec_gets_an_mx_microsoft_host() {
 
 #[tokio::test]
 async fn service_principals_and_role_assignments() {
-    let env = Env::new(json!({"exchange_admin_role": false})).await;
+    let env = Env::new(json!({"exchange_admin_role": false, "app_roles": writing_roles_and_apps()})).await;
     let t = env.token(GRAPH).await;
     let cid = env.sim.client_id().to_owned();
     let sp = env.app_service_principal(&t).await;
@@ -409,7 +409,7 @@ async fn service_principals_and_role_assignments() {
 
 #[tokio::test]
 async fn deleting_the_apps_service_principal_ends_its_consent() {
-    let env = Env::new(json!({"exchange_admin_role": false})).await;
+    let env = Env::new(json!({"exchange_admin_role": false, "app_roles": writing_roles_and_apps()})).await;
     let t = env.token(GRAPH).await;
     let sp = env.app_service_principal(&t).await;
     let spid = sp.body["id"].as_str().expect("id").to_owned();
@@ -504,7 +504,10 @@ async fn users_are_addressed_as_user_get_documents() {
 /// its scope and takes only its own properties; a member reference is only `@odata.id`.
 #[tokio::test]
 async fn role_assignment_and_reference_bodies_are_checked_as_documented() {
-    let env = Env::new(json!({"users": 1, "groups": [{"display_name": "G", "mail_nickname": "g"}]})).await;
+    let env = Env::new(
+        json!({"users": 1, "groups": [{"display_name": "G", "mail_nickname": "g"}], "app_roles": writing_roles_and_apps()}),
+    )
+    .await;
     let t = env.token(GRAPH).await;
     let sp = env.app_service_principal(&t).await;
     let spid = sp.body["id"].as_str().expect("sp id").to_owned();
