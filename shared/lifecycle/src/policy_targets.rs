@@ -20,7 +20,7 @@ use strum::{EnumIter, IntoStaticStr};
 use crate::{
     provisioning::{
         accepted_domains, create_rules, enable_rules, protected_domains, resolve_users, set_group_members,
-        update_domain_rules,
+        update_domain_rules, verified_domains,
     },
     sync::SyncState,
     tasks::{Admission, Declaration, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan},
@@ -162,17 +162,9 @@ async fn check_against_directory(
         }
     }
     if let Some(domains) = targets.domains.as_ref().filter(|d| !d.is_empty()) {
-        let listed: Value = graph
-            .get("/domains?$select=id,isVerified")
+        let verified = verified_domains(&graph)
             .await
             .map_err(|err| TaskError::Lookup(Box::new(err.into())))?;
-        let verified: Vec<String> = listed["value"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|d| d["isVerified"] == Value::Bool(true))
-            .filter_map(|d| d["id"].as_str().map(str::to_ascii_lowercase))
-            .collect();
         if let Some(index) = domains
             .iter()
             .position(|d| !verified.contains(&d.as_str().to_ascii_lowercase()))

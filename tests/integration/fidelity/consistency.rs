@@ -135,7 +135,7 @@ async fn a_spoof_entry_listed_only_after_microsofts_five_minutes_is_created_once
     assert_eq!(spoof.as_array().map(Vec::len), Some(1), "one entry: {spoof:#}");
 }
 
-/// The review's M4: our role assignment's answer is lost, the retry's listing does not show it
+/// Our role assignment's answer is lost, the retry's listing does not show it
 /// yet and the second create is refused as a conflict. It is waited for and stays ours, so full
 /// deprovisioning removes it.
 #[tokio::test]

@@ -107,16 +107,14 @@ impl TaskPlan for Deprovisioning {
     ) -> Result<Vec<String>, TaskError> {
         // What is still recorded: in standard mode what it leaves; in full mode only what the
         // app may not remove itself. The service principal's removal ends our access: last.
+        let succeeded = steps.iter().all(|s| s.status == StepStatus::Succeeded);
         let mut remaining = engine.store.resources(tenant.tenant_id).await?;
         remaining.sort_by_key(|r| r.kind == ResourceKind::ServicePrincipal);
         let left: Vec<String> = match request.mode {
-            Mode::Standard => remaining.iter().map(describe).collect(),
-            Mode::Full if steps.iter().all(|s| s.status == StepStatus::Succeeded) => {
-                remaining.iter().map(describe).collect()
-            }
-            Mode::Full => Vec::new(),
+            Mode::Full if !succeeded => Vec::new(),
+            Mode::Standard | Mode::Full => remaining.iter().map(describe).collect(),
         };
-        let (to, attention) = if steps.iter().all(|s| s.status == StepStatus::Succeeded) {
+        let (to, attention) = if succeeded {
             let attention = (!left.is_empty())
                 .then(|| format!("{} object(s) left for manual cleanup; see the task", left.len()));
             (LifecycleState::Deprovisioned, attention)

@@ -55,28 +55,18 @@ impl Admission {
             }
             other => (other, false),
         };
-        if let Invocation::Start(request) = &invocation
-            && request.options.promote_delegates_to_global_admin
-        {
-            let field = if via_eventbridge {
-                "detail.options.promote_delegates_to_global_admin"
-            } else {
-                "options.promote_delegates_to_global_admin"
-            };
-            if via_eventbridge {
-                return Err(invalid(
-                    field,
-                    "Global Administrator promotion is never accepted through EventBridge; invoke provision directly",
-                ));
-            }
-            if !self.allow_promotion {
-                return Err(invalid(
-                    field,
-                    "Global Administrator promotion is turned off in this deployment (template parameter AllowDelegatePromotion)",
-                ));
-            }
+        let promotes = matches!(&invocation, Invocation::Start(request) if request.options.promote_delegates_to_global_admin);
+        match (promotes, via_eventbridge) {
+            (true, true) => Err(invalid(
+                "detail.options.promote_delegates_to_global_admin",
+                "Global Administrator promotion is never accepted through EventBridge; invoke provision directly",
+            )),
+            (true, false) if !self.allow_promotion => Err(invalid(
+                "options.promote_delegates_to_global_admin",
+                "Global Administrator promotion is turned off in this deployment (template parameter AllowDelegatePromotion)",
+            )),
+            _ => Ok(invocation),
         }
-        Ok(invocation)
     }
 
     fn accepted(&self) -> String {

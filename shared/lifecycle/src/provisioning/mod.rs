@@ -29,6 +29,7 @@ pub use self::{
         rules::{
             DomainRules, accepted_domains, create_rules, enable_rules, protected_domains, update_domain_rules,
         },
+        tenant::verified_domains,
     },
 };
 use crate::tasks::{Admission, Engine, PlannedCall, Step, TaskError, TaskPlan, attention_of, scope_name};

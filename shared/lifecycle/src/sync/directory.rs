@@ -202,14 +202,20 @@ pub fn relative(link: &str) -> String {
 /// stored (one from elsewhere would be sent inside `$batch`, refused every day, or point the
 /// sync at another host's paging).
 pub fn is_own_delta_link(graph: &GraphClient, kind: EntryKind, link: &str) -> bool {
-    graph.is_own_link(link) && relative(link).starts_with(&format!("/{}/delta?", kind.collection()))
+    graph.is_own_link(link) && is_delta_of(kind, link)
+}
+
+/// Whether `link`, relative to the Graph version, is a delta query of `kind`.
+fn is_delta_of(kind: EntryKind, link: &str) -> bool {
+    relative(link).starts_with(&format!("/{}/delta?", kind.collection()))
 }
 
 /// The batch sub-request that starts a kind's sync: the stored delta link, or a from-now link
 /// (also for a stored link that is not a delta link of this kind: the sync starts over).
 pub fn delta_request(kind: EntryKind, stored: Option<&str>) -> BatchRequest {
-    let own = |link: &&str| relative(link).starts_with(&format!("/{}/delta?", kind.collection()));
-    let url = stored.filter(own).map_or_else(|| kind.latest_path(), relative);
+    let url = stored
+        .filter(|link| is_delta_of(kind, link))
+        .map_or_else(|| kind.latest_path(), relative);
     BatchRequest::new(kind.collection(), "GET", url)
 }
 

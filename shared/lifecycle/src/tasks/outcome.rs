@@ -23,8 +23,13 @@ impl Outcome {
 
     /// Waiting for `reason`, looked at again after [`Self::RECHECK`].
     pub fn recheck(reason: impl Into<String>) -> Self {
+        Self::after(Self::RECHECK, reason)
+    }
+
+    /// Waiting for `reason`, looked at again after `delay`.
+    pub fn after(delay: chrono::TimeDelta, reason: impl Into<String>) -> Self {
         Self::Wait {
-            until: Utc::now() + Self::RECHECK,
+            until: Utc::now() + delay,
             reason: reason.into(),
         }
     }

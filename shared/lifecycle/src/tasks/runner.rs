@@ -203,8 +203,8 @@ impl Engine {
             // a duplicate delivery while one is on its way queues nothing.
             let queued = task.wake_at.filter(|arrives| *arrives > now);
             if at <= now || queued.is_none_or(|arrives| at < arrives) {
-                let longest = chrono::Duration::from_std(MAX_DELAY - StdDuration::from_secs(1))
-                    .unwrap_or_else(|_| chrono::Duration::minutes(14));
+                // One second under SQS's limit: the delay below adds a second.
+                let longest = chrono::Duration::seconds(MAX_DELAY.as_secs() as i64 - 1);
                 let arrives = at.min(now + longest);
                 task.wake_at = Some(arrives);
                 let delay = (arrives - now).to_std().unwrap_or_default() + StdDuration::from_secs(1);

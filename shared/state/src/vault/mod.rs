@@ -40,9 +40,7 @@ pub struct StoredTokens {
 #[derive(Debug, Clone)]
 pub struct Vault {
     client: Client,
-    prefix: String,
     config: VaultConfig,
-    kms_key_id: Option<String>,
 }
 
 impl Vault {
@@ -50,9 +48,7 @@ impl Vault {
     pub fn new(client: Client, config: &VaultConfig) -> Self {
         Self {
             client,
-            prefix: config.secret_prefix.clone(),
             config: config.clone(),
-            kms_key_id: config.kms_key_id.clone(),
         }
     }
 
@@ -64,7 +60,7 @@ impl Vault {
 
     /// The name of the tenant's secret.
     pub fn tenant_secret_name(&self, tenant_id: TenantId) -> String {
-        format!("{}/tenants/{tenant_id}", self.prefix)
+        format!("{}/tenants/{tenant_id}", self.config.secret_prefix)
     }
 
     /// Reads the tenant's tokens; `None` if it has no secret (or it is scheduled for deletion).
@@ -141,7 +137,7 @@ impl Vault {
                 .name(&name)
                 .description("m365-inline: Graph and Exchange Online tokens of one tenant")
                 .secret_string(&value)
-                .set_kms_key_id(self.kms_key_id.clone())
+                .set_kms_key_id(self.config.kms_key_id.clone())
                 .set_tags(Some(
                     tags.into_iter()
                         .map(|(k, v)| Tag::builder().key(k).value(v).build())

@@ -79,51 +79,40 @@ async fn admin_assigns(
     sp: &serde_json::Value,
     sp_id: &str,
 ) -> Result<Outcome, StepError> {
-    let filter = format!(
-        "/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp_id}' and roleDefinitionId eq '{}'&$select=id",
-        roles::EXCHANGE_ADMINISTRATOR
-    );
-    let listed = match graph.get::<serde_json::Value>(&filter).await {
-        Ok(answer) => answer["value"][0]["id"].as_str().map(str::to_owned),
-        // Without RoleManagement.Read.Directory the listing is refused: Exchange's answer tells.
-        Err(err) if err.is_forbidden() => Some(String::new()),
-        Err(err) => return Err(err.into()),
-    };
     let name = text(sp, "displayName").unwrap_or("the vendor's app");
-    let wanted = format!(
-        "the tenant's admin assigns the Exchange Administrator role to the app \"{name}\" (service principal {sp_id}): \
-         Microsoft Entra admin center > Roles & admins > Exchange Administrator > Add assignments > select \"{name}\"; \
-         provisioning goes on by itself once it is assigned"
+    let waiting_for_admin = Outcome::after(
+        ADMIN_RECHECK,
+        format!(
+            "waiting until the tenant's admin assigns the Exchange Administrator role to the app \"{name}\" \
+             (service principal {sp_id}): Microsoft Entra admin center > Roles & admins > Exchange Administrator > \
+             Add assignments > select \"{name}\"; provisioning goes on by itself once it is assigned"
+        ),
     );
-    let Some(id) = listed else {
-        return Ok(Outcome::Wait {
-            until: Utc::now() + ADMIN_RECHECK,
-            reason: format!("waiting until {wanted}"),
-        });
+    // `None`: the listing is refused (no RoleManagement.Read.Directory); Exchange's answer tells.
+    let listed = match tenant::role_assignment(graph, sp_id, roles::EXCHANGE_ADMINISTRATOR).await {
+        Ok(Some(id)) => Some(id),
+        Ok(None) => return Ok(waiting_for_admin),
+        Err(err) if err.is_forbidden() => None,
+        Err(err) => return Err(err.into()),
     };
     // A token minted before the assignment never carries the role.
     ctx.ms.tokens.invalidate(ctx.tenant.tenant_id, Resource::Exchange);
     let exchange = ctx.ms.exchange(ctx.tenant).await?;
-    match exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await {
-        Ok(_) => Ok(Outcome::Done(Some(format!(
-            "Exchange Administrator assigned by the tenant's admin{}",
-            if id.is_empty() {
-                String::new()
-            } else {
-                format!(" ({id})")
-            }
+    match (exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await, listed) {
+        (Ok(_), Some(id)) => Ok(Outcome::Done(Some(format!(
+            "Exchange Administrator assigned by the tenant's admin ({id})"
         )))),
-        Err(err) if err.kind() == Some(Kind::RoleMissing) && id.is_empty() => Ok(Outcome::Wait {
-            until: Utc::now() + ADMIN_RECHECK,
-            reason: format!("waiting until {wanted}"),
-        }),
-        Err(err) if err.kind() == Some(Kind::RoleMissing) => Ok(Outcome::Wait {
-            until: Utc::now() + ADMIN_RECHECK,
-            reason: format!(
+        (Ok(_), None) => Ok(Outcome::Done(Some(
+            "Exchange Administrator assigned by the tenant's admin".to_owned(),
+        ))),
+        (Err(err), Some(id)) if err.kind() == Some(Kind::RoleMissing) => Ok(Outcome::after(
+            ADMIN_RECHECK,
+            format!(
                 "Exchange Administrator assigned by the tenant's admin ({id}); waiting for it to reach Exchange"
             ),
-        }),
-        Err(err) => Err(err.into()),
+        )),
+        (Err(err), None) if err.kind() == Some(Kind::RoleMissing) => Ok(waiting_for_admin),
+        (Err(err), _) => Err(err.into()),
     }
 }
 
@@ -210,13 +199,12 @@ async fn role_pending(ctx: &StepContext<'_>, err: &ExchangeError) -> Result<Outc
             "Exchange refuses the app ({err}): assign the Exchange Administrator role to the app in Entra ID, then re-run provisioning"
         ))),
         // The admin's assignment: still reaching Exchange, or gone again. Theirs to fix; waited for.
-        None => Ok(Outcome::Wait {
-            until: Utc::now() + ADMIN_RECHECK,
-            reason: "waiting until Exchange accepts the app: the tenant's admin assigns it the Exchange Administrator \
-                     role (Microsoft Entra admin center > Roles & admins > Exchange Administrator > Add assignments), \
-                     or a new assignment reaches Exchange"
-                .to_owned(),
-        }),
+        None => Ok(Outcome::after(
+            ADMIN_RECHECK,
+            "waiting until Exchange accepts the app: the tenant's admin assigns it the Exchange Administrator \
+             role (Microsoft Entra admin center > Roles & admins > Exchange Administrator > Add assignments), \
+             or a new assignment reaches Exchange",
+        )),
     }
 }
 

@@ -110,14 +110,7 @@ pub async fn promote_delegates(
     request: &ProvisionRequest,
 ) -> Result<Outcome, StepError> {
     let graph = ctx.ms.graph(ctx.tenant).await?;
-    let organization: Value = graph.get("/organization?$select=id,verifiedDomains").await?;
-    let verified: Vec<String> = organization["value"][0]["verifiedDomains"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|d| text(d, "name"))
-        .map(|d| d.to_ascii_lowercase())
-        .collect();
+    let verified = verified_domains(&graph).await?;
     let outside: Vec<&str> = request
         .options
         .delegates
@@ -196,9 +189,6 @@ pub async fn ensure_role(
     role: &str,
     key: &str,
 ) -> Result<Option<String>, StepError> {
-    let filter = format!(
-        "/roleManagement/directory/roleAssignments?$filter=principalId eq '{principal}' and roleDefinitionId eq '{role}'&$select=id"
-    );
     let no_permission = |err: microsoft::graph::GraphError| {
         if err.is_forbidden() {
             StepError::AdminAction(format!(
@@ -209,12 +199,9 @@ pub async fn ensure_role(
             err.into()
         }
     };
-    let existing: Value = graph.get(&filter).await.map_err(no_permission)?;
-    let found = existing
-        .get("value")
-        .and_then(|v| v.get(0))
-        .and_then(|a| text(a, "id"))
-        .map(str::to_owned);
+    let found = role_assignment(graph, principal, role)
+        .await
+        .map_err(no_permission)?;
     let ours = ctx.recorded(ResourceKind::RoleAssignment, key).await?;
     match (found, ours) {
         (Some(id), Some(_)) => {
@@ -248,6 +235,31 @@ pub async fn ensure_role(
             Ok(Some(id))
         }
     }
+}
+
+/// The id of `principal`'s assignment of `role`, if Entra lists one.
+pub async fn role_assignment(
+    graph: &GraphClient,
+    principal: &str,
+    role: &str,
+) -> Result<Option<String>, microsoft::graph::GraphError> {
+    let filter = format!(
+        "/roleManagement/directory/roleAssignments?$filter=principalId eq '{principal}' and roleDefinitionId eq '{role}'&$select=id"
+    );
+    let existing: Value = graph.get(&filter).await?;
+    Ok(existing["value"][0]["id"].as_str().map(str::to_owned))
+}
+
+/// The tenant's verified domains, lower-case (a delegate or a targeted domain must be one).
+pub async fn verified_domains(graph: &GraphClient) -> Result<Vec<String>, microsoft::graph::GraphError> {
+    let listed: Value = graph.get("/domains?$select=id,isVerified").await?;
+    Ok(listed["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["isVerified"] == Value::Bool(true))
+        .filter_map(|d| d["id"].as_str().map(str::to_ascii_lowercase))
+        .collect())
 }
 
 /// Records the role assignment `key` as ours (`id` unknown while only the intent is recorded).
@@ -307,12 +319,7 @@ pub fn preflight_calls(_: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCal
 /// The calls of [`promote_delegates`].
 pub fn promote_delegates_calls(request: &ProvisionRequest, _: &ManagedNames) -> Vec<PlannedCall> {
     let assign = "POST /roleManagement/directory/roleAssignments (Global Administrator)";
-    let domains = PlannedCall::new(
-        "graph",
-        "GET /organization?$select=id,verifiedDomains",
-        None,
-        false,
-    );
+    let domains = PlannedCall::new("graph", "GET /domains?$select=id,isVerified", None, false);
     std::iter::once(domains)
         .chain(
             request
