@@ -15,6 +15,9 @@ if ! "$DENY" --version 2>/dev/null | grep -qF "$VERSION"; then
   cargo install cargo-deny --version "$VERSION" --locked --root "$TOOLS" --quiet
 fi
 
+# cargo deny reads the crates' metadata offline: have every locked crate in the registry cache.
+cargo fetch --locked --quiet
+
 if [ "${DENY_FETCH:-}" = 1 ]; then
   echo "advisories: fetching https://github.com/rustsec/advisory-db"
   exec "$DENY" check

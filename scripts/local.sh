@@ -45,6 +45,7 @@ up() {
   AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
     "$ROOT/target/debug/local-stack" --env-file "$ROOT/.env.local" \
     --param "VendorConfiguration=@$ROOT/infra/vendor-config.example.json" \
+    --param AppCredentialKind=client-secret \
     --m365-url "$SIM_URL" --sim-tenants "$ROOT/infra/local-tenants.json" \
     --client-id "$SIM_CLIENT_ID" --client-secret "$SIM_CLIENT_CREDENTIAL" --dns-server "$SIM_DNS"
   trap - ERR

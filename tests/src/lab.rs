@@ -22,6 +22,7 @@ use model::{
 use serde::Serialize;
 use serde_json::{Value, json};
 use state::{
+    signing::KmsKey,
     store::{ResourceKind, Store, TenantRecord},
     vault::{StoredTokens, Vault},
 };
@@ -57,8 +58,9 @@ pub struct TestStack {
 }
 
 impl TestStack {
-    /// A fresh stack whose app secret holds `app_credentials_json`, if given.
-    pub async fn with_app_credentials(app_credentials_json: Option<String>) -> Self {
+    /// A fresh stack whose app authenticates by `kind` (`AppCredentialKind`) and whose app secret
+    /// holds `app_credentials_json`, if given.
+    pub async fn with_app_credentials(kind: &str, app_credentials_json: Option<String>) -> Self {
         let endpoint = aws::endpoint_from_env().unwrap_or_else(|err| panic!("{err}"));
         let sdk = aws::local_sdk_config(&endpoint).await;
         let template = Template::load().expect("template");
@@ -66,7 +68,11 @@ impl TestStack {
         let options = StackOptions {
             prefix,
             app_credentials_json,
-            parameters: [("VendorConfiguration".to_owned(), vendor_json())].into(),
+            parameters: [
+                ("VendorConfiguration".to_owned(), vendor_json()),
+                ("AppCredentialKind".to_owned(), kind.to_owned()),
+            ]
+            .into(),
         };
         let stack = stack::create(&sdk, &template, &options)
             .await
@@ -81,9 +87,22 @@ impl TestStack {
         }
     }
 
-    /// A fresh stack without an app secret.
+    /// A fresh stack without an app secret, for a client secret.
     pub async fn new() -> Self {
-        Self::with_app_credentials(None).await
+        Self::with_app_credentials("client-secret", None).await
+    }
+
+    /// Stores `json` as the stack's app-credentials secret (`APP_SECRET_ID`).
+    pub async fn put_app_credentials(&self, json: &str) {
+        stack::put_secret(&self.sdk, &self.stack.env["APP_SECRET_ID"], json)
+            .await
+            .expect("store the app-credentials secret");
+    }
+
+    /// The stack's KMS signing key (`AppCredentialKind` kms-certificate).
+    pub fn signing_key(&self) -> Option<KmsKey> {
+        let key_id = self.stack.env.get("APP_SIGNING_KEY_ID")?;
+        Some(KmsKey::new(aws_sdk_kms::Client::new(&self.sdk), key_id))
     }
 }
 
@@ -178,30 +197,66 @@ impl Lab {
     }
 
     /// A test lab with a simulator configured by `config`; the app authenticates with the
-    /// client secret.
+    /// client secret (`AppCredentialKind` client-secret).
     pub async fn with_sim(config: SimConfig) -> Self {
-        Self::open(config, client_secret, Purpose::Test).await
+        Self::open(config, "client-secret", client_secret, Purpose::Test).await
     }
 
-    /// A test lab whose app-credentials secret is `app(&sim)`.
-    pub async fn with_app(config: SimConfig, app: impl FnOnce(&Simulator) -> Value) -> Self {
-        Self::open(config, app, Purpose::Test).await
+    /// A test lab of a deployment whose `AppCredentialKind` is `kind` and whose app-credentials
+    /// secret is `app(&sim)`.
+    pub async fn with_app(config: SimConfig, kind: &str, app: impl FnOnce(&Simulator) -> Value) -> Self {
+        Self::open(config, kind, app, Purpose::Test).await
+    }
+
+    /// A test lab of the default deployment: the app's certificate key is the stack's KMS key
+    /// (`AppCredentialKind` kms-certificate), its certificate registered on the simulated app.
+    pub async fn with_kms_certificate(config: SimConfig) -> Self {
+        Self::open(config, "kms-certificate", client_secret, Purpose::Test).await
     }
 
     /// The bench's lab: default simulator, the client secret, the functions' own retries.
     pub async fn for_bench() -> Self {
-        Self::open(SimConfig::default(), client_secret, Purpose::Bench).await
+        Self::open(
+            SimConfig::default(),
+            "client-secret",
+            client_secret,
+            Purpose::Bench,
+        )
+        .await
     }
 
-    async fn open(config: SimConfig, app: impl FnOnce(&Simulator) -> Value, purpose: Purpose) -> Self {
+    /// `app` gives the app secret's document, unless the stack signs with KMS: then the document
+    /// is the client id and the certificate this makes for the key.
+    async fn open(
+        mut config: SimConfig,
+        kind: &str,
+        app: impl FnOnce(&Simulator) -> Value,
+        purpose: Purpose,
+    ) -> Self {
         // Every test with a lab runs under the suite's trace-level capture.
         let log_mark = match purpose {
             Purpose::Test => Capture::global().mark(),
             Purpose::Bench => 0,
         };
+        let aws = TestStack::with_app_credentials(kind, None).await;
+        let certificate = match aws.signing_key() {
+            Some(key) => Some(
+                key.certificate("m365-inline lab", chrono::Duration::days(30))
+                    .await
+                    .expect("a certificate for the stack's signing key"),
+            ),
+            None => None,
+        };
+        config.certificate_pem = certificate.clone().or(config.certificate_pem);
         let sim = Simulator::start(config).await.expect("the simulator starts");
         let dns = DnsServer::start().await.expect("the DNS server starts");
-        let aws = TestStack::with_app_credentials(Some(app(&sim).to_string())).await;
+        let document = match certificate {
+            Some(certificate_pem) => {
+                json!({"client_id": sim.client_id(), "certificate_pem": certificate_pem})
+            }
+            None => app(&sim),
+        };
+        aws.put_app_credentials(&document.to_string()).await;
         let lifecycle = Lifecycle::from_source(&aws.sdk, &env_of(&aws, &sim, &dns, purpose))
             .expect("the lab configures every function");
         Self {

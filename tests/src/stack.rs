@@ -81,11 +81,45 @@ pub async fn create(
             env.insert(name, resolved);
         }
     }
+    // The app's signing key exists when the deployment signs with KMS (the template's `!If`).
+    let kind = parameters
+        .get("AppCredentialKind")
+        .cloned()
+        .or_else(|| template.parameter_default("AppCredentialKind"));
+    if kind.as_deref() == Some("kms-certificate") {
+        let key_id = create_signing_key(sdk, template).await?;
+        env.insert("APP_SIGNING_KEY_ID".to_owned(), key_id);
+    }
     Ok(LocalStack {
         table_name,
         queue_urls,
         env,
     })
+}
+
+/// Creates the template's `AppSigningKey` with its key spec and usage; returns its id.
+async fn create_signing_key(sdk: &SdkConfig, template: &Template) -> Result<String, String> {
+    let properties = &template.root()["Resources"]["AppSigningKey"]["Properties"];
+    let property = |name: &str| {
+        properties[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("AppSigningKey has no {name}"))
+    };
+    let created = aws_sdk_kms::Client::new(sdk)
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::from(property("KeySpec")?.as_str()))
+        .key_usage(aws_sdk_kms::types::KeyUsageType::from(
+            property("KeyUsage")?.as_str(),
+        ))
+        .description(property("Description")?)
+        .send()
+        .await
+        .map_err(|err| format!("CreateKey AppSigningKey: {}", state::aws::describe(&err)))?;
+    created
+        .key_metadata
+        .map(|key| key.key_id)
+        .ok_or_else(|| "CreateKey answered without the key".to_owned())
 }
 
 /// `prefix` plus the logical id in kebab case: `StateTable` -> `{prefix}-state-table`.
@@ -209,7 +243,8 @@ async fn create_queue(
         .ok_or_else(|| format!("CreateQueue {name} returned no URL"))
 }
 
-async fn put_secret(sdk: &SdkConfig, name: &str, value: &str) -> Result<(), String> {
+/// Creates the secret `name` with `value`, or puts `value` if it exists.
+pub async fn put_secret(sdk: &SdkConfig, name: &str, value: &str) -> Result<(), String> {
     let client = aws_sdk_secretsmanager::Client::new(sdk);
     let created = client
         .create_secret()

@@ -40,10 +40,69 @@ pub struct VaultConfig {
     pub national_app_secret_ids: Vec<(Cloud, String)>,
     /// `SECRETS_KMS_KEY_ID` (optional): the KMS key that encrypts the tenant secrets.
     pub kms_key_id: Option<String>,
+    /// `APP_CREDENTIAL_KIND`: which credential the app-credentials secrets hold.
+    pub credential_kind: CredentialKind,
+}
+
+/// The variable naming `cloud`'s national app-credentials secret.
+fn app_secret_variable(cloud: Cloud) -> &'static str {
+    match cloud {
+        Cloud::GccHigh => "APP_SECRET_ID_GCC_HIGH",
+        Cloud::Dod => "APP_SECRET_ID_DOD",
+        Cloud::China => "APP_SECRET_ID_CHINA",
+        Cloud::Commercial => "APP_SECRET_ID",
+    }
+}
+
+/// Which credential the app proves itself with (`APP_CREDENTIAL_KIND`, template parameter
+/// `AppCredentialKind`). A certificate is the default; a client secret must be asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// `kms-certificate` (default): a certificate whose RSA key is the KMS key `APP_SIGNING_KEY_ID`,
+    /// which signs each client assertion with `kms:Sign`; the key never enters Lambda memory.
+    KmsCertificate {
+        /// `APP_SIGNING_KEY_ID`: the asymmetric (RSA, SIGN_VERIFY) KMS key's id or ARN.
+        key_id: String,
+    },
+    /// `certificate`: a certificate with its private key in the secret (`private_key_pem`).
+    Certificate,
+    /// `client-secret`: a client secret (`client_secret`).
+    ClientSecret,
+}
+
+impl CredentialKind {
+    /// Reads `APP_CREDENTIAL_KIND` (default `kms-certificate`) and, for it, `APP_SIGNING_KEY_ID`.
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        match optional(source, "APP_CREDENTIAL_KIND").as_deref() {
+            None | Some("kms-certificate") => Ok(Self::KmsCertificate {
+                key_id: required(
+                    source,
+                    "APP_SIGNING_KEY_ID",
+                    "set it to the app's KMS signing key (the stack's AppSigningKey), or choose another APP_CREDENTIAL_KIND",
+                )?,
+            }),
+            Some("certificate") => Ok(Self::Certificate),
+            Some("client-secret") => Ok(Self::ClientSecret),
+            Some(other) => Err(ConfigError::Invalid {
+                name: "APP_CREDENTIAL_KIND",
+                reason: format!("{other:?} is none of kms-certificate, certificate, client-secret"),
+            }),
+        }
+    }
+
+    /// The parameter's value, as an operator writes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::KmsCertificate { .. } => "kms-certificate",
+            Self::Certificate => "certificate",
+            Self::ClientSecret => "client-secret",
+        }
+    }
 }
 
 impl VaultConfig {
-    /// Reads `SECRET_PREFIX`, `APP_SECRET_ID` and `SECRETS_KMS_KEY_ID`.
+    /// Reads `SECRET_PREFIX`, `APP_SECRET_ID` (and the national clouds'), `SECRETS_KMS_KEY_ID` and
+    /// the credential kind.
     pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
         let secret_prefix = required(
             source,
@@ -66,8 +125,7 @@ impl VaultConfig {
             "APP_SECRET_ID",
             "set it to the name or ARN of the app-credentials secret",
         )?;
-        let kms_key_id = optional(source, "SECRETS_KMS_KEY_ID");
-        let national_app_secret_ids = [
+        let national_app_secret_ids: Vec<(Cloud, String)> = [
             (Cloud::GccHigh, "APP_SECRET_ID_GCC_HIGH"),
             (Cloud::Dod, "APP_SECRET_ID_DOD"),
             (Cloud::China, "APP_SECRET_ID_CHINA"),
@@ -75,11 +133,32 @@ impl VaultConfig {
         .into_iter()
         .filter_map(|(cloud, name)| optional(source, name).map(|id| (cloud, id)))
         .collect();
+        // The functions may write and delete the tenant secrets: an app secret among them could be
+        // overwritten or deleted by any of them.
+        let tenant_secrets = format!("{secret_prefix}/tenants/");
+        let all_app_secrets = std::iter::once(("APP_SECRET_ID", &app_secret_id)).chain(
+            national_app_secret_ids
+                .iter()
+                .map(|(cloud, id)| (app_secret_variable(*cloud), id)),
+        );
+        for (name, id) in all_app_secrets {
+            if id.starts_with(&tenant_secrets) || id.contains(&format!(":secret:{tenant_secrets}")) {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: format!(
+                        "{id:?} lies among the tenant secrets ({tenant_secrets}*): name the app secret outside them"
+                    ),
+                });
+            }
+        }
+        let kms_key_id = optional(source, "SECRETS_KMS_KEY_ID");
+        let credential_kind = CredentialKind::from_source(source)?;
         Ok(Self {
             secret_prefix,
             app_secret_id,
             national_app_secret_ids,
             kms_key_id,
+            credential_kind,
         })
     }
 
@@ -171,6 +250,40 @@ mod tests {
                 "SYNC_QUEUE_URL is invalid",
             ),
         ];
+        let vault = |pairs: &[(&'static str, &'static str)]| {
+            let mut all = vec![("SECRET_PREFIX", "p"), ("APP_SECRET_ID", "x")];
+            all.extend_from_slice(pairs);
+            VaultConfig::from_source(&env(&all)).map(drop)
+        };
+        let cases = cases.into_iter().chain([
+            (vault(&[]), "APP_SIGNING_KEY_ID is not set"),
+            (
+                vault(&[("APP_CREDENTIAL_KIND", "kms-certificate")]),
+                "APP_SIGNING_KEY_ID is not set",
+            ),
+            (
+                vault(&[("APP_CREDENTIAL_KIND", "secret")]),
+                "APP_CREDENTIAL_KIND is invalid",
+            ),
+            (
+                VaultConfig::from_source(&env(&[
+                    ("SECRET_PREFIX", "p"),
+                    ("APP_SECRET_ID", "p/tenants/app"),
+                ]))
+                .map(drop),
+                "APP_SECRET_ID is invalid",
+            ),
+            (
+                vault(&[
+                    ("APP_CREDENTIAL_KIND", "client-secret"),
+                    (
+                        "APP_SECRET_ID_DOD",
+                        "arn:aws:secretsmanager:us-east-1:1:secret:p/tenants/x",
+                    ),
+                ]),
+                "APP_SECRET_ID_DOD is invalid",
+            ),
+        ]);
         for (result, expected) in cases {
             let err = result.expect_err(expected).to_string();
             assert!(err.contains(expected), "{err:?} should contain {expected:?}");
@@ -183,6 +296,7 @@ mod tests {
             ("TABLE_NAME", "m365-inline-state"),
             ("SECRET_PREFIX", "m365-inline/dev"),
             ("APP_SECRET_ID", "m365-inline/app"),
+            ("APP_SIGNING_KEY_ID", " alias/m365-inline-app "),
             ("SYNC_QUEUE_URL", "http://127.0.0.1:5000/123/sync"),
             ("PROVISION_QUEUE_URL", "http://127.0.0.1:5000/123/provision"),
         ]);
@@ -195,6 +309,21 @@ mod tests {
             (vault.secret_prefix.as_str(), vault.kms_key_id),
             ("m365-inline/dev", None)
         );
+        assert_eq!(
+            vault.credential_kind,
+            CredentialKind::KmsCertificate {
+                key_id: "alias/m365-inline-app".to_owned()
+            },
+            "a KMS-held certificate unless told otherwise"
+        );
+        for (kind, want) in [
+            ("certificate", CredentialKind::Certificate),
+            ("client-secret", CredentialKind::ClientSecret),
+        ] {
+            let source = env(&[("APP_CREDENTIAL_KIND", kind)]);
+            assert_eq!(CredentialKind::from_source(&source), Ok(want.clone()));
+            assert_eq!(want.name(), kind);
+        }
         assert_eq!(
             (sync_queue_url(&source), continuation_queue_url(&source)),
             (

@@ -5,11 +5,13 @@
 //! - [`vault::Vault`]: one Secrets Manager secret per tenant for its tokens, and the app's own
 //!   credentials, held in `secrecy` types;
 //! - [`queue::Queue`]: task continuations and per-tenant sync messages on SQS;
+//! - [`signing::KmsKey`]: the app's certificate key in KMS, which signs its client assertions;
 //! - [`config`]: the environment that names the table, secrets and queues; [`aws`]: the SDK's
 //!   configuration and error descriptions for operators.
 
 pub mod aws;
 pub mod config;
 pub mod queue;
+pub mod signing;
 pub mod store;
 pub mod vault;

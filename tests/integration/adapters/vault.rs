@@ -152,17 +152,28 @@ async fn a_secret_scheduled_for_deletion_reads_as_absent_until_restored() {
     assert_eq!(stored_graph_token(&vault, tenant).await, graph, "restored");
 }
 
+fn fixture(name: &str) -> String {
+    let path = format!("{}/../m365-sim/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).expect(&path)
+}
+
+/// Reads the app credentials of a stack of `kind` whose secret is `json`.
+async fn read_app(
+    kind: &str,
+    json: &serde_json::Value,
+) -> Result<microsoft::identity::AppCredentials, VaultError> {
+    let test = TestStack::with_app_credentials(kind, Some(json.to_string())).await;
+    test.vault.app_credentials(model::cloud::Cloud::Commercial).await
+}
+
+/// Each `AppCredentialKind` takes its own document and refuses the others' (a client secret
+/// only where the deployment asked for one), with errors naming fields, never values.
 #[tokio::test]
-async fn app_credentials_in_both_forms_and_clear_errors_without_values() {
+async fn app_credentials_of_each_kind_and_clear_errors_without_values() {
     let client_id = uuid::Uuid::new_v4().to_string();
     let secret = minted("client-secret");
-    let json = serde_json::json!({"client_id": client_id, "client_secret": secret}).to_string();
-    let test = TestStack::with_app_credentials(Some(json)).await;
-    let credentials = test
-        .vault
-        .app_credentials(model::cloud::Cloud::Commercial)
-        .await
-        .expect("read");
+    let with_secret = serde_json::json!({"client_id": client_id, "client_secret": secret});
+    let credentials = read_app("client-secret", &with_secret).await.expect("read");
     assert_eq!(credentials.client_id, client_id);
     assert!(matches!(&credentials.credential, AppCredential::ClientSecret(s) if s.expose_secret() == secret));
     assert!(
@@ -170,19 +181,24 @@ async fn app_credentials_in_both_forms_and_clear_errors_without_values() {
         "Debug must not show the client secret"
     );
 
-    let key = minted("private-key");
-    let certificate =
+    let key = fixture("app-key.pem");
+    let with_key =
         serde_json::json!({"client_id": client_id, "private_key_pem": key, "certificate_pem": "CERT"});
-    let test = TestStack::with_app_credentials(Some(certificate.to_string())).await;
-    let credentials = test
-        .vault
-        .app_credentials(model::cloud::Cloud::Commercial)
-        .await
-        .expect("read");
+    let credentials = read_app("certificate", &with_key).await.expect("read");
     assert!(
         matches!(&credentials.credential, AppCredential::Certificate { certificate_pem, .. } if certificate_pem == "CERT")
     );
-    assert!(!format!("{credentials:?}").contains(&key));
+    let key_line = key.lines().nth(5).expect("a line of the key");
+    assert!(!format!("{credentials:?}").contains(key_line));
+
+    let with_certificate = serde_json::json!({"client_id": client_id, "certificate_pem": "CERT"});
+    let credentials = read_app("kms-certificate", &with_certificate)
+        .await
+        .expect("read");
+    assert!(
+        format!("{credentials:?}").contains("KmsKey"),
+        "the stack's KMS key signs: {credentials:?}"
+    );
 
     let missing = TestStack::new().await;
     let err = missing
@@ -195,42 +211,61 @@ async fn app_credentials_in_both_forms_and_clear_errors_without_values() {
 
     let bad_cases = [
         (
+            "client-secret",
             serde_json::json!({"client_id": "not-a-guid", "client_secret": secret}),
             "client_id",
         ),
-        (serde_json::json!({"client_id": client_id}), "client_secret"),
         (
+            "client-secret",
+            serde_json::json!({"client_id": client_id}),
+            "`client_secret` only",
+        ),
+        (
+            "client-secret",
             serde_json::json!({"client_id": client_id, "client_secret": 42, "x": secret}),
             "field",
         ),
+        ("client-secret", with_key.clone(), "`client_secret` only"),
+        // The default refuses a client secret, and a private key it would hold in memory.
+        ("kms-certificate", with_secret.clone(), "is kms-certificate"),
+        ("kms-certificate", with_key.clone(), "no private key"),
         (
-            serde_json::json!({"client_id": client_id, "private_key_pem": secret}),
-            "certificate_pem",
+            "certificate",
+            with_secret.clone(),
+            "`private_key_pem` with `certificate_pem`",
         ),
         (
-            serde_json::json!({"client_id": client_id, "client_secret": secret, "certificate_pem": "C"}),
-            "not both",
+            "certificate",
+            serde_json::json!({"client_id": client_id, "private_key_pem": secret}),
+            "`certificate_pem`",
+        ),
+        (
+            "certificate",
+            serde_json::json!({"client_id": client_id, "private_key_pem": secret, "certificate_pem": "C"}),
+            "not a PEM RSA private key",
+        ),
+        (
+            "certificate",
+            serde_json::json!({"client_id": client_id, "client_secret": secret, "private_key_pem": key, "certificate_pem": "C"}),
+            "no `client_secret`",
         ),
     ];
-    for (json, expected) in bad_cases {
-        let test = TestStack::with_app_credentials(Some(json.to_string())).await;
-        let err = test
-            .vault
-            .app_credentials(model::cloud::Cloud::Commercial)
-            .await
-            .expect_err("malformed");
+    for (kind, json, expected) in bad_cases {
+        let err = read_app(kind, &json).await.expect_err("malformed");
         let message = err.to_string();
         assert!(matches!(err, VaultError::Malformed { .. }), "{message}");
         assert!(
             message.contains(expected),
-            "{message:?} should mention {expected:?}"
+            "{kind}: {message:?} should mention {expected:?}"
         );
         assert!(
-            !message.contains(&secret),
+            !message.contains(&secret) && !message.contains(key_line),
             "the error must not echo the secret: {message}"
         );
     }
-    let not_json = TestStack::with_app_credentials(Some(format!("{{\"client_secret\": \"{secret}"))).await;
+    let not_json =
+        TestStack::with_app_credentials("client-secret", Some(format!("{{\"client_secret\": \"{secret}")))
+            .await;
     let message = not_json
         .vault
         .app_credentials(model::cloud::Cloud::Commercial)
@@ -251,7 +286,7 @@ async fn no_token_or_secret_reaches_debug_output_or_trace_logs() {
     let client_id = uuid::Uuid::new_v4().to_string();
     let client_secret = minted("client-secret");
     let json = serde_json::json!({"client_id": client_id, "client_secret": client_secret}).to_string();
-    let TestStack { vault, .. } = TestStack::with_app_credentials(Some(json)).await;
+    let TestStack { vault, .. } = TestStack::with_app_credentials("client-secret", Some(json)).await;
     let tenant = tenant_id();
     let (graph, exchange, refresh) = (minted("graph"), minted("exchange"), minted("refresh"));
     let written = tokens(&graph, &exchange, Some(&refresh));
@@ -342,7 +377,7 @@ async fn app_credentials_are_per_cloud() {
     use model::cloud::Cloud;
     let commercial =
         serde_json::json!({"client_id": uuid::Uuid::new_v4().to_string(), "client_secret": minted("c")});
-    let test = TestStack::with_app_credentials(Some(commercial.to_string())).await;
+    let test = TestStack::with_app_credentials("client-secret", Some(commercial.to_string())).await;
     let err = test
         .vault
         .app_credentials(Cloud::GccHigh)

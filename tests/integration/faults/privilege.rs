@@ -33,12 +33,13 @@ const IMPLIED: [(&str, &[&str]); 3] = [
 /// API operations that IAM authorizes under another action's name.
 const AUTHORIZED_AS: [(&str, &str); 1] = [("sqs:SendMessageBatch", "sqs:SendMessage")];
 
-/// Every action granted to each function (by binary name), from the template's inline
-/// statements. A SAM policy template counts as an action never called: it grants actions nobody
-/// chose.
+/// Every action granted to each function (by binary name): its role's inline statements and the
+/// key policies naming its role. A SAM policy template counts as an action never called: it
+/// grants actions nobody chose. Deny statements narrow a grant; they grant nothing.
 fn granted() -> BTreeMap<String, BTreeSet<String>> {
     let template = Template::load().expect("template");
     let mut all = BTreeMap::new();
+    let by_keys = granted_by_key_policies(&template);
     for (id, properties) in template.resources_of_type("AWS::Serverless::Function") {
         let binary = template.root()["Resources"][id.as_str()]["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
@@ -55,6 +56,9 @@ fn granted() -> BTreeMap<String, BTreeSet<String>> {
                 continue;
             };
             for statement in statements {
+                if statement["Effect"].as_str() == Some("Deny") {
+                    continue;
+                }
                 match &statement["Action"] {
                     serde_yaml_ng::Value::String(action) => {
                         actions.insert(action.clone());
@@ -66,9 +70,53 @@ fn granted() -> BTreeMap<String, BTreeSet<String>> {
                 }
             }
         }
+        actions.extend(by_keys.get(&format!("{id}Role")).into_iter().flatten().cloned());
         all.insert(binary, actions);
     }
     all
+}
+
+/// The actions each role (by logical id) is granted by the KMS key policies that name it
+/// (`!GetAtt <Role>.Arn`).
+fn granted_by_key_policies(template: &Template) -> BTreeMap<String, BTreeSet<String>> {
+    use serde_yaml_ng::Value as Yaml;
+    let mut by_role: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (_, properties) in template.resources_of_type("AWS::KMS::Key") {
+        for statement in properties["KeyPolicy"]["Statement"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
+            // A conditional statement (`!If`) names an operator, never a function's role.
+            if !statement.is_mapping() {
+                continue;
+            }
+            let roles = statement["Principal"]["AWS"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(|principal| match principal {
+                    Yaml::Tagged(tagged) if tagged.tag == "GetAtt" => tagged.value.as_str(),
+                    _ => None,
+                })
+                .filter_map(|target| target.strip_suffix(".Arn"));
+            let actions: Vec<String> = match &statement["Action"] {
+                Yaml::String(action) => vec![action.clone()],
+                Yaml::Sequence(list) => list
+                    .iter()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect(),
+                other => panic!("a key policy's action list, not {other:?}"),
+            };
+            for role in roles {
+                by_role
+                    .entry(role.to_owned())
+                    .or_default()
+                    .extend(actions.iter().cloned());
+            }
+        }
+    }
+    by_role
 }
 
 /// The actions moto saw, by access key id.
@@ -165,7 +213,8 @@ fn in_eu(tenant: TenantId) -> Value {
 
 #[tokio::test]
 async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
-    let lab = Lab::start().await;
+    // The default deployment: the app's assertions are signed with the stack's KMS key.
+    let lab = Lab::with_kms_certificate(m365_sim::SimConfig::default()).await;
     let op = Operator {
         lab: &lab,
         run: uuid::Uuid::new_v4().simple().to_string()[..8].to_owned(),

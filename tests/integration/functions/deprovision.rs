@@ -117,11 +117,54 @@ async fn a_full_deprovision_returns_the_tenant_to_its_original_state() {
         position("remove_routing_rules") < position("remove_outbound_connectors"),
         "rules before their connectors"
     );
-    assert_eq!(steps.last(), Some(&"delete_token_secret"));
+    // After the service principal only our own records and the token secret go.
     assert_eq!(
-        position("remove_service_principal"),
-        steps.len() - 2,
+        steps[position("remove_service_principal") + 1..],
+        ["forget_sync_records", "delete_token_secret"],
         "the service principal is the last Microsoft call"
+    );
+}
+
+/// Nothing of the customer's directory stays with us after a full deprovisioning: the sync's
+/// snapshot (every user's and group's name), its sync state and the drift records are forgotten,
+/// besides the token secret's scheduled deletion.
+#[tokio::test]
+async fn a_full_deprovision_forgets_the_directory_snapshot_and_sync_records() {
+    use lifecycle::sync::state::{DriftRecord, SyncState, snapshot_partition};
+    let lab = Lab::start().await;
+    let (tenant, syncer, _) = crate::functions::sync::synced(&lab).await;
+    let drift = DriftRecord {
+        tenant_id: tenant,
+        repaired_at: Utc::now(),
+        findings: vec!["transport rule deleted".to_owned()],
+    };
+    lab.aws.store.put(&drift).await.expect("a drift record");
+    let snapshot = || async { syncer.snapshot.entries(tenant).await.expect("snapshot").len() };
+    assert!(snapshot().await > 0, "the first sync wrote the snapshot");
+    let view = lab
+        .deprovision(deprovision_event(tenant, "full"))
+        .await
+        .expect("deprovision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    assert_eq!(snapshot().await, 0, "the snapshot is forgotten");
+    let store = &lab.aws.store;
+    assert!(
+        store
+            .get::<SyncState>(&SyncState::key_of(tenant))
+            .await
+            .expect("read")
+            .is_none(),
+        "the sync state is forgotten"
+    );
+    let partition = state::store::key::tenant_partition(tenant);
+    let left = store.query_prefix(&partition, "DRIFT#").await.expect("drift");
+    assert!(left.is_empty(), "drift records are forgotten: {left:?}");
+    assert!(
+        store
+            .query_prefix(&snapshot_partition(tenant), "")
+            .await
+            .expect("dir")
+            .is_empty()
     );
 }
 
@@ -186,8 +229,14 @@ async fn standard_mode_leaves_exactly_the_manual_cleanup_objects_and_lists_them(
         );
     }
     assert_eq!(lab.record(tenant).await.state, LifecycleState::Deprovisioned);
+    // No token, and no delegated refresh token, is kept for a tenant we no longer serve.
+    assert!(
+        lab.aws.vault.read_tokens(tenant).await.expect("read").is_none(),
+        "the token secret is scheduled for deletion"
+    );
 
-    // A tenant deprovisioned in standard mode can be cleaned up fully afterwards.
+    // A tenant deprovisioned in standard mode can be cleaned up fully afterwards (its secret is
+    // restored for the run, then scheduled for deletion again).
     let full = lab
         .deprovision(deprovision_event(tenant, "full"))
         .await

@@ -650,7 +650,7 @@ async fn the_app_can_authenticate_with_a_certificate() {
         certificate_pem: Some(certificate.clone()),
         ..Default::default()
     };
-    let lab = Lab::with_app(config, |sim| {
+    let lab = Lab::with_app(config, "certificate", |sim| {
         json!({"client_id": sim.client_id(), "private_key_pem": fixture("app-key.pem"), "certificate_pem": certificate})
     })
     .await;
@@ -661,6 +661,50 @@ async fn the_app_can_authenticate_with_a_certificate() {
     assert!(
         tokens.to_string().contains("client_credentials"),
         "tokens were minted: {tokens}"
+    );
+}
+
+/// The default deployment: the stack's KMS key signs every client assertion (the simulator checks
+/// each against the certificate made for that key), so no private key is ever in the function.
+/// With a key that cannot sign, minting fails naming the key and what to check, and the task
+/// says so.
+#[tokio::test]
+async fn by_default_the_apps_kms_key_signs_its_client_assertions() {
+    let lab = Lab::with_kms_certificate(m365_sim::SimConfig::default()).await;
+    let tenant = customer_tenant(&lab);
+    let view = lab.provision(request(tenant)).await.expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let tokens = lab.sim.issued_tokens();
+    assert!(
+        tokens.to_string().contains("client_credentials"),
+        "tokens were minted: {tokens}"
+    );
+
+    // A deployment whose APP_SIGNING_KEY_ID names a key that cannot sign (an encryption key).
+    let wrong = aws_sdk_kms::Client::new(&lab.aws.sdk)
+        .create_key()
+        .send()
+        .await
+        .expect("a symmetric key")
+        .key_metadata
+        .expect("metadata")
+        .key_id;
+    let mut env = lab.function_env();
+    env.insert("APP_SIGNING_KEY_ID".to_owned(), wrong.clone());
+    let misconfigured = lifecycle::Lifecycle::from_source(&lab.aws.sdk, &env).expect("configured");
+    let other = lab.customer_tenant("fabrikam.example", "198.51.100.80");
+    let mut event = request(other);
+    event["policy_targets"] = json!({"users": []});
+    let view = lab
+        .provision_in(&misconfigured, event)
+        .await
+        .expect("provision answers");
+    let key_id = wrong;
+    let text = view.to_string();
+    assert_eq!(view["status"], "failed", "{view:#}");
+    assert!(
+        text.contains("KMS Sign") && text.contains(&key_id) && text.contains("APP_SIGNING_KEY_ID"),
+        "the error names the key and what to check: {view:#}"
     );
 }
 

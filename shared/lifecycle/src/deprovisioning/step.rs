@@ -1,6 +1,7 @@
 //! The removal steps, each declared once, in the order they run: routing rules before the
 //! outbound connectors they reference, and the app's service principal last (after it, no token
-//! can be minted). `standard` runs the predecessor's five; `full` adds the manual-cleanup list.
+//! can be minted). `standard` runs the predecessor's five and schedules the token secret's
+//! deletion; `full` adds the manual-cleanup list and forgets what the sync kept.
 
 use strum::{EnumIter, IntoStaticStr};
 
@@ -36,7 +37,9 @@ pub enum DeprovisionStep {
     RemoveRoleAssignments,
     /// The app's service principal: the last Microsoft call.
     RemoveServicePrincipal,
-    /// The tenant's token secret, scheduled for deletion.
+    /// The directory snapshot, sync state and drift records.
+    ForgetSyncRecords,
+    /// The tenant's token secret (and any refresh token), scheduled for deletion (both modes).
     DeleteTokenSecret,
 }
 
@@ -83,9 +86,10 @@ impl Step for DeprovisionStep {
             Self::RemoveServicePrincipal => {
                 Declaration::alone(|ctx| Box::pin(steps::remove_service_principal(ctx))).when(full)
             }
-            Self::DeleteTokenSecret => {
-                Declaration::alone(|ctx| Box::pin(steps::delete_token_secret(ctx))).when(full)
+            Self::ForgetSyncRecords => {
+                Declaration::alone(|ctx| Box::pin(steps::forget_sync_records(ctx))).when(full)
             }
+            Self::DeleteTokenSecret => Declaration::alone(|ctx| Box::pin(steps::delete_token_secret(ctx))),
         }
     }
 }
@@ -106,7 +110,7 @@ mod tests {
     }
 
     #[test]
-    fn standard_is_the_predecessors_list_and_full_adds_the_cleanup_with_the_app_last() {
+    fn standard_is_the_predecessors_list_and_full_adds_the_cleanup_with_the_app_last_and_the_secret_after() {
         let standard = [
             "stop_daily_sync",
             "stop_reports",
@@ -114,7 +118,8 @@ mod tests {
             "remove_outbound_connectors",
             "remove_groups",
         ];
-        assert_eq!(names("standard"), standard);
+        assert_eq!(names("standard")[..5], standard);
+        assert_eq!(names("standard")[5..], ["delete_token_secret"]);
         let full = names("full");
         assert_eq!(full[..5], standard);
         assert_eq!(
@@ -126,6 +131,7 @@ mod tests {
                 "remove_allowed_ips",
                 "remove_role_assignments",
                 "remove_service_principal",
+                "forget_sync_records",
                 "delete_token_secret"
             ]
         );

@@ -11,10 +11,14 @@ use microsoft::{
 };
 use model::vendor::ManagedNames;
 use serde_json::Value;
-use state::store::ResourceKind;
+use state::store::{Key, ResourceKind, key::tenant_partition};
 
 use super::DeprovisionRequest;
 use crate::{
+    sync::{
+        directory::Snapshot,
+        state::{DRIFT_PREFIX, SyncState, snapshot_partition},
+    },
     tasks::{Outcome, StepContext, StepError},
     tokens::TokenError,
 };
@@ -84,7 +88,8 @@ pub async fn remove(
     remove_named(ctx, request, noun, kind, &objects).await
 }
 
-/// Schedules the tenant's token secret for deletion (recoverable for 7 days).
+/// Schedules the tenant's token secret for deletion (recoverable for 7 days): with it goes any
+/// delegated refresh token. Provisioning or deprovisioning the tenant again restores it.
 pub async fn delete_token_secret(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
     ctx.ms
         .tokens
@@ -95,6 +100,37 @@ pub async fn delete_token_secret(ctx: &StepContext<'_>) -> Result<Outcome, StepE
     Ok(Outcome::Done(Some(
         "the tenant's token secret is scheduled for deletion in 7 days".to_owned(),
     )))
+}
+
+/// Forgets what the sync kept of the tenant: its directory snapshot (every user's and group's
+/// name), its sync state and its drift records.
+pub async fn forget_sync_records(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
+    let tenant = ctx.tenant.tenant_id;
+    let snapshot = ctx.store.query_prefix(&snapshot_partition(tenant), "").await?;
+    let drift = ctx
+        .store
+        .query_prefix(&tenant_partition(tenant), DRIFT_PREFIX)
+        .await?;
+    let entries = snapshot.len();
+    let mut keys: Vec<Key> = snapshot.iter().chain(&drift).filter_map(key_of).collect();
+    keys.push(SyncState::key_of(tenant));
+    Snapshot::new(ctx.store.client().clone(), ctx.store.clone(), ctx.ms.retry)
+        .delete_all(&keys)
+        .await
+        .map_err(|err| StepError::Failed(err.to_string()))?;
+    Ok(Outcome::Done(Some(format!(
+        "forgot the directory snapshot ({entries} entries), {} drift record(s) and the sync state",
+        drift.len()
+    ))))
+}
+
+/// The key of a stored item.
+fn key_of(item: &state::store::Item) -> Option<Key> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    Some(Key {
+        pk: text("pk")?,
+        sk: text("sk")?,
+    })
 }
 
 /// "Removed: ...; not present: ..." for the step's outcome.

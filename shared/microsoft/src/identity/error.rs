@@ -73,8 +73,10 @@ pub enum IdentityError {
     /// A client assertion could not be built from the app's certificate.
     #[error("cannot sign a client assertion with the app's certificate: {reason}")]
     Assertion {
-        /// Which part of the credential is wrong (never its content).
+        /// Which part of the credential is wrong, or why its key could not sign (never its content).
         reason: String,
+        /// Whether trying again may help (a key service throttled or passing fault).
+        transient: bool,
     },
 }
 
@@ -83,7 +85,9 @@ impl IdentityError {
     pub fn verdict(&self) -> Verdict {
         match self {
             Self::Rejected { verdict, .. } => *verdict,
-            Self::Transport { transient: true, .. } => Verdict::Transient,
+            Self::Transport { transient: true, .. } | Self::Assertion { transient: true, .. } => {
+                Verdict::Transient
+            }
             Self::Transport { .. } | Self::Assertion { .. } => Verdict::Permanent,
         }
     }

@@ -2,8 +2,11 @@
 //! grant, one resource per token (`scope=<resource>/.default`).
 
 mod assertion;
+pub mod certificate;
 mod credentials;
 mod error;
+mod pem;
+mod signer;
 mod token;
 
 use std::time::Duration as StdDuration;
@@ -16,6 +19,7 @@ use serde::Deserialize;
 pub use self::{
     credentials::{AppCredential, AppCredentials},
     error::{IdentityError, Verdict, verdict_for_code},
+    signer::{AssertionSigner, PemKey, SignerError, Signing},
     token::{AccessToken, Resource},
 };
 
@@ -115,11 +119,8 @@ impl IdentityClient {
         }
         match &app.credential {
             AppCredential::ClientSecret(secret) => form.push(("client_secret", secret.clone())),
-            AppCredential::Certificate {
-                private_key_pem,
-                certificate_pem,
-            } => {
-                let signed = assertion::sign(&app.client_id, url, private_key_pem, certificate_pem, now)?;
+            AppCredential::Certificate { certificate_pem, key } => {
+                let signed = assertion::sign(&app.client_id, url, key.as_ref(), certificate_pem, now).await?;
                 form.push((
                     "client_assertion_type",
                     SecretString::from("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),

@@ -85,6 +85,11 @@ impl Store {
         &self.table
     }
 
+    /// The DynamoDB client, for batch writers on the same table (the directory snapshot).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Reads one record by key (strongly consistent).
     pub async fn get<T: Record>(&self, key: &Key) -> Result<Option<T>> {
         let output = self

@@ -1,8 +1,13 @@
-//! The app-credentials secret's document: its client id plus a client secret or a certificate.
+//! The app-credentials secret's document: its client id plus the credential the deployment's
+//! `AppCredentialKind` names (a KMS-held certificate by default).
 
-use microsoft::identity::{AppCredential, AppCredentials};
+use std::sync::Arc;
+
+use microsoft::identity::{AppCredential, AppCredentials, PemKey};
 use secrecy::SecretString;
 use serde::Deserialize;
+
+use crate::{config::CredentialKind, signing::KmsKey};
 
 /// The secret's JSON as written by an operator (see README: the app-credentials secret).
 #[derive(Deserialize)]
@@ -18,35 +23,54 @@ pub(super) struct Document {
 }
 
 impl Document {
-    /// Checks the document; the error names the field, never a value.
-    pub(super) fn into_credentials(self) -> Result<AppCredentials, String> {
+    /// Checks the document against `kind`; the error names the fields, never a value.
+    pub(super) fn into_credentials(
+        self,
+        kind: &CredentialKind,
+        kms: &aws_sdk_kms::Client,
+    ) -> Result<AppCredentials, String> {
         if uuid::Uuid::try_parse(&self.client_id).is_err() || self.client_id.len() != 36 {
             return Err("`client_id` must be the app's application (client) id, a GUID".to_owned());
         }
-        let credential = match (self.client_secret, self.private_key_pem, self.certificate_pem) {
-            (Some(secret), None, None) => AppCredential::ClientSecret(secret),
-            (None, Some(private_key_pem), Some(certificate_pem)) => AppCredential::Certificate {
-                private_key_pem,
-                certificate_pem,
-            },
-            (None, Some(_), None) => {
-                return Err("`certificate_pem` is required with `private_key_pem`".to_owned());
+        let credential = match (
+            kind,
+            self.client_secret,
+            self.private_key_pem,
+            self.certificate_pem,
+        ) {
+            (CredentialKind::ClientSecret, Some(secret), None, None) => AppCredential::ClientSecret(secret),
+            (CredentialKind::Certificate, None, Some(private_key_pem), Some(certificate_pem)) => {
+                AppCredential::Certificate {
+                    certificate_pem,
+                    key: Arc::new(PemKey::parse(&private_key_pem).map_err(|err| err.reason)?),
+                }
             }
-            (None, None, Some(_)) => {
-                return Err("`private_key_pem` is required with `certificate_pem`".to_owned());
+            (CredentialKind::KmsCertificate { key_id }, None, None, Some(certificate_pem)) => {
+                AppCredential::Certificate {
+                    certificate_pem,
+                    key: Arc::new(KmsKey::new(kms.clone(), key_id)),
+                }
             }
-            (None, None, None) => {
-                return Err(
-                    "give either `client_secret` or `private_key_pem` with `certificate_pem`".to_owned(),
-                );
-            }
-            (Some(_), _, _) => {
-                return Err("give either `client_secret` or a certificate, not both".to_owned());
-            }
+            (kind, ..) => return Err(expected(kind)),
         };
         Ok(AppCredentials {
             client_id: self.client_id,
             credential,
         })
     }
+}
+
+/// What the document must hold for `kind`, as an operator reads it.
+fn expected(kind: &CredentialKind) -> String {
+    let fields = match kind {
+        CredentialKind::KmsCertificate { .. } => {
+            "`certificate_pem` only: the certificate of the KMS key APP_SIGNING_KEY_ID (`m365-inline app-certificate` makes it); no private key, no client secret"
+        }
+        CredentialKind::Certificate => "`private_key_pem` with `certificate_pem`, and no `client_secret`",
+        CredentialKind::ClientSecret => "`client_secret` only",
+    };
+    format!(
+        "this deployment's AppCredentialKind is {} (APP_CREDENTIAL_KIND): besides `client_id` the secret must hold {fields}",
+        kind.name()
+    )
 }

@@ -40,22 +40,24 @@ pub struct StoredTokens {
 #[derive(Debug, Clone)]
 pub struct Vault {
     client: Client,
+    /// Signs client assertions when the app's certificate key is in KMS.
+    kms: aws_sdk_kms::Client,
     config: VaultConfig,
 }
 
 impl Vault {
-    /// A vault through `client` configured by `config`.
-    pub fn new(client: Client, config: &VaultConfig) -> Self {
+    /// A vault through the shared SDK configuration, configured by `config`.
+    pub fn new(sdk: &aws_config::SdkConfig, config: &VaultConfig) -> Self {
         Self {
-            client,
+            client: Client::new(sdk),
+            kms: aws_sdk_kms::Client::new(sdk),
             config: config.clone(),
         }
     }
 
-    /// The vault of `source` (`SECRET_PREFIX`, `APP_SECRET_ID`, `SECRETS_KMS_KEY_ID`), through the
-    /// shared SDK configuration.
+    /// The vault of `source` ([`VaultConfig::from_source`]), through the shared SDK configuration.
     pub fn from_source(sdk: &aws_config::SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(sdk), &VaultConfig::from_source(source)?))
+        Ok(Self::new(sdk, &VaultConfig::from_source(source)?))
     }
 
     /// The name of the tenant's secret.
@@ -246,7 +248,7 @@ impl Vault {
         };
         let document = parse_json::<credentials::Document>(name, output.secret_string().unwrap_or_default())?;
         document
-            .into_credentials()
+            .into_credentials(&self.config.credential_kind, &self.kms)
             .map_err(|problem| VaultError::Malformed {
                 secret: name.clone(),
                 problem,
