@@ -530,3 +530,36 @@ fn a_document_named_on_a_line_is_found() {
         ["notes.md"]
     );
 }
+
+/// The fixtures' private keys are test keys: no product source (tests aside) names them, and the
+/// secret scanners' allow-list names exactly them.
+#[test]
+fn no_product_code_reads_a_test_key() {
+    let fixtures = root().join("m365-sim/tests/fixtures");
+    let keys: Vec<String> = std::fs::read_dir(&fixtures)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with("-key.pem"))
+        .collect();
+    assert!(!keys.is_empty(), "the fixtures hold test keys");
+    let readers: Vec<String> = crates()
+        .into_iter()
+        .filter(|(krate, _)| !krate.ends_with("tests") && !krate.ends_with("m365-sim"))
+        .flat_map(|(krate, _)| sources(&krate))
+        .filter(|file| {
+            let source = without_tests(&std::fs::read_to_string(file).expect("source"));
+            keys.iter().any(|key| source.contains(key.as_str()))
+        })
+        .map(|file| file.display().to_string())
+        .collect();
+    assert!(readers.is_empty(), "product code reads a test key: {readers:?}");
+    let allow = std::fs::read_to_string(root().join(".gitleaks.toml")).expect(".gitleaks.toml");
+    for key in &keys {
+        let stem = key.trim_end_matches("-key.pem");
+        assert!(
+            allow.contains(stem),
+            "{key} is not in .gitleaks.toml's allow-list"
+        );
+    }
+}

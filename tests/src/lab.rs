@@ -178,7 +178,8 @@ pub fn provision_request(tenant: TenantId, users: &[impl Serialize]) -> Value {
     })
 }
 
-/// A Lambda context with a deadline 15 minutes away.
+/// A Lambda context with a deadline 15 minutes away (Lambda's longest), so a slow test never runs
+/// out of time; tests of the deadline give their own.
 pub fn lambda_context() -> Context {
     let mut context = Context::default();
     let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(900);

@@ -64,6 +64,7 @@ impl Retryable for CallError {
             Self::Exchange(err) => err.retry_hint(),
             Self::Token(TokenError::Identity(err)) => err.retry_hint(),
             Self::Token(TokenError::Vault(err)) if err.is_transient() => RetryHint::Backoff,
+            Self::Token(TokenError::NotIssued { .. }) => RetryHint::Backoff,
             Self::Store(err) if err.is_transient() => RetryHint::Backoff,
             _ => RetryHint::Never,
         }

@@ -146,7 +146,9 @@ impl Refresher {
                 Err(err) if err.needs_reconsent() => {
                     let aadsts = match &err {
                         TokenError::Identity(identity) => identity.aadsts(),
-                        TokenError::Vault(_) | TokenError::GrantRevoked { .. } => None,
+                        TokenError::Vault(_)
+                        | TokenError::GrantRevoked { .. }
+                        | TokenError::NotIssued { .. } => None,
                     };
                     let reason = format!(
                         "Entra refused the tenant's grant ({err}); the tenant's admin must grant admin consent to the app again"

@@ -28,6 +28,8 @@ pub const MIN_LIFE: Duration = Duration::minutes(10);
 
 /// How often a lost race is retried before giving up for this run.
 const RACE_RETRIES: usize = 3;
+/// The most tenants whose tokens one process keeps in memory.
+pub const MAX_CACHED_TENANTS: usize = 2_000;
 
 /// Getting a token failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,15 @@ pub enum TokenError {
         /// What the token lacks.
         missing: String,
     },
+    /// Minting left no token for the resource (a racing writer stored tokens without it); the
+    /// next attempt mints one. An empty token is never handed out.
+    #[error("no {resource:?} token for tenant {tenant} after minting; trying again")]
+    NotIssued {
+        /// The tenant.
+        tenant: TenantId,
+        /// The resource.
+        resource: Resource,
+    },
 }
 
 impl TokenError {
@@ -59,7 +70,7 @@ impl TokenError {
         match self {
             Self::Identity(err) => err.verdict() == Verdict::NeedsReconsent,
             Self::GrantRevoked { .. } => true,
-            Self::Vault(_) => false,
+            Self::Vault(_) | Self::NotIssued { .. } => false,
         }
     }
 }
@@ -167,10 +178,26 @@ impl TokenBroker {
     }
 
     fn remember(&self, tenant: TenantId, held: Held) {
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(tenant, held);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        // A warm sync worker meets thousands of tenants: past the bound, tokens that can no
+        // longer be handed out are dropped (they would be minted again anyway).
+        if cache.len() >= MAX_CACHED_TENANTS {
+            let now = Utc::now();
+            cache.retain(|_, held| {
+                Resource::ALL
+                    .iter()
+                    .any(|r| held.tokens.access(*r).is_some_and(|t| t.lasts(now, MIN_LIFE)))
+            });
+            if cache.len() >= MAX_CACHED_TENANTS {
+                cache.clear();
+            }
+        }
+        cache.insert(tenant, held);
+    }
+
+    /// How many tenants' tokens this process holds.
+    pub fn cached_tenants(&self) -> usize {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Drops the kept token for `resource` so the next request mints one (after a role
@@ -245,7 +272,10 @@ impl TokenBroker {
         // Freshly minted (or newer from a racing writer): used whatever its life.
         let token = held.tokens.access(resource).map(|t| t.token.clone());
         self.remember(tenant.tenant_id, held);
-        Ok(token.unwrap_or_else(|| SecretString::from(String::new())))
+        token.ok_or(TokenError::NotIssued {
+            tenant: tenant.tenant_id,
+            resource,
+        })
     }
 
     /// Refreshes the tenant's tokens that expire before `horizon` (all with `force`) and writes
@@ -415,6 +445,63 @@ mod tests {
             part(claims)
         );
         AccessToken::new(SecretString::from(jwt), Utc::now())
+    }
+
+    fn held(expires: chrono::DateTime<Utc>) -> Held {
+        let token = AccessToken::new(SecretString::from("t"), expires);
+        Held {
+            tokens: TenantTokens {
+                graph: Some(token.clone()),
+                exchange: Some(token),
+                refresh_token: None,
+            },
+            version: None,
+        }
+    }
+
+    /// A warm process meeting more tenants than it may hold drops the expired ones first, and
+    /// never holds more than the bound.
+    #[test]
+    fn the_token_cache_is_bounded_and_drops_expired_tokens_first() {
+        let config = state::config::VaultConfig {
+            secret_prefix: "p".to_owned(),
+            app_secret_id: "a".to_owned(),
+            national_app_secret_ids: Vec::new(),
+            kms_key_id: None,
+            credential_kind: state::config::CredentialKind::ClientSecret,
+        };
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let broker = TokenBroker::new(
+            Vault::new(&sdk, &config),
+            IdentityClient::new(reqwest::Client::new(), model::retry::RetryPolicy::default()),
+            EndpointOverrides::default(),
+        );
+        let tenant = |n: u128| -> TenantId {
+            uuid::Uuid::from_u128(n + 1)
+                .to_string()
+                .parse()
+                .expect("a tenant id")
+        };
+        let live = Utc::now() + chrono::Duration::hours(1);
+        let expired = Utc::now() - chrono::Duration::hours(1);
+        broker.remember(tenant(0), held(live));
+        for n in 1..MAX_CACHED_TENANTS as u128 {
+            broker.remember(tenant(n), held(expired));
+        }
+        assert_eq!(broker.cached_tenants(), MAX_CACHED_TENANTS);
+        broker.remember(tenant(5_000), held(live));
+        assert_eq!(
+            broker.cached_tenants(),
+            2,
+            "the expired ones went, the live ones stay"
+        );
+        assert!(broker.cached(tenant(0)).is_some());
+        for n in 0..(2 * MAX_CACHED_TENANTS) as u128 {
+            broker.remember(tenant(10_000 + n), held(live));
+            assert!(broker.cached_tenants() <= MAX_CACHED_TENANTS);
+        }
     }
 
     #[test]

@@ -96,3 +96,43 @@ async fn deprovisioning_killed_after_each_removal_then_redelivered_ends_in_the_o
         assert_as_before(&lab, tenant, &before, removal).await;
     }
 }
+
+/// A direct invoke that dies (a timeout, a crash) leaves no message SQS would deliver again: the
+/// safety continuation queued before its first step arrives after its deadline and finishes the
+/// task, with no one re-sending the event.
+#[tokio::test]
+async fn a_direct_invoke_that_dies_is_finished_by_its_safety_continuation() {
+    let lab = Lab::start().await;
+    let tenant = customer_tenant(&lab);
+    let started = chrono::Utc::now();
+    // The template's timeout: 120 s.
+    FunctionProcess::new(&lab, "provision", &request(tenant))
+        .deadline_in(120)
+        .run_until_killed_after(&lab, tenant, "New-InboundConnector")
+        .await;
+    assert_eq!(current_task_status(&lab, tenant).await, TaskStatus::Running);
+    let task_id = lab.record(tenant).await.current_task_id.expect("the task");
+    let task = lab
+        .aws
+        .store
+        .task_with_steps(task_id)
+        .await
+        .expect("read")
+        .expect("task")
+        .task;
+    // The safety comes 30 s after the deadline.
+    let arrives = task.wake_at.expect("a safety continuation is on its way");
+    assert!(
+        arrives > started + chrono::Duration::seconds(150)
+            && arrives < started + chrono::Duration::seconds(180),
+        "30 s after the deadline: {arrives}"
+    );
+    let delivery =
+        json!({"Records": [{"messageId": "s-1", "body": json!({"task_id": task_id}).to_string()}]});
+    let answer = lab
+        .provision_in(&lab.fresh_lifecycle(), delivery)
+        .await
+        .expect("the continuation");
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer:#}");
+    assert_eq!(current_task_status(&lab, tenant).await, TaskStatus::Succeeded);
+}

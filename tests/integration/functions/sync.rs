@@ -838,7 +838,7 @@ async fn the_simulators_dns_routes_its_tenants_domains_to_exchange_online() {
         .await
         .expect("dns");
     let tenant = customer_tenant(&lab);
-    let resolver = MxResolver::with_server(dns.addr());
+    let resolver = MxResolver::with_server(dns.addr()).expect("a resolver");
     assert_eq!(
         resolver.mx_hosts("contoso.com").await.expect("lookup"),
         [CONTOSO_MX]

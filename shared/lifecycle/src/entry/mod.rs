@@ -27,7 +27,7 @@ use crate::{
     deprovisioning::Deprovisioning,
     policy_targets::PolicyTargetsUpdate,
     provisioning::{self, DryRun, Provisioning},
-    tasks::{Continue, Engine, TaskError, TaskPlan, TaskView},
+    tasks::{Continue, Engine, RunOptions, TaskError, TaskPlan, TaskView},
 };
 
 /// The task functions' services: the engine, and the kinds of task it runs.
@@ -174,15 +174,17 @@ impl Lifecycle {
                 owner: task.task.kind.function(),
             });
         }
+        // A function asked directly is the one run nothing delivers again if it dies.
+        let options = RunOptions {
+            deadline,
+            look_now,
+            direct: only.is_some(),
+        };
         // Boxed: the step machine is a deep future, kept off the stack.
         match task.task.kind {
-            TaskKind::Provision => Box::pin(self.engine.run::<Provisioning>(task, deadline, look_now)).await,
-            TaskKind::Deprovision => {
-                Box::pin(self.engine.run::<Deprovisioning>(task, deadline, look_now)).await
-            }
-            TaskKind::PolicyTargets => {
-                Box::pin(self.engine.run::<PolicyTargetsUpdate>(task, deadline, look_now)).await
-            }
+            TaskKind::Provision => Box::pin(self.engine.run::<Provisioning>(task, options)).await,
+            TaskKind::Deprovision => Box::pin(self.engine.run::<Deprovisioning>(task, options)).await,
+            TaskKind::PolicyTargets => Box::pin(self.engine.run::<PolicyTargetsUpdate>(task, options)).await,
         }
     }
 }

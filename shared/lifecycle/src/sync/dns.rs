@@ -39,7 +39,7 @@ impl std::fmt::Debug for MxResolver {
 
 impl MxResolver {
     /// A resolver asking only `server` (UDP, then TCP for truncated answers).
-    pub fn with_server(server: SocketAddr) -> Self {
+    pub fn with_server(server: SocketAddr) -> Result<Self, ConfigError> {
         let mut udp = ConnectionConfig::udp();
         udp.port = server.port();
         let mut tcp = ConnectionConfig::tcp();
@@ -49,7 +49,7 @@ impl MxResolver {
         Self::build(config)
     }
 
-    fn build(config: ResolverConfig) -> Self {
+    fn build(config: ResolverConfig) -> Result<Self, ConfigError> {
         let mut options = ResolverOpts::default();
         // A sync looks once per domain and day: a short timeout keeps one slow server from
         // holding the whole batch.
@@ -58,12 +58,14 @@ impl MxResolver {
         let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(options)
             .build();
-        match resolver {
-            Ok(resolver) => Self { resolver },
-            // Only a configuration without name servers fails to build; fall back to a
-            // well-known public resolver rather than refusing to start.
-            Err(_) => Self::with_server(SocketAddr::from(([1, 1, 1, 1], 53))),
-        }
+        // Never a fallback to a public resolver: tenant domains are not sent to a third party, and
+        // a VPC without egress would fail anyway.
+        resolver
+            .map(|resolver| Self { resolver })
+            .map_err(|err| ConfigError::Invalid {
+                name: DNS_SERVER_VARIABLE,
+                reason: format!("no resolver can be built for it: {err}"),
+            })
     }
 
     /// From `DNS_SERVER` when set, otherwise the system configuration (`/etc/resolv.conf`).
@@ -74,7 +76,7 @@ impl MxResolver {
                     name: DNS_SERVER_VARIABLE,
                     reason: "expected IP:PORT, e.g. 127.0.0.1:5353".to_owned(),
                 })?;
-                Ok(Self::with_server(server))
+                Self::with_server(server)
             }
             _ => {
                 let resolver = TokioResolver::builder_tokio()

@@ -26,6 +26,7 @@ pub use self::{
     opening::attention_of,
     outcome::Outcome,
     plan::{Admission, Calls, Declaration, PlannedCall, Run, RunAlone, RunWith, Step, StepFuture, TaskPlan},
+    runner::RunOptions,
     view::{ServiceView, StepView, TaskView, TenantView, scope_name, status_of},
 };
 use crate::clients::Microsoft;

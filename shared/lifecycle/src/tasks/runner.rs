@@ -26,6 +26,21 @@ const MAX_STEP_ATTEMPTS: u32 = 10;
 const DEADLINE_RESERVE: StdDuration = StdDuration::from_secs(15);
 /// Delay before a transiently failing step is tried again from a continuation.
 const TRANSIENT_RETRY: Duration = Duration::seconds(30);
+/// How long after a direct invoke's deadline its safety continuation arrives.
+const SAFETY_MARGIN: StdDuration = StdDuration::from_secs(30);
+
+/// How a run was asked for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// The Lambda deadline, if any: no step starts within [`DEADLINE_RESERVE`] of it.
+    pub deadline: Option<SystemTime>,
+    /// Waiting steps look again at once (a direct `{"task_id"}` invoke); otherwise they keep
+    /// their time (a queued continuation, so duplicate deliveries cannot multiply the work).
+    pub look_now: bool,
+    /// A direct invoke, which nothing delivers again if it dies (a timeout, a crash): a safety
+    /// continuation is queued first, arriving after the deadline, unless one is on its way.
+    pub direct: bool,
+}
 
 /// Why a run stopped early.
 enum Stop {
@@ -45,15 +60,17 @@ struct Run<'r, P: TaskPlan> {
 }
 
 impl Engine {
-    /// Runs the task (of kind `P`) as far as it can go now; returns its view. With `look_now`,
-    /// waiting steps look again at once (a direct `{"task_id"}` invoke); otherwise they keep
-    /// their time (a queued continuation, so duplicate deliveries cannot multiply the work).
+    /// Runs the task (of kind `P`) as far as it can go now, as `options` say; returns its view.
     pub async fn run<P: TaskPlan>(
         &self,
         task: TaskWithSteps,
-        deadline: Option<SystemTime>,
-        look_now: bool,
+        options: RunOptions,
     ) -> Result<TaskView, TaskError> {
+        let RunOptions {
+            deadline,
+            look_now,
+            direct,
+        } = options;
         let TaskWithSteps { mut task, mut steps } = task;
         if task.status.is_finished() {
             return Ok(TaskView::new(&task, &steps));
@@ -81,6 +98,9 @@ impl Engine {
             deadline,
             look_now,
         };
+        if direct && let Some(deadline) = deadline {
+            self.queue_safety(&mut task, deadline).await?;
+        }
         task.status = TaskStatus::Running;
         task.updated_at = Utc::now();
         match self.store.update(&mut task).await {
@@ -95,6 +115,28 @@ impl Engine {
         let out_of_time = matches!(stopped, Some(Stop::Deadline));
         self.settle(&run, &mut task, &steps, out_of_time).await?;
         Ok(TaskView::new(&task, &steps))
+    }
+
+    /// Queues the continuation that finishes the task if this run dies before it settles,
+    /// unless one is on its way already (it is then the safety). Arriving after the deadline, it
+    /// finds the task finished (nothing to do) or stopped where the run died (it goes on).
+    async fn queue_safety(&self, task: &mut TaskRecord, deadline: SystemTime) -> Result<(), TaskError> {
+        let now = Utc::now();
+        if task.wake_at.is_some_and(|arrives| arrives > now) {
+            return Ok(());
+        }
+        let until_deadline = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+        let delay = (until_deadline + SAFETY_MARGIN).min(MAX_DELAY - StdDuration::from_secs(1));
+        self.continuations
+            .send(
+                &Continue {
+                    task_id: task.task_id,
+                },
+                delay,
+            )
+            .await?;
+        task.wake_at = Some(now + Duration::from_std(delay).unwrap_or(Duration::zero()));
+        Ok(())
     }
 
     /// Runs every step that may run now, in order.
