@@ -68,11 +68,15 @@ async fn until_done(lab: &Lab, event: Value, deliver: impl AsyncFn(Value) -> Val
         if view["status"] == "succeeded" {
             return view;
         }
-        // A continuation from a new process, as the queue would deliver it.
+        // A continuation from a new process, of the task's own kind, looking again at once.
         let fresh = lab.fresh_lifecycle();
+        let task_id = view["task_id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("a task id");
         view = json!(
             fresh
-                .provision(json!({"task_id": view["task_id"]}), None)
+                .resume(task_id, None, true, None)
                 .await
                 .expect("continuation")
         );
