@@ -63,13 +63,21 @@ class ActionRecorder:
         return {kind for item in items for kind in item if kind in TRANSACT}
 
 
+class OneRequestPerConnection(MotoRequestHandler):
+    """Closes each connection after its answer. A server answering one request at a time that kept
+    a client's idle keep-alive connection open would never accept that client's next connection
+    (it opens one when it has two requests in flight): both would wait for ever."""
+
+    protocol_version = "HTTP/1.0"
+
+
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
     app = ActionRecorder(DomainDispatcherApplication(create_backend_app))
-    run_simple(host, port, app, threaded=False, request_handler=MotoRequestHandler)
+    run_simple(host, port, app, threaded=False, request_handler=OneRequestPerConnection)
 
 
 if __name__ == "__main__":
