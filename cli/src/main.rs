@@ -37,7 +37,7 @@ enum Command {
 enum CliError {
     /// KMS could not read or sign with the key.
     #[error(
-        "{0}\nThe key must be an RSA key with KeyUsage SIGN_VERIFY, and your AWS credentials need kms:GetPublicKey and kms:Sign on it (the stack's key policy gives administrators GetPublicKey only: sign with a role the key policy names, or add yourself for this once)."
+        "{0}\nThe key must be an RSA key with KeyUsage SIGN_VERIFY, and your AWS credentials need kms:GetPublicKey and kms:Sign on it (the stack's key policy lets administrators read the public key but not sign: deploy with AppCertificateSignerArn set to your role for the signing, then clear it)."
     )]
     Kms(String),
 }

@@ -44,15 +44,12 @@ pub struct VaultConfig {
     pub credential_kind: CredentialKind,
 }
 
-/// The variable naming `cloud`'s national app-credentials secret.
-fn app_secret_variable(cloud: Cloud) -> &'static str {
-    match cloud {
-        Cloud::GccHigh => "APP_SECRET_ID_GCC_HIGH",
-        Cloud::Dod => "APP_SECRET_ID_DOD",
-        Cloud::China => "APP_SECRET_ID_CHINA",
-        Cloud::Commercial => "APP_SECRET_ID",
-    }
-}
+/// The variable of each national cloud's app-credentials secret.
+const NATIONAL_APP_SECRETS: [(Cloud, &str); 3] = [
+    (Cloud::GccHigh, "APP_SECRET_ID_GCC_HIGH"),
+    (Cloud::Dod, "APP_SECRET_ID_DOD"),
+    (Cloud::China, "APP_SECRET_ID_CHINA"),
+];
 
 /// Which credential the app proves itself with (`APP_CREDENTIAL_KIND`, template parameter
 /// `AppCredentialKind`). A certificate is the default; a client secret must be asked for.
@@ -125,22 +122,15 @@ impl VaultConfig {
             "APP_SECRET_ID",
             "set it to the name or ARN of the app-credentials secret",
         )?;
-        let national_app_secret_ids: Vec<(Cloud, String)> = [
-            (Cloud::GccHigh, "APP_SECRET_ID_GCC_HIGH"),
-            (Cloud::Dod, "APP_SECRET_ID_DOD"),
-            (Cloud::China, "APP_SECRET_ID_CHINA"),
-        ]
-        .into_iter()
-        .filter_map(|(cloud, name)| optional(source, name).map(|id| (cloud, id)))
-        .collect();
+        let national: Vec<(Cloud, &'static str, String)> = NATIONAL_APP_SECRETS
+            .iter()
+            .filter_map(|&(cloud, name)| optional(source, name).map(|id| (cloud, name, id)))
+            .collect();
         // The functions may write and delete the tenant secrets: an app secret among them could be
         // overwritten or deleted by any of them.
         let tenant_secrets = format!("{secret_prefix}/tenants/");
-        let all_app_secrets = std::iter::once(("APP_SECRET_ID", &app_secret_id)).chain(
-            national_app_secret_ids
-                .iter()
-                .map(|(cloud, id)| (app_secret_variable(*cloud), id)),
-        );
+        let all_app_secrets = std::iter::once(("APP_SECRET_ID", &app_secret_id))
+            .chain(national.iter().map(|(_, name, id)| (*name, id)));
         for (name, id) in all_app_secrets {
             if id.starts_with(&tenant_secrets) || id.contains(&format!(":secret:{tenant_secrets}")) {
                 return Err(ConfigError::Invalid {
@@ -156,7 +146,7 @@ impl VaultConfig {
         Ok(Self {
             secret_prefix,
             app_secret_id,
-            national_app_secret_ids,
+            national_app_secret_ids: national.into_iter().map(|(cloud, _, id)| (cloud, id)).collect(),
             kms_key_id,
             credential_kind,
         })

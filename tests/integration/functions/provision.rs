@@ -644,6 +644,18 @@ async fn status_shows_the_task_and_the_tenant() {
     }
 }
 
+/// A customer tenant provisions, with app-only tokens minted for it.
+async fn provisions_with_app_only_tokens(lab: &Lab) {
+    let tenant = customer_tenant(lab);
+    let view = lab.provision(request(tenant)).await.expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let tokens = lab.sim.issued_tokens();
+    assert!(
+        tokens.to_string().contains("client_credentials"),
+        "tokens were minted: {tokens}"
+    );
+}
+
 #[tokio::test]
 async fn the_app_can_authenticate_with_a_certificate() {
     let fixture = |name: &str| {
@@ -659,14 +671,7 @@ async fn the_app_can_authenticate_with_a_certificate() {
         json!({"client_id": sim.client_id(), "private_key_pem": fixture("app-key.pem"), "certificate_pem": certificate})
     })
     .await;
-    let tenant = customer_tenant(&lab);
-    let view = lab.provision(request(tenant)).await.expect("provision");
-    assert_eq!(view["status"], "succeeded", "{view:#}");
-    let tokens = lab.sim.issued_tokens();
-    assert!(
-        tokens.to_string().contains("client_credentials"),
-        "tokens were minted: {tokens}"
-    );
+    provisions_with_app_only_tokens(&lab).await;
 }
 
 /// The default deployment: the stack's KMS key signs every client assertion (the simulator checks
@@ -676,14 +681,7 @@ async fn the_app_can_authenticate_with_a_certificate() {
 #[tokio::test]
 async fn by_default_the_apps_kms_key_signs_its_client_assertions() {
     let lab = Lab::with_kms_certificate(m365_sim::SimConfig::default()).await;
-    let tenant = customer_tenant(&lab);
-    let view = lab.provision(request(tenant)).await.expect("provision");
-    assert_eq!(view["status"], "succeeded", "{view:#}");
-    let tokens = lab.sim.issued_tokens();
-    assert!(
-        tokens.to_string().contains("client_credentials"),
-        "tokens were minted: {tokens}"
-    );
+    provisions_with_app_only_tokens(&lab).await;
 
     // A deployment whose APP_SIGNING_KEY_ID names a key that cannot sign (an encryption key).
     let wrong = aws_sdk_kms::Client::new(&lab.aws.sdk)

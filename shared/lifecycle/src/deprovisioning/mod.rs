@@ -94,13 +94,7 @@ impl TaskPlan for Deprovisioning {
         };
         SyncState::refuse_while_syncing(&engine.store, tenant.tenant_id).await?;
         // An earlier deprovisioning scheduled the token secret's deletion: this one may need it.
-        engine
-            .ms
-            .tokens
-            .vault()
-            .restore(tenant.tenant_id)
-            .await
-            .map_err(|err| TaskError::Config(err.to_string()))?;
+        engine.restore_token_secret(tenant.tenant_id).await?;
         tenant.state = LifecycleState::Deprovisioning;
         Ok(Admission::lead(tenant))
     }

@@ -11,7 +11,7 @@ use microsoft::{
 };
 use model::vendor::ManagedNames;
 use serde_json::Value;
-use state::store::{Key, ResourceKind, key::tenant_partition};
+use state::store::{Key, ResourceKind, item_key, key::tenant_partition};
 
 use super::DeprovisionRequest;
 use crate::{
@@ -112,7 +112,7 @@ pub async fn forget_sync_records(ctx: &StepContext<'_>) -> Result<Outcome, StepE
         .query_prefix(&tenant_partition(tenant), DRIFT_PREFIX)
         .await?;
     let entries = snapshot.len();
-    let mut keys: Vec<Key> = snapshot.iter().chain(&drift).filter_map(key_of).collect();
+    let mut keys: Vec<Key> = snapshot.iter().chain(&drift).filter_map(item_key).collect();
     keys.push(SyncState::key_of(tenant));
     Snapshot::new(ctx.store.client().clone(), ctx.store.clone(), ctx.ms.retry)
         .delete_all(&keys)
@@ -122,15 +122,6 @@ pub async fn forget_sync_records(ctx: &StepContext<'_>) -> Result<Outcome, StepE
         "forgot the directory snapshot ({entries} entries), {} drift record(s) and the sync state",
         drift.len()
     ))))
-}
-
-/// The key of a stored item.
-fn key_of(item: &state::store::Item) -> Option<Key> {
-    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-    Some(Key {
-        pk: text("pk")?,
-        sk: text("sk")?,
-    })
 }
 
 /// "Removed: ...; not present: ..." for the step's outcome.

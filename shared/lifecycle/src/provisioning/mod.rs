@@ -106,14 +106,8 @@ impl TaskPlan for Provisioning {
                     });
                 }
                 LifecycleState::Deprovisioned | LifecycleState::Failed | LifecycleState::NeedsReconsent => {
-                    // The token secret may be scheduled for deletion by a full deprovision.
-                    engine
-                        .ms
-                        .tokens
-                        .vault()
-                        .restore(tenant.tenant_id)
-                        .await
-                        .map_err(|err| TaskError::Config(err.to_string()))?;
+                    // The token secret may be scheduled for deletion by a deprovisioning.
+                    engine.restore_token_secret(tenant.tenant_id).await?;
                     tenant
                 }
             },

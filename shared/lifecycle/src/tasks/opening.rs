@@ -16,6 +16,17 @@ const OPEN_ATTEMPTS: usize = 5;
 const MOVE_ATTEMPTS: usize = 3;
 
 impl Engine {
+    /// Cancels the scheduled deletion of the tenant's token secret (an earlier deprovisioning's),
+    /// so a task opened again can keep its tokens; a secret not scheduled is left as it is.
+    pub async fn restore_token_secret(&self, tenant_id: model::tenant::TenantId) -> Result<(), TaskError> {
+        self.ms
+            .tokens
+            .vault()
+            .restore(tenant_id)
+            .await
+            .map_err(|err| TaskError::Config(err.to_string()))
+    }
+
     /// Opens the task `request` asks for (moving the tenant as its plan says, in the same
     /// transaction), or returns the task that already stands for it. A refusal changes nothing.
     pub async fn open_or_join<P: TaskPlan>(&self, request: &P::Request) -> Result<TaskId, TaskError> {

@@ -126,7 +126,18 @@ impl Engine {
             return Ok(());
         }
         let until_deadline = deadline.duration_since(SystemTime::now()).unwrap_or_default();
-        let delay = (until_deadline + SAFETY_MARGIN).min(MAX_DELAY - StdDuration::from_secs(1));
+        let after = Duration::from_std(until_deadline + SAFETY_MARGIN).unwrap_or(Duration::zero());
+        self.queue_continuation(task, now + after).await
+    }
+
+    /// Queues the task's continuation to arrive at `at`, or within SQS's longest delay if that is
+    /// later (a longer wait is then a chain), and records when it arrives as `wake_at`.
+    async fn queue_continuation(&self, task: &mut TaskRecord, at: DateTime<Utc>) -> Result<(), TaskError> {
+        let now = Utc::now();
+        // One second under SQS's limit: the delay below adds a second, so it never comes early.
+        let longest = Duration::seconds(MAX_DELAY.as_secs() as i64 - 1);
+        let arrives = at.max(now).min(now + longest);
+        let delay = (arrives - now).to_std().unwrap_or_default() + StdDuration::from_secs(1);
         self.continuations
             .send(
                 &Continue {
@@ -135,7 +146,7 @@ impl Engine {
                 delay,
             )
             .await?;
-        task.wake_at = Some(now + Duration::from_std(delay).unwrap_or(Duration::zero()));
+        task.wake_at = Some(arrives);
         Ok(())
     }
 
@@ -245,19 +256,7 @@ impl Engine {
             // a duplicate delivery while one is on its way queues nothing.
             let queued = task.wake_at.filter(|arrives| *arrives > now);
             if at <= now || queued.is_none_or(|arrives| at < arrives) {
-                // One second under SQS's limit: the delay below adds a second.
-                let longest = chrono::Duration::seconds(MAX_DELAY.as_secs() as i64 - 1);
-                let arrives = at.min(now + longest);
-                task.wake_at = Some(arrives);
-                let delay = (arrives - now).to_std().unwrap_or_default() + StdDuration::from_secs(1);
-                self.continuations
-                    .send(
-                        &Continue {
-                            task_id: task.task_id,
-                        },
-                        delay,
-                    )
-                    .await?;
+                self.queue_continuation(task, at).await?;
             }
         } else {
             // Nothing more can happen: every step finished, or a failed step blocks the rest.

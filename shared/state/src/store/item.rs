@@ -68,6 +68,15 @@ pub fn describe_key(item: &Item) -> String {
     format!("{}/{}", part("pk"), part("sk"))
 }
 
+/// The key of a stored item, if it has both parts.
+pub fn item_key(item: &Item) -> Option<Key> {
+    let part = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    Some(Key {
+        pk: part(super::key::PARTITION_KEY)?,
+        sk: part(super::key::SORT_KEY)?,
+    })
+}
+
 /// The key as an item key map.
 pub fn key_item(key: &Key) -> Item {
     HashMap::from([

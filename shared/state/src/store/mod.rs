@@ -25,7 +25,7 @@ use model::{
 pub use self::{
     audit::AuditRecord,
     error::StoreError,
-    item::{Item, VERSION_ATTRIBUTE, decode, encode},
+    item::{Item, VERSION_ATTRIBUTE, decode, encode, item_key},
     key::Key,
     records::{Record, ResourceKind, ResourceRecord, StepRecord, TaskRecord, TenantRecord, Versioned},
     transaction::Transaction,

@@ -24,10 +24,11 @@ pub(super) struct Document {
 
 impl Document {
     /// Checks the document against `kind`; the error names the fields, never a value.
+    /// `signing_key` is the deployment's KMS key, for `kms-certificate`.
     pub(super) fn into_credentials(
         self,
         kind: &CredentialKind,
-        kms: &aws_sdk_kms::Client,
+        signing_key: Option<&Arc<KmsKey>>,
     ) -> Result<AppCredentials, String> {
         if uuid::Uuid::try_parse(&self.client_id).is_err() || self.client_id.len() != 36 {
             return Err("`client_id` must be the app's application (client) id, a GUID".to_owned());
@@ -37,18 +38,21 @@ impl Document {
             self.client_secret,
             self.private_key_pem,
             self.certificate_pem,
+            signing_key,
         ) {
-            (CredentialKind::ClientSecret, Some(secret), None, None) => AppCredential::ClientSecret(secret),
-            (CredentialKind::Certificate, None, Some(private_key_pem), Some(certificate_pem)) => {
+            (CredentialKind::ClientSecret, Some(secret), None, None, _) => {
+                AppCredential::ClientSecret(secret)
+            }
+            (CredentialKind::Certificate, None, Some(private_key_pem), Some(certificate_pem), _) => {
                 AppCredential::Certificate {
                     certificate_pem,
                     key: Arc::new(PemKey::parse(&private_key_pem).map_err(|err| err.reason)?),
                 }
             }
-            (CredentialKind::KmsCertificate { key_id }, None, None, Some(certificate_pem)) => {
+            (CredentialKind::KmsCertificate { .. }, None, None, Some(certificate_pem), Some(key)) => {
                 AppCredential::Certificate {
                     certificate_pem,
-                    key: Arc::new(KmsKey::new(kms.clone(), key_id)),
+                    key: key.clone(),
                 }
             }
             (kind, ..) => return Err(expected(kind)),

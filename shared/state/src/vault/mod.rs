@@ -19,7 +19,10 @@ use serde::de::DeserializeOwned;
 
 use self::error::{describe_json_error, from_sdk};
 pub use self::{error::VaultError, tokens::TenantTokens};
-use crate::config::VaultConfig;
+use crate::{
+    config::{CredentialKind, VaultConfig},
+    signing::KmsKey,
+};
 
 /// The staging label of a version written but not yet made current.
 const STAGED: &str = "M365INLINE_STAGED";
@@ -40,8 +43,8 @@ pub struct StoredTokens {
 #[derive(Debug, Clone)]
 pub struct Vault {
     client: Client,
-    /// Signs client assertions when the app's certificate key is in KMS.
-    kms: aws_sdk_kms::Client,
+    /// The app's certificate key, when it is in KMS (`kms-certificate`): it signs the assertions.
+    signing_key: Option<std::sync::Arc<KmsKey>>,
     config: VaultConfig,
 }
 
@@ -50,7 +53,13 @@ impl Vault {
     pub fn new(sdk: &aws_config::SdkConfig, config: &VaultConfig) -> Self {
         Self {
             client: Client::new(sdk),
-            kms: aws_sdk_kms::Client::new(sdk),
+            signing_key: match &config.credential_kind {
+                CredentialKind::KmsCertificate { key_id } => Some(std::sync::Arc::new(KmsKey::new(
+                    aws_sdk_kms::Client::new(sdk),
+                    key_id,
+                ))),
+                CredentialKind::Certificate | CredentialKind::ClientSecret => None,
+            },
             config: config.clone(),
         }
     }
@@ -248,7 +257,7 @@ impl Vault {
         };
         let document = parse_json::<credentials::Document>(name, output.secret_string().unwrap_or_default())?;
         document
-            .into_credentials(&self.config.credential_kind, &self.kms)
+            .into_credentials(&self.config.credential_kind, self.signing_key.as_ref())
             .map_err(|problem| VaultError::Malformed {
                 secret: name.clone(),
                 problem,
