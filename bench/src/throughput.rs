@@ -73,7 +73,7 @@ pub async fn round(lab: &Lab, tenants: &[TenantId], run_id: &str, latency_ms: u6
             while let Some(batch) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
                 let event = sqs_event(&batch)?;
                 let answer = worker
-                    .handle_sqs(event)
+                    .handle_sqs(event, None)
                     .await
                     .map_err(|e| BenchError::run("sync-worker", e))?;
                 failures += answer.batch_item_failures.len();

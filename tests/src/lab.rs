@@ -5,7 +5,6 @@
 
 use std::{collections::BTreeMap, future::Future};
 
-use aws_config::SdkConfig;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use lifecycle::{
     Lifecycle,
@@ -22,17 +21,12 @@ use model::{
 use serde::Serialize;
 use serde_json::{Value, json};
 use state::{
-    signing::KmsKey,
-    store::{ResourceKind, Store, TenantRecord},
-    vault::{StoredTokens, Vault},
+    store::{ResourceKind, TenantRecord},
+    vault::StoredTokens,
 };
 
-use crate::{
-    aws,
-    capture::Capture,
-    stack::{self, LocalStack, StackOptions},
-    template::Template,
-};
+use crate::capture::Capture;
+pub use crate::test_stack::{TestStack, vendor_json};
 
 /// Every function, by package name (= binary name = SAM `Binary`).
 pub const FUNCTIONS: [&str; 7] = [
@@ -44,67 +38,6 @@ pub const FUNCTIONS: [&str; 7] = [
     "sync-worker",
     "token-refresh",
 ];
-
-/// A private stack: a table, queues and secrets under a unique prefix on moto.
-pub struct TestStack {
-    /// SDK configuration for moto.
-    pub sdk: SdkConfig,
-    /// The stack's names and the functions' environment for it.
-    pub stack: LocalStack,
-    /// The state table.
-    pub store: Store,
-    /// The token secrets.
-    pub vault: Vault,
-}
-
-impl TestStack {
-    /// A fresh stack whose app authenticates by `kind` (`AppCredentialKind`) and whose app secret
-    /// holds `app_credentials_json`, if given.
-    pub async fn with_app_credentials(kind: &str, app_credentials_json: Option<String>) -> Self {
-        let endpoint = aws::endpoint_from_env().unwrap_or_else(|err| panic!("{err}"));
-        let sdk = aws::local_sdk_config(&endpoint).await;
-        let template = Template::load().expect("template");
-        let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let options = StackOptions {
-            prefix,
-            app_credentials_json,
-            parameters: [
-                ("VendorConfiguration".to_owned(), vendor_json()),
-                ("AppCredentialKind".to_owned(), kind.to_owned()),
-            ]
-            .into(),
-        };
-        let stack = stack::create(&sdk, &template, &options)
-            .await
-            .unwrap_or_else(|err| panic!("local stack on {endpoint}: {err}"));
-        let store = Store::from_source(&sdk, &stack.env).expect("store config");
-        let vault = Vault::from_source(&sdk, &stack.env).expect("vault config");
-        Self {
-            sdk,
-            stack,
-            store,
-            vault,
-        }
-    }
-
-    /// A fresh stack without an app secret, for a client secret.
-    pub async fn new() -> Self {
-        Self::with_app_credentials("client-secret", None).await
-    }
-
-    /// Stores `json` as the stack's app-credentials secret (`APP_SECRET_ID`).
-    pub async fn put_app_credentials(&self, json: &str) {
-        stack::put_secret(&self.sdk, &self.stack.env["APP_SECRET_ID"], json)
-            .await
-            .expect("store the app-credentials secret");
-    }
-
-    /// The stack's KMS signing key (`AppCredentialKind` kms-certificate).
-    pub fn signing_key(&self) -> Option<KmsKey> {
-        let key_id = self.stack.env.get("APP_SIGNING_KEY_ID")?;
-        Some(KmsKey::new(aws_sdk_kms::Client::new(&self.sdk), key_id))
-    }
-}
 
 /// What a lab is for: tests (quick retries, every log line checked for leaked secrets) or the
 /// bench (the functions' own retry policy, nothing captured).
@@ -129,12 +62,6 @@ pub struct Lab {
     purpose: Purpose,
     /// Where the suite's trace capture stood when a test's lab started (see `Drop`).
     log_mark: usize,
-}
-
-/// The vendor configuration document of the tests and the bench: the repository's example.
-pub fn vendor_json() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/vendor-config.example.json");
-    std::fs::read_to_string(path).expect("infra/vendor-config.example.json")
 }
 
 /// The vendor configuration of the tests and the bench.
@@ -181,8 +108,12 @@ pub fn provision_request(tenant: TenantId, users: &[impl Serialize]) -> Value {
 /// A Lambda context with a deadline 15 minutes away (Lambda's longest), so a slow test never runs
 /// out of time; tests of the deadline give their own.
 pub fn lambda_context() -> Context {
+    lambda_context_until(std::time::SystemTime::now() + std::time::Duration::from_secs(900))
+}
+
+/// A Lambda context whose deadline is `deadline`.
+pub fn lambda_context_until(deadline: std::time::SystemTime) -> Context {
     let mut context = Context::default();
-    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(900);
     context.deadline = deadline
         .duration_since(std::time::UNIX_EPOCH)
         .expect("after the epoch")

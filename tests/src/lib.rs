@@ -4,6 +4,7 @@
 //!   functions' services wired from the environment a function process of the lab has;
 //! - [`runtime_api::RuntimeApi`]: a local Lambda Runtime API for function processes;
 //! - [`capture::Capture`]: the suite's log capture, which the leak checks read;
+//! - [`test_stack::TestStack`]: one test's private stack on moto and the adapters on it;
 //! - [`stack`]: the template's table, queues and secrets on a local endpoint; [`template`]: the
 //!   SAM template read as data; [`aws`]: the SDK configuration for the local endpoint.
 
@@ -13,3 +14,4 @@ pub mod lab;
 pub mod runtime_api;
 pub mod stack;
 pub mod template;
+pub mod test_stack;

@@ -6,7 +6,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use lifecycle::sync::Syncer;
 use serde_json::Value;
 
-/// Handles one SQS batch.
+/// Handles one SQS batch within the invocation's deadline.
 pub async fn handler(syncer: &Syncer, event: LambdaEvent<Value>) -> Result<SqsBatchResponse, Diagnostic> {
-    Ok(syncer.handle_sqs(event.payload).await?)
+    let deadline = Some(event.context.deadline());
+    Ok(syncer.handle_sqs(event.payload, deadline).await?)
 }

@@ -9,6 +9,7 @@
 //!   [`reconsent`]: a tenant whose grant is gone, as any of them finds it;
 //! - [`tokens`]: the one token path; [`clients`]: Microsoft clients made with it; [`calls`]:
 //!   what their calls (and the store's) fail with, classified once;
+//! - [`deadline`]: the invocation's deadline, kept back from by long work;
 //! - [`function`]: the Lambda process every function's `main` runs; [`telemetry`]: its logs.
 //!
 //! | function | its services | where its logic is |
@@ -21,6 +22,7 @@
 
 pub mod calls;
 pub mod clients;
+pub mod deadline;
 pub mod deprovisioning;
 pub mod entry;
 pub mod function;

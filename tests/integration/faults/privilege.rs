@@ -151,33 +151,14 @@ impl Operator<'_> {
         self.process(function, &event).run().await
     }
 
-    /// Invokes with less time left than a step needs: the task is queued to go on.
+    /// Invokes with less time left than the function keeps back: its work is queued to go on.
     async fn invoke_out_of_time(&self, function: &str, event: Value) -> Value {
         self.process(function, &event).deadline_in(5).run().await
     }
 
     /// The messages waiting on `queue` (a URL variable of the stack), taken off it as SQS records.
     async fn take_messages(&self, queue: &str) -> Value {
-        let sqs = aws_sdk_sqs::Client::new(&self.lab.aws.sdk);
-        let url = self.lab.aws.stack.env.get(queue).expect("queue url");
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
-        let mut records = Vec::new();
-        for message in out.messages.unwrap_or_default() {
-            records.push(json!({"messageId": message.message_id(), "body": message.body()}));
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(message.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete");
-        }
-        json!({"Records": records})
+        self.lab.aws.take_messages(queue).await
     }
 }
 
@@ -271,7 +252,16 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
         .invoke("daily-sync", json!({"site": "eu", "run_date": "2030-01-01"}))
         .await;
     assert_eq!(again["duplicate"], true, "{again:#}");
+    // Out of time, the worker starts no tenant and queues each message again.
     let messages = op.take_messages("SYNC_QUEUE_URL").await;
+    let late = op.invoke_out_of_time("sync-worker", messages).await;
+    assert_eq!(late["batchItemFailures"], json!([]), "{late:#}");
+    let messages = op.take_messages("SYNC_QUEUE_URL").await;
+    assert_eq!(
+        messages["Records"].as_array().map(Vec::len),
+        Some(4),
+        "{messages:#}"
+    );
     op.invoke("sync-worker", messages).await;
     // The next day, after the vendor retired an egress IP and added one: the worker removes the
     // retired IP we added and forgets its record, and repairs the allow list with the new one.

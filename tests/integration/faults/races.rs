@@ -3,7 +3,7 @@
 //! refreshes at once are in their functions' modules.)
 
 use integration_tests::lab::{Lab, lambda_context};
-use lifecycle::sync::{SyncError, state::DRIFT_PREFIX, worker::Outcome};
+use lifecycle::sync::{SyncError, report::Outcome, state::DRIFT_PREFIX};
 use model::tenant::TenantId;
 use serde_json::{Value, json};
 use state::store::Key;
@@ -215,19 +215,12 @@ async fn every_event_delivered_twice_changes_nothing_the_second_time() {
 /// change nothing: the sync would repair what the first removes, or set back what the second sets.
 #[tokio::test]
 async fn deprovision_and_policy_targets_wait_for_a_running_sync() {
-    use lifecycle::sync::SyncState;
     let lab = Lab::start().await;
     let tenant = provisioned(&lab).await;
     let syncer = lab.syncer();
     syncer.sync_tenant(&message(tenant, "r1")).await.expect("sync");
     // A worker holds the tenant, as during its sync.
-    let mut state: SyncState = lab
-        .aws
-        .store
-        .get(&SyncState::key_of(tenant))
-        .await
-        .expect("read")
-        .expect("sync state");
+    let mut state = lab.aws.sync_state(tenant).await.expect("sync state");
     state.claimed_by = Some("r2".to_owned());
     state.claimed_until = Some(chrono::Utc::now() + chrono::Duration::minutes(5));
     lab.aws.store.update(&mut state).await.expect("claim");

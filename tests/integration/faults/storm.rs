@@ -4,7 +4,7 @@
 
 use futures_util::{StreamExt, stream};
 use integration_tests::lab::Lab;
-use lifecycle::sync::worker::Outcome;
+use lifecycle::sync::report::Outcome;
 use model::tenant::TenantId;
 use serde_json::{Value, json};
 

@@ -3,7 +3,6 @@
 
 use chrono::{TimeDelta, Utc};
 use integration_tests::lab::Lab;
-use lifecycle::sync::SyncState;
 use serde_json::json;
 
 use crate::functions::sync::{message, synced};
@@ -50,18 +49,8 @@ async fn the_expected_mx_is_read_again_once_a_week() {
     let lab = Lab::start().await;
     let (tenant, syncer, _) = synced(&lab).await;
     move_to_dnssec(&lab, tenant);
-    let stored = |lab: &Lab| {
-        let store = lab.aws.store.clone();
-        async move {
-            store
-                .get::<SyncState>(&SyncState::key_of(tenant))
-                .await
-                .expect("read")
-                .expect("state")
-        }
-    };
     syncer.sync_tenant(&message(tenant, "w2")).await.expect("sync");
-    let kept = stored(&lab).await;
+    let kept = lab.aws.sync_state(tenant).await.expect("state");
     assert_eq!(
         kept.expected_mx["contoso.com"],
         vec!["contoso-com.mail.protection.outlook.com"],
@@ -72,7 +61,34 @@ async fn the_expected_mx_is_read_again_once_a_week() {
     aged.expected_mx_read_at = Some(Utc::now() - TimeDelta::days(8));
     lab.aws.store.update(&mut aged).await.expect("aged");
     syncer.sync_tenant(&message(tenant, "w3")).await.expect("sync");
-    let read_again = stored(&lab).await;
+    let read_again = lab.aws.sync_state(tenant).await.expect("state");
     assert_eq!(read_again.expected_mx["contoso.com"], vec![MOVED_MX]);
     assert!(read_again.expected_mx_read_at > aged.expected_mx_read_at);
+}
+
+#[tokio::test]
+async fn mx_lookups_not_answered_within_the_budget_keep_what_the_last_run_found() {
+    let lab = Lab::start().await;
+    let (tenant, _, _) = synced(&lab).await;
+    lab.dns.set_mx("contoso.com", &["mx.elsewhere.example"]);
+    let found = lab
+        .syncer()
+        .sync_tenant(&message(tenant, "b2"))
+        .await
+        .expect("sync");
+    assert_eq!(found.mx_problems.len(), 1, "{found:?}");
+    // A resolver that never answers: each lookup would take its 2 s timeout twice over.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let mut env = lab.function_env();
+    env.insert(
+        "DNS_SERVER".to_owned(),
+        silent.local_addr().expect("addr").to_string(),
+    );
+    let mut syncer = lifecycle::sync::Syncer::from_source(&lab.aws.sdk, &env).expect("syncer");
+    syncer.mx_budget = std::time::Duration::from_millis(500);
+    let report = syncer.sync_tenant(&message(tenant, "b3")).await.expect("sync");
+    assert_eq!(
+        report.mx_problems, found.mx_problems,
+        "a domain not looked at in time keeps its problem"
+    );
 }

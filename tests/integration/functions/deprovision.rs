@@ -130,7 +130,7 @@ async fn a_full_deprovision_returns_the_tenant_to_its_original_state() {
 /// besides the token secret's scheduled deletion.
 #[tokio::test]
 async fn a_full_deprovision_forgets_the_directory_snapshot_and_sync_records() {
-    use lifecycle::sync::state::{DriftRecord, SyncState, snapshot_partition};
+    use lifecycle::sync::state::{DriftRecord, snapshot_partition};
     let lab = Lab::start().await;
     let (tenant, syncer, _) = crate::functions::sync::synced(&lab).await;
     let drift = DriftRecord {
@@ -149,11 +149,7 @@ async fn a_full_deprovision_forgets_the_directory_snapshot_and_sync_records() {
     assert_eq!(snapshot().await, 0, "the snapshot is forgotten");
     let store = &lab.aws.store;
     assert!(
-        store
-            .get::<SyncState>(&SyncState::key_of(tenant))
-            .await
-            .expect("read")
-            .is_none(),
+        lab.aws.sync_state(tenant).await.is_none(),
         "the sync state is forgotten"
     );
     let partition = state::store::key::tenant_partition(tenant);

@@ -1,6 +1,8 @@
 //! Policy-target updates end to end: the `policy-targets` handler against moto and m365-sim.
 
-use integration_tests::lab::{Lab, assert_refused, vendor};
+use std::time::{Duration, SystemTime};
+
+use integration_tests::lab::{Lab, assert_refused, lambda_context_until, vendor};
 use model::tenant::{LifecycleState, TenantId};
 use serde_json::{Value, json};
 
@@ -232,4 +234,83 @@ async fn a_warm_process_holding_a_token_from_before_the_role_assignment_mints_a_
         .await
         .expect("targets");
     assert_eq!(view["status"], "succeeded", "{view:#}");
+}
+
+#[tokio::test]
+async fn a_5000_member_target_group_is_set_across_invocations_each_within_its_deadline() {
+    let lab = Lab::start().await;
+    let mut staff: Vec<String> = (1..=5000).map(|n| format!("staff{n:04}@contoso.com")).collect();
+    staff.sort();
+    let users: Vec<Value> = staff.iter().map(|u| json!({"user_principal_name": u})).collect();
+    let tenant = lab.tenant(json!({
+        "domains": ["contoso.com"], "users": users,
+        "groups": [{"display_name": "All Staff", "members": staff, "unified": false}]
+    }));
+    let view = lab
+        .provision(
+            json!({"tenant_id": tenant.to_string(), "site": "eu", "policy_targets": {"users": [staff[0]]}}),
+        )
+        .await
+        .expect("provision");
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let group = lab.dump(tenant)["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["displayName"] == "All Staff")
+        .and_then(|g| g["id"].as_str().map(str::to_owned))
+        .expect("the group's id");
+    // Each membership change takes Graph a moment: 10,000 of them (two groups) take far longer
+    // than the 10 s an invocation has here before the runner's 15 s reserve.
+    let slow = lab.fault(
+        json!({"tenant": tenant.to_string(), "surface": "graph", "match": "members/$ref", "latency_ms": 2}),
+    );
+    let deadline = || SystemTime::now() + Duration::from_secs(25);
+    let until = deadline();
+    let event = json!({"tenant_id": tenant.to_string(), "policy_targets": {"groups": [group]}});
+    let answer = policy_targets::handler(
+        &lab.lifecycle,
+        lambda_runtime::LambdaEvent::new(event, lambda_context_until(until)),
+    )
+    .await
+    .expect("accepted");
+    assert!(
+        SystemTime::now() < until,
+        "the first invocation answered after its deadline"
+    );
+    let mut view = serde_json::to_value(answer).expect("json");
+    let task_id = view["task_id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a task id");
+    let mut invocations = 1;
+    while view["status"] != "succeeded" {
+        assert_ne!(view["status"], "failed", "{view:#}");
+        assert!(
+            invocations < 60,
+            "not done after {invocations} invocations: {view:#}"
+        );
+        invocations += 1;
+        // A continuation in a new process.
+        let until = deadline();
+        view = json!(
+            lab.fresh_lifecycle()
+                .resume(task_id, Some(until), true, None)
+                .await
+                .expect("continuation")
+        );
+        assert!(
+            SystemTime::now() < until,
+            "invocation {invocations} answered after its deadline"
+        );
+    }
+    assert!(
+        invocations >= 2,
+        "one invocation did it all: the test proves nothing"
+    );
+    assert!(
+        lab.hits_of(slow) >= 9_998,
+        "every change (all but the one member there already, twice) went the slowed path"
+    );
+    assert_eq!(members(&lab, tenant), [staff.clone(), staff]);
 }

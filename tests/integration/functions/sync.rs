@@ -1,8 +1,12 @@
 //! Service running end to end: daily-sync fan-out, the sync worker (delta, snapshot, domains,
 //! MX, rules, drift), against moto, m365-sim and a DNS server on loopback.
 
-use std::collections::BTreeSet;
+use std::{
+    collections::BTreeSet,
+    time::{Duration, SystemTime},
+};
 
+use aws_sdk_dynamodb::types::{AttributeValue, Select};
 use integration_tests::{
     lab::{Counts, Lab, TenantCounts, assert_refused, invoke, lambda_context, vendor},
     template::Template,
@@ -10,8 +14,8 @@ use integration_tests::{
 use lifecycle::sync::{
     SyncMessage, Syncer,
     dns::MxResolver,
-    state::{DRIFT_PREFIX, DirectoryEntry, EntryKind},
-    worker::{Outcome, TenantReport},
+    report::{Outcome, TenantReport},
+    state::{DRIFT_PREFIX, DirectoryEntry, EntryKind, ListingCheckpoint, SyncState, snapshot_partition},
 };
 use m365_sim::dns::DnsServer;
 use microsoft::exchange::{Cmdlet, ExchangeAdmin, add_remove};
@@ -184,8 +188,51 @@ async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_
     assert_eq!(snapshot(&syncer, tenant).await, in_graph);
 }
 
+/// Invocations of the sync worker (20 s to their deadline, 8 s kept back) until no message is
+/// left on the sync queue; each must answer before its deadline with no failed message, and
+/// each that stops a listing must have listed further than the one before. The pages listed
+/// after each invocation that stopped.
+async fn invoke_until_no_message(lab: &Lab, syncer: &Syncer, tenant: TenantId, first: Value) -> Vec<usize> {
+    let timeout = Duration::from_secs(20);
+    let mut event = first;
+    let mut progress = Vec::new();
+    for invocation in 1..=30 {
+        let deadline = SystemTime::now() + timeout;
+        let answer = syncer
+            .handle_sqs(event, Some(deadline))
+            .await
+            .expect("batch handled");
+        assert!(
+            SystemTime::now() < deadline,
+            "invocation {invocation} answered after its deadline"
+        );
+        assert!(
+            answer.batch_item_failures.is_empty(),
+            "invocation {invocation}: {:?}",
+            answer.batch_item_failures
+        );
+        event = lab.aws.take_messages("SYNC_QUEUE_URL").await;
+        if event["Records"].as_array().is_none_or(Vec::is_empty) {
+            return progress;
+        }
+        let state: SyncState = lab.aws.sync_state(tenant).await.expect("sync state");
+        let pages = state.listing.map_or(usize::MAX, |l| l.pages);
+        assert!(
+            progress.last().is_none_or(|last| pages > *last),
+            "invocation {invocation} did not list further: {progress:?} then {pages}"
+        );
+        progress.push(pages);
+    }
+    panic!("the sync did not finish in 30 invocations: pages listed after each {progress:?}");
+}
+
+/// The SQS event of one message.
+fn one_message(message: &SyncMessage) -> Value {
+    sqs_event(&[("m1", serde_json::to_string(message).expect("body"))])
+}
+
 #[tokio::test]
-async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
+async fn a_100k_user_first_sync_at_300_ms_a_graph_page_goes_on_across_invocations_within_their_deadline() {
     let lab = Lab::start().await;
     let dns = &lab.dns;
     let tenant = lab.tenant(json!({"domains": ["big.example"], "users": 100000}));
@@ -197,26 +244,106 @@ async fn first_sync_of_a_100k_user_tenant_lists_with_at_most_110_requests() {
     );
     lab.aws.store.create(&mut record).await.expect("tenant record");
     dns.set_mx("big.example", &["big-example.mail.protection.outlook.com"]);
-    let syncer = lab.syncer();
+    let mut syncer = lab.syncer();
+    syncer.reserve = Duration::from_secs(8);
+    lab.fault(json!({"tenant": tenant.to_string(), "surface": "graph", "latency_ms": 300}));
     lab.sim.reset_stats();
-    let report = syncer
-        .sync_tenant(&message(tenant, "big"))
-        .await
-        .expect("first sync");
+    let stops = invoke_until_no_message(&lab, &syncer, tenant, one_message(&message(tenant, "big"))).await;
+    let invocations = stops.len() + 1;
+    // ~101 pages at 300 ms plus 100,000 snapshot writes cannot fit in one 12 s stretch.
+    assert!(invocations >= 3, "pages listed after each stop: {stops:?}");
     let graph = lab.counts(tenant).graph.requests;
-    // 101 pages of 999 users + the from-now users link; the rest is groups, domains, the envelope.
-    assert!(graph <= 110, "graph requests {graph}");
-    assert_eq!(report.users.0, 100_000);
+    // 101 pages of 999 users + the from-now users link; the rest is groups, domains, the envelope,
+    // and the users delta (from the listing's from-now link) in the invocation that ends it: a
+    // stop costs no request of its own.
+    assert!(
+        graph <= 120,
+        "graph requests {graph} in {invocations} invocations"
+    );
+    let state: SyncState = lab.aws.sync_state(tenant).await.expect("sync state");
     assert_eq!(
-        syncer
-            .snapshot
-            .entries(tenant)
+        state.listing, None,
+        "the checkpoint is gone once the listing ended"
+    );
+    assert_eq!(state.last_run_id.as_deref(), Some("big"));
+    assert!(state.users_delta.is_some() && state.groups_delta.is_some());
+    assert_eq!(state.claimed_by, None);
+    assert_eq!(snapshot_users(&lab, tenant).await, 100_000);
+}
+
+/// How many users the tenant's snapshot holds, counted by DynamoDB (`Select: COUNT`), not read.
+async fn snapshot_users(lab: &Lab, tenant: TenantId) -> i32 {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&lab.aws.sdk);
+    let (mut count, mut start) = (0, None);
+    loop {
+        let page = dynamodb
+            .query()
+            .table_name(lab.aws.store.table())
+            .key_condition_expression("pk = :pk AND begins_with(sk, :users)")
+            .expression_attribute_values(":pk", AttributeValue::S(snapshot_partition(tenant)))
+            .expression_attribute_values(":users", AttributeValue::S(EntryKind::User.prefix().to_owned()))
+            .select(Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
             .await
-            .expect("snapshot")
-            .iter()
-            .filter(|e| e.kind == EntryKind::User)
-            .count(),
-        100_000
+            .expect("count");
+        count += page.count;
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return count;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_message_not_started_before_the_reserve_is_queued_again_untouched() {
+    let lab = Lab::start().await;
+    let (tenant, mut syncer, _) = synced(&lab).await;
+    lab.sim.reset_stats();
+    syncer.reserve = Duration::from_secs(3600);
+    let event = one_message(&message(tenant, "late"));
+    let answer = syncer
+        .handle_sqs(event, Some(SystemTime::now() + Duration::from_secs(60)))
+        .await
+        .expect("batch");
+    assert!(answer.batch_item_failures.is_empty());
+    assert!(lab.untouched(tenant), "nothing was asked of Microsoft");
+    let again = receive_all(&lab).await;
+    assert_eq!(
+        again,
+        vec![serde_json::to_value(message(tenant, "late")).expect("json")]
+    );
+}
+
+#[tokio::test]
+async fn a_listing_checkpoint_that_is_not_graphs_own_link_lists_anew() {
+    let lab = Lab::start().await;
+    let tenant = lab.active_tenant(Site::Us, 3).await;
+    let mut state = SyncState {
+        tenant_id: Some(tenant),
+        listing: Some(ListingCheckpoint {
+            kind: EntryKind::User,
+            next_link: "https://evil.example/v1.0/users?$skiptoken=x".to_owned(),
+            delta_link: None,
+            sweep: false,
+            generation: "old".to_owned(),
+            pages: 3,
+            upserted: 2997,
+        }),
+        ..SyncState::default()
+    };
+    lab.aws.store.create(&mut state).await.expect("state");
+    let syncer = lab.syncer();
+    let report = syncer.sync_tenant(&message(tenant, "r1")).await.expect("sync");
+    assert_eq!(report.outcome, Outcome::Synced);
+    assert!(report.full_listing);
+    let state: SyncState = lab.aws.sync_state(tenant).await.expect("state");
+    assert_eq!(state.listing, None);
+    let users = syncer.snapshot.entries(tenant).await.expect("snapshot");
+    assert_eq!(users.iter().filter(|e| e.kind == EntryKind::User).count(), 3);
+    assert!(
+        users.iter().all(|e| e.generation == "r1"),
+        "listed anew by this run"
     );
 }
 
@@ -457,12 +584,7 @@ async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_oth
         .collect();
     failed.sort();
     assert_eq!(failed, vec!["m-bad", "m-failing", "m-huge"]);
-    let state: Option<lifecycle::sync::SyncState> = lab
-        .aws
-        .store
-        .get(&lifecycle::sync::SyncState::key_of(good))
-        .await
-        .expect("state");
+    let state = lab.aws.sync_state(good).await;
     assert_eq!(state.and_then(|s| s.last_run_id).as_deref(), Some("q1"));
     assert_eq!(
         lab.counts(parked.tenant_id).graph,
@@ -472,37 +594,12 @@ async fn a_failing_tenant_and_a_malformed_body_are_batch_item_failures_while_oth
 }
 
 async fn receive_all(lab: &Lab) -> Vec<Value> {
-    let url = lab
-        .aws
-        .stack
-        .env
-        .get("SYNC_QUEUE_URL")
-        .cloned()
-        .expect("queue url");
-    let sqs = aws_sdk_sqs::Client::new(&lab.aws.sdk);
-    let mut all = Vec::new();
-    loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return all;
-        }
-        for m in messages {
-            all.push(serde_json::from_str(m.body().unwrap_or("null")).expect("json body"));
-            sqs.delete_message()
-                .queue_url(&url)
-                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete");
-        }
-    }
+    let event = lab.aws.take_messages("SYNC_QUEUE_URL").await;
+    let records = event["Records"].as_array().cloned().unwrap_or_default();
+    records
+        .iter()
+        .map(|r| serde_json::from_str(r["body"].as_str().unwrap_or("null")).expect("json body"))
+        .collect()
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use state::store::{Key, ResourceKind, item_key, key::tenant_partition};
 use super::DeprovisionRequest;
 use crate::{
     sync::{
-        directory::Snapshot,
+        snapshot::Snapshot,
         state::{DRIFT_PREFIX, SyncState, snapshot_partition},
     },
     tasks::{Outcome, StepContext, StepError},

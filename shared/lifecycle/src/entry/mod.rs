@@ -13,7 +13,6 @@ use aws_lambda_events::sqs::SqsBatchResponse;
 use model::{
     config::{ConfigError, ProcessEnv, Source},
     event,
-    retry::RetryPolicy,
     task::{TaskId, TaskKind},
     vendor::VendorConfig,
 };
@@ -53,18 +52,12 @@ pub enum Answer {
 impl Lifecycle {
     /// Builds every service from `source` (README: Configuration) and the SDK configuration.
     pub fn from_source(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
-        let ms = Microsoft::from_source(sdk, source)?;
-        let retry = RetryPolicy {
-            max_attempts: 3,
-            ..ms.retry
-        };
         Ok(Self {
             engine: Engine {
                 store: Store::from_source(sdk, source)?,
                 vendor: VendorConfig::from_source(source)?,
                 continuations: Queue::continuations(sdk, source)?,
-                ms,
-                retry,
+                ms: Microsoft::from_source(sdk, source)?,
             },
             admission: Admission::from_source(source)?,
         })
@@ -77,7 +70,7 @@ impl Lifecycle {
 
     /// Handles any event `provision` receives (see [`Invocation`]).
     pub async fn provision(&self, event: Value, deadline: Option<SystemTime>) -> Result<Answer, TaskError> {
-        let deadline = usable(deadline);
+        let deadline = crate::deadline::usable(deadline);
         match self.admission.admit(Invocation::parse(event)?)? {
             Invocation::Start(request) if request.options.dry_run => Ok(Answer::Plan(provisioning::dry_run(
                 &request,
@@ -146,7 +139,7 @@ impl Lifecycle {
         event: Value,
         deadline: Option<SystemTime>,
     ) -> Result<TaskView, TaskError> {
-        let deadline = usable(deadline);
+        let deadline = crate::deadline::usable(deadline);
         if event.get("task_id").is_some() {
             let Continue { task_id } = event::from_value(event)?;
             return self.resume(task_id, deadline, true, Some(P::KIND)).await;
@@ -187,16 +180,4 @@ impl Lifecycle {
             TaskKind::PolicyTargets => Box::pin(self.engine.run::<PolicyTargetsUpdate>(task, options)).await,
         }
     }
-}
-
-/// The invocation's deadline, unless it has already passed: Lambda never invokes with a deadline
-/// already past; local emulators sometimes do.
-fn usable(deadline: Option<SystemTime>) -> Option<SystemTime> {
-    deadline.filter(|d| {
-        let usable = *d > SystemTime::now();
-        if !usable {
-            tracing::warn!("the invocation's deadline has already passed; running without one");
-        }
-        usable
-    })
 }

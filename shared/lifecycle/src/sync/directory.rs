@@ -3,25 +3,22 @@
 //! First sync (and after an expired delta link): take a from-now delta link
 //! (`$deltatoken=latest`) *first*, then list with `$top=999` page by page, writing each page to
 //! the snapshot before reading the next (a 100,000-user tenant is ~101 listing requests and
-//! never all in memory). Later syncs apply the delta from the stored link: changed objects are
+//! never all in memory). When the invocation's deadline nears, the listing stops at a
+//! [`ListingCheckpoint`] (the next page's link) and the next invocation goes on from it. Later syncs apply the delta from the stored link: changed objects are
 //! upserted, `@removed` ones deleted. Replays are harmless: every write is an idempotent upsert
 //! or delete by object id.
 
-use std::{collections::HashMap, sync::Mutex};
-
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use microsoft::graph::{BatchRequest, BatchResponse, GraphClient, GraphError};
-use model::{retry::RetryPolicy, tenant::TenantId};
+use model::tenant::TenantId;
 use serde_json::Value;
-use state::store::{Key, Store, decode, encode};
+use state::store::Key;
 
 use super::{
     error::SyncError,
-    state::{DirectoryEntry, EntryKind, snapshot_partition},
+    snapshot::Snapshot,
+    state::{DirectoryEntry, EntryKind, ListingCheckpoint},
 };
-
-/// DynamoDB's most writes per `BatchWriteItem`.
-const MAX_WRITE_BATCH: usize = 25;
+use crate::deadline::Deadline;
 
 /// What a sync reads of each user (`$select` also limits what the delta tracks).
 pub const USER_SELECT: &str = "id,userPrincipalName,displayName";
@@ -57,102 +54,6 @@ impl EntryKind {
     }
 }
 
-/// The directory snapshot in the state table, written with `BatchWriteItem`.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    client: aws_sdk_dynamodb::Client,
-    store: Store,
-    retry: RetryPolicy,
-}
-
-impl Snapshot {
-    /// A snapshot writer on the table of `store`.
-    pub fn new(client: aws_sdk_dynamodb::Client, store: Store, retry: RetryPolicy) -> Self {
-        Self { client, store, retry }
-    }
-
-    /// Every entry of the tenant's snapshot, sorted by kind and id.
-    pub async fn entries(&self, tenant_id: TenantId) -> Result<Vec<DirectoryEntry>, SyncError> {
-        let items = self
-            .store
-            .query_prefix(&snapshot_partition(tenant_id), "")
-            .await?;
-        let mut entries = items
-            .into_iter()
-            .map(decode::<DirectoryEntry>)
-            .collect::<Result<Vec<_>, _>>()?;
-        entries.sort();
-        Ok(entries)
-    }
-
-    /// Upserts `entries`, 25 per request; unprocessed items are re-sent with backoff.
-    pub async fn put_all(&self, entries: &[DirectoryEntry]) -> Result<(), SyncError> {
-        let mut requests = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let (_, item) = encode(entry)?;
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .map_err(|err| self.error(err.to_string(), false))?;
-            requests.push(WriteRequest::builder().put_request(put).build());
-        }
-        self.write(requests).await
-    }
-
-    /// Deletes the entries at `keys`, 25 per request.
-    pub async fn delete_all(&self, keys: &[Key]) -> Result<(), SyncError> {
-        let mut requests = Vec::with_capacity(keys.len());
-        for key in keys {
-            let item = HashMap::from([
-                ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
-                ("sk".to_owned(), AttributeValue::S(key.sk.clone())),
-            ]);
-            let delete = DeleteRequest::builder()
-                .set_key(Some(item))
-                .build()
-                .map_err(|err| self.error(err.to_string(), false))?;
-            requests.push(WriteRequest::builder().delete_request(delete).build());
-        }
-        self.write(requests).await
-    }
-
-    fn error(&self, message: String, unprocessed: bool) -> SyncError {
-        SyncError::Snapshot {
-            table: self.store.table().to_owned(),
-            message,
-            unprocessed,
-        }
-    }
-
-    async fn write(&self, requests: Vec<WriteRequest>) -> Result<(), SyncError> {
-        for chunk in requests.chunks(MAX_WRITE_BATCH) {
-            let pending = Mutex::new(chunk.to_vec());
-            let attempt = || async {
-                let batch = pending.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(self.store.table(), batch)
-                    .send()
-                    .await
-                    .map_err(|err| self.error(state::aws::describe(&err), false))?;
-                let left = output
-                    .unprocessed_items
-                    .and_then(|mut by_table| by_table.remove(self.store.table()))
-                    .unwrap_or_default();
-                if left.is_empty() {
-                    return Ok(());
-                }
-                let count = left.len();
-                *pending.lock().unwrap_or_else(|p| p.into_inner()) = left;
-                Err(self.error(format!("{count} item(s) left unprocessed (throttled)"), true))
-            };
-            self.retry.run("DynamoDB BatchWriteItem", attempt).await?;
-        }
-        Ok(())
-    }
-}
-
 /// What syncing one kind did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KindSync {
@@ -164,6 +65,15 @@ pub struct KindSync {
     pub removed: usize,
     /// Whether a full listing was made (first sync, or the delta link had expired).
     pub full_listing: bool,
+}
+
+/// How far a kind's sync got in this invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Done: what it did.
+    Done(KindSync),
+    /// A full listing stopped as the deadline neared; it goes on from the checkpoint.
+    Paused(ListingCheckpoint),
 }
 
 /// One page of a collection or delta.
@@ -208,6 +118,12 @@ pub fn is_own_delta_link(graph: &GraphClient, kind: EntryKind, link: &str) -> bo
 /// Whether `link`, relative to the Graph version, is a delta query of `kind`.
 fn is_delta_of(kind: EntryKind, link: &str) -> bool {
     relative(link).starts_with(&format!("/{}/delta?", kind.collection()))
+}
+
+/// Whether `link` is a page of `kind`'s listing on `graph`'s own origin: only such a link is
+/// kept in a checkpoint, and one read back that is not starts the listing over.
+fn is_own_listing_link(graph: &GraphClient, kind: EntryKind, link: &str) -> bool {
+    graph.is_own_link(link) && relative(link).starts_with(&format!("/{}?", kind.collection()))
 }
 
 /// The batch sub-request that starts a kind's sync: the stored delta link, or a from-now link
@@ -280,30 +196,31 @@ pub struct DirectorySync<'a> {
     pub tenant_id: TenantId,
     /// The generation full listings stamp on entries (the run id).
     pub generation: &'a str,
+    /// The invocation's deadline: a full listing stops at a checkpoint before it.
+    pub deadline: Deadline,
 }
 
 impl DirectorySync<'_> {
     /// Finishes a kind's sync from the answer to [`delta_request`]: applies the delta (following
-    /// its pages), or, on the first sync or an expired link, lists everything.
+    /// its pages), or, on the first sync or an expired link, lists everything (or as much as
+    /// the deadline allows).
     pub async fn finish(
         &self,
         kind: EntryKind,
         stored: Option<&str>,
         answer: &BatchResponse,
-    ) -> Result<KindSync, SyncError> {
+    ) -> Result<Progress, SyncError> {
         if let Some(err) = answer.error("GET", &format!("/{}/delta", kind.collection())) {
             if stored.is_some() && err.is_sync_reset() {
                 tracing::info!(tenant = %self.tenant_id, kind = kind.collection(), "delta link expired: full listing");
-                let latest: Value = self.graph.get(&kind.latest_path()).await?;
-                let link = page_of(Some(&latest)).delta;
-                return self.full_listing(kind, link, true).await;
+                return self.list_anew(kind, true).await;
             }
             return Err(err.into());
         }
         let page = page_of(answer.body.as_ref());
         if stored.is_none() {
             // A from-now link: list what exists now; changes from here on come through the delta.
-            return self.full_listing(kind, page.delta, false).await;
+            return self.list(self.listing(kind, page.delta, false)).await;
         }
         let mut result = KindSync::default();
         self.apply(kind, &page.value, &mut result).await?;
@@ -324,7 +241,39 @@ impl DirectorySync<'_> {
             }
             .into());
         }
-        Ok(result)
+        Ok(Progress::Done(result))
+    }
+
+    /// Goes on with a listing an earlier invocation stopped; a checkpoint whose link is not a
+    /// page of Graph's own listing of the kind starts the listing over.
+    pub async fn resume(&self, checkpoint: ListingCheckpoint) -> Result<Progress, SyncError> {
+        let kind = checkpoint.kind;
+        if !is_own_listing_link(self.graph, kind, &checkpoint.next_link) {
+            tracing::warn!(tenant = %self.tenant_id, kind = kind.collection(), "the listing checkpoint holds no listing link of Graph's; listing anew");
+            return self.list_anew(kind, checkpoint.sweep).await;
+        }
+        tracing::info!(tenant = %self.tenant_id, kind = kind.collection(), pages = checkpoint.pages, "listing goes on from its checkpoint");
+        self.list(checkpoint).await
+    }
+
+    /// A full listing from a fresh from-now delta link.
+    async fn list_anew(&self, kind: EntryKind, sweep: bool) -> Result<Progress, SyncError> {
+        let latest: Value = self.graph.get(&kind.latest_path()).await?;
+        let link = page_of(Some(&latest)).delta;
+        self.list(self.listing(kind, link, sweep)).await
+    }
+
+    /// A listing of `kind` about to begin.
+    fn listing(&self, kind: EntryKind, delta_link: Option<String>, sweep: bool) -> ListingCheckpoint {
+        ListingCheckpoint {
+            kind,
+            next_link: kind.listing_path(),
+            delta_link,
+            sweep,
+            generation: self.generation.to_owned(),
+            pages: 0,
+            upserted: 0,
+        }
     }
 
     async fn apply(&self, kind: EntryKind, values: &[Value], result: &mut KindSync) -> Result<(), SyncError> {
@@ -358,7 +307,7 @@ impl DirectorySync<'_> {
     /// (one request, for a record that is rare), and one that is gone by then is skipped.
     async fn merge(&self, kind: EntryKind, fields: Fields) -> Result<Option<DirectoryEntry>, SyncError> {
         let key = DirectoryEntry::key_of(self.tenant_id, kind, &fields.id);
-        if let Some(stored) = self.snapshot.store.get::<DirectoryEntry>(&key).await? {
+        if let Some(stored) = self.snapshot.entry(&key).await? {
             return Ok(Some(fields.merged_into(stored)));
         }
         let path = format!("/{}/{}?$select={}", kind.collection(), fields.id, kind.select());
@@ -369,41 +318,71 @@ impl DirectorySync<'_> {
         }
     }
 
-    /// Lists every object page by page into the snapshot; with `sweep`, then removes entries
-    /// the listing did not write (objects deleted while the delta link was expired).
-    async fn full_listing(
-        &self,
-        kind: EntryKind,
-        delta_link: Option<String>,
-        sweep: bool,
-    ) -> Result<KindSync, SyncError> {
-        let mut result = KindSync {
-            full_listing: true,
-            ..KindSync::default()
-        };
-        let mut pages = self.graph.pages::<Value>(&kind.listing_path());
-        while let Some(values) = pages.next_page().await? {
+    /// Lists page by page into the snapshot from `at`; with `sweep`, at the end removes entries
+    /// the listing did not write (objects deleted while the delta link was expired). At least
+    /// one page is listed per invocation, so a listing always gets on; after that it stops at
+    /// the deadline's reserve.
+    async fn list(&self, mut at: ListingCheckpoint) -> Result<Progress, SyncError> {
+        let kind = at.kind;
+        let mut pages = self.graph.pages::<Value>(&at.next_link).after(at.pages);
+        let mut listed_here = 0;
+        loop {
+            if listed_here > 0
+                && self.deadline.is_near()
+                && let Some(next) = pages
+                    .next_link()
+                    .filter(|l| is_own_listing_link(self.graph, kind, l))
+            {
+                at.next_link = next.to_owned();
+                at.pages = pages.pages_read();
+                tracing::info!(tenant = %self.tenant_id, kind = kind.collection(), pages = at.pages, upserted = at.upserted, "deadline near: the listing stops at a checkpoint");
+                return Ok(Progress::Paused(at));
+            }
+            let Some(values) = pages.next_page().await? else {
+                break;
+            };
+            listed_here += 1;
             let entries: Vec<DirectoryEntry> = values
                 .iter()
-                .filter_map(|o| entry(self.tenant_id, kind, o, self.generation))
+                .filter_map(|o| entry(self.tenant_id, kind, o, &at.generation))
                 .collect();
             self.snapshot.put_all(&entries).await?;
-            result.upserted += entries.len();
+            at.upserted += entries.len();
         }
-        if sweep {
+        let mut removed = 0;
+        if at.sweep {
             let stale: Vec<Key> = self
                 .snapshot
                 .entries(self.tenant_id)
                 .await?
                 .into_iter()
-                .filter(|e| e.kind == kind && e.generation != self.generation)
+                .filter(|e| e.kind == kind && e.generation != at.generation)
                 .map(|e| DirectoryEntry::key_of(self.tenant_id, kind, &e.id))
                 .collect();
             self.snapshot.delete_all(&stale).await?;
-            result.removed = stale.len();
+            removed = stale.len();
         }
-        result.delta_link = delta_link;
-        Ok(result)
+        Ok(Progress::Done(KindSync {
+            delta_link: at.delta_link,
+            upserted: at.upserted,
+            removed,
+            full_listing: true,
+        }))
+    }
+}
+
+/// A delta link to store, unless it is not one of Graph's own for `kind`: then none is stored,
+/// and the next sync lists the kind in full.
+pub fn own_delta(graph: &GraphClient, kind: EntryKind, link: Option<String>) -> Option<String> {
+    let link = link?;
+    if is_own_delta_link(graph, kind, &link) {
+        Some(link)
+    } else {
+        tracing::warn!(
+            ?kind,
+            "Graph answered a delta link that is not its own; the next sync lists in full"
+        );
+        None
     }
 }
 
@@ -442,6 +421,27 @@ mod tests {
             delta_request(EntryKind::User, Some(own)).url,
             "/users/delta?$deltatoken=abc"
         );
+    }
+
+    #[test]
+    fn only_graphs_own_listing_links_of_the_kind_are_kept_in_a_checkpoint() {
+        let graph = GraphClient::new(
+            reqwest::Client::new(),
+            "https://graph.microsoft.com",
+            secrecy::SecretString::from("t"),
+            model::retry::RetryPolicy::quick(),
+        );
+        let own = "https://graph.microsoft.com/v1.0/users?$top=999&$skiptoken=abc";
+        assert!(is_own_listing_link(&graph, EntryKind::User, own));
+        for other in [
+            "https://evil.example/v1.0/users?$skiptoken=abc",
+            "https://graph.microsoft.com/v1.0/groups?$skiptoken=abc",
+            "https://graph.microsoft.com/v1.0/users/delta?$skiptoken=abc",
+            "https://graph.microsoft.com/beta/users?$skiptoken=abc",
+            "/users?$skiptoken=abc",
+        ] {
+            assert!(!is_own_listing_link(&graph, EntryKind::User, other), "{other}");
+        }
     }
 
     fn stored(kind: EntryKind, name: &str, detail: Option<&str>) -> DirectoryEntry {

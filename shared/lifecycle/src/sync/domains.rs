@@ -3,12 +3,17 @@
 //! Microsoft moves domains to new hosts), the live MX from DNS, and
 //! Exchange's accepted domains, from which the transport rules' domain conditions are made.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
 
-use microsoft::graph::{BatchRequest, BatchResponse};
+use chrono::Utc;
+use futures_util::{StreamExt, stream};
+use microsoft::graph::{BatchRequest, BatchResponse, GraphClient};
 use serde_json::Value;
 
-use super::dns::MxResolver;
+use super::{dns::MxResolver, error::SyncError, state::SyncState};
 
 /// The batch sub-request reading the tenant's domains.
 pub fn domains_request() -> BatchRequest {
@@ -80,19 +85,49 @@ pub fn routes_to_exchange(live: &[String], expected: &[String], suffixes: &[&str
         .any(|host| expected.contains(host) || suffixes.iter().any(|suffix| host.ends_with(suffix)))
 }
 
-/// Domains whose live MX does not route to Exchange Online, each with what DNS has.
+/// MX lookups of one tenant in flight at once.
+const MX_LOOKUPS_AT_ONCE: usize = 8;
+/// The time all of one tenant's MX lookups may take together (each lookup has its own 2 s
+/// timeout and 2 attempts): a tenant with hundreds of domains on a slow resolver cannot hold
+/// the worker past its deadline. A domain not looked at in time is looked at next run.
+pub const MX_BUDGET: Duration = Duration::from_secs(10);
+
+/// Domains whose live MX does not route to Exchange Online, each with what DNS has; the
+/// lookups run a few at once, within `budget` altogether. A domain not answered in time keeps
+/// what `previous` said of it.
 pub async fn mx_problems(
     resolver: &MxResolver,
     expected: &BTreeMap<String, Vec<String>>,
     suffixes: &[&str],
+    previous: &[String],
+    budget: Duration,
 ) -> Vec<String> {
+    let until = tokio::time::Instant::now() + budget;
+    // Owned domains: a stream of closures over borrowed ones is not `Send` for every lifetime.
+    let domains: Vec<(String, Vec<String>)> = expected
+        .iter()
+        .filter(|(domain, hosts)| !is_initial_domain(domain) && !hosts.is_empty())
+        .map(|(domain, hosts)| (domain.clone(), hosts.clone()))
+        .collect();
+    let answers: Vec<_> = stream::iter(domains)
+        .map(|(domain, hosts)| async move {
+            let live = tokio::time::timeout_at(until, resolver.mx_hosts(&domain)).await;
+            (domain, hosts, live)
+        })
+        .buffered(MX_LOOKUPS_AT_ONCE)
+        .collect()
+        .await;
     let mut problems = Vec::new();
-    for (domain, hosts) in expected {
-        if is_initial_domain(domain) || hosts.is_empty() {
+    let mut late = 0;
+    for (domain, hosts, live) in answers {
+        let Ok(live) = live else {
+            late += 1;
+            let prefix = format!("{domain}: ");
+            problems.extend(previous.iter().filter(|p| p.starts_with(&prefix)).cloned());
             continue;
-        }
-        match resolver.mx_hosts(domain).await {
-            Ok(live) if routes_to_exchange(&live, hosts, suffixes) => {}
+        };
+        match live {
+            Ok(live) if routes_to_exchange(&live, &hosts, suffixes) => {}
             Ok(live) if live.is_empty() => problems.push(format!(
                 "{domain}: no MX record in DNS; expected {}",
                 hosts.join(", ")
@@ -106,7 +141,48 @@ pub async fn mx_problems(
             Err(err) => tracing::warn!(error = %err, "MX lookup failed"),
         }
     }
+    if late > 0 {
+        tracing::warn!(
+            domains = late,
+            budget_s = budget.as_secs(),
+            "MX lookups not answered within the budget; looked at again next run"
+        );
+    }
     problems
+}
+
+/// Reads the expected MX of new domains (one `$batch`), and of every domain once the last
+/// full read is a week old; forgets removed ones.
+pub async fn read_expected_mx(
+    graph: &GraphClient,
+    verified: &[String],
+    state: &mut SyncState,
+) -> Result<(), SyncError> {
+    let now = Utc::now();
+    let stale = state
+        .expected_mx_read_at
+        .is_none_or(|read| now - read >= EXPECTED_MX_LIFE);
+    let expected = &mut state.expected_mx;
+    expected.retain(|d, _| verified.contains(d));
+    let new: Vec<String> = verified
+        .iter()
+        .filter(|d| (stale || !expected.contains_key(*d)) && !is_initial_domain(d))
+        .cloned()
+        .collect();
+    if stale {
+        state.expected_mx_read_at = Some(now);
+    }
+    if new.is_empty() {
+        return Ok(());
+    }
+    let requests = expected_mx_requests(&new);
+    for (request, answer) in requests.iter().zip(graph.batch(&requests).await?) {
+        if let Some(err) = answer.error("GET", "/domains/{id}/serviceConfigurationRecords") {
+            return Err(err.into());
+        }
+        expected.insert(request.id.clone(), expected_mx(&answer));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,12 +12,15 @@ pub mod dns;
 pub mod domains;
 pub mod drift;
 pub mod error;
+pub mod report;
+pub mod snapshot;
 pub mod state;
 pub mod worker;
 
 pub use self::{
     daily::{DailySync, DailySyncRequest, RunSummary, SiteRun, SyncMessage},
     error::SyncError,
+    report::TenantReport,
     state::SyncState,
-    worker::{Syncer, TenantReport},
+    worker::Syncer,
 };

@@ -53,6 +53,8 @@ pub struct SyncState {
     pub last_drift: Vec<String>,
     /// When that drift was repaired.
     pub last_drift_at: Option<DateTime<Utc>>,
+    /// A full listing that an invocation's deadline cut short, to go on from in the next one.
+    pub listing: Option<ListingCheckpoint>,
     /// The run that last synced the tenant: a second delivery of its message changes nothing.
     pub last_run_id: Option<String>,
     /// When the tenant was last synced.
@@ -110,6 +112,27 @@ impl Record for SyncState {
             },
         }
     }
+}
+
+/// Where a full listing stopped: the next invocation lists on from `next_link` instead of
+/// starting over (a 100,000-user first sync is ~101 pages, more than one invocation's time at
+/// Graph's real latency).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingCheckpoint {
+    /// What is being listed.
+    pub kind: EntryKind,
+    /// The next page (Graph's own link, holding no token).
+    pub next_link: String,
+    /// The from-now delta link taken before the listing began, stored once it ends.
+    pub delta_link: Option<String>,
+    /// Whether entries the listing did not write are removed at its end (an expired delta link).
+    pub sweep: bool,
+    /// The generation the listing stamps on entries (the run that began it).
+    pub generation: String,
+    /// Pages read so far, across invocations (the page limit counts them all).
+    pub pages: usize,
+    /// Objects written so far.
+    pub upserted: usize,
 }
 
 /// Drift of our objects that a sync found and repaired.

@@ -3,13 +3,19 @@
 //!
 //! An unchanged tenant costs one Graph `$batch` (users delta, groups delta, domains) and one
 //! Exchange `$batch` (rules, connectors, IP allow list, spoof entries): two HTTP round trips.
+//!
+//! Work never runs into Lambda's hard timeout: a full listing stops at a checkpoint as the
+//! deadline nears and the tenant's message is queued again to go on from it, and a message not
+//! started by then is queued again untouched. Either way its SQS message succeeds, so a large
+//! tenant's first sync takes several invocations, not several receives towards the DLQ.
+
+use std::time::{Duration as StdDuration, SystemTime};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{Duration, Utc};
 use futures_util::{StreamExt, stream};
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin},
-    graph::GraphClient,
     identity::Resource,
 };
 use model::{
@@ -18,21 +24,26 @@ use model::{
     tenant::{LifecycleState, TenantId},
     vendor::{ManagedNames, VendorConfig},
 };
-use serde::Serialize;
 use serde_json::Value;
-use state::store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key};
+use state::{
+    queue::Queue,
+    store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key},
+};
 
 use super::{
     daily::SyncMessage,
-    directory::{DirectorySync, KindSync, Snapshot, delta_request, is_own_delta_link},
+    directory::{DirectorySync, KindSync, Progress, delta_request, own_delta},
     dns::MxResolver,
     domains,
     drift::{self, Observed},
     error::SyncError,
-    state::{DriftRecord, EntryKind, SYNC_SORT_KEY, SyncState},
+    report::{Outcome, TenantReport},
+    snapshot::Snapshot,
+    state::{DriftRecord, EntryKind, ListingCheckpoint, SYNC_SORT_KEY, SyncState},
 };
 use crate::{
     clients::Microsoft,
+    deadline::Deadline,
     provisioning::{ProvisionStep, accepted_domains, protected_domains, update_domain_rules},
     tasks::{Step, StepContext, StepError},
 };
@@ -41,6 +52,10 @@ use crate::{
 pub const CONCURRENCY: usize = 4;
 /// How long a worker holds a tenant; past it (the worker died) another may take it.
 const CLAIM: Duration = Duration::minutes(5);
+/// Time kept back before the deadline: no tenant's sync starts within it, and a full listing
+/// stops at a checkpoint when it is reached (what is left fits: a listing page and its writes,
+/// or an ordinary tenant's whole sync).
+pub const RESERVE: StdDuration = StdDuration::from_secs(30);
 /// Prefix of the `attention` text the sync owns (MX problems); other attention is left alone.
 pub const MX_ATTENTION_PREFIX: &str = "MX: ";
 
@@ -58,72 +73,27 @@ pub struct Syncer {
     pub dns: MxResolver,
     /// Tenants synced at once within one SQS batch.
     pub concurrency: usize,
-}
-
-/// How a tenant's sync ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Synced.
-    Synced,
-    /// Not synced, on purpose (see `reason`).
-    Skipped,
-}
-
-/// What one tenant's sync did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TenantReport {
-    /// The tenant.
-    pub tenant_id: TenantId,
-    /// Synced or skipped.
-    pub outcome: Outcome,
-    /// Why it was skipped.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Users added or changed / removed in the snapshot.
-    pub users: (usize, usize),
-    /// Groups added or changed / removed in the snapshot.
-    pub groups: (usize, usize),
-    /// Whether a full listing was made (first sync, expired delta link).
-    pub full_listing: bool,
-    /// Verified domains new since the last sync.
-    pub new_domains: Vec<String>,
-    /// Rules whose domain condition was updated.
-    pub rules_updated: Vec<String>,
-    /// Drift found and repaired.
-    pub drift: Vec<String>,
-    /// Domains whose MX does not route to Exchange Online.
-    pub mx_problems: Vec<String>,
-    /// Exchange HTTP requests the worker itself sent (batches and direct cmdlets; repairs
-    /// through provisioning steps are not counted here).
-    pub exchange_http_requests: usize,
-}
-
-impl TenantReport {
-    fn skipped(tenant_id: TenantId, reason: String) -> Self {
-        tracing::info!(tenant = %tenant_id, %reason, "tenant skipped");
-        Self {
-            tenant_id,
-            outcome: Outcome::Skipped,
-            reason: Some(reason),
-            users: (0, 0),
-            groups: (0, 0),
-            full_listing: false,
-            new_domains: Vec::new(),
-            rules_updated: Vec::new(),
-            drift: Vec::new(),
-            mx_problems: Vec::new(),
-            exchange_http_requests: 0,
-        }
-    }
+    /// The sync queue, where a tenant's message goes again to continue after the deadline.
+    pub queue: Queue,
+    /// Time kept back before the invocation's deadline ([`RESERVE`]).
+    pub reserve: StdDuration,
+    /// The time one tenant's MX lookups may take together ([`domains::MX_BUDGET`]).
+    pub mx_budget: StdDuration,
 }
 
 impl Syncer {
     /// Handles an SQS batch: each message is one tenant; failed ones are reported by message id.
     /// A body that is not a sync message is reported too (after five receives SQS moves it to
     /// the dead-letter queue, where an operator can read it) and logged with the field at fault.
-    pub async fn handle_sqs(&self, event: Value) -> Result<SqsBatchResponse, SyncError> {
+    /// No tenant's sync starts within [`Self::reserve`] of `deadline`: its message is queued
+    /// again instead.
+    pub async fn handle_sqs(
+        &self,
+        event: Value,
+        deadline: Option<SystemTime>,
+    ) -> Result<SqsBatchResponse, SyncError> {
         let batch: SqsEvent = event::envelope(event)?;
+        let deadline = Deadline::of_invocation(deadline, self.reserve);
         let failures: Vec<String> = stream::iter(batch.records)
             .map(|record| async move {
                 let message_id = record.message_id.unwrap_or_default();
@@ -135,7 +105,19 @@ impl Syncer {
                         return Some(message_id);
                     }
                 };
-                match self.sync_tenant(&message).await {
+                if deadline.is_near() {
+                    return match self.queue.send(&message, StdDuration::ZERO).await {
+                        Ok(()) => {
+                            tracing::info!(tenant = %message.tenant_id, "deadline near: the tenant's message is queued again, not started");
+                            None
+                        }
+                        Err(err) => {
+                            tracing::error!(tenant = %message.tenant_id, error = %err, "deadline near and the message could not be queued again; SQS will deliver it again");
+                            Some(message_id)
+                        }
+                    };
+                }
+                match self.sync_within(&message, deadline).await {
                     Ok(report) => {
                         tracing::info!(tenant = %report.tenant_id, outcome = ?report.outcome, drift = report.drift.len(), "tenant sync done");
                         None
@@ -157,16 +139,26 @@ impl Syncer {
         Ok(answer)
     }
 
-    /// Syncs one tenant for one run; a second delivery of the same run changes nothing.
+    /// Syncs one tenant for one run, with no deadline; a second delivery of the same run
+    /// changes nothing.
+    pub async fn sync_tenant(&self, message: &SyncMessage) -> Result<TenantReport, SyncError> {
+        self.sync_within(message, Deadline::none()).await
+    }
+
+    /// Syncs one tenant for one run as far as `deadline` allows (see [`Outcome::Continued`]).
     /// A token Microsoft refuses (401: expired early or revoked) is dropped, and the sync runs
     /// once more with freshly minted tokens; every step of it is idempotent.
-    pub async fn sync_tenant(&self, message: &SyncMessage) -> Result<TenantReport, SyncError> {
-        match self.sync_once(message).await {
+    pub async fn sync_within(
+        &self,
+        message: &SyncMessage,
+        deadline: Deadline,
+    ) -> Result<TenantReport, SyncError> {
+        match self.sync_once(message, deadline).await {
             Err(err) if err.is_unauthorized() => {
                 tracing::info!(tenant = %message.tenant_id, "token refused; minting new tokens and syncing again");
                 self.ms.tokens.invalidate(message.tenant_id, Resource::Graph);
                 self.ms.tokens.invalidate(message.tenant_id, Resource::Exchange);
-                self.sync_once(message).await
+                self.sync_once(message, deadline).await
             }
             other => other,
         }
@@ -196,7 +188,7 @@ impl Syncer {
         Ok((tenant, state, resources))
     }
 
-    async fn sync_once(&self, message: &SyncMessage) -> Result<TenantReport, SyncError> {
+    async fn sync_once(&self, message: &SyncMessage, deadline: Deadline) -> Result<TenantReport, SyncError> {
         let id = message.tenant_id;
         let (tenant, mut state, resources) = self.read_tenant(id).await?;
         let Some(tenant) = tenant else {
@@ -217,7 +209,10 @@ impl Syncer {
         }
         self.claim(&mut state, &message.run_id).await?;
         let claimed = state.clone();
-        match self.sync_claimed(&tenant, state, &resources, message).await {
+        match self
+            .sync_claimed(&tenant, state, &resources, message, deadline)
+            .await
+        {
             Ok(report) => Ok(report),
             Err(err) => {
                 // Give the tenant back at once, so the message's next delivery can run.
@@ -244,6 +239,7 @@ impl Syncer {
         mut state: SyncState,
         resources: &[ResourceRecord],
         message: &SyncMessage,
+        deadline: Deadline,
     ) -> Result<TenantReport, SyncError> {
         let id = tenant.tenant_id;
         let tenant = tenant.clone();
@@ -251,6 +247,32 @@ impl Syncer {
         let mut report = TenantReport::skipped(id, String::new());
         report.outcome = Outcome::Synced;
         report.reason = None;
+        let directory = DirectorySync {
+            graph: &graph,
+            snapshot: &self.snapshot,
+            tenant_id: id,
+            generation: &message.run_id,
+            deadline,
+        };
+
+        // A listing an earlier invocation stopped goes on first; once it ends, its kind's
+        // from-now link is stored and the delta below brings what changed meanwhile.
+        if let Some(checkpoint) = state.listing.take() {
+            let kind = checkpoint.kind;
+            match directory.resume(checkpoint).await? {
+                Progress::Paused(checkpoint) => {
+                    return self.pause(state, Some(checkpoint), message, report).await;
+                }
+                Progress::Done(listed) => {
+                    report.full_listing = true;
+                    let link = own_delta(&graph, kind, listed.delta_link);
+                    match kind {
+                        EntryKind::User => state.users_delta = link,
+                        EntryKind::Group => state.groups_delta = link,
+                    }
+                }
+            }
+        }
 
         // Graph: users delta, groups delta and domains in one $batch.
         let requests = [
@@ -259,22 +281,38 @@ impl Syncer {
             domains::domains_request(),
         ];
         let answers = graph.batch(&requests).await?;
-        let directory = DirectorySync {
-            graph: &graph,
-            snapshot: &self.snapshot,
-            tenant_id: id,
-            generation: &message.run_id,
-        };
-        let users = directory
+        let users = match directory
             .finish(EntryKind::User, state.users_delta.as_deref(), &answers[0])
-            .await?;
-        let groups = directory
+            .await?
+        {
+            Progress::Done(users) => users,
+            Progress::Paused(checkpoint) => {
+                report.users.0 = checkpoint.upserted;
+                return self.pause(state, Some(checkpoint), message, report).await;
+            }
+        };
+        state.users_delta = own_delta(&graph, EntryKind::User, users.delta_link.clone());
+        let groups = match directory
             .finish(EntryKind::Group, state.groups_delta.as_deref(), &answers[1])
-            .await?;
+            .await?
+        {
+            Progress::Done(groups) => groups,
+            Progress::Paused(checkpoint) => {
+                report.users = (users.upserted, users.removed);
+                report.groups.0 = checkpoint.upserted;
+                return self.pause(state, Some(checkpoint), message, report).await;
+            }
+        };
+        state.groups_delta = own_delta(&graph, EntryKind::Group, groups.delta_link.clone());
         if let Some(err) = answers[2].error("GET", "/domains") {
             return Err(err.into());
         }
         record_directory(&mut report, &users, &groups);
+        if report.full_listing && deadline.is_near() {
+            // The listing took the time the rest needs: it runs in the next invocation, from the
+            // delta links just stored.
+            return self.pause(state, None, message, report).await;
+        }
         let verified = domains::verified_domains(&answers[2]);
         let domains_changed = verified != state.verified_domains || state.accepted_domains.is_empty();
         report.new_domains = verified
@@ -282,7 +320,7 @@ impl Syncer {
             .filter(|d| !state.verified_domains.contains(d))
             .cloned()
             .collect();
-        self.expected_mx(&graph, &verified, &mut state).await?;
+        domains::read_expected_mx(&graph, &verified, &mut state).await?;
 
         // Exchange: every read in one $batch; accepted domains only when the domains changed.
         let exchange = self.ms.exchange(&tenant).await?;
@@ -361,20 +399,44 @@ impl Syncer {
         report.exchange_http_requests = exchange.http_requests();
 
         let suffixes = tenant.cloud.exchange_mx_suffixes();
-        state.mx_problems = domains::mx_problems(&self.dns, &state.expected_mx, suffixes).await;
+        state.mx_problems = domains::mx_problems(
+            &self.dns,
+            &state.expected_mx,
+            suffixes,
+            &state.mx_problems,
+            self.mx_budget,
+        )
+        .await;
         if !state.mx_problems.is_empty() {
             tracing::warn!(tenant = %id, problems = ?state.mx_problems, "MX does not route to Exchange Online");
         }
         self.note_mx(tenant, &state.mx_problems).await?;
         report.mx_problems = state.mx_problems.clone();
 
-        state.users_delta = own_delta(&graph, EntryKind::User, users.delta_link);
-        state.groups_delta = own_delta(&graph, EntryKind::Group, groups.delta_link);
         state.verified_domains = verified;
         state.accepted_domains = accepted;
         state.last_run_id = Some(message.run_id.clone());
         state.synced_at = Some(Utc::now());
         self.release(&mut state).await?;
+        Ok(report)
+    }
+
+    /// Stops the tenant's sync for this invocation: stores the checkpoint (if any) and the delta
+    /// links so far, gives the tenant back, and queues its message again to go on. If the message
+    /// cannot be sent, the error makes SQS deliver this one again, which goes on the same way.
+    async fn pause(
+        &self,
+        mut state: SyncState,
+        listing: Option<ListingCheckpoint>,
+        message: &SyncMessage,
+        mut report: TenantReport,
+    ) -> Result<TenantReport, SyncError> {
+        state.listing = listing;
+        self.release(&mut state).await?;
+        self.queue.send(message, StdDuration::ZERO).await?;
+        tracing::info!(tenant = %message.tenant_id, run = %message.run_id, listing = ?state.listing.as_ref().map(|l| (l.kind, l.pages)), "the sync goes on in a new invocation");
+        report.outcome = Outcome::Continued;
+        report.full_listing = true;
         Ok(report)
     }
 
@@ -429,42 +491,6 @@ impl Syncer {
         Ok(())
     }
 
-    /// Reads the expected MX of newly verified domains (one `$batch`), forgets removed ones.
-    /// Reads the expected MX of new domains, and of every domain once the last full read is a
-    /// week old.
-    async fn expected_mx(
-        &self,
-        graph: &GraphClient,
-        verified: &[String],
-        state: &mut SyncState,
-    ) -> Result<(), SyncError> {
-        let now = Utc::now();
-        let stale = state
-            .expected_mx_read_at
-            .is_none_or(|read| now - read >= domains::EXPECTED_MX_LIFE);
-        let expected = &mut state.expected_mx;
-        expected.retain(|d, _| verified.contains(d));
-        let new: Vec<String> = verified
-            .iter()
-            .filter(|d| (stale || !expected.contains_key(*d)) && !domains::is_initial_domain(d))
-            .cloned()
-            .collect();
-        if stale {
-            state.expected_mx_read_at = Some(now);
-        }
-        if new.is_empty() {
-            return Ok(());
-        }
-        let requests = domains::expected_mx_requests(&new);
-        for (request, answer) in requests.iter().zip(graph.batch(&requests).await?) {
-            if let Some(err) = answer.error("GET", "/domains/{id}/serviceConfigurationRecords") {
-                return Err(err.into());
-            }
-            expected.insert(request.id.clone(), domains::expected_mx(&answer));
-        }
-        Ok(())
-    }
-
     /// Runs provisioning steps again, outside any task, to restore drifted objects.
     async fn repair(
         &self,
@@ -479,6 +505,8 @@ impl Syncer {
             names,
             store: &self.store,
             ms: &self.ms,
+            // A repair runs whole: it is a few calls, and the sync's reserve leaves it the time.
+            deadline: Deadline::none(),
         };
         for step in steps {
             let run = step.run_alone(&ctx).ok_or_else(|| {
@@ -516,7 +544,7 @@ impl Syncer {
 fn record_directory(report: &mut TenantReport, users: &KindSync, groups: &KindSync) {
     report.users = (users.upserted, users.removed);
     report.groups = (groups.upserted, groups.removed);
-    report.full_listing = users.full_listing || groups.full_listing;
+    report.full_listing |= users.full_listing || groups.full_listing;
 }
 
 impl Syncer {
@@ -531,26 +559,14 @@ impl Syncer {
             vendor: VendorConfig::from_source(source)?,
             dns: MxResolver::from_source(source)?,
             concurrency: CONCURRENCY,
+            queue: Queue::sync(sdk, source)?,
+            reserve: RESERVE,
+            mx_budget: domains::MX_BUDGET,
         })
     }
 
     /// Builds every dependency from the process environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
         Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
-    }
-}
-
-/// A delta link to store, unless it is not one of Graph's own for `kind`: then none is stored,
-/// and the next sync lists the kind in full.
-fn own_delta(graph: &GraphClient, kind: EntryKind, link: Option<String>) -> Option<String> {
-    let link = link?;
-    if is_own_delta_link(graph, kind, &link) {
-        Some(link)
-    } else {
-        tracing::warn!(
-            ?kind,
-            "Graph answered a delta link that is not its own; the next sync lists in full"
-        );
-        None
     }
 }

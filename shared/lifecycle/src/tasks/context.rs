@@ -9,7 +9,7 @@ use model::{
 use state::store::{Key, ResourceKind, ResourceRecord, Store, TenantRecord};
 
 use super::StepError;
-use crate::clients::Microsoft;
+use crate::{clients::Microsoft, deadline::Deadline};
 
 /// Everything one step needs.
 pub struct StepContext<'a> {
@@ -25,6 +25,9 @@ pub struct StepContext<'a> {
     pub store: &'a Store,
     /// Microsoft clients.
     pub ms: &'a Microsoft,
+    /// The invocation's deadline: a step with much to do stops short of it and waits for a
+    /// continuation (its next run goes on from what Microsoft then holds).
+    pub deadline: Deadline,
 }
 
 impl StepContext<'_> {

@@ -16,7 +16,7 @@ mod plan;
 mod runner;
 mod view;
 
-use model::{retry::RetryPolicy, task::TaskId, vendor::VendorConfig};
+use model::{task::TaskId, vendor::VendorConfig};
 use serde::{Deserialize, Serialize};
 use state::{queue::Queue, store::Store};
 
@@ -41,8 +41,6 @@ pub struct Engine {
     pub vendor: VendorConfig,
     /// The queue of task continuations (consumed by `provision`, for every kind).
     pub continuations: Queue,
-    /// Retries of whole steps (calls have their own, in `ms`).
-    pub retry: RetryPolicy,
 }
 
 /// A continuation of an existing task: the body of the continuation queue's messages, and the

@@ -15,6 +15,8 @@ use state::{
     store::{StepRecord, StoreError, TaskRecord, TaskWithSteps, TenantRecord},
 };
 
+use crate::deadline::Deadline;
+
 use super::{
     Continue, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan, TaskView, view::status_of,
 };
@@ -55,7 +57,6 @@ struct Run<'r, P: TaskPlan> {
     task_id: TaskId,
     ctx: StepContext<'r>,
     request: &'r P::Request,
-    deadline: Option<SystemTime>,
     look_now: bool,
 }
 
@@ -93,9 +94,9 @@ impl Engine {
                 names: &names,
                 store: &self.store,
                 ms: &self.ms,
+                deadline: Deadline::new(deadline, DEADLINE_RESERVE),
             },
             request: &request,
-            deadline,
             look_now,
         };
         if direct && let Some(deadline) = deadline {
@@ -182,10 +183,7 @@ impl Engine {
                 }
                 _ => {}
             }
-            if run
-                .deadline
-                .is_some_and(|d| d.duration_since(SystemTime::now()).unwrap_or_default() < DEADLINE_RESERVE)
-            {
+            if run.ctx.deadline.is_near() {
                 return Ok(Some(Stop::Deadline));
             }
             let step = &mut steps[index];
@@ -197,22 +195,15 @@ impl Engine {
                 return overtaken_or(err);
             }
             tracing::info!(tenant = %tenant.tenant_id, task = %run.task_id, step = %name, attempt = step.attempts, "step started");
-            let result = self
-                .retry
-                .run(&name, || async {
-                    let result = match P::Step::from_name(&name) {
-                        Some(kind) => kind.run(&run.ctx, run.request).await,
-                        None => Err(StepError::Failed(format!(
-                            "{name:?} is not a step of a {:?} task",
-                            P::KIND
-                        ))),
-                    };
-                    if let Some(resource) = result.as_ref().err().and_then(StepError::refused_token) {
-                        self.ms.tokens.invalidate(tenant.tenant_id, resource);
-                    }
-                    result
-                })
-                .await;
+            // One run of the step: its calls retry on their own, and a step that fails
+            // transiently waits for a continuation instead of being run again here (a retried
+            // step could far outlast the invocation). Only a token Microsoft refused is worth
+            // one more run at once, with a freshly minted token.
+            let mut result = self.run_step::<P>(run, &name).await;
+            if let Some(resource) = result.as_ref().err().and_then(StepError::refused_token) {
+                self.ms.tokens.invalidate(tenant.tenant_id, resource);
+                result = self.run_step::<P>(run, &name).await;
+            }
             record_result(step, result, tenant);
             if let Err(err) = self.store.update(step).await {
                 return overtaken_or(err);
@@ -222,6 +213,17 @@ impl Engine {
             }
         }
         Ok(None)
+    }
+
+    /// Runs the step called `name` of the task once.
+    async fn run_step<P: TaskPlan>(&self, run: &Run<'_, P>, name: &str) -> Result<Outcome, StepError> {
+        match P::Step::from_name(name) {
+            Some(kind) => kind.run(&run.ctx, run.request).await,
+            None => Err(StepError::Failed(format!(
+                "{name:?} is not a step of a {:?} task",
+                P::KIND
+            ))),
+        }
     }
 
     /// Finishes the run: queues a continuation while steps wait, or closes the task and lets the

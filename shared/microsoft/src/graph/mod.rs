@@ -95,6 +95,23 @@ impl<T: DeserializeOwned> Pager<'_, T> {
         self.delta_link.as_deref()
     }
 
+    /// The link of the page not read yet, if any: a checkpoint to go on from later.
+    pub fn next_link(&self) -> Option<&str> {
+        self.next.as_deref()
+    }
+
+    /// Pages read so far, counting those of earlier pagers this one [`continues`](Self::after).
+    pub fn pages_read(&self) -> usize {
+        self.pages
+    }
+
+    /// This pager going on from a checkpoint after `pages` pages were read: the page limit
+    /// counts them too, so a link chain that never ends stops across invocations as well.
+    pub fn after(mut self, pages: usize) -> Self {
+        self.pages = pages;
+        self
+    }
+
     /// Every remaining item, collected (for collections known to be small).
     pub async fn collect_all(mut self) -> Result<Vec<T>, GraphError> {
         let mut all = Vec::new();
@@ -378,6 +395,33 @@ mod tests {
             .collect_all()
             .await
             .expect_err("never ends");
+        assert!(
+            err.to_string().contains(&format!("more than {MAX_PAGES} pages")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pager_going_on_from_a_checkpoint_counts_the_pages_read_before() {
+        let port = server(|port| {
+            let body = format!(
+                r#"{{"value": [1], "@odata.nextLink": "http://127.0.0.1:{port}/v1.0/users?$skiptoken=again"}}"#
+            );
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        });
+        let graph = loopback_graph(port);
+        let mut pages = graph.pages::<Value>("/users").after(MAX_PAGES - 1);
+        assert_eq!(
+            pages.next_page().await.expect("the last allowed page"),
+            Some(vec![Value::from(1)])
+        );
+        assert_eq!(pages.pages_read(), MAX_PAGES);
+        let link = pages.next_link().expect("a next link").to_owned();
+        assert!(link.ends_with("/v1.0/users?$skiptoken=again"), "{link}");
+        let err = pages.next_page().await.expect_err("over the cap");
         assert!(
             err.to_string().contains(&format!("more than {MAX_PAGES} pages")),
             "{err}"

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, Kind},
     fields::text,
-    graph::{BatchRequest, GraphClient, user_by_principal_name, users_by_address},
+    graph::{BatchRequest, GraphClient, MAX_BATCH, user_by_principal_name, users_by_address},
 };
 use model::vendor::ManagedNames;
 use serde_json::{Value, json};
@@ -113,7 +113,7 @@ pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepErr
         }
     }
     let directory_objects = format!("{}/v1.0/directoryObjects", ctx.tenant.cloud.endpoints().graph);
-    let (mut added, mut removed) = (0, 0);
+    let (mut added, mut removed, mut sent) = (0, 0, 0);
     let mut unseen = Vec::new();
     for name in [&ctx.names.incoming_group, &ctx.names.outgoing_group] {
         let record = ctx.recorded(ResourceKind::Group, name).await?;
@@ -150,22 +150,35 @@ pub async fn set_group_members(ctx: &StepContext<'_>) -> Result<Outcome, StepErr
             )
         });
         let requests: Vec<BatchRequest> = adds.chain(removes).collect();
-        for (request, answer) in requests.iter().zip(graph.batch(&requests).await?) {
-            let adding = request.method == "POST";
-            match answer.error(&request.method, &request.url) {
-                None if adding => added += 1,
-                None => removed += 1,
-                // "One or more added object references already exist": someone was quicker.
-                Some(err) if adding && err.already_exists() => {}
-                // Not a member any more: the removal is done.
-                Some(err) if !adding && err.is_not_found() => {}
-                // The new group is not known everywhere yet.
-                Some(err) if adding && err.is_not_found() && fresh => {
-                    if !unseen.contains(&name.as_str()) {
-                        unseen.push(name.as_str());
+        for chunk in requests.chunks(MAX_BATCH) {
+            // Thousands of changes take many $batches: stop short of the deadline, and the next
+            // run goes on from the membership Graph then lists.
+            if sent > 0 && ctx.deadline.is_near() {
+                return Ok(Outcome::after(
+                    Duration::zero(),
+                    format!(
+                        "{added} membership(s) added and {removed} removed so far; the rest in the next run, before the deadline"
+                    ),
+                ));
+            }
+            sent += chunk.len();
+            for (request, answer) in chunk.iter().zip(graph.batch(chunk).await?) {
+                let adding = request.method == "POST";
+                match answer.error(&request.method, &request.url) {
+                    None if adding => added += 1,
+                    None => removed += 1,
+                    // "One or more added object references already exist": someone was quicker.
+                    Some(err) if adding && err.already_exists() => {}
+                    // Not a member any more: the removal is done.
+                    Some(err) if !adding && err.is_not_found() => {}
+                    // The new group is not known everywhere yet.
+                    Some(err) if adding && err.is_not_found() && fresh => {
+                        if !unseen.contains(&name.as_str()) {
+                            unseen.push(name.as_str());
+                        }
                     }
+                    Some(err) => return Err(err.into()),
                 }
-                Some(err) => return Err(err.into()),
             }
         }
     }

@@ -1,0 +1,119 @@
+//! A private AWS stack on moto for one test: the template's table, queues and secrets under a
+//! unique prefix, with the adapters a function builds on them.
+
+use aws_config::SdkConfig;
+use lifecycle::sync::SyncState;
+use model::tenant::TenantId;
+use serde_json::{Value, json};
+use state::{signing::KmsKey, store::Store, vault::Vault};
+
+use crate::{
+    aws,
+    stack::{self, LocalStack, StackOptions},
+    template::Template,
+};
+
+/// The vendor configuration document of the tests and the bench: the repository's example.
+pub fn vendor_json() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/vendor-config.example.json");
+    std::fs::read_to_string(path).expect("infra/vendor-config.example.json")
+}
+
+/// A private stack: a table, queues and secrets under a unique prefix on moto.
+pub struct TestStack {
+    /// SDK configuration for moto.
+    pub sdk: SdkConfig,
+    /// The stack's names and the functions' environment for it.
+    pub stack: LocalStack,
+    /// The state table.
+    pub store: Store,
+    /// The token secrets.
+    pub vault: Vault,
+}
+
+impl TestStack {
+    /// A fresh stack whose app authenticates by `kind` (`AppCredentialKind`) and whose app secret
+    /// holds `app_credentials_json`, if given.
+    pub async fn with_app_credentials(kind: &str, app_credentials_json: Option<String>) -> Self {
+        let endpoint = aws::endpoint_from_env().unwrap_or_else(|err| panic!("{err}"));
+        let sdk = aws::local_sdk_config(&endpoint).await;
+        let template = Template::load().expect("template");
+        let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let options = StackOptions {
+            prefix,
+            app_credentials_json,
+            parameters: [
+                ("VendorConfiguration".to_owned(), vendor_json()),
+                ("AppCredentialKind".to_owned(), kind.to_owned()),
+            ]
+            .into(),
+        };
+        let stack = stack::create(&sdk, &template, &options)
+            .await
+            .unwrap_or_else(|err| panic!("local stack on {endpoint}: {err}"));
+        let store = Store::from_source(&sdk, &stack.env).expect("store config");
+        let vault = Vault::from_source(&sdk, &stack.env).expect("vault config");
+        Self {
+            sdk,
+            stack,
+            store,
+            vault,
+        }
+    }
+
+    /// A fresh stack without an app secret, for a client secret.
+    pub async fn new() -> Self {
+        Self::with_app_credentials("client-secret", None).await
+    }
+
+    /// Stores `json` as the stack's app-credentials secret (`APP_SECRET_ID`).
+    pub async fn put_app_credentials(&self, json: &str) {
+        stack::put_secret(&self.sdk, &self.stack.env["APP_SECRET_ID"], json)
+            .await
+            .expect("store the app-credentials secret");
+    }
+
+    /// The stack's KMS signing key (`AppCredentialKind` kms-certificate).
+    pub fn signing_key(&self) -> Option<KmsKey> {
+        let key_id = self.stack.env.get("APP_SIGNING_KEY_ID")?;
+        Some(KmsKey::new(aws_sdk_kms::Client::new(&self.sdk), key_id))
+    }
+
+    /// Every message waiting on `queue` (a URL variable of the stack, e.g. `SYNC_QUEUE_URL`),
+    /// taken off it, as the SQS event Lambda would deliver them in.
+    pub async fn take_messages(&self, queue: &str) -> Value {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let url = self.stack.env.get(queue).expect("queue url");
+        let mut records = Vec::new();
+        loop {
+            let out = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return json!({"Records": records});
+            }
+            for message in messages {
+                records.push(json!({"messageId": message.message_id(), "body": message.body()}));
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+        }
+    }
+
+    /// The tenant's sync state (`TENANT#{id}`/`SYNC`), if it has one.
+    pub async fn sync_state(&self, tenant: TenantId) -> Option<SyncState> {
+        self.store
+            .get(&SyncState::key_of(tenant))
+            .await
+            .expect("read the sync state")
+    }
+}
