@@ -69,11 +69,15 @@ class ActionRecorder:
 
 
 class OneRequestPerConnection(MotoRequestHandler):
-    """Closes each connection after its answer. A server answering one request at a time that kept
-    a client's idle keep-alive connection open would never accept that client's next connection
-    (it opens one when it has two requests in flight): both would wait for ever."""
+    """Closes each connection after its answer, and one that sends nothing for a second. A server
+    answering one request at a time that kept a client's idle connection open would never accept
+    that client's next connection: both would wait for ever. An idle connection comes from a
+    keep-alive, or from a client's pool that opened two connections for two requests in flight
+    and sent both requests on the one ready first (token-refresh hung so)."""
 
     protocol_version = "HTTP/1.0"
+    # Applied to the socket before the request line is read (StreamRequestHandler.setup).
+    timeout = 1
 
 
 def partition_queries(query):
