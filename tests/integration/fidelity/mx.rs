@@ -5,7 +5,7 @@ use chrono::{TimeDelta, Utc};
 use integration_tests::lab::Lab;
 use serde_json::json;
 
-use crate::functions::sync::{message, synced};
+use crate::functions::sync::{message, synced, syncer_with};
 
 const MOVED_MX: &str = "contoso-com.r-v1.mx.microsoft";
 
@@ -79,12 +79,7 @@ async fn mx_lookups_not_answered_within_the_budget_keep_what_the_last_run_found(
     assert_eq!(found.mx_problems.len(), 1, "{found:?}");
     // A resolver that never answers: each lookup would take its 2 s timeout twice over.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let mut env = lab.function_env();
-    env.insert(
-        "DNS_SERVER".to_owned(),
-        silent.local_addr().expect("addr").to_string(),
-    );
-    let mut syncer = lifecycle::sync::Syncer::from_source(&lab.aws.sdk, &env).expect("syncer");
+    let mut syncer = syncer_with(&lab, silent.local_addr().expect("addr"));
     syncer.mx_budget = std::time::Duration::from_millis(500);
     let report = syncer.sync_tenant(&message(tenant, "b3")).await.expect("sync");
     assert_eq!(

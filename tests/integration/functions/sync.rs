@@ -30,10 +30,11 @@ use crate::functions::provision::{customer_tenant, request};
 
 const CONTOSO_MX: &str = "contoso-com.mail.protection.outlook.com";
 
-/// A worker on the lab (a new process: empty caches) resolving MX through `dns`, not the lab's.
-fn syncer_with(lab: &Lab, dns: &DnsServer) -> Syncer {
+/// A worker on the lab (a new process: empty caches) resolving MX through the DNS server at
+/// `dns`, not the lab's.
+pub fn syncer_with(lab: &Lab, dns: std::net::SocketAddr) -> Syncer {
     let mut env = lab.function_env();
-    env.insert("DNS_SERVER".to_owned(), dns.addr().to_string());
+    env.insert("DNS_SERVER".to_owned(), dns.to_string());
     Syncer::from_source(&lab.aws.sdk, &env).expect("the lab configures sync-worker")
 }
 
@@ -947,14 +948,14 @@ async fn the_simulators_dns_routes_its_tenants_domains_to_exchange_online() {
 
     let view = lab.provision(request(tenant)).await.expect("provisioned");
     assert_eq!(view["status"], "succeeded", "{view:#}");
-    let worker = syncer_with(&lab, &dns);
+    let worker = syncer_with(&lab, dns.addr());
     let report = worker.sync_tenant(&message(tenant, "d1")).await.expect("sync");
     assert_eq!(report.outcome, Outcome::Synced);
     assert!(report.mx_problems.is_empty(), "{report:?}");
 
     // A new worker: a warm one keeps the answer for its TTL.
     dns.set_mx("contoso.com", &["mx.elsewhere.example"]);
-    let report = syncer_with(&lab, &dns)
+    let report = syncer_with(&lab, dns.addr())
         .sync_tenant(&message(tenant, "d2"))
         .await
         .expect("sync");

@@ -392,14 +392,19 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn only_graphs_own_delta_links_of_the_kind_are_kept_and_sent() {
-        let graph = GraphClient::new(
+    /// A Graph client of the commercial cloud (nothing is sent).
+    fn graph() -> GraphClient {
+        GraphClient::new(
             reqwest::Client::new(),
             "https://graph.microsoft.com",
             secrecy::SecretString::from("t"),
             model::retry::RetryPolicy::quick(),
-        );
+        )
+    }
+
+    #[test]
+    fn only_graphs_own_delta_links_of_the_kind_are_kept_and_sent() {
+        let graph = graph();
         let own = "https://graph.microsoft.com/v1.0/users/delta?$deltatoken=abc";
         assert!(is_own_delta_link(&graph, EntryKind::User, own));
         for hostile in [
@@ -425,12 +430,7 @@ mod tests {
 
     #[test]
     fn only_graphs_own_listing_links_of_the_kind_are_kept_in_a_checkpoint() {
-        let graph = GraphClient::new(
-            reqwest::Client::new(),
-            "https://graph.microsoft.com",
-            secrecy::SecretString::from("t"),
-            model::retry::RetryPolicy::quick(),
-        );
+        let graph = graph();
         let own = "https://graph.microsoft.com/v1.0/users?$top=999&$skiptoken=abc";
         assert!(is_own_listing_link(&graph, EntryKind::User, own));
         for other in [

@@ -1,6 +1,8 @@
 //! What one tenant's sync did, as the worker logs it and the tests read it.
 
 use model::tenant::TenantId;
+
+use super::state::EntryKind;
 use serde::Serialize;
 
 /// How a tenant's sync ended.
@@ -46,6 +48,14 @@ pub struct TenantReport {
 }
 
 impl TenantReport {
+    /// What the sync wrote of `kind`: added or changed, removed.
+    pub(super) fn counts(&mut self, kind: EntryKind) -> &mut (usize, usize) {
+        match kind {
+            EntryKind::User => &mut self.users,
+            EntryKind::Group => &mut self.groups,
+        }
+    }
+
     /// A tenant not synced, on purpose, for `reason`.
     pub(super) fn skipped(tenant_id: TenantId, reason: String) -> Self {
         tracing::info!(tenant = %tenant_id, %reason, "tenant skipped");

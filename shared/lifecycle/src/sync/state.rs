@@ -78,6 +78,22 @@ impl SyncState {
         }
     }
 
+    /// The stored delta link of `kind`.
+    pub fn delta(&self, kind: EntryKind) -> Option<&str> {
+        match kind {
+            EntryKind::User => self.users_delta.as_deref(),
+            EntryKind::Group => self.groups_delta.as_deref(),
+        }
+    }
+
+    /// The stored delta link of `kind`, to replace.
+    pub fn delta_mut(&mut self, kind: EntryKind) -> &mut Option<String> {
+        match kind {
+            EntryKind::User => &mut self.users_delta,
+            EntryKind::Group => &mut self.groups_delta,
+        }
+    }
+
     /// Until when a worker holds the tenant, if one does now (a lapsed claim holds nothing).
     pub fn held_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.claimed_by.as_ref()?;

@@ -32,7 +32,7 @@ use state::{
 
 use super::{
     daily::SyncMessage,
-    directory::{DirectorySync, KindSync, Progress, delta_request, own_delta},
+    directory::{DirectorySync, Progress, delta_request, own_delta},
     dns::MxResolver,
     domains,
     drift::{self, Observed},
@@ -265,49 +265,36 @@ impl Syncer {
                 }
                 Progress::Done(listed) => {
                     report.full_listing = true;
-                    let link = own_delta(&graph, kind, listed.delta_link);
-                    match kind {
-                        EntryKind::User => state.users_delta = link,
-                        EntryKind::Group => state.groups_delta = link,
-                    }
+                    *state.delta_mut(kind) = own_delta(&graph, kind, listed.delta_link);
                 }
             }
         }
 
         // Graph: users delta, groups delta and domains in one $batch.
-        let requests = [
-            delta_request(EntryKind::User, state.users_delta.as_deref()),
-            delta_request(EntryKind::Group, state.groups_delta.as_deref()),
-            domains::domains_request(),
-        ];
+        let kinds = [EntryKind::User, EntryKind::Group];
+        let mut requests: Vec<_> = kinds
+            .iter()
+            .map(|kind| delta_request(*kind, state.delta(*kind)))
+            .collect();
+        requests.push(domains::domains_request());
         let answers = graph.batch(&requests).await?;
-        let users = match directory
-            .finish(EntryKind::User, state.users_delta.as_deref(), &answers[0])
-            .await?
-        {
-            Progress::Done(users) => users,
-            Progress::Paused(checkpoint) => {
-                report.users.0 = checkpoint.upserted;
-                return self.pause(state, Some(checkpoint), message, report).await;
+        for (kind, answer) in kinds.into_iter().zip(&answers) {
+            let stored = state.delta(kind).map(str::to_owned);
+            match directory.finish(kind, stored.as_deref(), answer).await? {
+                Progress::Done(synced) => {
+                    *state.delta_mut(kind) = own_delta(&graph, kind, synced.delta_link.clone());
+                    *report.counts(kind) = (synced.upserted, synced.removed);
+                    report.full_listing |= synced.full_listing;
+                }
+                Progress::Paused(checkpoint) => {
+                    *report.counts(kind) = (checkpoint.upserted, 0);
+                    return self.pause(state, Some(checkpoint), message, report).await;
+                }
             }
-        };
-        state.users_delta = own_delta(&graph, EntryKind::User, users.delta_link.clone());
-        let groups = match directory
-            .finish(EntryKind::Group, state.groups_delta.as_deref(), &answers[1])
-            .await?
-        {
-            Progress::Done(groups) => groups,
-            Progress::Paused(checkpoint) => {
-                report.users = (users.upserted, users.removed);
-                report.groups.0 = checkpoint.upserted;
-                return self.pause(state, Some(checkpoint), message, report).await;
-            }
-        };
-        state.groups_delta = own_delta(&graph, EntryKind::Group, groups.delta_link.clone());
+        }
         if let Some(err) = answers[2].error("GET", "/domains") {
             return Err(err.into());
         }
-        record_directory(&mut report, &users, &groups);
         if report.full_listing && deadline.is_near() {
             // The listing took the time the rest needs: it runs in the next invocation, from the
             // delta links just stored.
@@ -539,12 +526,6 @@ impl Syncer {
             other => Ok(other?),
         }
     }
-}
-
-fn record_directory(report: &mut TenantReport, users: &KindSync, groups: &KindSync) {
-    report.users = (users.upserted, users.removed);
-    report.groups = (groups.upserted, groups.removed);
-    report.full_listing |= users.full_listing || groups.full_listing;
 }
 
 impl Syncer {

@@ -369,6 +369,19 @@ mod tests {
         port
     }
 
+    /// A listing whose every page holds `value` and links to itself again.
+    fn endless_pages(value: &'static str) -> u16 {
+        server(move |port| {
+            let body = format!(
+                r#"{{"value": {value}, "@odata.nextLink": "http://127.0.0.1:{port}/v1.0/users?$skiptoken=again"}}"#
+            );
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        })
+    }
+
     fn loopback_graph(port: u16) -> GraphClient {
         GraphClient::new(
             crate::http::loopback_client(),
@@ -380,15 +393,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_listing_whose_links_never_end_stops_at_the_page_cap() {
-        let port = server(|port| {
-            let body = format!(
-                r#"{{"value": [], "@odata.nextLink": "http://127.0.0.1:{port}/v1.0/users?$skiptoken=again"}}"#
-            );
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-        });
+        let port = endless_pages("[]");
         let graph = loopback_graph(port);
         let err = graph
             .pages::<Value>("/users")
@@ -403,15 +408,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_pager_going_on_from_a_checkpoint_counts_the_pages_read_before() {
-        let port = server(|port| {
-            let body = format!(
-                r#"{{"value": [1], "@odata.nextLink": "http://127.0.0.1:{port}/v1.0/users?$skiptoken=again"}}"#
-            );
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-        });
+        let port = endless_pages("[1]");
         let graph = loopback_graph(port);
         let mut pages = graph.pages::<Value>("/users").after(MAX_PAGES - 1);
         assert_eq!(
