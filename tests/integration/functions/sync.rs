@@ -319,12 +319,25 @@ async fn a_message_not_started_before_the_reserve_is_queued_again_untouched() {
 #[tokio::test]
 async fn a_listing_checkpoint_that_is_not_graphs_own_link_lists_anew() {
     let lab = Lab::start().await;
+    lists_anew_from(&lab, "https://evil.example/v1.0/users?$skiptoken=x".to_owned()).await;
+}
+
+#[tokio::test]
+async fn a_listing_checkpoint_whose_link_graph_no_longer_takes_lists_anew() {
+    let lab = Lab::start().await;
+    let graph = lab.function_env()["M365_GRAPH_URL"].clone();
+    let stale = format!("{graph}/v1.0/users?$top=999&$select=id&$skiptoken=bm8tbG9uZ2VyLWdvb2Q");
+    lists_anew_from(&lab, stale).await;
+}
+
+/// A tenant whose sync state holds a listing checkpoint at `link` is listed anew by its next sync.
+async fn lists_anew_from(lab: &Lab, link: String) {
     let tenant = lab.active_tenant(Site::Us, 3).await;
     let mut state = SyncState {
         tenant_id: Some(tenant),
         listing: Some(ListingCheckpoint {
             kind: EntryKind::User,
-            next_link: "https://evil.example/v1.0/users?$skiptoken=x".to_owned(),
+            next_link: link,
             delta_link: None,
             sweep: false,
             generation: "old".to_owned(),

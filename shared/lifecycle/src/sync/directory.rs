@@ -9,7 +9,10 @@
 //! or delete by object id.
 
 use microsoft::graph::{BatchRequest, BatchResponse, GraphClient, GraphError};
-use model::tenant::TenantId;
+use model::{
+    retry::{RetryHint, Retryable},
+    tenant::TenantId,
+};
 use serde_json::Value;
 use state::store::Key;
 
@@ -18,7 +21,7 @@ use super::{
     snapshot::Snapshot,
     state::{DirectoryEntry, EntryKind, ListingCheckpoint},
 };
-use crate::deadline::Deadline;
+use crate::{calls::CallError, deadline::Deadline};
 
 /// What a sync reads of each user (`$select` also limits what the delta tracks).
 pub const USER_SELECT: &str = "id,userPrincipalName,displayName";
@@ -253,7 +256,20 @@ impl DirectorySync<'_> {
             return self.list_anew(kind, checkpoint.sweep).await;
         }
         tracing::info!(tenant = %self.tenant_id, kind = kind.collection(), pages = checkpoint.pages, "listing goes on from its checkpoint");
-        self.list(checkpoint).await
+        let sweep = checkpoint.sweep;
+        match self.list(checkpoint).await {
+            // Graph no longer takes the link (a skip token from long ago) or the page limit was
+            // reached: going on again would fail the same way every run, so list anew.
+            Err(SyncError::Call(err @ CallError::Graph(_)))
+                if err.retry_hint() == RetryHint::Never
+                    && err.refused_token().is_none()
+                    && !err.needs_reconsent() =>
+            {
+                tracing::warn!(tenant = %self.tenant_id, kind = kind.collection(), error = %err, "Graph refused the listing checkpoint's link; listing anew");
+                self.list_anew(kind, sweep).await
+            }
+            other => other,
+        }
     }
 
     /// A full listing from a fresh from-now delta link.
