@@ -189,8 +189,12 @@ impl Lab {
             None => app(&sim),
         };
         aws.put_app_credentials(&document.to_string()).await;
-        let lifecycle = Lifecycle::from_source(&aws.sdk, &env_of(&aws, &sim, &dns, purpose))
-            .expect("the lab configures every function");
+        // provision's process runs every task kind's continuations: its environment holds the others'.
+        let lifecycle = Lifecycle::from_source(
+            &aws.sdk,
+            &env_of(&aws.stack.functions["provision"], &sim, &dns, purpose),
+        )
+        .expect("the lab configures every function");
         Self {
             aws,
             sim,
@@ -201,32 +205,47 @@ impl Lab {
         }
     }
 
-    /// The environment of a function process of this lab: the stack's, the AWS endpoint and
-    /// credentials, every Microsoft base URL pointed at the simulator, the DNS server, and for
-    /// tests retries that never sleep long (they inject faults).
+    /// The environment of this lab's functions together (every variable any of them is given),
+    /// with the lab's settings (see [`Lab::env_of_function`]).
     pub fn function_env(&self) -> BTreeMap<String, String> {
-        env_of(&self.aws, &self.sim, &self.dns, self.purpose)
+        env_of(&self.aws.stack.env, &self.sim, &self.dns, self.purpose)
+    }
+
+    /// The environment of `function`'s process in this lab: only what the template gives that
+    /// function, with the AWS endpoint and credentials, every Microsoft base URL pointed at the
+    /// simulator, the DNS server, and for tests retries that never sleep long (they inject faults).
+    pub fn env_of_function(&self, function: &str) -> BTreeMap<String, String> {
+        let own = self
+            .aws
+            .stack
+            .functions
+            .get(function)
+            .unwrap_or_else(|| panic!("the template has no function {function}"));
+        env_of(own, &self.sim, &self.dns, self.purpose)
     }
 
     /// Fresh task services: a new Lambda process (empty caches).
     pub fn fresh_lifecycle(&self) -> Lifecycle {
-        Lifecycle::from_source(&self.aws.sdk, &self.function_env())
+        Lifecycle::from_source(&self.aws.sdk, &self.env_of_function("provision"))
             .expect("the lab configures the task functions")
     }
 
     /// A sync worker as `sync-worker`'s `main` builds it (a new process: empty caches).
     pub fn syncer(&self) -> Syncer {
-        Syncer::from_source(&self.aws.sdk, &self.function_env()).expect("the lab configures sync-worker")
+        Syncer::from_source(&self.aws.sdk, &self.env_of_function("sync-worker"))
+            .expect("the lab configures sync-worker")
     }
 
     /// The fan-out as `daily-sync`'s `main` builds it.
     pub fn daily_sync(&self) -> DailySync {
-        DailySync::from_source(&self.aws.sdk, &self.function_env()).expect("the lab configures daily-sync")
+        DailySync::from_source(&self.aws.sdk, &self.env_of_function("daily-sync"))
+            .expect("the lab configures daily-sync")
     }
 
     /// A refresher as `token-refresh`'s `main` builds it (a new process: empty caches).
     pub fn refresher(&self) -> Refresher {
-        Refresher::from_source(&self.aws.sdk, &self.function_env()).expect("the lab configures token-refresh")
+        Refresher::from_source(&self.aws.sdk, &self.env_of_function("token-refresh"))
+            .expect("the lab configures token-refresh")
     }
 
     /// Runs `provision` with `event` through the library handler, as the runtime would.
@@ -426,8 +445,13 @@ fn client_secret(sim: &Simulator) -> Value {
     json!({"client_id": sim.client_id(), "client_secret": sim.client_secret()})
 }
 
-fn env_of(aws: &TestStack, sim: &Simulator, dns: &DnsServer, purpose: Purpose) -> BTreeMap<String, String> {
-    let mut env = aws.stack.env.clone();
+fn env_of(
+    stack_env: &BTreeMap<String, String>,
+    sim: &Simulator,
+    dns: &DnsServer,
+    purpose: Purpose,
+) -> BTreeMap<String, String> {
+    let mut env = stack_env.clone();
     for name in [
         "AWS_ENDPOINT_URL",
         "AWS_REGION",
@@ -447,8 +471,11 @@ fn env_of(aws: &TestStack, sim: &Simulator, dns: &DnsServer, purpose: Purpose) -
     env.insert("M365_TEST_ENDPOINTS".to_owned(), "loopback".to_owned());
     // The lab deploys with both opt-ins, as most tests exercise the app assigning its own role and
     // removing itself; tests of the default deployment build their services without them.
-    env.insert("APP_ASSIGNS_EXCHANGE_ROLE".to_owned(), "true".to_owned());
-    env.insert("APP_REMOVES_ITSELF".to_owned(), "true".to_owned());
+    for opt_in in ["APP_ASSIGNS_EXCHANGE_ROLE", "APP_REMOVES_ITSELF"] {
+        if let Some(value) = env.get_mut(opt_in) {
+            "true".clone_into(value);
+        }
+    }
     env.insert("DNS_SERVER".to_owned(), dns.addr().to_string());
     if purpose == Purpose::Test {
         env.insert("M365_RETRY_MIN_DELAY_MS".to_owned(), "1".to_owned());

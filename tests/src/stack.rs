@@ -19,8 +19,11 @@ pub struct LocalStack {
     pub table_name: String,
     /// Queue URL by the queue's logical id.
     pub queue_urls: BTreeMap<String, String>,
-    /// The functions' environment (template globals resolved for this stack).
+    /// Every variable any function is given (for services built in the test process and for
+    /// `make local-up`, whose functions share one environment file).
     pub env: BTreeMap<String, String>,
+    /// Each function's own environment by its binary, as the template gives it.
+    pub functions: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// How the local stack is named and which app credentials it holds.
@@ -62,39 +65,85 @@ pub async fn create(
     let mut parameters = options.parameters.clone();
     parameters.insert("SecretPrefix".to_owned(), secret_prefix);
     parameters.insert("AppCredentialsSecretName".to_owned(), app_secret_id);
-    let mut env = BTreeMap::new();
-    for (name, value) in template.global_environment() {
-        let resolved = match value {
-            EnvValue::Literal(literal) => Some(literal),
-            EnvValue::Ref(target) if target == table.logical_id => Some(table_name.clone()),
-            EnvValue::Ref(target) if queue_urls.contains_key(&target) => queue_urls.get(&target).cloned(),
-            EnvValue::Ref(target) if parameters.contains_key(&target) => parameters.get(&target).cloned(),
-            // The KMS key stays unset locally: the vault then uses the account's default key.
-            EnvValue::Ref(target) if template.resource_type(&target) == Some("AWS::KMS::Key") => None,
-            EnvValue::Ref(target) => template.parameter_default(&target).map(Some).ok_or_else(|| {
-                format!(
-                    "environment variable {name} refers to {target}, which the local stack does not create"
-                )
-            })?,
-        };
-        if let Some(resolved) = resolved {
-            env.insert(name, resolved);
-        }
-    }
     // The app's signing key exists when the deployment signs with KMS (the template's `!If`).
-    let kind = parameters
-        .get("AppCredentialKind")
-        .cloned()
-        .or_else(|| template.parameter_default("AppCredentialKind"));
-    if kind.as_deref() == Some("kms-certificate") {
-        let key_id = create_signing_key(sdk, template).await?;
-        env.insert("APP_SIGNING_KEY_ID".to_owned(), key_id);
+    let signs_with_kms = template.condition_holds("SignsWithKms", &parameters)?;
+    let mut keys = BTreeMap::new();
+    if signs_with_kms {
+        keys.insert(
+            "AppSigningKey".to_owned(),
+            create_signing_key(sdk, template).await?,
+        );
+    }
+    let resolver = Resolver {
+        template,
+        table: (&table.logical_id, &table_name),
+        queue_urls: &queue_urls,
+        parameters: &parameters,
+        keys: &keys,
+    };
+    let mut env = BTreeMap::new();
+    let mut functions = BTreeMap::new();
+    for (function, variables) in template.function_environments()? {
+        let mut own = BTreeMap::new();
+        for (name, value) in variables {
+            if let Some(resolved) = resolver
+                .resolve(&value)
+                .map_err(|err| format!("{function}: environment variable {name}: {err}"))?
+            {
+                own.insert(name, resolved);
+            }
+        }
+        env.extend(own.clone());
+        functions.insert(function, own);
     }
     Ok(LocalStack {
         table_name,
         queue_urls,
         env,
+        functions,
     })
+}
+
+/// Resolves the template's environment values to this stack's names.
+struct Resolver<'a> {
+    template: &'a Template,
+    table: (&'a str, &'a str),
+    queue_urls: &'a BTreeMap<String, String>,
+    parameters: &'a BTreeMap<String, String>,
+    /// KMS keys created, by logical id.
+    keys: &'a BTreeMap<String, String>,
+}
+
+impl Resolver<'_> {
+    /// The value, or none for a KMS key the local stack leaves to the account's default.
+    fn resolve(&self, value: &EnvValue) -> Result<Option<String>, String> {
+        Ok(match value {
+            EnvValue::Literal(literal) => Some(literal.clone()),
+            EnvValue::If(condition, then, otherwise) => {
+                let taken = if self.template.condition_holds(condition, self.parameters)? {
+                    then
+                } else {
+                    otherwise
+                };
+                return self.resolve(taken);
+            }
+            EnvValue::Ref(target) if target == self.table.0 => Some(self.table.1.to_owned()),
+            EnvValue::Ref(target) if self.queue_urls.contains_key(target) => {
+                self.queue_urls.get(target).cloned()
+            }
+            EnvValue::Ref(target) if self.parameters.contains_key(target) => {
+                self.parameters.get(target).cloned()
+            }
+            EnvValue::Ref(target) if self.keys.contains_key(target) => self.keys.get(target).cloned(),
+            // The secrets' key stays unset locally: the vault then uses the account's default key.
+            EnvValue::Ref(target) if self.template.resource_type(target) == Some("AWS::KMS::Key") => None,
+            EnvValue::Ref(target) => Some(
+                self.template
+                    .parameter_default(target)
+                    .ok_or_else(|| format!("refers to {target}, which the local stack does not create"))?,
+            ),
+        })
+    }
 }
 
 /// Creates the template's `AppSigningKey` with its key spec and usage; returns its id.

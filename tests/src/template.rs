@@ -47,6 +47,8 @@ pub enum EnvValue {
     Literal(String),
     /// `!Ref` of a resource or parameter.
     Ref(String),
+    /// `!If [condition, then, else]`.
+    If(String, Box<EnvValue>, Box<EnvValue>),
 }
 
 impl Template {
@@ -168,29 +170,110 @@ impl Template {
             .collect()
     }
 
-    /// The environment every function gets (`Globals.Function.Environment.Variables`).
-    pub fn global_environment(&self) -> BTreeMap<String, EnvValue> {
-        let variables = self
-            .root
-            .get("Globals")
-            .and_then(|g| g.get("Function"))
-            .and_then(|f| f.get("Environment"))
-            .and_then(|e| e.get("Variables"))
-            .and_then(Value::as_mapping);
-        let Some(variables) = variables else {
-            return BTreeMap::new();
+    /// Each function's environment by its binary (`Metadata.BuildProperties.Binary`): the
+    /// globals' variables with the function's own over them, as Lambda gives them.
+    pub fn function_environments(&self) -> Result<BTreeMap<String, BTreeMap<String, EnvValue>>, String> {
+        let globals = variables(self.root.get("Globals").and_then(|g| g.get("Function")))?;
+        let Some(resources) = self.root.get("Resources").and_then(Value::as_mapping) else {
+            return Ok(BTreeMap::new());
         };
-        variables
+        resources
             .iter()
-            .filter_map(|(name, value)| {
-                let name = name.as_str()?.to_owned();
-                let value = match value {
-                    Value::Tagged(tagged) if tagged.tag == "Ref" => EnvValue::Ref(scalar(&tagged.value)?),
-                    other => EnvValue::Literal(scalar(other)?),
-                };
-                Some((name, value))
+            .filter(|(_, resource)| {
+                resource.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function")
+            })
+            .map(|(id, resource)| {
+                let id = id.as_str().unwrap_or_default();
+                let binary = resource
+                    .get("Metadata")
+                    .and_then(|m| m.get("BuildProperties"))
+                    .and_then(|b| b.get("Binary"))
+                    .and_then(scalar)
+                    .ok_or_else(|| format!("{id} has no Metadata.BuildProperties.Binary"))?;
+                let mut environment = globals.clone();
+                environment.extend(variables(resource.get("Properties"))?);
+                Ok((binary, environment))
             })
             .collect()
+    }
+
+    /// Whether the template's condition `name` holds for `parameters` (their defaults filling in).
+    /// The local stack evaluates `!Equals` of `!Ref`s and literals, and `!Not`.
+    pub fn condition_holds(&self, name: &str, parameters: &BTreeMap<String, String>) -> Result<bool, String> {
+        let condition = self
+            .root
+            .get("Conditions")
+            .and_then(|c| c.get(name))
+            .ok_or_else(|| format!("no condition {name}"))?;
+        self.holds(condition, parameters)
+    }
+
+    fn holds(&self, condition: &Value, parameters: &BTreeMap<String, String>) -> Result<bool, String> {
+        let Value::Tagged(tagged) = condition else {
+            return Err(format!("condition {condition:?} is not a function"));
+        };
+        let arguments = tagged.value.as_sequence().map_or(&[][..], Vec::as_slice);
+        match (tagged.tag.to_string().trim_start_matches('!'), arguments) {
+            ("Equals", [left, right]) => {
+                Ok(self.operand(left, parameters)? == self.operand(right, parameters)?)
+            }
+            ("Not", [inner]) => Ok(!self.holds(inner, parameters)?),
+            _ => Err(format!(
+                "condition {condition:?} is not one the local stack evaluates"
+            )),
+        }
+    }
+
+    fn operand(&self, value: &Value, parameters: &BTreeMap<String, String>) -> Result<String, String> {
+        match value {
+            Value::Tagged(tagged) if tagged.tag == "Ref" => {
+                let name = scalar(&tagged.value).unwrap_or_default();
+                parameters
+                    .get(&name)
+                    .cloned()
+                    .or_else(|| self.parameter_default(&name))
+                    .ok_or_else(|| format!("condition operand {name} is not a parameter with a value"))
+            }
+            other => scalar(other).ok_or_else(|| format!("condition operand {other:?} is not a literal")),
+        }
+    }
+}
+
+/// `Environment.Variables` under `holder` (a function's properties, or the globals').
+fn variables(holder: Option<&Value>) -> Result<BTreeMap<String, EnvValue>, String> {
+    let Some(variables) = holder
+        .and_then(|h| h.get("Environment"))
+        .and_then(|e| e.get("Variables"))
+        .and_then(Value::as_mapping)
+    else {
+        return Ok(BTreeMap::new());
+    };
+    variables
+        .iter()
+        .map(|(name, value)| {
+            let name = name.as_str().unwrap_or_default().to_owned();
+            let value = env_value(value).ok_or_else(|| {
+                format!("variable {name}: {value:?} is not a value the local stack resolves")
+            })?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+fn env_value(value: &Value) -> Option<EnvValue> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => Some(EnvValue::Ref(scalar(&tagged.value)?)),
+        Value::Tagged(tagged) if tagged.tag == "If" => {
+            let [condition, then, otherwise] = tagged.value.as_sequence()?.as_slice() else {
+                return None;
+            };
+            Some(EnvValue::If(
+                scalar(condition)?,
+                Box::new(env_value(then)?),
+                Box::new(env_value(otherwise)?),
+            ))
+        }
+        other => Some(EnvValue::Literal(scalar(other)?)),
     }
 }
 

@@ -57,16 +57,38 @@ fn every_work_queue_has_a_dead_letter_queue_and_six_times_the_timeout() {
 }
 
 #[test]
-fn global_environment_refers_only_to_template_resources_and_parameters() {
+fn function_environments_refer_only_to_template_resources_parameters_and_conditions() {
     let template = Template::load().expect("template");
-    for (name, value) in template.global_environment() {
-        if let EnvValue::Ref(target) = value {
-            let known = template.resource_type(&target).is_some()
-                || template.root()["Parameters"].get(&target).is_some();
-            assert!(
-                known,
-                "{name} refers to {target}, which the template does not define"
-            );
+    let environments = template
+        .function_environments()
+        .expect("every function's environment");
+    assert_eq!(
+        environments.len(),
+        7,
+        "seven functions: {:?}",
+        environments.keys()
+    );
+    fn check(template: &Template, function: &str, name: &str, value: &EnvValue) {
+        match value {
+            EnvValue::Literal(_) => {}
+            EnvValue::Ref(target) => assert!(
+                template.resource_type(target).is_some()
+                    || template.root()["Parameters"].get(target).is_some(),
+                "{function}: {name} refers to {target}, which the template does not define"
+            ),
+            EnvValue::If(condition, then, otherwise) => {
+                assert!(
+                    template.condition_holds(condition, &Default::default()).is_ok(),
+                    "{function}: {name} depends on {condition}, which the local stack cannot evaluate"
+                );
+                check(template, function, name, then);
+                check(template, function, name, otherwise);
+            }
+        }
+    }
+    for (function, environment) in &environments {
+        for (name, value) in environment {
+            check(&template, function, name, value);
         }
     }
 }

@@ -129,7 +129,9 @@ impl FunctionProcess {
                 "--ignored",
                 "--nocapture",
             ])
-            .envs(lab.function_env())
+            // Only what the template gives this function (and the lab's settings).
+            .env_clear()
+            .envs(lab.env_of_function(function))
             .env("RUST_LOG", "trace")
             .env(CHILD_FUNCTION, function)
             .env(CHILD_EVENT, event.to_string());
