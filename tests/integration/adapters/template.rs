@@ -205,3 +205,106 @@ fn no_iam_statement_grants_a_wildcard_action() {
     // The KMS key policy's kms:* for the account root is AWS's default key policy (a resource
     // policy, not IAM): without it the account could lose control of the key.
 }
+
+/// The argument of `value` if it is the intrinsic function `tag` (`!GetAtt`, `!Ref`, `!If`).
+fn intrinsic<'a>(value: &'a serde_yaml_ng::Value, tag: &str) -> Option<&'a serde_yaml_ng::Value> {
+    match value {
+        serde_yaml_ng::Value::Tagged(tagged) if tagged.tag == tag => Some(&tagged.value),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_schedule_assumes_a_role_only_this_accounts_schedules_may_assume_and_that_invokes_only_its_function()
+{
+    let template = Template::load().expect("template");
+    let mut schedules = 0;
+    for (function, properties) in template.resources_of_type("AWS::Serverless::Function") {
+        let Some(events) = properties
+            .get("Events")
+            .and_then(serde_yaml_ng::Value::as_mapping)
+        else {
+            continue;
+        };
+        for (name, event) in events {
+            if event["Type"].as_str() != Some("ScheduleV2") {
+                continue;
+            }
+            schedules += 1;
+            let role = intrinsic(&event["Properties"]["RoleArn"], "GetAtt")
+                .and_then(|target| target.as_str()?.strip_suffix(".Arn"))
+                .unwrap_or_else(|| panic!("{function}.{name:?}: no RoleArn of the template (SAM's own role has no aws:SourceAccount)"));
+            assert_eq!(template.resource_type(role), Some("AWS::IAM::Role"), "{role}");
+            let role = &template.root()["Resources"][role]["Properties"];
+            let trust = role["AssumeRolePolicyDocument"]["Statement"]
+                .as_sequence()
+                .expect("trust statements");
+            for statement in trust {
+                assert_eq!(
+                    statement["Principal"]["Service"].as_str(),
+                    Some("scheduler.amazonaws.com")
+                );
+                let account = &statement["Condition"]["StringEquals"]["aws:SourceAccount"];
+                assert_eq!(
+                    intrinsic(account, "Ref").and_then(serde_yaml_ng::Value::as_str),
+                    Some("AWS::AccountId"),
+                    "{function}.{name:?}: only this account's schedules may assume the role"
+                );
+            }
+            for policy in role["Policies"].as_sequence().expect("policies") {
+                for statement in policy["PolicyDocument"]["Statement"]
+                    .as_sequence()
+                    .expect("statements")
+                {
+                    assert_eq!(statement["Action"].as_str(), Some("lambda:InvokeFunction"));
+                    let target =
+                        intrinsic(&statement["Resource"], "GetAtt").and_then(serde_yaml_ng::Value::as_str);
+                    assert_eq!(
+                        target,
+                        Some(format!("{function}.Arn").as_str()),
+                        "{function}.{name:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(
+        schedules,
+        1 + model::sites::SITES.len(),
+        "the hourly refresh and one schedule per site"
+    );
+}
+
+#[test]
+fn every_function_enforces_the_deployments_code_signing_profiles() {
+    let template = Template::load().expect("template");
+    let config = &template.root()["Resources"]["CodeSigningConfig"];
+    assert_eq!(config["Condition"].as_str(), Some("SignsCode"));
+    let properties = &config["Properties"];
+    assert_eq!(
+        properties["CodeSigningPolicies"]["UntrustedArtifactOnDeployment"].as_str(),
+        Some("Enforce"),
+        "unsigned code is refused, not merely logged"
+    );
+    assert_eq!(
+        intrinsic(
+            &properties["AllowedPublishers"]["SigningProfileVersionArns"],
+            "Ref"
+        )
+        .and_then(serde_yaml_ng::Value::as_str),
+        Some("CodeSigningProfileVersionArns")
+    );
+    let functions = template.resources_of_type("AWS::Serverless::Function");
+    assert_eq!(functions.len(), 7);
+    for (function, properties) in functions {
+        let arguments = intrinsic(&properties["CodeSigningConfigArn"], "If")
+            .and_then(serde_yaml_ng::Value::as_sequence)
+            .unwrap_or_else(|| panic!("{function} has no CodeSigningConfigArn"));
+        assert_eq!(arguments[0].as_str(), Some("SignsCode"), "{function}");
+        assert_eq!(
+            intrinsic(&arguments[1], "GetAtt").and_then(serde_yaml_ng::Value::as_str),
+            Some("CodeSigningConfig.CodeSigningConfigArn"),
+            "{function}"
+        );
+    }
+}
