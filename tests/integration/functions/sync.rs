@@ -189,12 +189,17 @@ async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_
     assert_eq!(snapshot(&syncer, tenant).await, in_graph);
 }
 
-/// Invocations of the sync worker (20 s to their deadline, 8 s kept back) until no message is
-/// left on the sync queue; each must answer before its deadline with no failed message, and
-/// each that stops a listing must have listed further than the one before. The pages listed
-/// after each invocation that stopped.
-async fn invoke_until_no_message(lab: &Lab, syncer: &Syncer, tenant: TenantId, first: Value) -> Vec<usize> {
-    let timeout = Duration::from_secs(20);
+/// Invocations of the sync worker (`timeout` to their deadline) until no message is left on the
+/// sync queue; each must answer before its deadline with no failed message, and each that stops
+/// a listing or a delta must have read further than the one before. The pages read after each
+/// invocation that stopped.
+async fn invoke_until_no_message(
+    lab: &Lab,
+    syncer: &Syncer,
+    tenant: TenantId,
+    first: Value,
+    timeout: Duration,
+) -> Vec<usize> {
     let mut event = first;
     let mut progress = Vec::new();
     for invocation in 1..=30 {
@@ -249,7 +254,8 @@ async fn a_100k_user_first_sync_at_300_ms_a_graph_page_goes_on_across_invocation
     syncer.reserve = Duration::from_secs(8);
     lab.fault(json!({"tenant": tenant.to_string(), "surface": "graph", "latency_ms": 300}));
     lab.sim.reset_stats();
-    let stops = invoke_until_no_message(&lab, &syncer, tenant, one_message(&message(tenant, "big"))).await;
+    let first = one_message(&message(tenant, "big"));
+    let stops = invoke_until_no_message(&lab, &syncer, tenant, first, Duration::from_secs(20)).await;
     let invocations = stops.len() + 1;
     // ~101 pages at 300 ms plus 100,000 snapshot writes cannot fit in one 12 s stretch.
     assert!(invocations >= 3, "pages listed after each stop: {stops:?}");
@@ -270,6 +276,49 @@ async fn a_100k_user_first_sync_at_300_ms_a_graph_page_goes_on_across_invocation
     assert!(state.users_delta.is_some() && state.groups_delta.is_some());
     assert_eq!(state.claimed_by, None);
     assert_eq!(snapshot_users(&lab, tenant).await, 100_000);
+}
+
+#[tokio::test]
+async fn a_delta_of_many_pages_at_300_ms_a_graph_page_goes_on_across_invocations_within_their_deadline() {
+    let lab = Lab::start().await;
+    let tenant = lab.active_tenant(Site::Us, 3).await;
+    let mut syncer = lab.syncer();
+    syncer
+        .sync_tenant(&message(tenant, "first"))
+        .await
+        .expect("first sync");
+    // 40 delta pages of 200 users.
+    let added = 8_000;
+    lab.sim
+        .patch_directory(
+            &tenant.to_string(),
+            &serde_json::from_value(json!({"add_users": added})).expect("patch"),
+        )
+        .expect("directory patched");
+    syncer.reserve = Duration::from_secs(5);
+    lab.fault(json!({"tenant": tenant.to_string(), "surface": "graph", "latency_ms": 300}));
+    lab.sim.reset_stats();
+    let first = one_message(&message(tenant, "many"));
+    let stops = invoke_until_no_message(&lab, &syncer, tenant, first, Duration::from_secs(10)).await;
+    // 40 pages at 300 ms and 8,000 snapshot writes cannot fit in one 5 s stretch.
+    assert!(stops.len() >= 2, "pages read after each stop: {stops:?}");
+    let graph = lab.counts(tenant).graph.requests;
+    // 40 delta pages; each invocation adds at most its $batch (envelope, users, groups, domains).
+    assert!(
+        graph <= 40 + 4 * (stops.len() as u64 + 1) + 4,
+        "graph requests {graph} in {} invocations",
+        stops.len() + 1
+    );
+    let state: SyncState = lab.aws.sync_state(tenant).await.expect("sync state");
+    assert_eq!(state.listing, None, "the checkpoint is gone once the delta ended");
+    assert_eq!(state.last_run_id.as_deref(), Some("many"));
+    assert_eq!(state.claimed_by, None);
+    let link = state.users_delta.expect("the users delta link");
+    assert!(
+        link.contains("$deltatoken="),
+        "the delta's last link is stored: {link}"
+    );
+    assert_eq!(snapshot_users(&lab, tenant).await, 3 + added);
 }
 
 /// How many users the tenant's snapshot holds, counted by DynamoDB (`Select: COUNT`), not read.
@@ -343,6 +392,7 @@ async fn lists_anew_from(lab: &Lab, link: String) {
             generation: "old".to_owned(),
             pages: 3,
             upserted: 2997,
+            removed: 0,
         }),
         ..SyncState::default()
     };

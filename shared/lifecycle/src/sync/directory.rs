@@ -4,8 +4,10 @@
 //! (`$deltatoken=latest`) *first*, then list with `$top=999` page by page, writing each page to
 //! the snapshot before reading the next (a 100,000-user tenant is ~101 listing requests and
 //! never all in memory). When the invocation's deadline nears, the listing stops at a
-//! [`ListingCheckpoint`] (the next page's link) and the next invocation goes on from it. Later syncs apply the delta from the stored link: changed objects are
-//! upserted, `@removed` ones deleted. Replays are harmless: every write is an idempotent upsert
+//! [`ListingCheckpoint`] (the next page's link) and the next invocation goes on from it. Later
+//! syncs apply the delta from the stored link: changed objects are upserted, `@removed` ones
+//! deleted; a delta of many pages stops at a checkpoint the same way (the next delta page's
+//! link). Replays are harmless: every write is an idempotent upsert
 //! or delete by object id.
 
 use microsoft::graph::{BatchRequest, BatchResponse, GraphClient, GraphError};
@@ -75,7 +77,8 @@ pub struct KindSync {
 pub enum Progress {
     /// Done: what it did.
     Done(KindSync),
-    /// A full listing stopped as the deadline neared; it goes on from the checkpoint.
+    /// A full listing or a delta's paging stopped as the deadline neared; it goes on from the
+    /// checkpoint.
     Paused(ListingCheckpoint),
 }
 
@@ -121,6 +124,11 @@ pub fn is_own_delta_link(graph: &GraphClient, kind: EntryKind, link: &str) -> bo
 /// Whether `link`, relative to the Graph version, is a delta query of `kind`.
 fn is_delta_of(kind: EntryKind, link: &str) -> bool {
     relative(link).starts_with(&format!("/{}/delta?", kind.collection()))
+}
+
+/// Whether `checkpoint` stopped a delta's paging (not a full listing).
+pub fn is_delta_checkpoint(checkpoint: &ListingCheckpoint) -> bool {
+    is_delta_of(checkpoint.kind, &checkpoint.next_link)
 }
 
 /// Whether `link` is a page of `kind`'s listing on `graph`'s own origin: only such a link is
@@ -227,37 +235,78 @@ impl DirectorySync<'_> {
         }
         let mut result = KindSync::default();
         self.apply(kind, &page.value, &mut result).await?;
-        result.delta_link = page.delta;
-        if let Some(next) = page.next {
-            let mut pages = self.graph.pages::<Value>(&next);
-            while let Some(values) = pages.next_page().await? {
-                self.apply(kind, &values, &mut result).await?;
+        let Some(next) = page.next else {
+            result.delta_link = page.delta;
+            if result.delta_link.is_none() {
+                return Err(no_delta_link(kind).into());
             }
-            result.delta_link = pages.delta_link().map(str::to_owned);
+            return Ok(Progress::Done(result));
+        };
+        let mut at = self.listing(kind, None, true);
+        at.next_link = next;
+        at.pages = 1;
+        (at.upserted, at.removed) = (result.upserted, result.removed);
+        self.follow_delta(at, true).await
+    }
+
+    /// Follows a delta's pages from `at` (the next page's link, itself a delta link of Graph's),
+    /// applying each. Near the deadline it stops at a checkpoint on the next page's link, once
+    /// a page was applied (`progressed`: already, by the caller), so a delta of many changes
+    /// goes on in the next invocation as a first listing does.
+    async fn follow_delta(
+        &self,
+        mut at: ListingCheckpoint,
+        mut progressed: bool,
+    ) -> Result<Progress, SyncError> {
+        let kind = at.kind;
+        let mut pages = self.graph.pages::<Value>(&at.next_link).after(at.pages);
+        let mut result = KindSync {
+            upserted: at.upserted,
+            removed: at.removed,
+            ..KindSync::default()
+        };
+        loop {
+            if progressed
+                && self.deadline.is_near()
+                && let Some(next) = pages
+                    .next_link()
+                    .filter(|l| is_own_delta_link(self.graph, kind, l))
+            {
+                at.next_link = next.to_owned();
+                at.pages = pages.pages_read();
+                (at.upserted, at.removed) = (result.upserted, result.removed);
+                tracing::info!(tenant = %self.tenant_id, kind = kind.collection(), pages = at.pages, upserted = at.upserted, removed = at.removed, "deadline near: the delta stops at a checkpoint");
+                return Ok(Progress::Paused(at));
+            }
+            let Some(values) = pages.next_page().await? else {
+                break;
+            };
+            progressed = true;
+            self.apply(kind, &values, &mut result).await?;
         }
+        result.delta_link = pages.delta_link().map(str::to_owned);
         if result.delta_link.is_none() {
-            return Err(GraphError::Transport {
-                method: "GET".to_owned(),
-                path: format!("/{}/delta", kind.collection()),
-                reason: "the last delta page has no @odata.deltaLink".to_owned(),
-                transient: true,
-            }
-            .into());
+            return Err(no_delta_link(kind).into());
         }
         Ok(Progress::Done(result))
     }
 
-    /// Goes on with a listing an earlier invocation stopped; a checkpoint whose link is not a
-    /// page of Graph's own listing of the kind starts the listing over.
+    /// Goes on with a listing or a delta an earlier invocation stopped; a checkpoint whose link
+    /// is not a page of Graph's own listing or delta of the kind starts the listing over.
     pub async fn resume(&self, checkpoint: ListingCheckpoint) -> Result<Progress, SyncError> {
         let kind = checkpoint.kind;
-        if !is_own_listing_link(self.graph, kind, &checkpoint.next_link) {
-            tracing::warn!(tenant = %self.tenant_id, kind = kind.collection(), "the listing checkpoint holds no listing link of Graph's; listing anew");
-            return self.list_anew(kind, checkpoint.sweep).await;
-        }
-        tracing::info!(tenant = %self.tenant_id, kind = kind.collection(), pages = checkpoint.pages, "listing goes on from its checkpoint");
         let sweep = checkpoint.sweep;
-        match self.list(checkpoint).await {
+        let going_on = if is_own_listing_link(self.graph, kind, &checkpoint.next_link) {
+            tracing::info!(tenant = %self.tenant_id, kind = kind.collection(), pages = checkpoint.pages, "listing goes on from its checkpoint");
+            self.list(checkpoint).await
+        } else if is_own_delta_link(self.graph, kind, &checkpoint.next_link) {
+            tracing::info!(tenant = %self.tenant_id, kind = kind.collection(), pages = checkpoint.pages, "delta goes on from its checkpoint");
+            self.follow_delta(checkpoint, false).await
+        } else {
+            tracing::warn!(tenant = %self.tenant_id, kind = kind.collection(), "the checkpoint holds no listing or delta link of Graph's; listing anew");
+            return self.list_anew(kind, sweep).await;
+        };
+        match going_on {
             // Graph no longer takes the link (a skip token from long ago) or the page limit was
             // reached: going on again would fail the same way every run, so list anew.
             Err(SyncError::Call(err @ CallError::Graph(_)))
@@ -289,6 +338,7 @@ impl DirectorySync<'_> {
             generation: self.generation.to_owned(),
             pages: 0,
             upserted: 0,
+            removed: 0,
         }
     }
 
@@ -384,6 +434,17 @@ impl DirectorySync<'_> {
             removed,
             full_listing: true,
         }))
+    }
+}
+
+/// A delta's last page carried no link for the next sync (a transient fault: Graph always ends
+/// a delta with one).
+fn no_delta_link(kind: EntryKind) -> GraphError {
+    GraphError::Transport {
+        method: "GET".to_owned(),
+        path: format!("/{}/delta", kind.collection()),
+        reason: "the last delta page has no @odata.deltaLink".to_owned(),
+        transient: true,
     }
 }
 

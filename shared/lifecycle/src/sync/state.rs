@@ -137,11 +137,13 @@ impl Record for SyncState {
 pub struct ListingCheckpoint {
     /// What is being listed.
     pub kind: EntryKind,
-    /// The next page (Graph's own link, holding no token).
+    /// The next page (Graph's own link, holding no token): of the kind's listing, or of its
+    /// delta (a delta of many changes stopped the same way).
     pub next_link: String,
     /// The from-now delta link taken before the listing began, stored once it ends.
     pub delta_link: Option<String>,
-    /// Whether entries the listing did not write are removed at its end (an expired delta link).
+    /// Whether entries the listing did not write are removed at its end (an expired delta link;
+    /// for a delta's checkpoint: when its link must be given up and the kind listed anew).
     pub sweep: bool,
     /// The generation the listing stamps on entries (the run that began it).
     pub generation: String,
@@ -149,6 +151,9 @@ pub struct ListingCheckpoint {
     pub pages: usize,
     /// Objects written so far.
     pub upserted: usize,
+    /// Objects removed so far (a delta's `@removed`).
+    #[serde(default)]
+    pub removed: usize,
 }
 
 /// Drift of our objects that a sync found and repaired.

@@ -32,7 +32,7 @@ use state::{
 
 use super::{
     daily::SyncMessage,
-    directory::{DirectorySync, Progress, delta_request, own_delta},
+    directory::{DirectorySync, Progress, delta_request, is_delta_checkpoint, own_delta},
     dns::MxResolver,
     domains,
     drift::{self, Observed},
@@ -264,7 +264,7 @@ impl Syncer {
                     return self.pause(state, Some(checkpoint), message, report).await;
                 }
                 Progress::Done(listed) => {
-                    report.full_listing = true;
+                    report.full_listing |= listed.full_listing;
                     *state.delta_mut(kind) = own_delta(&graph, kind, listed.delta_link);
                 }
             }
@@ -287,7 +287,7 @@ impl Syncer {
                     report.full_listing |= synced.full_listing;
                 }
                 Progress::Paused(checkpoint) => {
-                    *report.counts(kind) = (checkpoint.upserted, 0);
+                    *report.counts(kind) = (checkpoint.upserted, checkpoint.removed);
                     return self.pause(state, Some(checkpoint), message, report).await;
                 }
             }
@@ -295,9 +295,9 @@ impl Syncer {
         if let Some(err) = answers[2].error("GET", "/domains") {
             return Err(err.into());
         }
-        if report.full_listing && deadline.is_near() {
-            // The listing took the time the rest needs: it runs in the next invocation, from the
-            // delta links just stored.
+        if deadline.is_near() {
+            // The directory took the time the rest needs (a listing, or a delta of many pages):
+            // the rest runs in the next invocation, from the delta links just stored.
             return self.pause(state, None, message, report).await;
         }
         let verified = domains::verified_domains(&answers[2]);
@@ -423,7 +423,7 @@ impl Syncer {
         self.queue.send(message, StdDuration::ZERO).await?;
         tracing::info!(tenant = %message.tenant_id, run = %message.run_id, listing = ?state.listing.as_ref().map(|l| (l.kind, l.pages)), "the sync goes on in a new invocation");
         report.outcome = Outcome::Continued;
-        report.full_listing = true;
+        report.full_listing |= state.listing.as_ref().is_some_and(|l| !is_delta_checkpoint(l));
         Ok(report)
     }
 
