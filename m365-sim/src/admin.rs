@@ -54,6 +54,14 @@ pub struct RefreshTokenBody {
     pub user_principal_name: Option<String>,
 }
 
+/// Body of `POST /_sim/app/redirect_uris`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectUriBody {
+    /// The redirect URI to register on the app registration.
+    pub redirect_uri: String,
+}
+
 /// Body of `POST /_sim/clock`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,6 +240,19 @@ pub async fn patch_tenant(State(s): St, Path(id): Path<String>, body: Bytes) -> 
 pub async fn patch_directory_handler(State(s): St, Path(id): Path<String>, body: Bytes) -> Response {
     match parse::<DirectoryPatch>(&body).and_then(|p| patch_directory(&s, &id, &p)) {
         Ok(v) => ok(v),
+        Err(e) => err(e),
+    }
+}
+
+/// `POST /_sim/app/redirect_uris`: registers a redirect URI (the admin-consent endpoint
+/// answers only to registered ones).
+pub async fn post_redirect_uri(State(s): St, body: Bytes) -> Response {
+    match parse::<RedirectUriBody>(&body) {
+        Ok(b) if !b.redirect_uri.is_empty() => {
+            s.register_redirect_uri(&b.redirect_uri);
+            ok(json!({"redirect_uri": b.redirect_uri}))
+        }
+        Ok(_) => err(SimError::BadRequest("redirect_uri is required".into())),
         Err(e) => err(e),
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod consent;
 pub mod dns;
 pub mod entra;
 pub mod exchange;

@@ -41,3 +41,41 @@ pub fn raw(status: u16, body: Option<Vec<u8>>, headers: &[(String, String)]) -> 
 pub fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// An HTML page.
+pub fn html(status: u16, page: String) -> Response {
+    let mut r = raw(status, None, &[]);
+    *r.body_mut() = Body::from(page);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// A `302 Found` to `uri` with `query` appended (after `?`, or `&` if `uri` has a query).
+pub fn redirect(uri: &str, query: &[(&str, &str)]) -> Response {
+    let mut encoded = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in query {
+        encoded.append_pair(name, value);
+    }
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    let location = format!("{uri}{separator}{}", encoded.finish());
+    raw(302, None, &[("Location".to_owned(), location)])
+}
+
+/// `text` with HTML's special characters escaped, for element content and quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}

@@ -22,6 +22,14 @@ use crate::{admin, reply};
 pub fn router(state: Arc<SimState>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(crate::entra::token))
+        .route(
+            "/{tenant}/v2.0/adminconsent",
+            get(crate::consent::page).post(crate::consent::answer),
+        )
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(crate::consent::discovery),
+        )
         .route("/v1.0/{*rest}", any(crate::graph::handle))
         .route("/adminapi/beta/{tenant}/InvokeCommand", post(crate::exchange::invoke))
         .route("/adminapi/beta/{tenant}/$batch", post(crate::exchange::batch))
@@ -29,6 +37,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/_sim/tenants/{id}", get(admin::get_tenant).delete(admin::delete_tenant).patch(admin::patch_tenant))
         .route("/_sim/tenants/{id}/directory", axum::routing::patch(admin::patch_directory_handler))
         .route("/_sim/tenants/{id}/consent", delete(admin::delete_consent).post(admin::post_consent))
+        .route("/_sim/app/redirect_uris", post(admin::post_redirect_uri))
         .route("/_sim/tenants/{id}/grants", delete(admin::delete_grants))
         .route("/_sim/tenants/{id}/refresh_tokens", post(admin::post_refresh_token))
         .route("/_sim/faults", post(admin::post_fault).get(admin::list_faults).delete(admin::clear_faults))
@@ -140,6 +149,12 @@ impl Simulator {
     /// Same as `PATCH /_sim/tenants/{id}`.
     pub fn tenant_settings(&self, id: &str, settings: &admin::TenantSettings) -> Result<(), SimError> {
         admin::apply_settings(&self.state, id, settings)
+    }
+
+    /// Registers a redirect URI on the app registration (the admin-consent endpoint answers only
+    /// to registered ones).
+    pub fn register_redirect_uri(&self, uri: &str) {
+        self.state.register_redirect_uri(uri);
     }
 
     /// Same as `DELETE /_sim/tenants/{id}/grants`.

@@ -39,6 +39,12 @@ pub struct SimConfig {
     pub group_propagation_secs: u64,
     /// Lifetime of Graph delta and skip tokens in simulated seconds (Entra: 7 days).
     pub delta_token_lifetime_secs: u64,
+    /// The app registration's redirect URIs: the admin-consent endpoint answers only to one of
+    /// them, exactly (more can be registered at run time, `POST /_sim/app/redirect_uris`).
+    pub redirect_uris: Vec<String>,
+    /// The app roles the registration requires (its `requiredResourceAccess`): what an admin's
+    /// consent to `/.default` grants.
+    pub requested_app_roles: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -57,6 +63,8 @@ impl Default for SimConfig {
             refresh_token_keep_valid: false,
             group_propagation_secs: 0,
             delta_token_lifetime_secs: 7 * 24 * 3600,
+            redirect_uris: Vec::new(),
+            requested_app_roles: crate::catalog::default_app_roles(),
         }
     }
 }

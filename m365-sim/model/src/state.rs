@@ -47,6 +47,7 @@ pub struct SimState {
     pub certificate: Option<AppCertificate>,
     base_url: OnceLock<String>,
     registry: RwLock<Registry>,
+    redirect_uris: RwLock<Vec<String>>,
 }
 
 impl SimState {
@@ -69,7 +70,9 @@ impl SimState {
             ));
         }
         let ids = IdGen::new(config.seed, "tenants");
+        let redirect_uris = RwLock::new(config.redirect_uris.clone());
         Ok(Self {
+            redirect_uris,
             faults: Faults::seeded(config.seed),
             config,
             clock: SimClock::default(),
@@ -85,6 +88,23 @@ impl SimState {
                 ids,
             }),
         })
+    }
+
+    /// Registers a redirect URI on the app registration (once; again changes nothing).
+    pub fn register_redirect_uri(&self, uri: &str) {
+        let mut uris = self.redirect_uris.write().unwrap_or_else(|e| e.into_inner());
+        if !uris.iter().any(|u| u == uri) {
+            uris.push(uri.to_owned());
+        }
+    }
+
+    /// Whether `uri` is exactly one of the app registration's redirect URIs.
+    pub fn is_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|u| u == uri)
     }
 
     /// Records the URL the server listens on (set once at start).

@@ -4,6 +4,7 @@ mod common;
 
 mod admin;
 mod batch;
+mod consent;
 mod delta;
 mod exchange;
 mod faults;

@@ -53,7 +53,38 @@ pub struct RoleAssignment {
     pub created_at: DateTime<Utc>,
 }
 
+/// Who signs in to the admin-consent page, as far as consent goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consenter {
+    /// A Global Administrator of the tenant: may grant consent for the organization.
+    Admin,
+    /// A user of the tenant without the role.
+    NotAdmin,
+    /// Not an account of this tenant.
+    Stranger,
+}
+
 impl Tenant {
+    /// What `upn` may do on the admin-consent page: `admin@<initial domain>` (the tenant's own
+    /// administrator, as in a new tenant) and users holding Global Administrator may consent.
+    pub fn consenter(&self, upn: &str) -> Consenter {
+        if upn.eq_ignore_ascii_case(&format!("admin@{}", self.initial_domain())) {
+            return Consenter::Admin;
+        }
+        let Some(user) = self.find_user(upn) else {
+            return Consenter::Stranger;
+        };
+        let global_admin = self
+            .role_assignments
+            .iter()
+            .any(|r| r.principal_id == user.id && r.role_definition_id == catalog::GLOBAL_ADMIN_ROLE);
+        if global_admin {
+            Consenter::Admin
+        } else {
+            Consenter::NotAdmin
+        }
+    }
+
     /// Grants consent: creates our service principal (if missing) and its app role assignments.
     pub fn consent(
         &mut self,

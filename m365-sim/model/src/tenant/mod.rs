@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 pub use self::{
-    consent::{AppRoleAssignment, RoleAssignment, ServicePrincipal},
+    consent::{AppRoleAssignment, Consenter, RoleAssignment, ServicePrincipal},
     directory::{Domain, Group, RENAMED_DISPLAY_NAME, RENAMED_UPN, User, exchange_online_mx, valid_domain},
     exchange::{ExchangeStore, ExoObject},
     spec::{
