@@ -34,6 +34,8 @@ fn build(https_only: bool) -> reqwest::Client {
 
 /// The most bytes of one Microsoft answer that are read (the largest real pages are a few MB).
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The most a discovery document may be (Entra's is about 2 KB).
+pub const MAX_DISCOVERY_BYTES: usize = 64 * 1024;
 
 /// Reads an answer's body, refusing one larger than `limit` bytes (by its `Content-Length`
 /// before reading, or as it streams): a hostile or broken endpoint cannot exhaust the function's

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod connectors;
 pub mod consistency;
 pub mod delta;
+pub mod discovery;
 pub mod grants;
 pub mod mx;
 pub mod sites;

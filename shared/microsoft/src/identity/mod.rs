@@ -1,9 +1,11 @@
 //! The Entra ID token endpoint: client credentials (secret or certificate) and the refresh-token
-//! grant, one resource per token (`scope=<resource>/.default`).
+//! grant, one resource per token (`scope=<resource>/.default`); and which tenant a domain names
+//! (the OpenID discovery document).
 
 mod assertion;
 pub mod certificate;
 mod credentials;
+mod discovery;
 mod error;
 mod pem;
 mod signer;
@@ -18,6 +20,7 @@ use serde::Deserialize;
 
 pub use self::{
     credentials::{AppCredential, AppCredentials},
+    discovery::DiscoveryError,
     error::{IdentityError, Verdict, verdict_for_code},
     signer::{AssertionSigner, PemKey, SignerError, Signing},
     token::{AccessToken, Resource},
