@@ -6,12 +6,14 @@
 //!   credentials, held in `secrecy` types;
 //! - [`queue::Queue`]: task continuations and per-tenant sync messages on SQS;
 //! - [`signing::KmsKey`]: the app's certificate key in KMS, which signs its client assertions;
+//! - [`seal::MacKey`]: an HMAC key in KMS that seals values handed to a browser and read back;
 //! - [`config`]: the environment that names the table, secrets and queues; [`aws`]: the SDK's
 //!   configuration and error descriptions for operators.
 
 pub mod aws;
 pub mod config;
 pub mod queue;
+pub mod seal;
 pub mod signing;
 pub mod store;
 pub mod vault;
