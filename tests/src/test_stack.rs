@@ -84,6 +84,19 @@ impl TestStack {
         Some(KmsKey::new(aws_sdk_kms::Client::new(&self.sdk), key_id))
     }
 
+    /// A new HMAC key (`HMAC_256`, `GENERATE_VERIFY_MAC`) on the stack's KMS.
+    pub async fn new_mac_key(&self) -> state::seal::MacKey {
+        let kms = aws_sdk_kms::Client::new(&self.sdk);
+        let created = kms
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
+            .send()
+            .await
+            .expect("CreateKey HMAC_256");
+        state::seal::MacKey::new(kms, created.key_metadata.expect("metadata").key_id)
+    }
+
     /// Every message waiting on `queue` (a URL variable of the stack, e.g. `SYNC_QUEUE_URL`),
     /// taken off it, as the SQS event Lambda would deliver them in.
     pub async fn take_messages(&self, queue: &str) -> Value {

@@ -26,6 +26,7 @@ pub mod deadline;
 pub mod deprovisioning;
 pub mod entry;
 pub mod function;
+pub mod onboarding;
 pub mod policy_targets;
 pub mod provisioning;
 pub mod reconsent;

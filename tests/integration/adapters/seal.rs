@@ -1,27 +1,13 @@
 //! The HMAC seal in KMS (moto): what one key seals it opens, and nothing changed or forged.
 
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use integration_tests::lab::TestStack;
-use state::seal::{MAX_PAYLOAD, MacKey, SealError};
-
-/// A new HMAC key (`HMAC_256`, `GENERATE_VERIFY_MAC`) on the stack's KMS.
-async fn mac_key(stack: &TestStack) -> MacKey {
-    let kms = aws_sdk_kms::Client::new(&stack.sdk);
-    let created = kms
-        .create_key()
-        .key_spec(KeySpec::Hmac256)
-        .key_usage(KeyUsageType::GenerateVerifyMac)
-        .send()
-        .await
-        .expect("CreateKey HMAC_256");
-    MacKey::new(kms, created.key_metadata.expect("metadata").key_id)
-}
+use state::seal::{MAX_PAYLOAD, SealError};
 
 #[tokio::test]
 async fn a_sealed_value_opens_with_its_key_and_a_changed_or_forged_one_does_not() {
     let stack = TestStack::new().await;
-    let key = mac_key(&stack).await;
+    let key = stack.new_mac_key().await;
     let payload = br#"{"nonce":"n-1","tenant_id":"8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11"}"#;
     let sealed = key.seal(payload).await.expect("sealed");
     assert!(
@@ -45,7 +31,8 @@ async fn a_sealed_value_opens_with_its_key_and_a_changed_or_forged_one_does_not(
     other_mac[0] ^= 1;
     let forged = format!("{body}.{}", URL_SAFE_NO_PAD.encode(&other_mac));
     assert_eq!(key.open(&forged).await, Err(SealError::Tampered), "a changed MAC");
-    let elsewhere = mac_key(&stack)
+    let elsewhere = stack
+        .new_mac_key()
         .await
         .seal(payload)
         .await

@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod connectors;
+pub mod consent;
 pub mod consistency;
 pub mod delta;
 pub mod discovery;

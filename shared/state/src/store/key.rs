@@ -7,6 +7,7 @@
 //! | task              | `TASK#{task_id}`   | `TASK`                              |
 //! | step of a task    | `TASK#{task_id}`   | `STEP#{service}#{order:03}#{name}`  |
 //! | audit entry       | `AUDIT#{id}`       | `{action}#{task_id}#{subject}`      |
+//! | consent request   | `CONSENT#{nonce}`  | `CONSENT`                           |
 
 use std::fmt;
 
@@ -46,6 +47,14 @@ impl Key {
         Self {
             pk: tenant_partition(tenant_id),
             sk: format!("{RESOURCE_PREFIX}{kind}#{key}"),
+        }
+    }
+
+    /// A consent link's request (the operator's choices), by the link's nonce.
+    pub fn consent(nonce: &uuid::Uuid) -> Self {
+        Self {
+            pk: format!("CONSENT#{nonce}"),
+            sk: "CONSENT".to_owned(),
         }
     }
 

@@ -1,0 +1,217 @@
+//! Onboarding through Entra's admin-consent flow as Microsoft documents it ("Admin consent on
+//! the Microsoft identity platform"; m365-sim serves the page and its answers the same way):
+//! the link for a tenant named by its domain, the admin's answer at the redirect URI, recorded
+//! once, and believed only as far as the sealed state says.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, Utc};
+use integration_tests::lab::TestStack;
+use lifecycle::onboarding::{
+    ConsentAnswer, ConsentOutcome, ConsentRequest, ConsentState, LINK_LIFETIME, OnboardingError,
+    admin_consent_url,
+};
+use m365_sim::{SimConfig, Simulator, TenantSpec};
+use microsoft::identity::IdentityClient;
+use model::{cloud::Cloud, policy::DomainName, retry::RetryPolicy, tenant::TenantId};
+use serde_json::json;
+use state::{seal::MacKey, store::Key};
+
+const REDIRECT: &str = "https://vendor.example/consent/callback";
+
+struct World {
+    aws: TestStack,
+    sim: Simulator,
+    key: MacKey,
+    tenant: TenantId,
+}
+
+async fn world() -> World {
+    let aws = TestStack::new().await;
+    let key = aws.new_mac_key().await;
+    let sim = Simulator::start(SimConfig {
+        redirect_uris: vec![REDIRECT.to_owned()],
+        ..SimConfig::default()
+    })
+    .await
+    .expect("the simulator starts");
+    sim.create_tenant(&TenantSpec {
+        domains: vec!["contoso.com".into()],
+        consented: Some(false),
+        ..Default::default()
+    })
+    .expect("tenant");
+    // The operator names the tenant by its domain; Entra's discovery document gives its id.
+    let identity = IdentityClient::new(microsoft::http::loopback_client(), RetryPolicy::default());
+    let domain: DomainName = "contoso.com".parse().expect("domain");
+    let tenant = identity
+        .tenant_of(&sim.base_url(), &domain)
+        .await
+        .expect("the tenant");
+    World {
+        aws,
+        sim,
+        key,
+        tenant,
+    }
+}
+
+impl World {
+    /// A consent link with its request recorded: the state and the URL.
+    async fn link(&self) -> (ConsentState, String) {
+        let state = ConsentState::new(self.tenant, Cloud::Commercial, Utc::now());
+        let sealed = state.seal(&self.key).await.expect("sealed");
+        let request = json!({"tenant_id": self.tenant.to_string(), "site": "eu"});
+        let mut record = ConsentRequest::new(&state, request, true, Utc::now());
+        self.aws.store.create(&mut record).await.expect("the request");
+        let url = admin_consent_url(
+            &self.sim.base_url(),
+            Cloud::Commercial,
+            self.tenant,
+            self.sim.client_id(),
+            REDIRECT,
+            &sealed,
+        );
+        (state, url)
+    }
+
+    /// The admin opens `url` and presses `button` on the consent page: the redirect's query.
+    async fn consent(&self, url: &str, button: &str) -> HashMap<String, String> {
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let page = browser
+            .get(url)
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        let at = page
+            .find("name=\"login_hint\" value=\"")
+            .expect("an account field")
+            + 25;
+        let admin = page[at..].split('"').next().expect("value").to_owned();
+        let (_, query) = url.split_once('?').expect("query");
+        let mut form: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        form.push(("login_hint".into(), admin));
+        form.push((button.into(), button.into()));
+        let answer = browser
+            .post(url.split('?').next().expect("path"))
+            .form(&form)
+            .send()
+            .await
+            .expect("form");
+        let location = answer.headers()["location"].to_str().expect("ascii").to_owned();
+        let (target, query) = location.split_once('?').expect("a query");
+        assert_eq!(target, REDIRECT);
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+    }
+
+    async fn recorded(&self, state: &ConsentState) -> ConsentRequest {
+        self.aws
+            .store
+            .get(&Key::consent(&state.nonce))
+            .await
+            .expect("read")
+            .expect("recorded")
+    }
+}
+
+#[tokio::test]
+async fn an_admins_grant_is_recorded_once_and_a_replay_or_another_tenant_changes_nothing() {
+    let w = world().await;
+    let (state, url) = w.link().await;
+    let query = w.consent(&url, "accept").await;
+    let opened = ConsentState::open(&w.key, &query["state"], Utc::now())
+        .await
+        .expect("our state");
+    assert_eq!(opened, state);
+    let answer = ConsentAnswer::parse(&query).expect("a documented answer");
+    let recorded = ConsentRequest::answer(&w.aws.store, &opened, &answer, Utc::now())
+        .await
+        .expect("recorded");
+    assert!(
+        matches!(recorded.outcome, Some(ConsentOutcome::Granted { .. })),
+        "{recorded:?}"
+    );
+    assert!(recorded.provision);
+
+    let again = ConsentRequest::answer(&w.aws.store, &opened, &answer, Utc::now()).await;
+    assert!(
+        matches!(again, Err(OnboardingError::StateReplayed { .. })),
+        "{again:?}"
+    );
+    assert_eq!(w.recorded(&state).await, recorded, "a replay changes nothing");
+
+    // A grant naming another tenant than the link's is not believed.
+    let (other_state, _) = w.link().await;
+    let elsewhere = ConsentAnswer::Granted {
+        tenant: "00000000-0000-4000-8000-000000000001".to_owned(),
+        scope: "https://graph.microsoft.com/.default".to_owned(),
+    };
+    let refused = ConsentRequest::answer(&w.aws.store, &other_state, &elsewhere, Utc::now()).await;
+    assert!(
+        matches!(refused, Err(OnboardingError::OtherTenant { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(w.recorded(&other_state).await.outcome, None);
+}
+
+#[tokio::test]
+async fn a_cancel_is_recorded_with_microsofts_reason() {
+    let w = world().await;
+    let (state, url) = w.link().await;
+    let query = w.consent(&url, "cancel").await;
+    let opened = ConsentState::open(&w.key, &query["state"], Utc::now())
+        .await
+        .expect("our state");
+    let answer = ConsentAnswer::parse(&query).expect("a documented answer");
+    ConsentRequest::answer(&w.aws.store, &opened, &answer, Utc::now())
+        .await
+        .expect("recorded");
+    let Some(ConsentOutcome::Refused {
+        error, description, ..
+    }) = w.recorded(&state).await.outcome
+    else {
+        panic!("a refusal");
+    };
+    assert_eq!(error, "access_denied");
+    assert!(description.starts_with("AADSTS65004: "), "{description}");
+}
+
+#[tokio::test]
+async fn a_tampered_or_expired_state_is_refused_before_anything_is_read() {
+    let w = world().await;
+    let (state, url) = w.link().await;
+    let query = w.consent(&url, "accept").await;
+    let sealed = &query["state"];
+    let mut tampered = sealed.clone().into_bytes();
+    tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    let refused = ConsentState::open(&w.key, &tampered, Utc::now()).await;
+    assert!(
+        matches!(refused, Err(OnboardingError::StateTampered)),
+        "{refused:?}"
+    );
+    let later = Utc::now() + LINK_LIFETIME + Duration::minutes(1);
+    let expired = ConsentState::open(&w.key, sealed, later).await;
+    assert!(
+        matches!(expired, Err(OnboardingError::StateExpired { .. })),
+        "{expired:?}"
+    );
+    let forged = w
+        .aws
+        .new_mac_key()
+        .await
+        .seal(b"{}")
+        .await
+        .expect("another key's seal");
+    assert!(matches!(
+        ConsentState::open(&w.key, &forged, Utc::now()).await,
+        Err(OnboardingError::StateTampered)
+    ));
+    assert_eq!(w.recorded(&state).await.outcome, None, "nothing was recorded");
+}
