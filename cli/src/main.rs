@@ -1,5 +1,6 @@
-//! `m365-inline`: the operator's command line. Today it makes the app registration's
-//! certificate for the stack's KMS signing key (`AppCredentialKind` kms-certificate).
+//! `m365-inline`: the operator's command line. Today it makes the app registration's definition
+//! (Graph's `application` object, from the permission manifest) and its certificate for the
+//! stack's KMS signing key (`AppCredentialKind` kms-certificate).
 
 use std::process::ExitCode;
 
@@ -30,6 +31,22 @@ enum Command {
         #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
         days: u32,
     },
+    /// Writes (to standard output) the multi-tenant app registration as Graph's `application`
+    /// object: every permission of the default set (and of the opt-ins named) as an app role,
+    /// and the consent callback as its redirect URI. Create it in the vendor's own tenant of
+    /// each cloud with `POST {graph}/v1.0/applications` (README: The app registration).
+    AppRegistration {
+        /// The consent callback (the onboard function's URL + `/consent/callback`); repeat for more.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A template parameter whose escalating permission the deployment opts in to
+        /// (`AppAssignsExchangeRole`, `AppRemovesItself`); repeat for both.
+        #[arg(long = "opt-in")]
+        opt_ins: Vec<String>,
+        /// The app's display name (what tenant admins see on the consent page).
+        #[arg(long, default_value = "m365-inline")]
+        display_name: String,
+    },
 }
 
 /// Why a command failed, with what to do.
@@ -40,6 +57,20 @@ enum CliError {
         "{0}\nThe key must be an RSA key with KeyUsage SIGN_VERIFY, and your AWS credentials need kms:GetPublicKey and kms:Sign on it (the stack's key policy lets administrators read the public key but not sign: deploy with AppCertificateSignerArn set to your role for the signing, then clear it)."
     )]
     Kms(String),
+    /// The registration cannot be made from these arguments.
+    #[error("{0}")]
+    Registration(String),
+}
+
+/// Entra takes https redirect URIs, and http only for a loopback host.
+fn redirect_uri_is_allowed(uri: &str) -> bool {
+    uri.starts_with("https://")
+        || ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+            .iter()
+            .any(|loopback| {
+                uri.strip_prefix(loopback)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+            })
 }
 
 async fn run(cli: Cli) -> Result<String, CliError> {
@@ -54,6 +85,23 @@ async fn run(cli: Cli) -> Result<String, CliError> {
             key.certificate(&common_name, chrono::Duration::days(i64::from(days)))
                 .await
                 .map_err(|err| CliError::Kms(err.reason))
+        }
+        Command::AppRegistration {
+            redirect_uris,
+            opt_ins,
+            display_name,
+        } => {
+            if let Some(bad) = redirect_uris.iter().find(|u| !redirect_uri_is_allowed(u)) {
+                return Err(CliError::Registration(format!(
+                    "--redirect-uri {bad:?}: Entra ID takes https redirect URIs (http only for localhost): give the onboard function's https URL followed by /consent/callback"
+                )));
+            }
+            let app = model::permissions::app_registration(&display_name, &redirect_uris, &opt_ins)
+                .map_err(|err| CliError::Registration(format!("--opt-in {err}")))?;
+            Ok(format!(
+                "{}\n",
+                serde_json::to_string_pretty(&app).unwrap_or_default()
+            ))
         }
     }
 }
@@ -98,5 +146,59 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(&bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn app_registration_writes_graphs_application_object_and_refuses_what_entra_would() {
+        let cli = Cli::try_parse_from([
+            "m365-inline",
+            "app-registration",
+            "--redirect-uri",
+            "https://abc.lambda-url.eu-west-1.on.aws/consent/callback",
+            "--opt-in",
+            "AppRemovesItself",
+        ])
+        .expect("parse");
+        let written = run(cli).await.expect("the registration");
+        let app: serde_json::Value = serde_json::from_str(&written).expect("JSON");
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../m365-sim/tests/fixtures/graph-application-registration.json"
+        ))
+        .expect("fixture");
+        for key in ["displayName", "signInAudience", "requiredResourceAccess", "web"] {
+            assert!(fixture.get(key).is_some() && app.get(key).is_some(), "{key}");
+        }
+        assert_eq!(app["signInAudience"], fixture["signInAudience"]);
+        assert_eq!(
+            app["requiredResourceAccess"][0]["resourceAppId"],
+            fixture["requiredResourceAccess"][0]["resourceAppId"]
+        );
+        for bad in [
+            vec!["m365-inline", "app-registration"],
+            vec![
+                "m365-inline",
+                "app-registration",
+                "--redirect-uri",
+                "http://vendor.example/cb",
+            ],
+            vec![
+                "m365-inline",
+                "app-registration",
+                "--redirect-uri",
+                "https://v.example/cb",
+                "--opt-in",
+                "All",
+            ],
+        ] {
+            let refused = match Cli::try_parse_from(&bad) {
+                Err(_) => true,
+                Ok(cli) => run(cli).await.is_err(),
+            };
+            assert!(refused, "{bad:?}");
+        }
+        assert!(redirect_uri_is_allowed(
+            "http://localhost:9000/lambda-url/onboard/consent/callback"
+        ));
+        assert!(!redirect_uri_is_allowed("http://localhost.attacker.example/cb"));
     }
 }

@@ -65,6 +65,48 @@ pub fn opted_in(opt_in: &str) -> Option<&'static Permission> {
     all().iter().find(|p| p.opt_in.as_deref() == Some(opt_in))
 }
 
+/// Microsoft Graph's application id, the resource of its app roles (the same in every cloud).
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// Office 365 Exchange Online's application id (the same in every cloud).
+pub const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
+
+/// The app registration as Graph's `application` object (`POST /applications`): multi-tenant
+/// (`AzureADMultipleOrgs`), requiring the default set and the permissions the template
+/// parameters in `opt_ins` request as app roles (`requiredResourceAccess`, type `Role`), with
+/// `redirect_uris` as its web redirect URIs (the consent callback). Each national cloud has its
+/// own registration, made from the same object on that cloud's Graph. An unknown opt-in is an
+/// error naming it.
+pub fn app_registration(
+    display_name: &str,
+    redirect_uris: &[String],
+    opt_ins: &[String],
+) -> Result<serde_json::Value, String> {
+    for opt_in in opt_ins {
+        if opted_in(opt_in).is_none() {
+            return Err(format!(
+                "{opt_in:?} is not a template parameter that requests a permission (known: AppAssignsExchangeRole, AppRemovesItself)"
+            ));
+        }
+    }
+    let required = |resource: &str| -> Vec<serde_json::Value> {
+        all()
+            .iter()
+            .filter(|p| p.resource == resource)
+            .filter(|p| p.default || p.opt_in.as_ref().is_some_and(|o| opt_ins.contains(o)))
+            .map(|p| serde_json::json!({"id": p.id, "type": "Role"}))
+            .collect()
+    };
+    Ok(serde_json::json!({
+        "displayName": display_name,
+        "signInAudience": "AzureADMultipleOrgs",
+        "requiredResourceAccess": [
+            {"resourceAppId": GRAPH_APP_ID, "resourceAccess": required("graph")},
+            {"resourceAppId": EXCHANGE_APP_ID, "resourceAccess": required("exchange")},
+        ],
+        "web": {"redirectUris": redirect_uris},
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +151,45 @@ mod tests {
             assert_eq!(hosts["graph"], endpoints.graph, "{cloud}");
             assert_eq!(hosts["exchange"], endpoints.exchange, "{cloud}");
         }
+    }
+
+    #[test]
+    fn the_registration_requires_the_default_set_and_only_the_opt_ins_asked_for() {
+        let redirect = vec!["https://vendor.example/consent/callback".to_owned()];
+        let ids = |app: &serde_json::Value, resource: usize| -> Vec<String> {
+            app["requiredResourceAccess"][resource]["resourceAccess"]
+                .as_array()
+                .expect("access")
+                .iter()
+                .map(|a| {
+                    assert_eq!(a["type"], "Role");
+                    a["id"].as_str().expect("id").to_owned()
+                })
+                .collect()
+        };
+        let default = app_registration("m365-inline", &redirect, &[]).expect("default");
+        assert_eq!(default["signInAudience"], "AzureADMultipleOrgs");
+        assert_eq!(default["web"]["redirectUris"], serde_json::json!(redirect));
+        let graph = ids(&default, 0);
+        assert_eq!(graph.len(), default_names("graph").len());
+        assert_eq!(ids(&default, 1), [opted_in_or_default("Exchange.ManageAsApp")]);
+        for escalating in ["AppAssignsExchangeRole", "AppRemovesItself"] {
+            let id = opted_in(escalating).expect("opt-in").id.clone();
+            assert!(!graph.contains(&id), "{escalating} is not requested by default");
+            let opted = app_registration("m365-inline", &redirect, &[escalating.to_owned()]).expect("opted");
+            assert!(ids(&opted, 0).contains(&id), "{escalating} requested when asked");
+        }
+        let err =
+            app_registration("m365-inline", &redirect, &["Everything".to_owned()]).expect_err("unknown");
+        assert!(err.contains("Everything"), "{err}");
+    }
+
+    fn opted_in_or_default(name: &str) -> String {
+        all()
+            .iter()
+            .find(|p| p.name == name)
+            .expect("in the manifest")
+            .id
+            .clone()
     }
 }
