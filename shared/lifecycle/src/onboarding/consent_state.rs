@@ -15,7 +15,7 @@ pub const LINK_LIFETIME: Duration = Duration::hours(72);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentState {
-    /// The [`super::ConsentRequest`] it answers.
+    /// The consent request it answers (its nonce).
     pub nonce: Uuid,
     /// The tenant the link was made for.
     pub tenant_id: TenantId,
