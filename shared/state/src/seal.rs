@@ -14,14 +14,6 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 /// The most a payload may be: KMS MACs messages of up to 4,096 bytes.
 pub const MAX_PAYLOAD: usize = 4096;
 
-/// KMS errors that pass: trying again may help.
-const TRANSIENT: [&str; 4] = [
-    "ThrottlingException",
-    "KMSInternalException",
-    "DependencyTimeoutException",
-    "LimitExceededException",
-];
-
 /// A sealed value could not be made or opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
@@ -136,11 +128,7 @@ impl MacKey {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug,
     {
-        let transient = match err {
-            SdkError::ServiceError(_) => err.code().is_some_and(|code| TRANSIENT.contains(&code)),
-            // Timeouts, refused connections: the call may not have reached KMS.
-            _ => true,
-        };
+        let transient = crate::aws::kms_error_is_transient(err);
         SealError::Kms {
             operation,
             key_id: self.key_id.clone(),

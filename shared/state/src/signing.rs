@@ -13,14 +13,6 @@ use microsoft::identity::{
     certificate::{self, CertificateRequest},
 };
 
-/// KMS errors that pass: trying again may help.
-const TRANSIENT: [&str; 4] = [
-    "ThrottlingException",
-    "KMSInternalException",
-    "DependencyTimeoutException",
-    "LimitExceededException",
-];
-
 /// A KMS key (RSA, `SIGN_VERIFY`) that signs with `RSASSA_PKCS1_V1_5_SHA_256`.
 #[derive(Debug, Clone)]
 pub struct KmsKey {
@@ -86,11 +78,7 @@ impl KmsKey {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug,
     {
-        let transient = match err {
-            SdkError::ServiceError(_) => err.code().is_some_and(|code| TRANSIENT.contains(&code)),
-            // Timeouts, refused connections: the call may not have reached KMS.
-            _ => true,
-        };
+        let transient = crate::aws::kms_error_is_transient(err);
         SignerError {
             reason: format!(
                 "KMS {operation} with key {} failed ({}); check APP_SIGNING_KEY_ID and that the function's role may use the key",

@@ -110,6 +110,14 @@ impl World {
         form_urlencoded::parse(query.as_bytes()).into_owned().collect()
     }
 
+    /// The redirect's `query` as the callback reads it: our sealed state, and the answer.
+    async fn read(&self, query: &HashMap<String, String>) -> (ConsentState, ConsentAnswer) {
+        let opened = ConsentState::open(&self.key, &query["state"], Utc::now())
+            .await
+            .expect("our state");
+        (opened, ConsentAnswer::parse(query).expect("a documented answer"))
+    }
+
     async fn recorded(&self, state: &ConsentState) -> ConsentRequest {
         self.aws
             .store
@@ -125,11 +133,8 @@ async fn an_admins_grant_is_recorded_once_and_a_replay_or_another_tenant_changes
     let w = world().await;
     let (state, url) = w.link().await;
     let query = w.consent(&url, "accept").await;
-    let opened = ConsentState::open(&w.key, &query["state"], Utc::now())
-        .await
-        .expect("our state");
+    let (opened, answer) = w.read(&query).await;
     assert_eq!(opened, state);
-    let answer = ConsentAnswer::parse(&query).expect("a documented answer");
     let recorded = ConsentRequest::answer(&w.aws.store, &opened, &answer, Utc::now())
         .await
         .expect("recorded");
@@ -165,10 +170,7 @@ async fn a_cancel_is_recorded_with_microsofts_reason() {
     let w = world().await;
     let (state, url) = w.link().await;
     let query = w.consent(&url, "cancel").await;
-    let opened = ConsentState::open(&w.key, &query["state"], Utc::now())
-        .await
-        .expect("our state");
-    let answer = ConsentAnswer::parse(&query).expect("a documented answer");
+    let (opened, answer) = w.read(&query).await;
     ConsentRequest::answer(&w.aws.store, &opened, &answer, Utc::now())
         .await
         .expect("recorded");
