@@ -62,17 +62,6 @@ enum CliError {
     Registration(String),
 }
 
-/// Entra takes https redirect URIs, and http only for a loopback host.
-fn redirect_uri_is_allowed(uri: &str) -> bool {
-    uri.starts_with("https://")
-        || ["http://localhost", "http://127.0.0.1", "http://[::1]"]
-            .iter()
-            .any(|loopback| {
-                uri.strip_prefix(loopback)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-            })
-}
-
 async fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::AppCertificate {
@@ -91,7 +80,10 @@ async fn run(cli: Cli) -> Result<String, CliError> {
             opt_ins,
             display_name,
         } => {
-            if let Some(bad) = redirect_uris.iter().find(|u| !redirect_uri_is_allowed(u)) {
+            if let Some(bad) = redirect_uris
+                .iter()
+                .find(|u| !model::permissions::redirect_uri_is_allowed(u))
+            {
                 return Err(CliError::Registration(format!(
                     "--redirect-uri {bad:?}: Entra ID takes https redirect URIs (http only for localhost): give the onboard function's https URL followed by /consent/callback"
                 )));
@@ -196,9 +188,11 @@ mod tests {
             };
             assert!(refused, "{bad:?}");
         }
-        assert!(redirect_uri_is_allowed(
+        assert!(model::permissions::redirect_uri_is_allowed(
             "http://localhost:9000/lambda-url/onboard/consent/callback"
         ));
-        assert!(!redirect_uri_is_allowed("http://localhost.attacker.example/cb"));
+        assert!(!model::permissions::redirect_uri_is_allowed(
+            "http://localhost.attacker.example/cb"
+        ));
     }
 }

@@ -3,13 +3,17 @@
 //! - [`lab::Lab`]: a private stack on moto, m365-sim and a DNS server in this process, and the
 //!   functions' services wired from the environment a function process of the lab has;
 //! - [`runtime_api::RuntimeApi`]: a local Lambda Runtime API for function processes;
+//! - [`function_url::FunctionUrl`]: a Lambda function URL on loopback; [`browser::Browser`]:
+//!   the tenant admin's browser at the consent page;
 //! - [`capture::Capture`]: the suite's log capture, which the leak checks read;
 //! - [`test_stack::TestStack`]: one test's private stack on moto and the adapters on it;
 //! - [`stack`]: the template's table, queues and secrets on a local endpoint; [`template`]: the
 //!   SAM template read as data; [`aws`]: the SDK configuration for the local endpoint.
 
 pub mod aws;
+pub mod browser;
 pub mod capture;
+pub mod function_url;
 pub mod lab;
 pub mod runtime_api;
 pub mod stack;

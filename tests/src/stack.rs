@@ -65,14 +65,20 @@ pub async fn create(
     let mut parameters = options.parameters.clone();
     parameters.insert("SecretPrefix".to_owned(), secret_prefix);
     parameters.insert("AppCredentialsSecretName".to_owned(), app_secret_id);
-    // The app's signing key exists when the deployment signs with KMS (the template's `!If`).
-    let signs_with_kms = template.condition_holds("SignsWithKms", &parameters)?;
+    // The keys the functions name that KMS must make of a kind (the app's signing key, the
+    // consent state's HMAC key), each where its condition holds; the secrets' key stays the
+    // account's default locally.
     let mut keys = BTreeMap::new();
-    if signs_with_kms {
-        keys.insert(
-            "AppSigningKey".to_owned(),
-            create_signing_key(sdk, template).await?,
-        );
+    for (logical_id, properties) in template.resources_of_type("AWS::KMS::Key") {
+        let condition = template.root()["Resources"][logical_id.as_str()]["Condition"].as_str();
+        let wanted = match condition {
+            Some(condition) => template.condition_holds(condition, &parameters)?,
+            None => true,
+        };
+        if wanted && properties.get("KeySpec").is_some() {
+            let key = create_key(sdk, &logical_id, properties).await?;
+            keys.insert(logical_id, key);
+        }
     }
     let resolver = Resolver {
         template,
@@ -146,14 +152,17 @@ impl Resolver<'_> {
     }
 }
 
-/// Creates the template's `AppSigningKey` with its key spec and usage; returns its id.
-async fn create_signing_key(sdk: &SdkConfig, template: &Template) -> Result<String, String> {
-    let properties = &template.root()["Resources"]["AppSigningKey"]["Properties"];
+/// Creates the template's key `logical_id` with its key spec and usage; returns its id.
+async fn create_key(
+    sdk: &SdkConfig,
+    logical_id: &str,
+    properties: &serde_yaml_ng::Value,
+) -> Result<String, String> {
     let property = |name: &str| {
         properties[name]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| format!("AppSigningKey has no {name}"))
+            .ok_or_else(|| format!("{logical_id} has no {name}"))
     };
     let created = aws_sdk_kms::Client::new(sdk)
         .create_key()
@@ -164,7 +173,7 @@ async fn create_signing_key(sdk: &SdkConfig, template: &Template) -> Result<Stri
         .description(property("Description")?)
         .send()
         .await
-        .map_err(|err| format!("CreateKey AppSigningKey: {}", state::aws::describe(&err)))?;
+        .map_err(|err| format!("CreateKey {logical_id}: {}", state::aws::describe(&err)))?;
     created
         .key_metadata
         .map(|key| key.key_id)

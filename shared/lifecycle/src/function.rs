@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::{refresh::RefreshError, sync::SyncError, tasks::TaskError};
+use crate::{onboarding::OnboardingError, refresh::RefreshError, sync::SyncError, tasks::TaskError};
 
 /// Runs the Lambda Runtime API loop: `build` makes the function's services on the first event,
 /// `handler` answers every event with them. Installs the JSON log subscriber first.
@@ -59,4 +59,4 @@ macro_rules! diagnostic {
     )*};
 }
 
-diagnostic!(TaskError, SyncError, RefreshError);
+diagnostic!(TaskError, SyncError, RefreshError, OnboardingError);

@@ -36,6 +36,7 @@ pub mod sync;
 pub mod tasks;
 pub mod telemetry;
 pub mod tokens;
+pub mod verify;
 
 pub use self::entry::{Answer, Lifecycle};
 

@@ -386,6 +386,33 @@ impl TokenBroker {
         Ok(None)
     }
 
+    /// An app-only token for `resource` in `tenant`, minted and never stored: what Verify checks
+    /// before the tenant has a secret, or without touching the one it has.
+    pub async fn probe(
+        &self,
+        tenant: TenantId,
+        cloud: Cloud,
+        resource: Resource,
+    ) -> Result<microsoft::identity::AccessToken, TokenError> {
+        let app = self.app(cloud).await?;
+        let (graph_scope, exchange_scope) = cloud.scopes();
+        let scope = match resource {
+            Resource::Graph => graph_scope,
+            Resource::Exchange => exchange_scope,
+        };
+        let issued = self
+            .identity
+            .token(
+                &self.endpoints.apply(cloud).login,
+                tenant,
+                &scope,
+                &app,
+                Grant::ClientCredentials,
+            )
+            .await?;
+        Ok(issued.access)
+    }
+
     /// Mints a token for each of `resources` into `tokens`, rotating the refresh token where a
     /// delegated grant is used. Does not write the vault: the caller writes once.
     pub async fn mint(

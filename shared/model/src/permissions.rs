@@ -107,6 +107,25 @@ pub fn app_registration(
     }))
 }
 
+/// Whether Entra takes `uri` as a redirect URI: https, and http only for a loopback host.
+pub fn redirect_uri_is_allowed(uri: &str) -> bool {
+    uri.starts_with("https://")
+        || ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+            .iter()
+            .any(|loopback| {
+                uri.strip_prefix(loopback)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+            })
+}
+
+/// Entra's directory role template ids the product names.
+pub mod roles {
+    /// Exchange Administrator.
+    pub const EXCHANGE_ADMINISTRATOR: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
+    /// Global Administrator.
+    pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,19 @@ impl MacKey {
         }
     }
 
+    /// The consent link state's key of `source` (`CONSENT_STATE_KEY_ID`).
+    pub fn consent_state(
+        sdk: &aws_config::SdkConfig,
+        source: &impl model::config::Source,
+    ) -> Result<Self, model::config::ConfigError> {
+        let key_id = model::config::required(
+            source,
+            "CONSENT_STATE_KEY_ID",
+            "set it to the consent state's HMAC key in KMS (the stack's ConsentStateKey)",
+        )?;
+        Ok(Self::new(Client::new(sdk), key_id))
+    }
+
     /// `payload` with its MAC, as URL-safe text.
     pub async fn seal(&self, payload: &[u8]) -> Result<String, SealError> {
         if payload.len() > MAX_PAYLOAD {

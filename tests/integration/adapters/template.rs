@@ -64,8 +64,8 @@ fn function_environments_refer_only_to_template_resources_parameters_and_conditi
         .expect("every function's environment");
     assert_eq!(
         environments.len(),
-        7,
-        "seven functions: {:?}",
+        integration_tests::lab::FUNCTIONS.len(),
+        "every function: {:?}",
         environments.keys()
     );
     fn check(template: &Template, function: &str, name: &str, value: &EnvValue) {
@@ -295,7 +295,7 @@ fn every_function_enforces_the_deployments_code_signing_profiles() {
         Some("CodeSigningProfileVersionArns")
     );
     let functions = template.resources_of_type("AWS::Serverless::Function");
-    assert_eq!(functions.len(), 7);
+    assert_eq!(functions.len(), integration_tests::lab::FUNCTIONS.len());
     for (function, properties) in functions {
         let arguments = intrinsic(&properties["CodeSigningConfigArn"], "If")
             .and_then(serde_yaml_ng::Value::as_sequence)

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use integration_tests::{
+    function_url::request_event,
     lab::{Lab, vendor_json},
     template::Template,
 };
@@ -17,6 +18,9 @@ use crate::{
     functions::provision::{customer_tenant, request},
     harness::child::FunctionProcess,
 };
+
+/// The onboard function's consent callback in this test.
+const REDIRECT: &str = "https://vendor.example/consent/callback";
 
 /// Granted because another granted call needs it, not called on its own: Secrets Manager calls
 /// KMS with the caller's rights for a customer-managed key, and `CreateSecret` with tags needs
@@ -307,6 +311,22 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
     let slow_full = json!({"tenant_id": slow.to_string(), "mode": "full", "acknowledge_quarantine": false});
     let view = op.invoke("deprovision", slow_full).await;
     assert_eq!(view["status"], "succeeded", "{view:#}");
+    // onboard: a link for the cleaned-up tenant, its admin's consent, the callback (Verify, and
+    // provisioning opened again, which restores the token secret), and Verify of a tenant whose
+    // grant is gone (a re-consent link in its record).
+    lab.sim.register_redirect_uri(REDIRECT);
+    let onboard = |event: &Value| op.process("onboard", event).env("CONSENT_REDIRECT_URI", REDIRECT);
+    let link = json!({"tenant": "slow.example", "site": "eu", "provision": true});
+    let link = onboard(&link).run().await;
+    let location = integration_tests::browser::Browser::default()
+        .consent(link["consent_url"].as_str().expect("a link"), None, "accept")
+        .await;
+    let query = location.split_once('?').expect("a query").1;
+    let callback = request_event("GET", "/consent/callback", query);
+    let page = onboard(&callback).run().await;
+    assert_eq!(page["statusCode"], 200, "{page:#}");
+    let verified = onboard(&json!({"verify": revoked.to_string()})).run().await;
+    assert_eq!(verified["ok"], false, "{verified:#}");
     // Provisioning a cleaned-up tenant again (the admin consented again) restores its token secret.
     m365_sim::admin::grant_consent(lab.sim.state(), &tenant.to_string(), None).expect("consent");
     let again = op.invoke("provision", in_eu(tenant)).await;

@@ -8,6 +8,7 @@ use std::{
 use integration_tests::{lab::Lab, template::Template};
 use lifecycle::{
     Lifecycle,
+    onboarding::Onboarding,
     refresh::Refresher,
     sync::{DailySync, Syncer},
 };
@@ -33,6 +34,7 @@ fn configure(function: &str, sdk: &aws_config::SdkConfig, source: &impl Source) 
     match function {
         "provision" | "deprovision" | "policy-targets" => Lifecycle::from_source(sdk, source).map(drop),
         "status" => Store::from_source(sdk, source).map(drop),
+        "onboard" => Onboarding::from_source(sdk, source).map(drop),
         "token-refresh" => Refresher::from_source(sdk, source).map(drop),
         "daily-sync" => DailySync::from_source(sdk, source).map(drop),
         "sync-worker" => Syncer::from_source(sdk, source).map(drop),

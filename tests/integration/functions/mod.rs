@@ -3,6 +3,7 @@
 pub mod deprovision;
 pub mod environment;
 pub mod events;
+pub mod onboard;
 pub mod permissions;
 pub mod policy_targets;
 pub mod promotion;

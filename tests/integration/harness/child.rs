@@ -63,6 +63,7 @@ async fn serve(function: &str) -> Result<(), lambda_runtime::Error> {
     use lifecycle::{
         Lifecycle,
         function::serve,
+        onboarding::Onboarding,
         refresh::Refresher,
         sync::{DailySync, Syncer},
     };
@@ -72,6 +73,7 @@ async fn serve(function: &str) -> Result<(), lambda_runtime::Error> {
         "deprovision" => serve(Lifecycle::from_env, deprovision::handler).await,
         "policy-targets" => serve(Lifecycle::from_env, policy_targets::handler).await,
         "status" => serve(Store::from_env, status::handler).await,
+        "onboard" => serve(Onboarding::from_env, onboard::handler).await,
         "token-refresh" => serve(Refresher::from_env, token_refresh::handler).await,
         "daily-sync" => serve(DailySync::from_env, daily_sync::handler).await,
         "sync-worker" => serve(Syncer::from_env, sync_worker::handler).await,
@@ -86,6 +88,7 @@ async fn invoke(
 ) -> Result<Value, lambda_runtime::Diagnostic> {
     use lifecycle::{
         Lifecycle,
+        onboarding::Onboarding,
         refresh::Refresher,
         sync::{DailySync, Syncer},
     };
@@ -104,6 +107,7 @@ async fn invoke(
         "deprovision" => run!(Lifecycle::from_env(), deprovision::handler),
         "policy-targets" => run!(Lifecycle::from_env(), policy_targets::handler),
         "status" => run!(state::store::Store::from_env(), status::handler),
+        "onboard" => run!(Onboarding::from_env(), onboard::handler),
         "token-refresh" => run!(Refresher::from_env(), token_refresh::handler),
         "daily-sync" => run!(DailySync::from_env(), daily_sync::handler),
         "sync-worker" => run!(Syncer::from_env(), sync_worker::handler),

@@ -1,6 +1,10 @@
 //! What can go wrong while onboarding; every message says what to do.
 
+use microsoft::identity::DiscoveryError;
+use model::event::EventError;
 use state::{seal::SealError, store::StoreError};
+
+use crate::{calls::CallError, tasks::TaskError};
 
 /// Onboarding failed; nothing was changed unless the variant says so.
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +55,64 @@ pub enum OnboardingError {
         /// What is missing or wrong.
         reason: String,
     },
+    /// The event is not a link request or a verify request; the message names the field.
+    #[error(transparent)]
+    Input(#[from] EventError),
+    /// The tenant was named by a domain no tenant of the cloud has, or discovery failed.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    /// The deployment cannot make links: no redirect URI.
+    #[error(
+        "environment variable CONSENT_REDIRECT_URI is not set: set the stack parameter ConsentRedirectUri to the stack output ConsentCallbackUrl (and register it on the app registration)"
+    )]
+    NoRedirectUri,
+    /// Verify could not finish (Microsoft, the token path or the store failed); nothing changed.
+    #[error("Verify could not finish: {0}")]
+    Verify(Box<CallError>),
+    /// The provisioning the operator asked for could not be opened.
+    #[error(transparent)]
+    Task(Box<TaskError>),
     /// KMS could not seal or open the state.
     #[error("{0}")]
     Seal(SealError),
     /// The state table could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl OnboardingError {
+    /// The Lambda `errorType` (README: Errors).
+    pub fn error_type(&self) -> &'static str {
+        use model::retry::{RetryHint, Retryable as _};
+        match self {
+            Self::StateTampered
+            | Self::StateMalformed { .. }
+            | Self::StateExpired { .. }
+            | Self::StateReplayed { .. }
+            | Self::OtherTenant { .. }
+            | Self::Answer { .. }
+            | Self::Input(_) => "InvalidInput",
+            Self::UnknownRequest => "NotFound",
+            Self::Discovery(DiscoveryError::UnknownDomain { .. }) => "NotFound",
+            Self::NoRedirectUri => "Configuration",
+            Self::Task(err) => err.error_type(),
+            Self::Verify(err) if err.needs_reconsent() => "NeedsReconsent",
+            Self::Verify(err) if err.retry_hint() == RetryHint::Never => "MicrosoftRefused",
+            Self::Discovery(_) | Self::Verify(_) | Self::Seal(_) | Self::Store(_) => "Retryable",
+        }
+    }
+}
+
+impl From<CallError> for OnboardingError {
+    fn from(err: CallError) -> Self {
+        Self::Verify(Box::new(err))
+    }
+}
+
+impl From<TaskError> for OnboardingError {
+    fn from(err: TaskError) -> Self {
+        Self::Task(Box::new(err))
+    }
 }
 
 impl From<SealError> for OnboardingError {

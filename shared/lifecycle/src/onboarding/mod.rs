@@ -11,6 +11,8 @@ mod answer;
 mod consent_state;
 mod error;
 mod link;
+mod onboard;
+mod page;
 mod record;
 
 pub use self::{
@@ -18,5 +20,7 @@ pub use self::{
     consent_state::{ConsentState, LINK_LIFETIME},
     error::OnboardingError,
     link::admin_consent_url,
+    onboard::{ConsentLink, Onboarding},
+    page::Page,
     record::{ConsentOutcome, ConsentRequest},
 };

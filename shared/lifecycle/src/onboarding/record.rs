@@ -2,13 +2,14 @@
 //! recorded, once.
 
 use chrono::{DateTime, Duration, Utc};
-use model::tenant::TenantId;
+use model::{task::TaskId, tenant::TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state::store::{Key, Record, Store, StoreError};
 use uuid::Uuid;
 
 use super::{ConsentAnswer, ConsentState, OnboardingError};
+use crate::verify::Checklist;
 
 /// How long a consent request is kept after its link expires (its answer stays readable).
 const KEPT_AFTER_EXPIRY: Duration = Duration::days(30);
@@ -59,6 +60,15 @@ pub struct ConsentRequest {
     /// The answer, once received.
     #[serde(default)]
     pub outcome: Option<ConsentOutcome>,
+    /// Verify's checklist after a grant.
+    #[serde(default)]
+    pub verified: Option<Checklist>,
+    /// The provisioning task started after a verified grant.
+    #[serde(default)]
+    pub task_id: Option<TaskId>,
+    /// What followed the answer when it did not go as asked (Verify or the start failed).
+    #[serde(default)]
+    pub note: Option<String>,
     /// Version for conditional writes.
     #[serde(default)]
     pub version: u64,
@@ -89,6 +99,9 @@ impl ConsentRequest {
             created_at: now,
             link_expires_at: state.expires_at,
             outcome: None,
+            verified: None,
+            task_id: None,
+            note: None,
             version: 0,
         }
     }

@@ -21,10 +21,4 @@ pub fn comment(ctx: &StepContext<'_>) -> String {
     }
 }
 
-/// Entra's role template ids used here.
-pub mod roles {
-    /// Exchange Administrator.
-    pub const EXCHANGE_ADMINISTRATOR: &str = "29232cdf-9323-42fd-ade2-1d097af3e4de";
-    /// Global Administrator.
-    pub const GLOBAL_ADMINISTRATOR: &str = "62e90394-69f5-4237-9190-012177145e10";
-}
+pub use model::permissions::roles;

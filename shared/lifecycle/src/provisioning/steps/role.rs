@@ -1,7 +1,5 @@
 //! The Exchange Administrator role for the app, and the check that Exchange answers.
 
-use std::collections::BTreeSet;
-
 use chrono::{Duration, Utc};
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin, ExchangeError, Kind},
@@ -15,6 +13,7 @@ use super::{roles, tenant};
 use crate::{
     provisioning::ProvisionRequest,
     tasks::{Outcome, PlannedCall, StepContext, StepError},
+    verify,
 };
 
 /// Key of the role assignment record.
@@ -133,33 +132,7 @@ pub async fn check_exchange(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
             Err(err) => return Err(err.into()),
         }
     };
-    let ours: BTreeSet<&str> = ctx
-        .names
-        .rules()
-        .into_iter()
-        .chain(connector_names(ctx))
-        .collect();
-    let mut foreign = Vec::new();
-    for cmdlet in [
-        "Get-InboundConnector",
-        "Get-OutboundConnector",
-        "Get-TransportRule",
-    ] {
-        for object in exchange.invoke(&Cmdlet::new(cmdlet)).await? {
-            let name = text(&object, "Name")
-                .or_else(|| text(&object, "Identity"))
-                .unwrap_or_default();
-            let routes = object
-                .get("SmartHosts")
-                .is_some_and(|h| h.as_array().is_some_and(|a| !a.is_empty()))
-                || object
-                    .get("RouteMessageOutboundConnector")
-                    .is_some_and(|r| !r.is_null());
-            if routes && !ours.contains(name) {
-                foreign.push(name.to_owned());
-            }
-        }
-    }
+    let foreign = verify::foreign_mail_routing(&exchange, ctx.names).await?;
     let accepted: Vec<&str> = domains.iter().filter_map(|d| text(d, "DomainName")).collect();
     let mut note = format!("accepted domains: {}", accepted.join(", "));
     if !foreign.is_empty() {
@@ -169,16 +142,6 @@ pub async fn check_exchange(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
         ));
     }
     Ok(Outcome::Done(Some(note)))
-}
-
-fn connector_names<'a>(ctx: &'a StepContext<'_>) -> [&'a str; 4] {
-    let n = ctx.names;
-    [
-        &n.outbound_incoming,
-        &n.outbound_outgoing,
-        &n.inbound_incoming,
-        &n.inbound_outgoing,
-    ]
 }
 
 /// Exchange does not see the role yet: wait while it may still propagate, then ask the admin.

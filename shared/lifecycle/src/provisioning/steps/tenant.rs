@@ -5,7 +5,7 @@ use microsoft::{
     fields::text,
     graph::{GraphClient, user_by_principal_name},
 };
-use model::vendor::ManagedNames;
+use model::{permissions::Permission, vendor::ManagedNames};
 use serde_json::{Value, json};
 use state::store::{AuditRecord, ResourceKind};
 
@@ -14,6 +14,7 @@ use crate::{
     calls::CallError,
     provisioning::ProvisionRequest,
     tasks::{Outcome, PlannedCall, StepContext, StepError},
+    verify,
 };
 
 /// Tokens for both resources, the organization, the app's service principal and its grants.
@@ -54,23 +55,17 @@ pub async fn preflight(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
         .flatten()
         .filter_map(|g| text(g, "appRoleId"))
         .collect();
-    // The grant against the permission manifest: the default set is required, opt-ins are not.
-    let lacking = |default: bool| -> Vec<&str> {
-        model::permissions::all()
-            .iter()
-            .filter(|p| p.default == default && p.service.is_none())
-            .filter(|p| !granted.iter().any(|id| id.eq_ignore_ascii_case(&p.id)))
-            .map(|p| p.name.as_str())
-            .collect()
-    };
-    let missing = lacking(true);
+    // The grant against the permission manifest, as Verify checks it: the default set is
+    // required (a service's own grant is proven by that service's step), opt-ins are not.
+    let missing = names(verify::lacking(&verify::required(&[]), &granted));
     if !missing.is_empty() {
         return Err(StepError::Reconsent(format!(
             "the tenant's grant lacks {}: its admin must grant admin consent to the app again (the app registration requests them)",
             missing.join(", ")
         )));
     }
-    let optional = lacking(false);
+    let opt_ins: Vec<&Permission> = model::permissions::all().iter().filter(|p| !p.default).collect();
+    let optional = names(verify::lacking(&opt_ins, &granted));
     let name = text(&org, "displayName").unwrap_or("the tenant");
     let mut note = format!(
         "{name}: app consented with {} application permission(s), every one the manifest requires",
@@ -83,6 +78,11 @@ pub async fn preflight(ctx: &StepContext<'_>) -> Result<Outcome, StepError> {
         ));
     }
     Ok(Outcome::Done(Some(note)))
+}
+
+/// The permissions' names.
+fn names(permissions: Vec<&'static Permission>) -> Vec<&'static str> {
+    permissions.iter().map(|p| p.name.as_str()).collect()
 }
 
 /// The app's service principal in the tenant; missing means the admin has not consented.

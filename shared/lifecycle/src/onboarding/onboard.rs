@@ -1,0 +1,343 @@
+//! The `onboard` function's services and its three doors: a consent link for a tenant named by
+//! its id or a domain, the consent callback (Microsoft's answer, recorded once, then Verify and
+//! the provisioning the operator asked for), and Verify any time.
+
+use std::collections::HashMap;
+
+use aws_config::SdkConfig;
+use chrono::{DateTime, Utc};
+use microsoft::identity::IdentityClient;
+use model::{
+    cloud::Cloud,
+    config::{ConfigError, ProcessEnv, Source, optional},
+    event::{self, EventError},
+    permissions::redirect_uri_is_allowed,
+    policy::DomainName,
+    service::Service,
+    tenant::TenantId,
+    vendor::VendorConfig,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use state::{queue::Queue, seal::MacKey, store::Store};
+
+use super::{
+    ConsentAnswer, ConsentOutcome, ConsentRequest, ConsentState, OnboardingError, Page, admin_consent_url,
+};
+use crate::{
+    clients::Microsoft,
+    entry::{Admission, Invocation},
+    provisioning::{ProvisionRequest, Provisioning},
+    tasks::{Continue, Engine, TaskPlan},
+    verify::{self, Checklist},
+};
+
+/// The `onboard` function's services.
+pub struct Onboarding {
+    /// The task engine (provisioning starts on it once the grant is verified).
+    pub engine: Engine,
+    /// What the deployment lets into provisioning.
+    pub admission: Admission,
+    /// The key that seals the links' state.
+    pub key: MacKey,
+    /// `CONSENT_REDIRECT_URI`: the callback's URL, registered on the app registration.
+    pub redirect_uri: Option<String>,
+    /// Reads Entra's discovery documents.
+    discovery: IdentityClient,
+}
+
+/// A consent link for the tenant's admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentLink {
+    /// The tenant it is for.
+    pub tenant_id: TenantId,
+    /// The admin-consent URL to send the tenant's admin.
+    pub consent_url: String,
+    /// Until when it can be answered.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `{"tenant", "site", "services"?, "policy_targets"?, "options"?, "cloud"?, "provision"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkRequest {
+    tenant: String,
+    site: Value,
+    #[serde(default)]
+    cloud: Cloud,
+    #[serde(default)]
+    services: Option<Value>,
+    #[serde(default)]
+    policy_targets: Option<Value>,
+    #[serde(default)]
+    options: Option<Value>,
+    provision: bool,
+}
+
+/// `{"verify": "<tenant_id>", "cloud"?}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    verify: TenantId,
+    #[serde(default)]
+    cloud: Option<Cloud>,
+}
+
+impl Onboarding {
+    /// Builds every service from `source` (README: Configuration) and the SDK configuration.
+    pub fn from_source(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        let ms = Microsoft::from_source(sdk, source)?;
+        let redirect_uri = optional(source, "CONSENT_REDIRECT_URI");
+        if let Some(uri) = redirect_uri.as_deref().filter(|u| !redirect_uri_is_allowed(u)) {
+            return Err(ConfigError::Invalid {
+                name: "CONSENT_REDIRECT_URI",
+                reason: format!(
+                    "{uri:?}: Entra ID takes https redirect URIs (http only for localhost); give the onboard function's URL followed by /consent/callback"
+                ),
+            });
+        }
+        Ok(Self {
+            discovery: IdentityClient::new(ms.http.clone(), ms.retry),
+            engine: Engine {
+                store: Store::from_source(sdk, source)?,
+                vendor: VendorConfig::from_source(source)?,
+                continuations: Queue::continuations(sdk, source)?,
+                ms,
+            },
+            admission: Admission::from_source(source)?,
+            key: MacKey::consent_state(sdk, source)?,
+            redirect_uri,
+        })
+    }
+
+    /// Builds every service from the process environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
+    }
+
+    /// A consent link for the tenant the event names (by id or any of its domains), carrying the
+    /// operator's choices, which are validated as provisioning validates them.
+    pub async fn link(&self, event: Value) -> Result<ConsentLink, OnboardingError> {
+        let asked: LinkRequest = event::from_value(event)?;
+        let tenant_id = self.tenant_of(&asked.tenant, asked.cloud).await?;
+        let mut request = json!({"tenant_id": tenant_id, "site": asked.site, "cloud": asked.cloud});
+        for (field, value) in [
+            ("services", asked.services),
+            ("policy_targets", asked.policy_targets),
+            ("options", asked.options),
+        ] {
+            if let Some(value) = value {
+                request[field] = value;
+            }
+        }
+        let request = Provisioning::parse(request)?;
+        if request.options.dry_run {
+            return Err(invalid("options.dry_run", "a consent link starts no dry run"));
+        }
+        let Invocation::Start(request) = self.admission.admit(Invocation::Start(Box::new(request)))? else {
+            unreachable!("admission hands back what it admits")
+        };
+        self.new_link(tenant_id, asked.cloud, &request, asked.provision)
+            .await
+    }
+
+    /// Microsoft's answer at the redirect URI, as the admin's result page: recorded once, then
+    /// Verify, then provisioning when the operator asked for it. A state that is not ours,
+    /// expired or used before changes nothing and the page says why.
+    pub async fn callback(&self, query: &HashMap<String, String>) -> Page {
+        match self.answer(query).await {
+            Ok(page) => page,
+            Err(err) => {
+                tracing::warn!(error = %err, error_type = err.error_type(), "consent answer refused");
+                Page::refused(&err)
+            }
+        }
+    }
+
+    /// Verify on demand: the checklist; a tenant whose grant does not hold gets a re-consent
+    /// link, in the checklist and in its record's `attention`.
+    pub async fn verify(&self, event: Value) -> Result<Checklist, OnboardingError> {
+        let asked: VerifyRequest = event::from_value(event)?;
+        let tenant = self.engine.store.tenant(asked.verify).await?;
+        let cloud = asked
+            .cloud
+            .or(tenant.as_ref().map(|t| t.cloud))
+            .unwrap_or_default();
+        let services = tenant
+            .as_ref()
+            .map_or_else(|| Service::ALL.to_vec(), |t| t.services.clone());
+        let mut checklist = self.check(asked.verify, cloud, &services).await?;
+        if !checklist.grant_holds() {
+            let site = tenant.as_ref().map_or(json!("eu"), |t| json!(t.site));
+            let request = Provisioning::parse(json!({
+                "tenant_id": asked.verify, "site": site, "cloud": cloud, "services": services
+            }))?;
+            let link = self.new_link(asked.verify, cloud, &request, false).await?;
+            checklist.point_to(&link.consent_url);
+            if let Some(mut record) = tenant {
+                record.attention = Some(format!(
+                    "the app's grant lacks {}: the tenant's admin grants admin consent again with this link (until {}): {}",
+                    checklist.missing().join(", "),
+                    link.expires_at.to_rfc3339(),
+                    link.consent_url
+                ));
+                record.updated_at = Utc::now();
+                self.engine.store.update(&mut record).await?;
+            }
+        }
+        Ok(checklist)
+    }
+
+    async fn answer(&self, query: &HashMap<String, String>) -> Result<Page, OnboardingError> {
+        let sealed = query
+            .get("state")
+            .ok_or_else(|| OnboardingError::StateMalformed {
+                reason: "the answer carries no state".to_owned(),
+            })?;
+        let now = Utc::now();
+        let state = ConsentState::open(&self.key, sealed, now).await?;
+        let answer = ConsentAnswer::parse(query)?;
+        let mut request = ConsentRequest::answer(&self.engine.store, &state, &answer, now).await?;
+        tracing::info!(tenant = %state.tenant_id, outcome = ?request.outcome, "consent answered");
+        if let Some(ConsentOutcome::Refused {
+            error, description, ..
+        }) = &request.outcome
+        {
+            return Ok(Page::declined(state.tenant_id, error, description));
+        }
+        let provision: ProvisionRequest = serde_json::from_value(request.request.clone()).map_err(|err| {
+            OnboardingError::StateMalformed {
+                reason: format!("the recorded request does not read: {err}"),
+            }
+        })?;
+        let checked = self
+            .check(state.tenant_id, state.cloud, &provision.services)
+            .await;
+        let page = match checked {
+            Err(err) => {
+                request.note = Some(format!(
+                    "consent recorded; Verify could not finish ({err}): run verify, then provision"
+                ));
+                Page::granted(state.tenant_id, None, None, request.note.as_deref())
+            }
+            Ok(mut checklist) if !checklist.grant_holds() => {
+                let link = self
+                    .new_link(state.tenant_id, state.cloud, &provision, request.provision)
+                    .await?;
+                checklist.point_to(&link.consent_url);
+                request.note = Some(format!(
+                    "the grant lacks {}; a new consent link was made",
+                    checklist.missing().join(", ")
+                ));
+                request.verified = Some(checklist);
+                Page::granted(state.tenant_id, request.verified.as_ref(), None, None)
+            }
+            Ok(checklist) => {
+                request.verified = Some(checklist);
+                if request.provision {
+                    match self.start_provisioning(&provision).await {
+                        Ok(task) => request.task_id = Some(task),
+                        Err(err) => {
+                            request.note = Some(format!(
+                                "provisioning could not start ({err}): start it with provision"
+                            ))
+                        }
+                    }
+                }
+                Page::granted(
+                    state.tenant_id,
+                    request.verified.as_ref(),
+                    request.task_id,
+                    request.note.as_deref(),
+                )
+            }
+        };
+        // What followed the answer is kept with it: the operator reads it from the record.
+        self.engine.store.update(&mut request).await?;
+        Ok(page)
+    }
+
+    /// Opens (or joins) the tenant's provisioning and queues it to run now on `provision`.
+    async fn start_provisioning(
+        &self,
+        request: &ProvisionRequest,
+    ) -> Result<model::task::TaskId, OnboardingError> {
+        let task_id = self.engine.open_or_join::<Provisioning>(request).await?;
+        self.engine
+            .continuations
+            .send(&Continue { task_id }, std::time::Duration::ZERO)
+            .await
+            .map_err(|err| OnboardingError::from(crate::tasks::TaskError::Queue(err)))?;
+        Ok(task_id)
+    }
+
+    async fn check(
+        &self,
+        tenant: TenantId,
+        cloud: Cloud,
+        services: &[Service],
+    ) -> Result<Checklist, OnboardingError> {
+        Ok(verify::verify(
+            &self.engine.ms,
+            &self.engine.vendor.names(),
+            tenant,
+            cloud,
+            services,
+        )
+        .await?)
+    }
+
+    async fn new_link(
+        &self,
+        tenant_id: TenantId,
+        cloud: Cloud,
+        request: &ProvisionRequest,
+        provision: bool,
+    ) -> Result<ConsentLink, OnboardingError> {
+        let redirect_uri = self
+            .redirect_uri
+            .as_deref()
+            .ok_or(OnboardingError::NoRedirectUri)?;
+        let app = self
+            .engine
+            .ms
+            .tokens
+            .app(cloud)
+            .await
+            .map_err(|err| OnboardingError::from(crate::calls::CallError::from(err)))?;
+        let now = Utc::now();
+        let state = ConsentState::new(tenant_id, cloud, now);
+        let sealed = state.seal(&self.key).await?;
+        let value = serde_json::to_value(request).map_err(|err| invalid("request", &err.to_string()))?;
+        let mut record = ConsentRequest::new(&state, value, provision, now);
+        self.engine.store.create(&mut record).await?;
+        let login = self.engine.ms.overrides.apply(cloud).login;
+        Ok(ConsentLink {
+            tenant_id,
+            consent_url: admin_consent_url(&login, cloud, tenant_id, &app.client_id, redirect_uri, &sealed),
+            expires_at: state.expires_at,
+        })
+    }
+
+    /// The tenant `named` names: its id, or the tenant one of its domains belongs to.
+    async fn tenant_of(&self, named: &str, cloud: Cloud) -> Result<TenantId, OnboardingError> {
+        if let Ok(id) = named.parse::<TenantId>() {
+            return Ok(id);
+        }
+        let domain: DomainName = named.parse().map_err(|_| {
+            invalid(
+                "tenant",
+                "neither a tenant id (a GUID) nor a domain name (e.g. contoso.com)",
+            )
+        })?;
+        let login = self.engine.ms.overrides.apply(cloud).login;
+        Ok(self.discovery.tenant_of(&login, &domain).await?)
+    }
+}
+
+fn invalid(field: &str, reason: &str) -> OnboardingError {
+    OnboardingError::Input(EventError::Invalid {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    })
+}
