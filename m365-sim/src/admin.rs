@@ -12,6 +12,7 @@ use axum::{
 use m365_sim_model::{
     error::SimError,
     faults::FaultSpec,
+    registration::Registration,
     state::{SimState, lock},
     tenant::{DirectoryPatch, TenantSpec, propagation},
 };
@@ -253,6 +254,26 @@ pub async fn post_redirect_uri(State(s): St, body: Bytes) -> Response {
             ok(json!({"redirect_uri": b.redirect_uri}))
         }
         Ok(_) => err(SimError::BadRequest("redirect_uri is required".into())),
+        Err(e) => err(e),
+    }
+}
+
+/// `POST /_sim/app/registration`: the app registration becomes the Graph `application` object
+/// of the body (its redirect URIs and required app roles), as creating it in the vendor's
+/// tenant with `POST /applications` does.
+pub async fn post_registration(State(s): St, body: Bytes) -> Response {
+    let registration = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| SimError::BadRequest(format!("invalid JSON: {e}")))
+        .and_then(|app| Registration::from_application(&app));
+    match registration {
+        Ok(registration) => {
+            let answer = json!({
+                "redirect_uris": registration.redirect_uris,
+                "requested_app_roles": registration.requested_app_roles,
+            });
+            s.set_registration(registration);
+            ok(answer)
+        }
         Err(e) => err(e),
     }
 }

@@ -194,8 +194,7 @@ pub async fn page(
         None => ("your organization".to_owned(), String::new()),
     };
     let permissions: String = state
-        .config
-        .requested_app_roles
+        .requested_app_roles()
         .iter()
         .map(|role| {
             let resource = match catalog::app_role(role).map(|(_, _, r)| r) {
@@ -303,7 +302,7 @@ pub async fn answer(
         ),
         Consenter::Admin => {
             let app = (state.config.client_id.as_str(), state.config.app_display_name.as_str());
-            if let Err(err) = t.consent(app, &state.config.requested_app_roles, state.clock.now()) {
+            if let Err(err) = t.consent(app, &state.requested_app_roles(), state.clock.now()) {
                 return error_page(&state, 500011, &err.to_string());
             }
             let id = t.id.clone();

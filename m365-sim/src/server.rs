@@ -38,6 +38,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route("/_sim/tenants/{id}/directory", axum::routing::patch(admin::patch_directory_handler))
         .route("/_sim/tenants/{id}/consent", delete(admin::delete_consent).post(admin::post_consent))
         .route("/_sim/app/redirect_uris", post(admin::post_redirect_uri))
+        .route("/_sim/app/registration", post(admin::post_registration))
         .route("/_sim/tenants/{id}/grants", delete(admin::delete_grants))
         .route("/_sim/tenants/{id}/refresh_tokens", post(admin::post_refresh_token))
         .route("/_sim/faults", post(admin::post_fault).get(admin::list_faults).delete(admin::clear_faults))

@@ -18,6 +18,7 @@ pub mod exchange;
 pub mod faults;
 pub mod ids;
 pub mod ip;
+pub mod registration;
 pub mod state;
 pub mod stats;
 pub mod tenant;

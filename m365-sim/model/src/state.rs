@@ -12,6 +12,7 @@ use crate::{
     error::SimError,
     faults::Faults,
     ids::IdGen,
+    registration::Registration,
     stats::Stats,
     tenant::{Tenant, TenantSpec},
     token::{Signer, TokenStore},
@@ -47,7 +48,7 @@ pub struct SimState {
     pub certificate: Option<AppCertificate>,
     base_url: OnceLock<String>,
     registry: RwLock<Registry>,
-    redirect_uris: RwLock<Vec<String>>,
+    registration: RwLock<Registration>,
 }
 
 impl SimState {
@@ -70,9 +71,12 @@ impl SimState {
             ));
         }
         let ids = IdGen::new(config.seed, "tenants");
-        let redirect_uris = RwLock::new(config.redirect_uris.clone());
+        let registration = RwLock::new(Registration {
+            redirect_uris: config.redirect_uris.clone(),
+            requested_app_roles: config.requested_app_roles.clone(),
+        });
         Ok(Self {
-            redirect_uris,
+            registration,
             faults: Faults::seeded(config.seed),
             config,
             clock: SimClock::default(),
@@ -92,19 +96,34 @@ impl SimState {
 
     /// Registers a redirect URI on the app registration (once; again changes nothing).
     pub fn register_redirect_uri(&self, uri: &str) {
-        let mut uris = self.redirect_uris.write().unwrap_or_else(|e| e.into_inner());
-        if !uris.iter().any(|u| u == uri) {
-            uris.push(uri.to_owned());
+        let mut registration = self.registration.write().unwrap_or_else(|e| e.into_inner());
+        if !registration.redirect_uris.iter().any(|u| u == uri) {
+            registration.redirect_uris.push(uri.to_owned());
         }
     }
 
     /// Whether `uri` is exactly one of the app registration's redirect URIs.
     pub fn is_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris
+        self.registration
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .redirect_uris
             .iter()
             .any(|u| u == uri)
+    }
+
+    /// The app roles the registration requires: what consent grants.
+    pub fn requested_app_roles(&self) -> Vec<String> {
+        self.registration
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .requested_app_roles
+            .clone()
+    }
+
+    /// Replaces the app registration (its redirect URIs and required app roles).
+    pub fn set_registration(&self, registration: Registration) {
+        *self.registration.write().unwrap_or_else(|e| e.into_inner()) = registration;
     }
 
     /// Records the URL the server listens on (set once at start).

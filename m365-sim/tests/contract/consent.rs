@@ -297,3 +297,64 @@ async fn a_request_entra_cannot_answer_to_the_app_gets_an_error_page_and_no_redi
         assert!(page.contains(code), "{code}: {page}");
     }
 }
+
+/// The app registration is the Graph `application` object created in the vendor's tenant
+/// (`graph-application-registration.json`): consent grants exactly its required app roles, and
+/// the endpoint answers only to its redirect URIs.
+#[tokio::test]
+async fn the_registration_from_a_graph_application_object_decides_what_consent_grants() {
+    let env = env_with(config(), json!({"domains": ["contoso.com"], "consented": false})).await;
+    let mut application = fixture("graph-application-registration.json");
+    application["requiredResourceAccess"]
+        .as_array_mut()
+        .expect("list")
+        .push(json!({
+            "resourceAppId": m365_sim::model::catalog::EXCHANGE_APP_ID,
+            "resourceAccess": [{"id": "dc50a0fb-09a3-484d-be87-e023b12c6440", "type": "Role"}]
+        }));
+    let r = env
+        .admin("POST", "/_sim/app/registration", Some(application.clone()))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["requested_app_roles"],
+        json!(["User.Read.All", "Exchange.ManageAsApp"])
+    );
+    let query = request(&env, REDIRECT, STATE);
+    let (_, _, page) = open(&env, "contoso.com", &query).await;
+    let answer = submit(&env, "contoso.com", &query, &prefilled_account(&page), "accept").await;
+    assert_answer("accepted", &answer);
+    let token = env.client_credentials(GRAPH).await;
+    assert_eq!(
+        claims(token.body["access_token"].as_str().expect("token"))["roles"],
+        json!(["User.Read.All"]),
+        "only what the registration requires"
+    );
+    // A redirect URI the registration no longer has is refused (an error page, no redirect).
+    let elsewhere = request(&env, "https://other.example/cb", STATE);
+    let (status, location, _) = open(&env, "contoso.com", &elsewhere).await;
+    assert_eq!((status, location), (400, None));
+
+    for (change, says) in [
+        (
+            json!([{"resourceAppId": "11111111-1111-1111-1111-111111111111", "resourceAccess": []}]),
+            "resourceAppId",
+        ),
+        (
+            json!([{"resourceAppId": m365_sim::model::catalog::GRAPH_APP_ID,
+                    "resourceAccess": [{"id": "dc50a0fb-09a3-484d-be87-e023b12c6440", "type": "Role"}]}]),
+            "another resource",
+        ),
+        (
+            json!([{"resourceAppId": m365_sim::model::catalog::GRAPH_APP_ID,
+                    "resourceAccess": [{"id": "df021288-bdef-4463-88db-98f22de89214", "type": "Scope"}]}]),
+            "type Role",
+        ),
+    ] {
+        let mut wrong = application.clone();
+        wrong["requiredResourceAccess"] = change;
+        let r = env.admin("POST", "/_sim/app/registration", Some(wrong)).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body.to_string().contains(says), "{says}: {}", r.body);
+    }
+}
