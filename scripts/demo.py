@@ -1,15 +1,22 @@
 """Drives the lifecycle of a few simulated tenants through `cargo lambda invoke` and prints what
 happened. Run by scripts/demo.sh (which starts the local stack and `cargo lambda watch`).
 
+The tenants have never seen the vendor's app: each is onboarded as a real one is, with a consent
+link from `onboard`, its admin's Accept on the simulator's consent page, and Microsoft's redirect
+to the callback on onboard's function URL, which verifies the grant and starts provisioning.
+
 Exits non-zero if any step fails or a tenant is not back to its original state at the end.
 """
 
 import argparse
+import html
 import json
-import os
+import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -35,10 +42,6 @@ def env_file(path=".env.local"):
 
 
 ENV = env_file()
-# What consent grants the local deployment's app registration: the default permissions of
-# shared/model/permissions.json and both opt-ins (`make local-up` turns them on), so the app
-# assigns its own Exchange role and full deprovisioning removes it.
-LOCAL_APP_ROLES = ["User.Read.All", "Group.ReadWrite.All", "GroupMember.ReadWrite.All", "Domain.Read.All", "Organization.Read.All", "Application.Read.All", "RoleManagement.Read.Directory", "Sites.Read.All", "Files.Read.All", "Exchange.ManageAsApp", "RoleManagement.ReadWrite.Directory", "Application.ReadWrite.All"]
 SIM = ENV["M365_GRAPH_URL"]
 
 
@@ -53,6 +56,40 @@ def sim(method, path, body=None):
         if err.code == 409:
             return None
         raise
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A browser that shows each redirect instead of following it."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+BROWSER = urllib.request.build_opener(NoRedirect)
+
+
+def browse(url, form=None):
+    """GET (or POST `form` to) `url`: status, Location, body."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    try:
+        with BROWSER.open(urllib.request.Request(url, data=data)) as response:
+            return response.status, response.headers.get("Location"), response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers.get("Location"), err.read().decode()
+
+
+def admin_consents(consent_url):
+    """The tenant's admin opens the link and presses Accept: the callback's page."""
+    status, _, page = browse(consent_url)
+    if status != 200:
+        raise RuntimeError(f"consent page answered {status}: {page}")
+    admin = html.unescape(re.search(r'name="login_hint" value="([^"]*)"', page).group(1))
+    path, query = consent_url.split("?", 1)
+    form = urllib.parse.parse_qsl(query) + [("login_hint", admin), ("accept", "accept")]
+    status, location, body = browse(path, form)
+    if status != 302 or not location:
+        raise RuntimeError(f"consent answered {status}: {body}")
+    return browse(location)
 
 
 class Demo:
@@ -93,24 +130,46 @@ class Demo:
         for t in TENANTS:
             spec = {"tenant_id": t["tenant_id"], "display_name": t["name"], "domains": [t["domain"]],
                     "users": [{"user_principal_name": f"{u}@{t['domain']}"} for u in t["users"]],
-                    "ip_allow_list": ["192.0.2.10"], "exchange_admin_role": False,
-                    "app_roles": LOCAL_APP_ROLES}
+                    "ip_allow_list": ["192.0.2.10"], "exchange_admin_role": False, "consented": False}
             sim("POST", "/_sim/tenants", spec)
             originals[t["tenant_id"]] = footprint(sim("GET", f"/_sim/tenants/{t['tenant_id']}"))
             print(f"    {t['name']} ({t['tenant_id']}) on site {t['site']}")
         sim("DELETE", "/_sim/stats")
 
-        print("==> provision")
+        print("==> onboard: a consent link per tenant, its admin's Accept, the callback starts provisioning")
         for t in TENANTS:
             print(f"  {t['name']}")
             users = [f"{t['users'][0]}@{t['domain']}"]
-            view = self.invoke("provision", {"tenant_id": t["tenant_id"], "site": t["site"],
-                                             "policy_targets": {"users": users}})
-            self.show_task(view)
+            link = self.invoke("onboard", {"tenant": t["domain"], "site": t["site"],
+                                           "policy_targets": {"users": users}, "provision": True})
+            if not link:
+                continue
+            if link["tenant_id"] != t["tenant_id"]:
+                self.failures.append(f"{t['domain']} resolved to {link['tenant_id']}")
+            print(f"    consent link for {link['tenant_id']} (until {link['expires_at']}): "
+                  f"{link['consent_url'][:72]}...")
+            status, _, page = admin_consents(link["consent_url"])
+            task = re.search(r"task <code>([0-9a-f-]+)</code>", page)
+            print(f"    callback page: {status}, {'provisioning started' if task else 'no provisioning'}")
+            if status != 200 or not task:
+                self.failures.append(f"{t['name']}: the callback answered {status}: {page}")
+                continue
+            # The continuation queue, delivered as Lambda's SQS event source delivers it.
+            records = receive_messages("PROVISION_QUEUE_URL")
+            answer = self.invoke("provision", {"Records": records})
+            if answer and answer.get("batchItemFailures"):
+                self.failures.append(f"provision continuation failures: {answer['batchItemFailures']}")
+            self.show_task(self.invoke("status", {"task_id": task.group(1)}))
             tenant = self.invoke("status", {"tenant_id": t["tenant_id"]})
             if tenant:
                 self.notes[t["tenant_id"]]["created"] = len(tenant["managed_resources"])
                 print(f"    status: {tenant['state']}, {len(tenant['managed_resources'])} managed objects")
+        checklist = self.invoke("onboard", {"verify": TENANTS[0]["tenant_id"]})
+        if checklist:
+            print(f"    verify {TENANTS[0]['name']}: ok={checklist['ok']}, "
+                  + ", ".join(f"{i['name']}: {i['status']}" for i in checklist["items"][:3]) + ", ...")
+            if not checklist["ok"]:
+                self.failures.append(f"verify: {checklist}")
 
         print("==> the directory changes (simulator), then the daily sync of site eu")
         fabrikam = TENANTS[1]
@@ -118,7 +177,7 @@ class Demo:
             {"add_users": [{"user_principal_name": f"hilde@{fabrikam['domain']}"}], "add_domains": ["fabrikam.org"]})
         summary = self.invoke("daily-sync", {"site": "eu"})
         print(f"    daily-sync: {summary}")
-        records = receive_sync_messages()
+        records = receive_messages("SYNC_QUEUE_URL")
         print(f"    {len(records)} message(s) delivered to sync-worker")
         answer = self.invoke("sync-worker", {"Records": records}) if records else None
         print(f"    sync-worker: {answer}")
@@ -185,20 +244,21 @@ def footprint(dump):
             "ips": sorted(exchange.get("ip_allow_list", [])), "roles": len(dump.get("role_assignments", []))}
 
 
-def receive_sync_messages():
+def receive_messages(queue):
+    """Every message waiting on `queue` (a URL variable of .env.local), taken off it as SQS records."""
     sqs = boto3.client("sqs", endpoint_url=ENV["AWS_ENDPOINT_URL"], region_name=ENV.get("AWS_REGION", "us-east-1"),
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     records = []
     while True:
-        got = sqs.receive_message(QueueUrl=ENV["SYNC_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        got = sqs.receive_message(QueueUrl=ENV[queue], MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
         if not got:
             return records
         for m in got:
             records.append({"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
                             "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
-                            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:m365-inline-local-sync-queue",
+                            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:m365-inline-local",
                             "awsRegion": "us-east-1"})
-            sqs.delete_message(QueueUrl=ENV["SYNC_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
+            sqs.delete_message(QueueUrl=ENV[queue], ReceiptHandle=m["ReceiptHandle"])
 
 
 if __name__ == "__main__":

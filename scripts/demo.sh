@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `make demo`: the whole lifecycle of a few simulated tenants, locally. Brings up the local stack
-# and `cargo lambda watch`, drives every function through `cargo lambda invoke` (scripts/demo.py),
+# and `cargo lambda watch`, onboards the tenants through the simulator's consent page and the
+# callback on onboard's function URL, drives every function through `cargo lambda invoke` (scripts/demo.py),
 # prints a summary, and stops everything it started, also on Ctrl-C or failure.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 export PATH="$VENV/bin:$PATH"
-FUNCTIONS=(provision status policy-targets daily-sync sync-worker token-refresh deprovision)
+FUNCTIONS=(onboard provision status policy-targets daily-sync sync-worker token-refresh deprovision)
 
 WATCH_PID=""
 cleanup() {
@@ -22,7 +23,8 @@ trap 'exit 130' INT TERM
 echo "==> building the functions"
 cargo build --locked -q $(printf -- '-p %s ' "${FUNCTIONS[@]}") --bins
 scripts/local.sh up
-PORT=$(free_port)
+# The port the app registration's consent callback names (see local.sh).
+PORT=$(cat "$ROOT/.local/watch.port")
 cargo lambda watch -P "$PORT" --env-file .env.local >"$ROOT/.local/watch.log" 2>&1 &
 WATCH_PID=$!
 wait_http "http://127.0.0.1:$PORT/" 60

@@ -5,6 +5,8 @@
 //! - [`provisioning`], [`deprovisioning`], [`policy_targets`]: the three kinds of task, as peers;
 //! - [`Lifecycle`]: the doors of `provision`, `deprovision` and `policy-targets`, and the
 //!   continuations of every kind;
+//! - [`onboarding`]: `onboard` (the consent link, its callback); [`verify`]: Verify, the check
+//!   of a tenant's grant;
 //! - [`sync`]: `daily-sync` and `sync-worker`; [`refresh`]: `token-refresh`; [`status`];
 //!   [`reconsent`]: a tenant whose grant is gone, as any of them finds it;
 //! - [`tokens`]: the one token path; [`clients`]: Microsoft clients made with it; [`calls`]:
@@ -15,6 +17,7 @@
 //! | function | its services | where its logic is |
 //! |---|---|---|
 //! | `provision`, `deprovision`, `policy-targets` | [`Lifecycle`] | [`entry`], [`tasks`] and the kind's module |
+//! | `onboard` | [`onboarding::Onboarding`] | [`onboarding`], [`verify`] |
 //! | `status` | [`state::store::Store`] | [`status`] |
 //! | `daily-sync` | [`sync::DailySync`] | [`sync::daily`] |
 //! | `sync-worker` | [`sync::Syncer`] | [`sync::worker`] |

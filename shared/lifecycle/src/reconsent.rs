@@ -6,7 +6,8 @@ use chrono::Utc;
 use model::tenant::{LifecycleState, TenantId};
 use state::store::{Store, StoreError};
 
-/// Moves an active tenant to `needs_reconsent` with `reason` as its attention; a tenant in any
+/// Moves an active tenant to `needs_reconsent` with `reason` as its attention (and how to get the
+/// admin a consent link); a tenant in any
 /// other state is left as it is (a task in flight owns its state).
 pub async fn mark(store: &Store, tenant: TenantId, reason: &str) -> Result<(), StoreError> {
     for _ in 0..3 {
@@ -17,7 +18,10 @@ pub async fn mark(store: &Store, tenant: TenantId, reason: &str) -> Result<(), S
             return Ok(());
         }
         current.state = LifecycleState::NeedsReconsent;
-        current.attention = Some(reason.to_owned());
+        // The link itself is made on demand (it expires): Verify makes it and puts it here.
+        current.attention = Some(format!(
+            "{reason}; for the admin's consent link, run onboard with {{\"verify\": \"{tenant}\"}}"
+        ));
         current.updated_at = Utc::now();
         match store.update(&mut current).await {
             Ok(()) => {

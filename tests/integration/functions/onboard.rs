@@ -386,3 +386,39 @@ async fn verify_names_the_one_permission_a_tenant_lacks_and_its_record_carries_t
         &unknown,
     );
 }
+
+/// The samples `cargo lambda invoke onboard` sends (README: Trying a function locally), against
+/// the local sample tenants: a link for the one not yet onboarded, Verify of the consented one.
+#[tokio::test]
+async fn the_onboard_samples_link_the_local_tenant_not_yet_onboarded_and_verify_the_other() {
+    let w = world().await;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/local-tenants.json");
+    let tenants: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).expect(path)).expect(path);
+    for tenant in &tenants {
+        w.lab.tenant(tenant.clone());
+    }
+    let sample = |name: &str| -> Value {
+        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect(&path)
+    };
+    let link = w.onboard(sample("onboard-link.json")).await.expect("a link");
+    let unconsented = tenants
+        .iter()
+        .find(|t| t["consented"] == false)
+        .expect("a tenant not yet onboarded");
+    assert_eq!(link["tenant_id"], unconsented["tenant_id"], "{link:#}");
+    let checklist = w
+        .onboard(sample("onboard-verify.json"))
+        .await
+        .expect("a checklist");
+    let statuses: Vec<&str> = checklist["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["status"].as_str())
+        .collect();
+    assert!(
+        !statuses.is_empty() && !statuses.contains(&"missing"),
+        "{checklist:#}"
+    );
+}
