@@ -7,8 +7,8 @@ use model::tenant::{LifecycleState, TenantId};
 use state::store::{Store, StoreError};
 
 /// Moves an active tenant to `needs_reconsent` with `reason` as its attention (and how to get the
-/// admin a consent link); a tenant in any
-/// other state is left as it is (a task in flight owns its state).
+/// admin a consent link); a tenant in any other state is left as it is (a task in flight owns
+/// its state).
 pub async fn mark(store: &Store, tenant: TenantId, reason: &str) -> Result<(), StoreError> {
     for _ in 0..3 {
         let Some(mut current) = store.tenant(tenant).await? else {

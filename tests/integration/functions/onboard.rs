@@ -199,6 +199,42 @@ async fn a_tenant_named_by_its_domain_is_consented_verified_and_provisioned_thro
     w.lab.assert_no_secret_in_the_table().await;
 }
 
+/// A grant whose follow-up could not finish (Microsoft failing Verify) is recorded and shown as
+/// such, and the admin's reload of the page follows it up; once done, a reload is refused.
+#[tokio::test]
+async fn a_grant_whose_verify_failed_is_followed_up_when_the_admin_reloads_the_page() {
+    let w = world().await;
+    let link = w.link(true).await;
+    let url = link["consent_url"].as_str().expect("a URL");
+    let location = w.browser.consent(url, None, "accept").await;
+    w.lab
+        .fault(json!({"surface": "graph", "status": 503, "count": 100}));
+    let page = w.browser.get(&location).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Consent was recorded"), "{}", page.body);
+    assert!(page.body.contains("reload this page"), "{}", page.body);
+    assert!(!page.body.contains("Provisioning has started"), "{}", page.body);
+    let recorded = w.request_of(&link).await;
+    assert!(
+        recorded.note.is_some() && recorded.task_id.is_none(),
+        "{recorded:?}"
+    );
+    assert_eq!(w.tenant_items().await, None, "nothing opened");
+
+    w.lab.sim.clear_faults();
+    let reloaded = w.browser.get(&location).await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.body);
+    assert!(
+        reloaded.body.contains("Provisioning has started"),
+        "{}",
+        reloaded.body
+    );
+    let task = w.request_of(&link).await.task_id.expect("provisioning started");
+    assert_eq!(w.tenant_items().await.and_then(|(_, t)| t), Some(task));
+    let again = w.browser.get(&location).await;
+    assert_eq!(again.status, 400, "done: {}", again.body);
+}
+
 #[tokio::test]
 async fn a_cancel_and_a_non_admins_answer_are_recorded_with_microsofts_reasons() {
     let w = world().await;

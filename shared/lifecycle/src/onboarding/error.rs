@@ -4,7 +4,7 @@ use microsoft::identity::DiscoveryError;
 use model::event::EventError;
 use state::{seal::SealError, store::StoreError};
 
-use crate::{calls::CallError, tasks::TaskError};
+use crate::{calls::CallError, tasks::TaskError, tokens::TokenError};
 
 /// Onboarding failed; nothing was changed unless the variant says so.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,9 @@ pub enum OnboardingError {
     /// Verify could not finish (Microsoft, the token path or the store failed); nothing changed.
     #[error("Verify could not finish: {0}")]
     Verify(Box<CallError>),
+    /// The app's credentials (its client id) could not be read for the link.
+    #[error("the app's credentials could not be read for the consent link: {0}")]
+    AppCredentials(Box<CallError>),
     /// The provisioning the operator asked for could not be opened.
     #[error(transparent)]
     Task(Box<TaskError>),
@@ -92,13 +95,19 @@ impl OnboardingError {
             | Self::OtherTenant { .. }
             | Self::Answer { .. }
             | Self::Input(_) => "InvalidInput",
-            Self::UnknownRequest => "NotFound",
-            Self::Discovery(DiscoveryError::UnknownDomain { .. }) => "NotFound",
-            Self::NoRedirectUri => "Configuration",
+            Self::UnknownRequest | Self::Discovery(DiscoveryError::UnknownDomain { .. }) => "NotFound",
+            Self::Discovery(DiscoveryError::Transport { transient: false, .. }) => "MicrosoftRefused",
+            Self::NoRedirectUri | Self::Seal(SealError::Kms { transient: false, .. }) => "Configuration",
             Self::Task(err) => err.error_type(),
-            Self::Verify(err) if err.needs_reconsent() => "NeedsReconsent",
-            Self::Verify(err) if err.retry_hint() == RetryHint::Never => "MicrosoftRefused",
-            Self::Discovery(_) | Self::Verify(_) | Self::Seal(_) | Self::Store(_) => "Retryable",
+            Self::Verify(err) | Self::AppCredentials(err) => match &**err {
+                err if err.needs_reconsent() => "NeedsReconsent",
+                err if err.retry_hint() != RetryHint::Never => "Retryable",
+                CallError::Graph(_) | CallError::Exchange(_) | CallError::Token(TokenError::Identity(_)) => {
+                    "MicrosoftRefused"
+                }
+                _ => "Configuration",
+            },
+            Self::Discovery(_) | Self::Seal(_) | Self::Store(_) => "Retryable",
         }
     }
 }

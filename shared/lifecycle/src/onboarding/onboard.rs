@@ -14,12 +14,16 @@ use model::{
     permissions::redirect_uri_is_allowed,
     policy::DomainName,
     service::Service,
-    tenant::TenantId,
+    tenant::{LifecycleState, TenantId},
     vendor::VendorConfig,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use state::{queue::Queue, seal::MacKey, store::Store};
+use state::{
+    queue::Queue,
+    seal::MacKey,
+    store::{Key, Store, StoreError},
+};
 
 use super::{
     ConsentAnswer, ConsentOutcome, ConsentRequest, ConsentState, OnboardingError, Page, admin_consent_url,
@@ -31,6 +35,9 @@ use crate::{
     tasks::{Continue, Engine, TaskPlan},
     verify::{self, Checklist},
 };
+
+/// Where a tenant's `attention` gives the admin's consent link (what comes before is the reason).
+const CONSENT_LINK: &str = "; the admin's consent link";
 
 /// The `onboard` function's services.
 pub struct Onboarding {
@@ -155,7 +162,8 @@ impl Onboarding {
     }
 
     /// Verify on demand: the checklist; a tenant whose grant does not hold gets a re-consent
-    /// link, in the checklist and in its record's `attention`.
+    /// link (when the deployment has its redirect URI), in the checklist and in its record's
+    /// `attention`.
     pub async fn verify(&self, event: Value) -> Result<Checklist, OnboardingError> {
         let asked: VerifyRequest = event::from_value(event)?;
         let tenant = self.engine.store.tenant(asked.verify).await?;
@@ -167,25 +175,61 @@ impl Onboarding {
             .as_ref()
             .map_or_else(|| Service::ALL.to_vec(), |t| t.services.clone());
         let mut checklist = self.check(asked.verify, cloud, &services).await?;
-        if !checklist.grant_holds() {
-            let site = tenant.as_ref().map_or(json!("eu"), |t| json!(t.site));
-            let request = Provisioning::parse(json!({
-                "tenant_id": asked.verify, "site": site, "cloud": cloud, "services": services
-            }))?;
-            let link = self.new_link(asked.verify, cloud, &request, false).await?;
-            checklist.point_to(&link.consent_url);
-            if let Some(mut record) = tenant {
-                record.attention = Some(format!(
-                    "the app's grant lacks {}: the tenant's admin grants admin consent again with this link (until {}): {}",
-                    checklist.missing().join(", "),
-                    link.expires_at.to_rfc3339(),
-                    link.consent_url
-                ));
-                record.updated_at = Utc::now();
-                self.engine.store.update(&mut record).await?;
-            }
+        if checklist.grant_holds() || self.redirect_uri.is_none() {
+            return Ok(checklist);
+        }
+        // The link only grants again; provisioning is the operator's to start (its site is the
+        // record's, or any for a tenant unknown here: it is not used).
+        let site = tenant.as_ref().map_or(json!("eu"), |t| json!(t.site));
+        let request = Provisioning::parse(json!({
+            "tenant_id": asked.verify, "site": site, "cloud": cloud, "services": services
+        }))?;
+        let link = self.new_link(asked.verify, cloud, &request, false).await?;
+        checklist.point_to(&link.consent_url);
+        if tenant.is_some() {
+            let missing = checklist.missing().join(", ");
+            self.attend(asked.verify, &missing, &link).await?;
         }
         Ok(checklist)
+    }
+
+    /// Puts `link` in the tenant's `attention`, after the reason already there, unless a task
+    /// owns the tenant (it writes its own attention when it ends).
+    async fn attend(
+        &self,
+        tenant: TenantId,
+        missing: &str,
+        link: &ConsentLink,
+    ) -> Result<(), OnboardingError> {
+        for _ in 0..3 {
+            let Some(mut record) = self.engine.store.tenant(tenant).await? else {
+                return Ok(());
+            };
+            if matches!(
+                record.state,
+                LifecycleState::Provisioning | LifecycleState::Deprovisioning
+            ) {
+                return Ok(());
+            }
+            let reason = record
+                .attention
+                .as_deref()
+                .and_then(|a| a.split(CONSENT_LINK).next())
+                .filter(|r| !r.is_empty())
+                .map_or_else(|| format!("the app's grant lacks {missing}"), str::to_owned);
+            record.attention = Some(format!(
+                "{reason}{CONSENT_LINK} (until {}): {}",
+                link.expires_at.to_rfc3339(),
+                link.consent_url
+            ));
+            record.updated_at = Utc::now();
+            match self.engine.store.update(&mut record).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict { .. }) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
     }
 
     async fn answer(&self, query: &HashMap<String, String>) -> Result<Page, OnboardingError> {
@@ -197,7 +241,21 @@ impl Onboarding {
         let now = Utc::now();
         let state = ConsentState::open(&self.key, sealed, now).await?;
         let answer = ConsentAnswer::parse(query)?;
-        let mut request = ConsentRequest::answer(&self.engine.store, &state, &answer, now).await?;
+        let request = match ConsentRequest::answer(&self.engine.store, &state, &answer, now).await {
+            Ok(request) => request,
+            // The same answer again (the admin reloads the page): a grant whose follow-up did not
+            // finish (Verify failed or saw too little, the start failed, the process died) is
+            // followed up again; anything else was done and is refused.
+            Err(OnboardingError::StateReplayed { answered_at }) => {
+                let recorded: Option<ConsentRequest> =
+                    self.engine.store.get(&Key::consent(&state.nonce)).await?;
+                match recorded.filter(ConsentRequest::follow_up_pending) {
+                    Some(request) => request,
+                    None => return Err(OnboardingError::StateReplayed { answered_at }),
+                }
+            }
+            Err(err) => return Err(err),
+        };
         tracing::info!(tenant = %state.tenant_id, outcome = ?request.outcome, "consent answered");
         if let Some(ConsentOutcome::Refused {
             error, description, ..
@@ -205,56 +263,74 @@ impl Onboarding {
         {
             return Ok(Page::declined(state.tenant_id, error, description));
         }
+        Ok(self.after_grant(&state, request).await)
+    }
+
+    /// Verify, then the provisioning asked for; whatever fails from here is kept in the record's
+    /// `note` and shown, never refused: the grant is recorded, and a reload follows it up again.
+    async fn after_grant(&self, state: &ConsentState, mut request: ConsentRequest) -> Page {
+        if let Err(err) = self.follow_up(state, &mut request).await {
+            tracing::warn!(tenant = %state.tenant_id, error = %err, error_type = err.error_type(), "consent follow-up failed");
+            request.note = Some(format!(
+                "Verify or the start of provisioning could not finish ({}); reload this page in a few minutes to try again",
+                err.error_type()
+            ));
+        }
+        if let Err(err) = self.engine.store.update(&mut request).await {
+            tracing::warn!(tenant = %state.tenant_id, error = %err, "the consent follow-up was not recorded; a reload picks it up");
+        }
+        Page::granted(
+            state.tenant_id,
+            request.verified.as_ref(),
+            request.task_id,
+            request.note.as_deref(),
+        )
+    }
+
+    async fn follow_up(
+        &self,
+        state: &ConsentState,
+        request: &mut ConsentRequest,
+    ) -> Result<(), OnboardingError> {
         let provision: ProvisionRequest = serde_json::from_value(request.request.clone()).map_err(|err| {
             OnboardingError::StateMalformed {
                 reason: format!("the recorded request does not read: {err}"),
             }
         })?;
-        let checked = self
+        let mut checklist = self
             .check(state.tenant_id, state.cloud, &provision.services)
-            .await;
-        let page = match checked {
-            Err(err) => {
-                request.note = Some(format!(
-                    "consent recorded; Verify could not finish ({err}): run verify, then provision"
-                ));
-                Page::granted(state.tenant_id, None, None, request.note.as_deref())
-            }
-            Ok(mut checklist) if !checklist.grant_holds() => {
-                let link = self
-                    .new_link(state.tenant_id, state.cloud, &provision, request.provision)
-                    .await?;
-                checklist.point_to(&link.consent_url);
-                request.note = Some(format!(
-                    "the grant lacks {}; a new consent link was made",
-                    checklist.missing().join(", ")
-                ));
-                request.verified = Some(checklist);
-                Page::granted(state.tenant_id, request.verified.as_ref(), None, None)
-            }
-            Ok(checklist) => {
-                request.verified = Some(checklist);
-                if request.provision {
-                    match self.start_provisioning(&provision).await {
-                        Ok(task) => request.task_id = Some(task),
-                        Err(err) => {
-                            request.note = Some(format!(
-                                "provisioning could not start ({err}): start it with provision"
-                            ))
-                        }
-                    }
+            .await?;
+        request.note = None;
+        if !checklist.grant_holds() {
+            // One new link per answer, however often the page is reloaded.
+            let link = match request.reconsent_url.clone() {
+                Some(link) => link,
+                None => {
+                    self.new_link(state.tenant_id, state.cloud, &provision, request.provision)
+                        .await?
+                        .consent_url
                 }
-                Page::granted(
-                    state.tenant_id,
-                    request.verified.as_ref(),
-                    request.task_id,
-                    request.note.as_deref(),
-                )
-            }
-        };
-        // What followed the answer is kept with it: the operator reads it from the record.
-        self.engine.store.update(&mut request).await?;
-        Ok(page)
+            };
+            checklist.point_to(&link);
+            request.note = Some(format!(
+                "the grant lacks {}: Entra ID can take a few minutes to put a new grant in tokens, so reload this page to verify again; if it stays missing, the admin consents with the new link",
+                checklist.missing().join(", ")
+            ));
+            request.reconsent_url = Some(link);
+            request.verified = Some(checklist);
+            return Ok(());
+        }
+        request.verified = Some(checklist);
+        if request.provision {
+            // Admitted again: the deployment's gates may have changed since the link was made.
+            let Invocation::Start(provision) =
+                self.admission.admit(Invocation::Start(Box::new(provision)))?
+            else {
+                unreachable!("admission hands back what it admits")
+            };
+            request.task_id = Some(self.start_provisioning(&provision).await?);
+        }
+        Ok(())
     }
 
     /// Opens (or joins) the tenant's provisioning and queues it to run now on `provision`.
@@ -304,7 +380,7 @@ impl Onboarding {
             .tokens
             .app(cloud)
             .await
-            .map_err(|err| OnboardingError::from(crate::calls::CallError::from(err)))?;
+            .map_err(|err| OnboardingError::AppCredentials(Box::new(err.into())))?;
         let now = Utc::now();
         let state = ConsentState::new(tenant_id, cloud, now);
         let sealed = state.seal(&self.key).await?;

@@ -46,17 +46,24 @@ impl Page {
         HEADERS
     }
 
-    /// The answer was refused: nothing changed, and why.
+    /// The answer was refused: nothing changed, and why. Only what the admin can act on is
+    /// said; a fault of ours (names of keys, tables, hosts) stays in the log.
     pub fn refused(err: &OnboardingError) -> Self {
-        let status = match err.error_type() {
-            "InvalidInput" | "NotFound" => 400,
-            "Configuration" => 500,
-            _ => 503,
+        let error_type = err.error_type();
+        let (status, said) = match error_type {
+            "InvalidInput" | "NotFound" => (400, err.to_string()),
+            "Configuration" => (
+                500,
+                "The vendor's service is not configured to take consent answers: tell the vendor.".to_owned(),
+            ),
+            other => (
+                503,
+                format!(
+                    "The answer could not be taken just now ({other}): open the consent link again in a few minutes."
+                ),
+            ),
         };
-        let body = format!(
-            "<p>{}</p>\n<p>Nothing was changed.</p>\n",
-            escape(&err.to_string())
-        );
+        let body = format!("<p>{}</p>\n<p>Nothing was changed.</p>\n", escape(&said));
         Self::new(status, "This consent answer was not accepted", &body)
     }
 
@@ -102,8 +109,8 @@ impl Page {
             body.push_str("</ul>\n");
             if !checklist.grant_holds() {
                 body.push_str(
-                    "<p>The grant is not complete: open the new consent link above as a Global \
-                     Administrator of the tenant.</p>\n",
+                    "<p>The grant is not complete: reload this page in a few minutes, or open the \
+                     new consent link in the list above as a Global Administrator of the tenant.</p>\n",
                 );
             }
         }
@@ -173,5 +180,23 @@ mod tests {
                 .contains("&lt;img src=x onerror=alert(1)&gt; &amp; &#39;more&#39;")
         );
         assert!(page.html.contains("access_denied&quot;&gt;&lt;script&gt;"));
+    }
+
+    #[test]
+    fn a_fault_of_ours_is_not_described_to_the_admin() {
+        let err = OnboardingError::from(state::seal::SealError::Kms {
+            operation: "VerifyMac",
+            key_id: "arn:aws:kms:us-east-1:123456789012:key/secret-name".to_owned(),
+            reason: "AccessDeniedException".to_owned(),
+            transient: false,
+        });
+        let page = Page::refused(&err);
+        assert_eq!(page.status, 500);
+        assert!(
+            !page.html.contains("123456789012") && !page.html.contains("AccessDenied"),
+            "{}",
+            page.html
+        );
+        assert!(page.html.contains("Nothing was changed."));
     }
 }

@@ -69,6 +69,9 @@ pub struct ConsentRequest {
     /// What followed the answer when it did not go as asked (Verify or the start failed).
     #[serde(default)]
     pub note: Option<String>,
+    /// The new consent link made when the grant did not hold (one per answer).
+    #[serde(default)]
+    pub reconsent_url: Option<String>,
     /// Version for conditional writes.
     #[serde(default)]
     pub version: u64,
@@ -102,8 +105,17 @@ impl ConsentRequest {
             verified: None,
             task_id: None,
             note: None,
+            reconsent_url: None,
             version: 0,
         }
+    }
+
+    /// Whether this is a grant whose follow-up is not done: Verify did not succeed or saw the
+    /// grant incomplete, or the provisioning asked for has not started.
+    pub fn follow_up_pending(&self) -> bool {
+        matches!(self.outcome, Some(ConsentOutcome::Granted { .. }))
+            && self.task_id.is_none()
+            && (self.provision || self.verified.as_ref().is_none_or(|c| !c.grant_holds()))
     }
 
     /// Records `answer` to `state`'s link, once: a link answered before (or at the same moment)
@@ -143,7 +155,12 @@ impl ConsentRequest {
         });
         match store.update(&mut request).await {
             Ok(()) => Ok(request),
-            Err(StoreError::Conflict { .. }) => Err(OnboardingError::StateReplayed { answered_at: now }),
+            // Answered at the same moment by another request: its time is the recorded one.
+            Err(StoreError::Conflict { .. }) => {
+                let recorded: Option<Self> = store.get(&Key::consent(&state.nonce)).await?;
+                let answered_at = recorded.and_then(|r| r.outcome.map(|o| o.at())).unwrap_or(now);
+                Err(OnboardingError::StateReplayed { answered_at })
+            }
             Err(err) => Err(err.into()),
         }
     }
