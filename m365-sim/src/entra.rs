@@ -124,6 +124,7 @@ pub async fn token(
         .map(|t| lock(t).id.clone())
         .unwrap_or_else(|| tenant_key.clone());
     state.stats.record(&tenant_label, Surface::Token, false);
+    state.stats.round_trip(&tenant_label, Surface::Token);
     let what = format!(
         "POST /{tenant_key}/oauth2/v2.0/token {}",
         params.get("grant_type").map(String::as_str).unwrap_or("")

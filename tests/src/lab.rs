@@ -391,6 +391,7 @@ impl Lab {
             Counts {
                 requests: counts["requests"].as_u64().unwrap_or(0),
                 writes: counts["writes"].as_u64().unwrap_or(0),
+                round_trips: counts["round_trips"].as_u64().unwrap_or(0),
             }
         };
         TenantCounts {
@@ -529,6 +530,8 @@ pub struct Counts {
     pub requests: u64,
     /// Writes among them.
     pub writes: u64,
+    /// HTTP requests (a `$batch` of either surface once).
+    pub round_trips: u64,
 }
 
 /// Requests of one tenant on every surface.

@@ -35,6 +35,8 @@ pub struct Counters {
     pub requests: u64,
     /// Requests that may change state: Graph POST/PATCH/PUT/DELETE, Exchange cmdlets other than `Get-*`.
     pub writes: u64,
+    /// HTTP requests that reached the surface: a `$batch` once, whatever it carries.
+    pub round_trips: u64,
 }
 
 /// All counters, keyed by tenant id (or the raw tenant text when it did not resolve, `-` when unknown).
@@ -61,6 +63,16 @@ impl Stats {
         }
     }
 
+    /// Counts one HTTP request (a `$batch` envelope, a single call), apart from what it carries.
+    pub fn round_trip(&self, tenant: &str, surface: Surface) {
+        let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(tenant.to_owned())
+            .or_default()
+            .entry(surface)
+            .or_default()
+            .round_trips += 1;
+    }
+
     /// Counters of one tenant and surface.
     pub fn get(&self, tenant: &str, surface: Surface) -> Counters {
         let map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -79,6 +91,7 @@ impl Stats {
                 let e = total.entry(*s).or_default();
                 e.requests += c.requests;
                 e.writes += c.writes;
+                e.round_trips += c.round_trips;
             }
         }
         serde_json::json!({ "tenants": *map, "total": total })
@@ -100,13 +113,16 @@ mod tests {
         s.record("t", Surface::Graph, false);
         s.record("t", Surface::Graph, true);
         s.record("t", Surface::Exchange, true);
+        s.round_trip("t", Surface::Exchange);
         assert_eq!(
             s.get("t", Surface::Graph),
             Counters {
                 requests: 2,
-                writes: 1
+                writes: 1,
+                round_trips: 0,
             }
         );
+        assert_eq!(s.get("t", Surface::Exchange).round_trips, 1);
         assert_eq!(s.snapshot()["total"]["exchange"]["writes"], 1);
         s.reset();
         assert_eq!(s.get("t", Surface::Graph), Counters::default());

@@ -93,11 +93,19 @@ fn err_outcome(e: ExoError) -> Outcome {
     (e.status, e.headers.clone(), e.body())
 }
 
+/// The tenant's key in stats and faults: its id, or the raw text when it names no tenant.
+fn label(state: &SimState, tenant_key: &str) -> String {
+    state
+        .tenant(tenant_key)
+        .map(|t| lock(&t).id.clone())
+        .unwrap_or_else(|| tenant_key.to_owned())
+}
+
 /// Runs one InvokeCommand through stats, faults, auth, the cmdlet and paging.
 async fn execute(state: &SimState, verified: &Result<AccessClaims, AuthError>, call: Call<'_>) -> Outcome {
     let tenant = state.tenant(call.tenant_key);
     let tid = tenant.as_ref().map(|t| lock(t).id.clone());
-    let label = tid.clone().unwrap_or_else(|| call.tenant_key.to_owned());
+    let label = label(state, call.tenant_key);
     let input = call.body.as_ref().and_then(|b| b.get("CmdletInput"));
     let cmdlet = input
         .and_then(|i| i.get("CmdletName"))
@@ -291,6 +299,7 @@ pub async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    state.stats.round_trip(&label(&state, &tenant), Surface::Exchange);
     let verified = auth::verify(&state, &headers);
     let body = serde_json::from_slice::<Value>(&body).ok();
     let prefer = headers.get("prefer").and_then(|v| v.to_str().ok());
@@ -325,6 +334,7 @@ pub async fn batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    state.stats.round_trip(&label(&state, &tenant), Surface::Exchange);
     let verified = auth::verify(&state, &headers);
     let requests = serde_json::from_slice::<Value>(&body)
         .ok()

@@ -560,6 +560,10 @@ pub async fn handle(
 ) -> Response {
     let path = uri.path().strip_prefix("/v1.0").unwrap_or(uri.path()).to_owned();
     let verified = auth::verify(&state, &headers);
+    state.stats.round_trip(
+        verified.as_ref().map(|c| c.tid.as_str()).unwrap_or("-"),
+        Surface::Graph,
+    );
     let body = if body.is_empty() {
         None
     } else {

@@ -103,9 +103,42 @@ async fn stats_count_requests_and_writes_per_surface() {
     .await;
     let s = env.admin("GET", "/_sim/stats", None).await.body;
     let mine = &s["tenants"][&env.tenant];
-    assert_eq!(mine["graph"], json!({"requests": 2, "writes": 1}));
-    assert_eq!(mine["exchange"], json!({"requests": 2, "writes": 1}));
+    assert_eq!(
+        mine["graph"],
+        json!({"requests": 2, "writes": 1, "round_trips": 2})
+    );
+    assert_eq!(
+        mine["exchange"],
+        json!({"requests": 2, "writes": 1, "round_trips": 2})
+    );
     assert!(mine.get("token").is_none());
+
+    // A `$batch` is one round trip: Graph counts its envelope and each sub-request, Exchange
+    // each cmdlet.
+    env.admin("DELETE", "/_sim/stats", None).await;
+    let graph = json!({"requests": [
+        {"id": "1", "method": "GET", "url": "/organization"},
+        {"id": "2", "method": "GET", "url": "/domains"},
+    ]});
+    assert_eq!(env.graph("POST", "/$batch", &g, Some(graph)).await.status, 200);
+    let invoke = format!("{}/adminapi/beta/{}/InvokeCommand", env.base, env.tenant);
+    let cmdlet = |id: &str, name: &str| {
+        json!({"id": id, "method": "POST", "url": invoke, "headers": {"Authorization": format!("Bearer {x}")},
+            "body": {"CmdletInput": {"CmdletName": name, "Parameters": {}}}})
+    };
+    let exchange = json!({"requests": [cmdlet("1", "Get-AcceptedDomain"), cmdlet("2", "Get-TransportRule")]});
+    let batch = format!("{}/adminapi/beta/{}/$batch", env.base, env.tenant);
+    assert_eq!(env.exo_url(&batch, &x, &exchange, None).await.status, 200);
+    let s = env.admin("GET", "/_sim/stats", None).await.body;
+    let mine = &s["tenants"][&env.tenant];
+    assert_eq!(
+        mine["graph"],
+        json!({"requests": 3, "writes": 0, "round_trips": 1})
+    );
+    assert_eq!(
+        mine["exchange"],
+        json!({"requests": 2, "writes": 0, "round_trips": 1})
+    );
     env.admin("DELETE", "/_sim/stats", None).await;
     assert_eq!(
         env.admin("GET", "/_sim/stats", None).await.body["tenants"],

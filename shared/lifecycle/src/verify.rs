@@ -7,9 +7,9 @@
 use std::collections::BTreeSet;
 
 use microsoft::{
-    exchange::{Cmdlet, ExchangeAdmin, ExchangeError, InvokeCommandClient, Kind},
+    exchange::{Cmdlet, ExchangeError, InvokeCommandClient, Kind},
     fields::text,
-    graph::{GraphClient, GraphError},
+    graph::{BatchRequest, GraphClient, GraphError},
     identity::{AccessToken, Resource},
 };
 use model::{
@@ -131,12 +131,20 @@ pub fn lacking<'p>(wanted: &[&'p Permission], granted: &[&str]) -> Vec<&'p Permi
         .collect()
 }
 
-/// Other mail routing in the tenant (connectors with smart hosts, rules routing to a connector)
-/// that is not ours: another vendor's, which would conflict with ours.
-pub async fn foreign_mail_routing(
-    exchange: &InvokeCommandClient,
+/// The listings that show mail routing: connectors (their smart hosts) and transport rules (a
+/// rule routing to a connector).
+pub const MAIL_ROUTING: [&str; 3] = [
+    "Get-InboundConnector",
+    "Get-OutboundConnector",
+    "Get-TransportRule",
+];
+
+/// Of the objects the [`MAIL_ROUTING`] listings answered, the names of those that route mail and
+/// are not ours: another vendor's, which would conflict with ours.
+pub fn foreign_mail_routing<'v>(
+    objects: impl IntoIterator<Item = &'v Value>,
     names: &ManagedNames,
-) -> Result<Vec<String>, ExchangeError> {
+) -> Vec<String> {
     let ours: BTreeSet<&str> = names
         .rules()
         .into_iter()
@@ -147,28 +155,37 @@ pub async fn foreign_mail_routing(
             names.inbound_outgoing.as_str(),
         ])
         .collect();
-    let mut foreign = Vec::new();
-    for cmdlet in [
-        "Get-InboundConnector",
-        "Get-OutboundConnector",
-        "Get-TransportRule",
-    ] {
-        for object in exchange.invoke(&Cmdlet::new(cmdlet)).await? {
-            let name = text(&object, "Name")
-                .or_else(|| text(&object, "Identity"))
-                .unwrap_or_default();
-            let routes = object
+    objects
+        .into_iter()
+        .filter(|object| {
+            object
                 .get("SmartHosts")
                 .is_some_and(|h| h.as_array().is_some_and(|a| !a.is_empty()))
                 || object
                     .get("RouteMessageOutboundConnector")
-                    .is_some_and(|r| !r.is_null());
-            if routes && !ours.contains(name) {
-                foreign.push(name.to_owned());
-            }
-        }
+                    .is_some_and(|r| !r.is_null())
+        })
+        .map(|object| {
+            text(object, "Name")
+                .or_else(|| text(object, "Identity"))
+                .unwrap_or_default()
+        })
+        .filter(|name| !ours.contains(name))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Other vendors' mail routing in the tenant, read with the [`MAIL_ROUTING`] listings in one
+/// Exchange `$batch`.
+pub async fn mail_routing(
+    exchange: &InvokeCommandClient,
+    names: &ManagedNames,
+) -> Result<Vec<String>, ExchangeError> {
+    let mut objects = Vec::new();
+    for listing in exchange.invoke_batch(&MAIL_ROUTING.map(Cmdlet::new)).await? {
+        objects.extend(listing?);
     }
-    Ok(foreign)
+    Ok(foreign_mail_routing(&objects, names))
 }
 
 /// Checks `tenant_id`'s grant for `services`. Only reads: the tokens minted for it are not
@@ -224,8 +241,8 @@ pub async fn verify(
     }
     let granted = items.iter().all(|i| i.status == Status::Ok);
     items.push(exchange_role(&proofs, granted));
-    if proofs.exchange == ExchangeAnswer::Accepts {
-        let foreign = foreign_mail_routing(&exchange, names).await?;
+    if let ExchangeAnswer::Accepts(routing) = &proofs.exchange {
+        let foreign = foreign_mail_routing(routing, names);
         items.push(if foreign.is_empty() {
             Item::new(
                 "mail_routing",
@@ -250,15 +267,17 @@ pub async fn verify(
 /// How Exchange answered the app's first cmdlet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum ExchangeAnswer {
-    /// It ran: the permission and the role hold.
-    Accepts,
+    /// It ran: the permission and the role hold. With the objects the [`MAIL_ROUTING`]
+    /// listings answered.
+    Accepts(Vec<Value>),
     /// The app holds no Exchange role (the permission may still be granted).
     RoleMissing,
     /// The token was refused.
     Refused(String),
 }
 
-/// The answers of the calls that prove the permissions, each made once.
+/// The answers of the calls that prove the permissions, each made once: two Graph `$batch`es
+/// (the second needs the first's answers) and one Exchange `$batch`.
 struct Proofs {
     /// The app's service principal (`Application.Read.All`), when readable.
     principal: Result<Value, GraphError>,
@@ -283,6 +302,11 @@ fn proving_read(permission: &str) -> Option<&'static str> {
     })
 }
 
+/// The keys of the reads that are not a permission's [`proving_read`].
+const PRINCIPAL: &str = "principal";
+const DRIVE: &str = "drive";
+const ROLES: &str = "roles";
+
 impl Proofs {
     async fn read(
         graph: &GraphClient,
@@ -290,62 +314,56 @@ impl Proofs {
         client_id: &str,
         services: &[Service],
     ) -> Result<Self, CallError> {
-        let mut reads: Vec<(String, Result<Value, GraphError>)> = Vec::new();
+        let mut first: Vec<(String, String)> = Vec::new();
         for permission in required(services) {
-            let Some(path) = proving_read(&permission.name) else {
-                continue;
-            };
-            if reads.iter().all(|(p, _)| p != path) {
-                reads.push((path.to_owned(), refused_or(graph.get::<Value>(path).await)?));
+            if let Some(path) = proving_read(&permission.name)
+                && first.iter().all(|(key, _)| key != path)
+            {
+                first.push((path.to_owned(), path.to_owned()));
             }
         }
-        // OneDrive's grant is proven on a user's drive (a user without a licence has none: 404).
-        if services.contains(&Service::Onedrive) {
-            let user = reads
-                .iter()
-                .find(|(p, _)| p.starts_with("/users?"))
-                .and_then(|(_, r)| r.as_ref().ok())
-                .and_then(|users| users["value"][0]["id"].as_str().map(str::to_owned));
-            if let Some(user) = user {
-                let path = format!("/users/{user}/drive?$select=id");
-                let answer = refused_or(graph.get::<Value>(&path).await)?;
-                reads.push(("drive".to_owned(), answer));
-            }
+        first.push((
+            PRINCIPAL.to_owned(),
+            format!("/servicePrincipals(appId='{client_id}')?$select=id,displayName"),
+        ));
+        let mut reads = read_all(graph, first).await?;
+        let principal = take(&mut reads, PRINCIPAL).unwrap_or(Ok(Value::Null));
+
+        // What needs the first answers: OneDrive's grant is proven on a user's drive (a user
+        // without a licence has none: 404), the role on the principal's assignments.
+        let mut second = Vec::new();
+        let user = reads
+            .iter()
+            .find(|(p, _)| p.starts_with("/users?"))
+            .and_then(|(_, r)| r.as_ref().ok())
+            .and_then(|users| users["value"][0]["id"].as_str());
+        if let (true, Some(user)) = (services.contains(&Service::Onedrive), user) {
+            second.push((DRIVE.to_owned(), format!("/users/{user}/drive?$select=id")));
         }
-        let principal = refused_or(
-            graph
-                .get::<Value>(&format!(
-                    "/servicePrincipals(appId='{client_id}')?$select=id,displayName"
-                ))
-                .await,
-        )?;
-        let role_listed = match principal.as_ref().ok().and_then(|sp| text(sp, "id")) {
-            Some(sp) => {
-                let path = format!(
-                    "/roleManagement/directory/roleAssignments?$filter=principalId eq '{sp}'&$select=id,roleDefinitionId"
-                );
-                let listed = refused_or(graph.get::<Value>(&path).await)?;
-                reads.push(("roles".to_owned(), listed.clone()));
-                listed.ok().map(|l| {
-                    l["value"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|a| a["roleDefinitionId"].as_str() == Some(roles::EXCHANGE_ADMINISTRATOR))
-                })
-            }
-            None => None,
-        };
-        let exchange = match exchange.invoke(&Cmdlet::new("Get-AcceptedDomain")).await {
-            Ok(_) => ExchangeAnswer::Accepts,
-            Err(err) if err.kind() == Some(Kind::RoleMissing) => ExchangeAnswer::RoleMissing,
-            Err(err) if err.token_refused() => ExchangeAnswer::Refused(err.to_string()),
-            Err(err) => return Err(err.into()),
-        };
+        if let Some(sp) = principal.as_ref().ok().and_then(|sp| text(sp, "id")) {
+            second.push((
+                ROLES.to_owned(),
+                format!(
+                    "/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{sp}'&$select=id,roleDefinitionId"
+                ),
+            ));
+        }
+        reads.extend(read_all(graph, second).await?);
+        let role_listed = reads
+            .iter()
+            .find(|(key, _)| key == ROLES)
+            .and_then(|(_, listed)| listed.as_ref().ok())
+            .map(|listed| {
+                listed["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|a| a["roleDefinitionId"].as_str() == Some(roles::EXCHANGE_ADMINISTRATOR))
+            });
         Ok(Self {
             principal,
             reads,
-            exchange,
+            exchange: exchange_answer(exchange).await?,
             role_listed,
         })
     }
@@ -355,14 +373,79 @@ impl Proofs {
     }
 }
 
-/// A refusal is an answer the check reports; anything else (throttling past the retries, a
-/// transport fault) fails the check, to be tried again.
-fn refused_or(answer: Result<Value, GraphError>) -> Result<Result<Value, GraphError>, CallError> {
-    match answer {
-        Err(err) if matches!(err.status(), Some(401 | 403 | 404)) => Ok(Err(err)),
-        Err(err) => Err(err.into()),
-        Ok(value) => Ok(Ok(value)),
+/// `Get-AcceptedDomain` and the [`MAIL_ROUTING`] listings in one Exchange `$batch`: the first
+/// answer says whether Exchange accepts the app, the others what routes mail.
+async fn exchange_answer(exchange: &InvokeCommandClient) -> Result<ExchangeAnswer, CallError> {
+    let cmdlets: Vec<Cmdlet> = std::iter::once("Get-AcceptedDomain")
+        .chain(MAIL_ROUTING)
+        .map(Cmdlet::new)
+        .collect();
+    let classify = |err: ExchangeError| match err {
+        err if err.kind() == Some(Kind::RoleMissing) => Ok(ExchangeAnswer::RoleMissing),
+        err if err.token_refused() => Ok(ExchangeAnswer::Refused(err.to_string())),
+        err => Err(CallError::from(err)),
+    };
+    let mut answers = match exchange.invoke_batch(&cmdlets).await {
+        Ok(answers) => answers.into_iter(),
+        Err(err) => return classify(err),
+    };
+    if let Some(Err(err)) = answers.next() {
+        return classify(err);
     }
+    let mut routing = Vec::new();
+    for listing in answers {
+        routing.extend(listing?);
+    }
+    Ok(ExchangeAnswer::Accepts(routing))
+}
+
+/// Reads `(key, path)` in one Graph `$batch` (none for no reads); answers `(key, answer)`.
+/// A refusal (401, 403, 404) is an answer the check reports; anything else (throttling past the
+/// retries, a transport fault) fails the check, to be tried again.
+async fn read_all(
+    graph: &GraphClient,
+    reads: Vec<(String, String)>,
+) -> Result<Vec<(String, Result<Value, GraphError>)>, CallError> {
+    if reads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let requests: Vec<BatchRequest> = reads
+        .iter()
+        .enumerate()
+        .map(|(i, (_, path))| BatchRequest::new(i.to_string(), "GET", path.as_str()))
+        .collect();
+    let answers: Vec<Result<Value, GraphError>> = match graph.batch(&requests).await {
+        Ok(answers) => answers
+            .into_iter()
+            .zip(&requests)
+            .map(|(answer, request)| match answer.error("GET", &request.url) {
+                Some(err) => Err(err),
+                None => Ok(answer.body.unwrap_or(Value::Null)),
+            })
+            .collect(),
+        // The batch itself refused: every read in it is.
+        Err(err) if matches!(err.status(), Some(401 | 403)) => {
+            requests.iter().map(|_| Err(err.clone())).collect()
+        }
+        Err(err) => return Err(err.into()),
+    };
+    reads
+        .into_iter()
+        .zip(answers)
+        .map(|((key, _), answer)| match answer {
+            Err(err) if !matches!(err.status(), Some(401 | 403 | 404)) => Err(err.into()),
+            answer => Ok((key, answer)),
+        })
+        .collect()
+}
+
+/// Removes and answers the read under `key`.
+fn take(
+    reads: &mut Vec<(String, Result<Value, GraphError>)>,
+    key: &str,
+) -> Option<Result<Value, GraphError>> {
+    let index = reads.iter().position(|(k, _)| k == key)?;
+    Some(reads.remove(index).1)
 }
 
 fn permission_item(permission: &Permission, token: &AccessToken, proofs: &Proofs, again: &str) -> Item {
@@ -403,12 +486,12 @@ fn permission_item(permission: &Permission, token: &AccessToken, proofs: &Proofs
     };
     let proof = match permission.name.as_str() {
         "Application.Read.All" => proofs.principal.as_ref().err().map(|e| refused(e)),
-        "RoleManagement.Read.Directory" => graph_refusal("roles"),
-        "Files.Read.All" => graph_refusal("drive"),
+        "RoleManagement.Read.Directory" => graph_refusal(ROLES),
+        "Files.Read.All" => graph_refusal(DRIVE),
         // Without the role Exchange refuses the app; the permission itself is in the claim.
         "Exchange.ManageAsApp" => match &proofs.exchange {
             ExchangeAnswer::Refused(err) => Some(refused(err)),
-            ExchangeAnswer::Accepts | ExchangeAnswer::RoleMissing => None,
+            ExchangeAnswer::Accepts(_) | ExchangeAnswer::RoleMissing => None,
         },
         other => proving_read(other).and_then(graph_refusal),
     };
@@ -425,7 +508,7 @@ fn exchange_role(proofs: &Proofs, granted: bool) -> Item {
         .and_then(|sp| text(sp, "displayName"))
         .unwrap_or("the vendor's app");
     match (&proofs.exchange, proofs.role_listed) {
-        (ExchangeAnswer::Accepts, _) => Item::new(
+        (ExchangeAnswer::Accepts(_), _) => Item::new(
             name,
             Status::Ok,
             "Exchange accepts the app: it holds the Exchange Administrator role",

@@ -62,7 +62,8 @@ impl World {
         let state = ConsentState::new(self.tenant, Cloud::Commercial, Utc::now());
         let sealed = state.seal(&self.key).await.expect("sealed");
         let request = json!({"tenant_id": self.tenant.to_string(), "site": "eu"});
-        let mut record = ConsentRequest::new(&state, request, true, Utc::now());
+        let services = vec![model::service::Service::ExchangeOnline];
+        let mut record = ConsentRequest::new(&state, services, Some(request), true, Utc::now());
         self.aws.store.create(&mut record).await.expect("the request");
         let url = admin_consent_url(
             &self.sim.base_url(),

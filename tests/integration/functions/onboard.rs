@@ -14,7 +14,7 @@ use lifecycle::{
     onboarding::{ConsentRequest, ConsentState, Onboarding},
     verify::Status,
 };
-use model::{cloud::Cloud, sites::Site, tenant::TenantId};
+use model::{cloud::Cloud, service::Service, sites::Site, tenant::TenantId};
 use serde_json::{Value, json};
 use state::store::Key;
 
@@ -365,6 +365,42 @@ async fn the_result_page_shows_whatever_microsoft_sent_as_text() {
 async fn verify_names_the_one_permission_a_tenant_lacks_and_its_record_carries_the_reconsent_link() {
     let w = world().await;
     let tenant = w.lab.active_tenant(Site::Eu, 2).await;
+    let mut record = w.lab.record(tenant).await;
+    record.services = Service::ALL.to_vec();
+    w.lab.aws.store.update(&mut record).await.expect("every service");
+
+    // A grant that holds, checked in few requests (each costs the tenant's quota): two tokens,
+    // two Graph `$batch`es (the second needs the first's answers), one Exchange `$batch`.
+    w.lab.sim.reset_stats();
+    let checklist = w
+        .onboard(json!({"verify": tenant.to_string()}))
+        .await
+        .expect("a checklist");
+    assert_eq!(checklist["ok"], true, "{checklist:#}");
+    let counts = w.lab.counts(tenant);
+    assert_eq!(counts.token.round_trips, 2, "{counts:?}");
+    assert_eq!(counts.graph.round_trips, 2, "{counts:?}");
+    assert_eq!(counts.exchange.round_trips, 1, "{counts:?}");
+    // Organization, domains, users, groups, the root site and the service principal; a user's
+    // drive and the principal's role assignments; and the two envelopes.
+    assert_eq!(counts.graph.requests, 10, "{counts:?}");
+    let names: Vec<&str> = checklist["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    for proven in [
+        "permission Sites.Read.All",
+        "permission Files.Read.All",
+        "mail_routing",
+    ] {
+        assert!(names.contains(&proven), "{checklist:#}");
+    }
+    // Get-AcceptedDomain and the three mail-routing listings.
+    assert_eq!(counts.exchange.requests, 4, "{counts:?}");
+    assert_eq!(counts.microsoft_writes(), 0, "{counts:?}");
+
     let mut roles = integration_tests::lab::opted_in_app_roles();
     roles.retain(|r| *r != "Domain.Read.All");
     w.lab
@@ -398,10 +434,22 @@ async fn verify_names_the_one_permission_a_tenant_lacks_and_its_record_carries_t
         attention.contains("Domain.Read.All") && attention.contains("/v2.0/adminconsent?"),
         "{attention}"
     );
+    // The link only grants again, for the tenant's services: it carries no provisioning.
+    let url = missing[0]["detail"]
+        .as_str()
+        .and_then(|d| d.split("with this link: ").nth(1))
+        .expect("the link");
+    let reconsent = w.request_of(&json!({"consent_url": url})).await;
+    assert_eq!(reconsent.services, Service::ALL.to_vec());
+    assert_eq!((reconsent.request, reconsent.provision), (None, false));
 
     // Bad input is refused naming the field, and changes nothing.
     for (event, says) in [
         (json!({"verify": "not-a-guid"}), "verify"),
+        (
+            json!({"verify": tenant.to_string(), "cloud": "gcc_high"}),
+            "cloud",
+        ),
         (
             json!({"tenant": "not a domain!", "site": "eu", "provision": true}),
             "tenant",
@@ -421,6 +469,44 @@ async fn verify_names_the_one_permission_a_tenant_lacks_and_its_record_carries_t
         "nobody.example",
         &unknown,
     );
+}
+
+#[tokio::test]
+async fn verify_asks_the_admin_to_remove_another_vendors_mail_routing_and_names_only_that() {
+    let w = world().await;
+    let tenant = w.lab.tenant(json!({
+        "domains": ["routed.example"],
+        "users": 1,
+        "exchange": {
+            "inbound_connectors": [{"Name": "Partner inbound", "SenderDomains": ["*"]}],
+            "outbound_connectors": [{"Name": "Other vendor outbound", "SmartHosts": ["mx.other.example"], "UseMXRecord": false}],
+            "transport_rules": [
+                {"Name": "Other vendor route", "RouteMessageOutboundConnector": "Other vendor outbound"},
+                {"Name": "Plain rule", "SetSCL": -1}
+            ]
+        }
+    }));
+    let checklist = w
+        .onboard(json!({"verify": tenant.to_string()}))
+        .await
+        .expect("a checklist");
+    let routing = checklist["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["name"] == "mail_routing")
+        .unwrap_or_else(|| panic!("{checklist:#}"));
+    assert_eq!(routing["status"], "action", "{checklist:#}");
+    let detail = routing["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("Other vendor outbound") && detail.contains("Other vendor route"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("Partner inbound") && !detail.contains("Plain rule"),
+        "{detail}"
+    );
+    assert_eq!(checklist["ok"], false);
 }
 
 /// The samples `cargo lambda invoke onboard` sends (README: Trying a function locally), against

@@ -141,14 +141,17 @@ async fn unchanged_tenant_stays_in_budget_and_the_snapshot_follows_adds_removes_
         .await
         .expect("unchanged sync");
     let TenantCounts {
-        graph: Counts {
-            requests: graph,
-            writes: graph_writes,
-        },
+        graph:
+            Counts {
+                requests: graph,
+                writes: graph_writes,
+                ..
+            },
         exchange:
             Counts {
                 requests: exchange_cmdlets,
                 writes: exchange_writes,
+                ..
             },
         ..
     } = lab.counts(tenant);

@@ -144,8 +144,14 @@ impl Onboarding {
         let Invocation::Start(request) = self.admission.admit(Invocation::Start(Box::new(request)))? else {
             unreachable!("admission hands back what it admits")
         };
-        self.new_link(tenant_id, asked.cloud, &request, asked.provision)
-            .await
+        self.new_link(
+            tenant_id,
+            asked.cloud,
+            &request.services,
+            Some(&request),
+            asked.provision,
+        )
+        .await
     }
 
     /// Microsoft's answer at the redirect URI, as the admin's result page: recorded once, then
@@ -167,6 +173,17 @@ impl Onboarding {
     pub async fn verify(&self, event: Value) -> Result<Checklist, OnboardingError> {
         let asked: VerifyRequest = event::from_value(event)?;
         let tenant = self.engine.store.tenant(asked.verify).await?;
+        if let (Some(asked), Some(tenant)) = (asked.cloud, tenant.as_ref())
+            && asked != tenant.cloud
+        {
+            return Err(invalid(
+                "cloud",
+                &format!(
+                    "tenant {} is in the {} cloud; leave cloud out, or give that one",
+                    tenant.tenant_id, tenant.cloud
+                ),
+            ));
+        }
         let cloud = asked
             .cloud
             .or(tenant.as_ref().map(|t| t.cloud))
@@ -178,13 +195,8 @@ impl Onboarding {
         if checklist.grant_holds() || self.redirect_uri.is_none() {
             return Ok(checklist);
         }
-        // The link only grants again; provisioning is the operator's to start (its site is the
-        // record's, or any for a tenant unknown here: it is not used).
-        let site = tenant.as_ref().map_or(json!("eu"), |t| json!(t.site));
-        let request = Provisioning::parse(json!({
-            "tenant_id": asked.verify, "site": site, "cloud": cloud, "services": services
-        }))?;
-        let link = self.new_link(asked.verify, cloud, &request, false).await?;
+        // The link only grants again; provisioning is the operator's to start.
+        let link = self.new_link(asked.verify, cloud, &services, None, false).await?;
         checklist.point_to(&link.consent_url);
         if tenant.is_some() {
             let missing = checklist.missing().join(", ");
@@ -292,23 +304,35 @@ impl Onboarding {
         state: &ConsentState,
         request: &mut ConsentRequest,
     ) -> Result<(), OnboardingError> {
-        let provision: ProvisionRequest = serde_json::from_value(request.request.clone()).map_err(|err| {
-            OnboardingError::StateMalformed {
+        let provision: Option<ProvisionRequest> = request
+            .request
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|err| OnboardingError::StateMalformed {
                 reason: format!("the recorded request does not read: {err}"),
-            }
-        })?;
-        let mut checklist = self
-            .check(state.tenant_id, state.cloud, &provision.services)
-            .await?;
+            })?;
+        let services = match (&provision, request.services.is_empty()) {
+            // Recorded before links named their services.
+            (Some(provision), true) => provision.services.clone(),
+            _ => request.services.clone(),
+        };
+        let mut checklist = self.check(state.tenant_id, state.cloud, &services).await?;
         request.note = None;
         if !checklist.grant_holds() {
             // One new link per answer, however often the page is reloaded.
             let link = match request.reconsent_url.clone() {
                 Some(link) => link,
                 None => {
-                    self.new_link(state.tenant_id, state.cloud, &provision, request.provision)
-                        .await?
-                        .consent_url
+                    self.new_link(
+                        state.tenant_id,
+                        state.cloud,
+                        &services,
+                        provision.as_ref(),
+                        request.provision,
+                    )
+                    .await?
+                    .consent_url
                 }
             };
             checklist.point_to(&link);
@@ -321,7 +345,7 @@ impl Onboarding {
             return Ok(());
         }
         request.verified = Some(checklist);
-        if request.provision {
+        if let Some(provision) = provision.filter(|_| request.provision) {
             // Admitted again: the deployment's gates may have changed since the link was made.
             let Invocation::Start(provision) =
                 self.admission.admit(Invocation::Start(Box::new(provision)))?
@@ -363,11 +387,14 @@ impl Onboarding {
         .await?)
     }
 
+    /// A new link to grant the permissions `services` need, carrying `request` (started after
+    /// the grant when `provision`) or nothing more.
     async fn new_link(
         &self,
         tenant_id: TenantId,
         cloud: Cloud,
-        request: &ProvisionRequest,
+        services: &[Service],
+        request: Option<&ProvisionRequest>,
         provision: bool,
     ) -> Result<ConsentLink, OnboardingError> {
         let redirect_uri = self
@@ -384,8 +411,11 @@ impl Onboarding {
         let now = Utc::now();
         let state = ConsentState::new(tenant_id, cloud, now);
         let sealed = state.seal(&self.key).await?;
-        let value = serde_json::to_value(request).map_err(|err| invalid("request", &err.to_string()))?;
-        let mut record = ConsentRequest::new(&state, value, provision, now);
+        let value = request
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|err| invalid("request", &err.to_string()))?;
+        let mut record = ConsentRequest::new(&state, services.to_vec(), value, provision, now);
         self.engine.store.create(&mut record).await?;
         let login = self.engine.ms.overrides.apply(cloud).login;
         Ok(ConsentLink {

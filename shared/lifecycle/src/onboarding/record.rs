@@ -2,7 +2,7 @@
 //! recorded, once.
 
 use chrono::{DateTime, Duration, Utc};
-use model::{task::TaskId, tenant::TenantId};
+use model::{service::Service, task::TaskId, tenant::TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state::store::{Key, Record, Store, StoreError};
@@ -49,9 +49,14 @@ pub struct ConsentRequest {
     pub nonce: Uuid,
     /// The tenant the link is for.
     pub tenant_id: TenantId,
-    /// The provisioning request the operator chose (site, cloud, services, targets, options).
-    pub request: Value,
-    /// Whether provisioning starts once the grant is verified.
+    /// The services whose permissions the grant is verified for.
+    #[serde(default)]
+    pub services: Vec<Service>,
+    /// The provisioning request the operator chose (site, cloud, services, targets, options);
+    /// none for a link that only grants again (Verify's).
+    #[serde(default)]
+    pub request: Option<Value>,
+    /// Whether provisioning starts once the grant is verified (only with a `request`).
     pub provision: bool,
     /// When the link was made.
     pub created_at: DateTime<Utc>,
@@ -92,13 +97,21 @@ impl Record for ConsentRequest {
 }
 
 impl ConsentRequest {
-    /// The request behind `state`'s link, made at `now`.
-    pub fn new(state: &ConsentState, request: Value, provision: bool, now: DateTime<Utc>) -> Self {
+    /// The request behind `state`'s link for `services`, made at `now`: with the operator's
+    /// provisioning `request`, started after the grant when `provision`, or only a grant.
+    pub fn new(
+        state: &ConsentState,
+        services: Vec<Service>,
+        request: Option<Value>,
+        provision: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
         Self {
             nonce: state.nonce,
             tenant_id: state.tenant_id,
+            services,
+            provision: provision && request.is_some(),
             request,
-            provision,
             created_at: now,
             link_expires_at: state.expires_at,
             outcome: None,

@@ -132,7 +132,7 @@ pub async fn check_exchange(ctx: &StepContext<'_>) -> Result<Outcome, StepError>
             Err(err) => return Err(err.into()),
         }
     };
-    let foreign = verify::foreign_mail_routing(&exchange, ctx.names).await?;
+    let foreign = verify::mail_routing(&exchange, ctx.names).await?;
     let accepted: Vec<&str> = domains.iter().filter_map(|d| text(d, "DomainName")).collect();
     let mut note = format!("accepted domains: {}", accepted.join(", "));
     if !foreign.is_empty() {
