@@ -543,4 +543,18 @@ async fn the_onboard_samples_link_the_local_tenant_not_yet_onboarded_and_verify_
         !statuses.is_empty() && !statuses.contains(&"missing"),
         "{checklist:#}"
     );
+    // The callback's sample is Microsoft's redirect after a Cancel, with a state no deployment
+    // made: refused with a page that says why, and nothing recorded.
+    let page = w.onboard(sample("onboard-callback.json")).await.expect("a page");
+    assert_eq!(page["statusCode"], 400, "{page:#}");
+    let html = page["body"].as_str().expect("html");
+    assert!(
+        html.contains("not a consent link") && html.contains("Nothing was changed"),
+        "{html}"
+    );
+    let policy = page["headers"]["content-security-policy"].as_str();
+    assert!(
+        policy.is_some_and(|p| p.starts_with("default-src 'none'")),
+        "{page:#}"
+    );
 }
