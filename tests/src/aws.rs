@@ -1,5 +1,7 @@
 //! The AWS SDK configuration for the local endpoint (moto).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 /// The local endpoint from `AWS_ENDPOINT_URL`, which `make test` and `make local-up` set.
@@ -23,4 +25,24 @@ pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
         .test_credentials()
         .load()
         .await
+}
+
+/// The same configuration signing as `access_key`, so moto's record names what it called.
+pub fn as_key(sdk: &SdkConfig, access_key: &str) -> SdkConfig {
+    sdk.to_builder()
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new(access_key, "testing", None, None, "test"),
+        ))
+        .build()
+}
+
+/// The actions moto saw, by access key id (`scripts/moto_server.py` records them).
+pub async fn recorded_actions() -> BTreeMap<String, BTreeSet<String>> {
+    let endpoint = endpoint_from_env().expect("moto");
+    reqwest::get(format!("{endpoint}/_m365/actions"))
+        .await
+        .expect("moto's action record")
+        .json()
+        .await
+        .expect("JSON")
 }

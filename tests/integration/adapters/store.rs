@@ -322,3 +322,102 @@ async fn a_missing_table_is_reported_with_what_to_do() {
     assert!(matches!(err, StoreError::TableMissing { .. }), "{err:?}");
     assert!(err.to_string().contains("TABLE_NAME"), "{err}");
 }
+
+/// 50 tenants in several states and sites: every listing (all, by state, by site, both) pages
+/// through exactly its tenants in site-then-id order, counts agree, and no request scans.
+#[tokio::test]
+async fn the_fleet_is_listed_and_counted_by_state_and_site_in_pages_without_a_scan() {
+    use state::store::{TenantCursor, TenantFilter};
+
+    let TestStack { store, sdk, .. } = TestStack::new().await;
+    let states = [
+        LifecycleState::Active,
+        LifecycleState::Active,
+        LifecycleState::NeedsReconsent,
+        LifecycleState::Failed,
+        LifecycleState::Deprovisioned,
+    ];
+    let sites = [Site::Eu, Site::Us, Site::Jp];
+    let mut all = Vec::new();
+    for i in 0..50 {
+        let mut record = tenant(sites[i % sites.len()], states[i % states.len()]);
+        store.create(&mut record).await.expect("create tenant");
+        all.push(record);
+    }
+    // A state change moves the tenant from one state's partition to the other's.
+    all[0].state = LifecycleState::Deprovisioning;
+    store.update(&mut all[0]).await.expect("update");
+    all.sort_by_key(|t| (t.site.code(), t.tenant_id.to_string()));
+
+    let key = format!("fleet-{}", uuid::Uuid::new_v4().simple());
+    let reader = Store::new(
+        aws_sdk_dynamodb::Client::new(&integration_tests::aws::as_key(&sdk, &key)),
+        store.table(),
+    );
+    let filters = [
+        TenantFilter::default(),
+        TenantFilter {
+            state: Some(LifecycleState::Active),
+            site: None,
+        },
+        TenantFilter {
+            state: None,
+            site: Some(Site::Us),
+        },
+        TenantFilter {
+            state: Some(LifecycleState::NeedsReconsent),
+            site: Some(Site::Jp),
+        },
+        TenantFilter {
+            state: Some(LifecycleState::Provisioning),
+            site: None,
+        },
+    ];
+    for filter in &filters {
+        let expected: Vec<&TenantRecord> = all
+            .iter()
+            .filter(|t| filter.state.is_none_or(|s| t.state == s))
+            .filter(|t| filter.site.is_none_or(|s| t.site == s))
+            .collect();
+        let mut listed = Vec::new();
+        let mut cursor: Option<TenantCursor> = None;
+        let mut pages = 0;
+        loop {
+            let page = reader.tenants(filter, 7, cursor).await.expect("a page");
+            assert!(page.tenants.len() <= 7);
+            pages += 1;
+            listed.extend(page.tenants);
+            match page.cursor {
+                // The cursor an operator is handed reads back as itself.
+                Some(next) => cursor = Some(next.to_string().parse().expect("cursor")),
+                None => break,
+            }
+            assert!(pages <= 8, "{filter:?}: the listing does not end");
+        }
+        assert_eq!(listed.iter().collect::<Vec<_>>(), expected, "{filter:?}");
+        assert_eq!(pages, expected.len().div_ceil(7).max(1), "{filter:?}");
+        assert_eq!(
+            reader.count_tenants(filter).await.expect("count"),
+            expected.len() as u64,
+            "{filter:?}"
+        );
+    }
+    // Only tenants are in the fleet's indexes: steps, tasks and resources beside them are not.
+    let mut task = TaskRecord::new(all[1].tenant_id, TaskKind::Provision, serde_json::json!({}));
+    store.create(&mut task).await.expect("a task");
+    assert_eq!(
+        reader
+            .count_tenants(&TenantFilter::default())
+            .await
+            .expect("count"),
+        50
+    );
+    let actions = integration_tests::aws::recorded_actions().await;
+    assert_eq!(
+        actions
+            .get(&key)
+            .map(|a| a.iter().map(String::as_str).collect::<Vec<_>>()),
+        Some(vec!["dynamodb:Query"]),
+        "{actions:?}"
+    );
+}

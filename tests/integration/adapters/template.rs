@@ -6,7 +6,7 @@ use integration_tests::{
 };
 use state::{
     config::{StoreConfig, VaultConfig, continuation_queue_url, sync_queue_url},
-    store::key,
+    store::{fleet, key},
 };
 
 #[test]
@@ -18,12 +18,33 @@ fn table_keys_index_and_ttl_match_the_store() {
         .map(|(n, k)| (n.as_str(), k.as_str()))
         .collect();
     assert_eq!(keys, [(key::PARTITION_KEY, "HASH"), (key::SORT_KEY, "RANGE")]);
-    let [(index, index_keys)] = table.indexes.as_slice() else {
-        panic!("one index expected: {:?}", table.indexes)
-    };
-    assert_eq!(index, key::SITE_INDEX);
-    assert_eq!(index_keys[0], (key::SITE_INDEX_KEY.to_owned(), "HASH".to_owned()));
+    let indexes: Vec<(&str, Vec<(&str, &str)>)> = table
+        .indexes
+        .iter()
+        .map(|(index, keys)| {
+            let keys = keys.iter().map(|(n, k)| (n.as_str(), k.as_str())).collect();
+            (index.as_str(), keys)
+        })
+        .collect();
+    assert_eq!(
+        indexes,
+        [
+            (
+                key::SITE_INDEX,
+                vec![(key::SITE_INDEX_KEY, "HASH"), (key::PARTITION_KEY, "RANGE")]
+            ),
+            (
+                fleet::BY_SITE,
+                vec![(fleet::FLEET_KEY, "HASH"), (fleet::ORDER_KEY, "RANGE")]
+            ),
+            (
+                fleet::BY_STATE,
+                vec![(fleet::STATE_KEY, "HASH"), (fleet::ORDER_KEY, "RANGE")]
+            ),
+        ]
+    );
     assert_eq!(table.ttl_attribute.as_deref(), Some(key::TTL_ATTRIBUTE));
+    let index_keys = table.indexes.iter().flat_map(|(_, keys)| keys);
     for (name, _) in table.key_schema.iter().chain(index_keys) {
         assert!(
             table.attributes.iter().any(|(a, t)| a == name && t == "S"),

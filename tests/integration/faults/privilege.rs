@@ -123,17 +123,6 @@ fn granted_by_key_policies(template: &Template) -> BTreeMap<String, BTreeSet<Str
     by_role
 }
 
-/// The actions moto saw, by access key id.
-async fn recorded() -> BTreeMap<String, BTreeSet<String>> {
-    let endpoint = integration_tests::aws::endpoint_from_env().expect("moto");
-    reqwest::get(format!("{endpoint}/_m365/actions"))
-        .await
-        .expect("moto's action record")
-        .json()
-        .await
-        .expect("JSON")
-}
-
 /// Runs the functions, each under its own key, through their paths.
 struct Operator<'a> {
     lab: &'a Lab,
@@ -338,7 +327,7 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
     let adopted = op.invoke("deprovision", adopt).await;
     assert_eq!(adopted["status"], "succeeded", "{adopted:#}");
 
-    let used = recorded().await;
+    let used = integration_tests::aws::recorded_actions().await;
     let mut mismatches = Vec::new();
     for (function, grants) in granted() {
         let calls: BTreeSet<String> = used

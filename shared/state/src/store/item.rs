@@ -25,6 +25,13 @@ struct Envelope<'a, T> {
     active_site: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
+    // The fleet's indexes (names match key::fleet's constants, checked by a test): tenants only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_fleet: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_order: Option<String>,
     #[serde(flatten)]
     record: &'a T,
 }
@@ -32,12 +39,16 @@ struct Envelope<'a, T> {
 /// Encodes `record` as an item with its key and derived attributes.
 pub fn encode<T: Record>(record: &T) -> Result<(Key, Item), StoreError> {
     let key = record.key();
+    let fleet = record.fleet_entry();
     let envelope = Envelope {
         pk: &key.pk,
         sk: &key.sk,
         entity: T::ENTITY,
         active_site: record.index_site().map(|site| site.code()),
         expires_at: record.expires_at().map(|at| at.timestamp()),
+        tenant_fleet: fleet.is_some().then_some(super::fleet::FLEET),
+        tenant_state: fleet.as_ref().map(|f| f.state.clone()),
+        tenant_order: fleet.map(|f| f.order),
         record,
     };
     let item = serde_dynamo::to_item(&envelope).map_err(|err| StoreError::Encode {
@@ -91,7 +102,7 @@ pub fn key_item(key: &Key) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{key, records::TenantRecord};
+    use crate::store::{fleet, key, records::TenantRecord};
     use model::{service::Service, sites::Site, tenant::LifecycleState};
 
     fn tenant(state: LifecycleState) -> TenantRecord {
@@ -117,6 +128,14 @@ mod tests {
         let (_, provisioning) = encode(&tenant(LifecycleState::Provisioning)).expect("encode");
         assert!(!provisioning.contains_key(key::SITE_INDEX_KEY));
         assert!(!provisioning.contains_key(key::TTL_ATTRIBUTE));
+        // Every tenant is in the fleet's indexes, whatever its state.
+        let s = |v: &str| Some(AttributeValue::S(v.to_owned()));
+        assert_eq!(provisioning.get(fleet::FLEET_KEY).cloned(), s(fleet::FLEET));
+        assert_eq!(provisioning.get(fleet::STATE_KEY).cloned(), s("provisioning"));
+        assert_eq!(
+            provisioning.get(fleet::ORDER_KEY).cloned(),
+            s("eu#8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11")
+        );
     }
 
     #[test]

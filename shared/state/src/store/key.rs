@@ -8,6 +8,8 @@
 //! | step of a task    | `TASK#{task_id}`   | `STEP#{service}#{order:03}#{name}`  |
 //! | audit entry       | `AUDIT#{id}`       | `{action}#{task_id}#{subject}`      |
 //! | consent request   | `CONSENT#{nonce}`  | `CONSENT`                           |
+//!
+//! Indexes: `active-by-site` (below) and the fleet's (`super::fleet`).
 
 use std::fmt;
 

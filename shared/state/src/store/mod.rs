@@ -5,6 +5,7 @@
 
 pub mod audit;
 mod error;
+pub mod fleet;
 mod item;
 pub mod key;
 pub mod records;
@@ -25,6 +26,7 @@ use model::{
 pub use self::{
     audit::AuditRecord,
     error::StoreError,
+    fleet::{TenantCursor, TenantFilter, TenantPage},
     item::{Item, VERSION_ATTRIBUTE, decode, encode, item_key},
     key::Key,
     records::{Record, ResourceKind, ResourceRecord, StepRecord, TaskRecord, TenantRecord, Versioned},

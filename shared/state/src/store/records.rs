@@ -35,6 +35,11 @@ pub trait Record: Serialize + DeserializeOwned {
     fn expires_at(&self) -> Option<DateTime<Utc>> {
         None
     }
+
+    /// Where the fleet's indexes list the item, if they do (tenants only).
+    fn fleet_entry(&self) -> Option<super::fleet::FleetEntry> {
+        None
+    }
 }
 
 /// A record written only with a condition on the version last read.
@@ -121,6 +126,10 @@ impl Record for TenantRecord {
 
     fn index_site(&self) -> Option<Site> {
         self.state.is_synced().then_some(self.site)
+    }
+
+    fn fleet_entry(&self) -> Option<super::fleet::FleetEntry> {
+        Some(super::fleet::FleetEntry::of(self))
     }
 }
 versioned!(TenantRecord);

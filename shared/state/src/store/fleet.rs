@@ -1,0 +1,236 @@
+//! The fleet's read model: every tenant in two indexes, so an operator's listing (by state, by
+//! site, both, or all) is a `Query` of one partition and never a `Scan`, which would also read
+//! every tenant's directory snapshot in the same table.
+//!
+//! | index              | hash key                   | range key                        |
+//! |--------------------|----------------------------|----------------------------------|
+//! | `tenants-by-site`  | `tenant_fleet` (`tenant`)  | `tenant_order` (`{site}#{id}`)   |
+//! | `tenants-by-state` | `tenant_state` (its state) | `tenant_order` (`{site}#{id}`)   |
+//!
+//! Only tenant records carry these attributes. A listing is paged by a cursor that names the
+//! last tenant answered (`{site}#{id}`), from which the index's start key is rebuilt.
+
+use std::{fmt, str::FromStr};
+
+use aws_sdk_dynamodb::{
+    operation::query::builders::QueryFluentBuilder,
+    types::{AttributeValue, Select},
+};
+use model::{
+    sites::Site,
+    tenant::{LifecycleState, TenantId},
+};
+
+use super::{
+    Result, Store, TenantRecord, decode,
+    error::from_sdk,
+    key::{self, TENANT_SORT_KEY},
+};
+
+/// The index of every tenant, ordered by site.
+pub const BY_SITE: &str = "tenants-by-site";
+/// The index of tenants by lifecycle state, ordered by site.
+pub const BY_STATE: &str = "tenants-by-state";
+/// Hash key of [`BY_SITE`]: the same value on every tenant.
+pub const FLEET_KEY: &str = "tenant_fleet";
+/// The value of [`FLEET_KEY`].
+pub const FLEET: &str = "tenant";
+/// Hash key of [`BY_STATE`]: the tenant's lifecycle state.
+pub const STATE_KEY: &str = "tenant_state";
+/// Range key of both indexes: `{site}#{tenant_id}`.
+pub const ORDER_KEY: &str = "tenant_order";
+
+/// The most tenants one page answers.
+pub const MAX_PAGE: usize = 100;
+
+/// Where a tenant record sits in the fleet's indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetEntry {
+    /// Its lifecycle state.
+    pub state: String,
+    /// `{site}#{tenant_id}`.
+    pub order: String,
+}
+
+impl FleetEntry {
+    /// The entry of `tenant`.
+    pub fn of(tenant: &TenantRecord) -> Self {
+        Self {
+            state: tenant.state.to_string(),
+            order: TenantCursor {
+                site: tenant.site,
+                tenant_id: tenant.tenant_id,
+            }
+            .to_string(),
+        }
+    }
+}
+
+/// Which tenants a listing asks for; each part narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantFilter {
+    /// Only tenants in this state.
+    pub state: Option<LifecycleState>,
+    /// Only tenants of this site.
+    pub site: Option<Site>,
+}
+
+/// The last tenant a page answered: the next page starts after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantCursor {
+    site: Site,
+    tenant_id: TenantId,
+}
+
+impl TenantCursor {
+    /// The site of the last tenant answered: a listing of another site cannot go on from it.
+    pub fn site(&self) -> Site {
+        self.site
+    }
+}
+
+impl fmt::Display for TenantCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.site.code(), self.tenant_id)
+    }
+}
+
+impl FromStr for TenantCursor {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let unreadable =
+            || format!("{raw:?} is no cursor of a tenant listing: give the `cursor` a page answered");
+        let (site, tenant) = raw.split_once('#').ok_or_else(unreadable)?;
+        Ok(Self {
+            site: site.parse().map_err(|_| unreadable())?,
+            tenant_id: tenant.parse().map_err(|_| unreadable())?,
+        })
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantPage {
+    /// The tenants, by site, then id.
+    pub tenants: Vec<TenantRecord>,
+    /// Where the next page starts; none after the last.
+    pub cursor: Option<TenantCursor>,
+}
+
+impl Store {
+    /// Up to `limit` (at most [`MAX_PAGE`]) tenants `filter` asks for, after `cursor`: one
+    /// `Query` of one index partition. A cursor of another site than the filter's answers an
+    /// empty page (DynamoDB refuses a start key outside the key condition).
+    pub async fn tenants(
+        &self,
+        filter: &TenantFilter,
+        limit: usize,
+        cursor: Option<TenantCursor>,
+    ) -> Result<TenantPage> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        if let (Some(site), Some(cursor)) = (filter.site, cursor)
+            && cursor.site != site
+        {
+            return Ok(TenantPage {
+                tenants: Vec::new(),
+                cursor: None,
+            });
+        }
+        let (_, hash_name, hash) = partition(filter);
+        let mut query = self
+            .fleet_query(filter)
+            // One more than asked: whether a next page exists is known without another call.
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        if let Some(cursor) = cursor {
+            let tenant = key::Key::tenant(cursor.tenant_id);
+            query = query
+                .exclusive_start_key(key::PARTITION_KEY, AttributeValue::S(tenant.pk))
+                .exclusive_start_key(key::SORT_KEY, AttributeValue::S(TENANT_SORT_KEY.to_owned()))
+                .exclusive_start_key(hash_name, AttributeValue::S(hash))
+                .exclusive_start_key(ORDER_KEY, AttributeValue::S(cursor.to_string()));
+        }
+        let output = query
+            .send()
+            .await
+            .map_err(|err| from_sdk("Query", &self.table, err))?;
+        let mut tenants = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(decode::<TenantRecord>)
+            .collect::<Result<Vec<_>>>()?;
+        // Past the page, or cut short by DynamoDB's 1 MB: either way the listing goes on.
+        let more = tenants.len() > limit || output.last_evaluated_key.is_some();
+        tenants.truncate(limit);
+        let cursor = more.then(|| tenants.last()).flatten().map(|t| TenantCursor {
+            site: t.site,
+            tenant_id: t.tenant_id,
+        });
+        Ok(TenantPage { tenants, cursor })
+    }
+
+    /// How many tenants `filter` covers, counted on the index (the items are not returned).
+    pub async fn count_tenants(&self, filter: &TenantFilter) -> Result<u64> {
+        let mut pages = self
+            .fleet_query(filter)
+            .select(Select::Count)
+            .into_paginator()
+            .send();
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| from_sdk("Query", &self.table, err))?;
+            count += u64::try_from(page.count).unwrap_or(0);
+        }
+        Ok(count)
+    }
+}
+
+impl Store {
+    /// The `Query` of the index partition `filter` reads, narrowed to its site.
+    fn fleet_query(&self, filter: &TenantFilter) -> QueryFluentBuilder {
+        let (index, hash_name, hash) = partition(filter);
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_names("#hash", hash_name)
+            .expression_attribute_values(":hash", AttributeValue::S(hash));
+        match filter.site {
+            Some(site) => query
+                .key_condition_expression("#hash = :hash AND begins_with(#order, :site)")
+                .expression_attribute_names("#order", ORDER_KEY)
+                .expression_attribute_values(":site", AttributeValue::S(format!("{}#", site.code()))),
+            None => query.key_condition_expression("#hash = :hash"),
+        }
+    }
+}
+
+/// The index, its hash key's name and the value that `filter` reads.
+fn partition(filter: &TenantFilter) -> (&'static str, &'static str, String) {
+    match filter.state {
+        Some(state) => (BY_STATE, STATE_KEY, state.to_string()),
+        None => (BY_SITE, FLEET_KEY, FLEET.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_reads_back_and_anything_else_is_refused_naming_the_cursor() {
+        let cursor: TenantCursor = "eu#8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11".parse().expect("cursor");
+        assert_eq!(cursor.to_string(), "eu#8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11");
+        for bad in [
+            "",
+            "eu",
+            "mars#8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11",
+            "eu#not-a-guid",
+        ] {
+            let err = bad.parse::<TenantCursor>().expect_err(bad);
+            assert!(err.contains("cursor"), "{err}");
+        }
+    }
+}
