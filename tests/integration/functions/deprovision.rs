@@ -4,10 +4,14 @@ use chrono::Utc;
 use integration_tests::lab::{Lab, assert_refused, vendor};
 use model::{
     sites::Site,
+    task::{TaskKind, TaskStatus},
     tenant::{LifecycleState, TenantId},
 };
 use serde_json::{Value, json};
-use state::store::scanning::{QuarantineSummary, ReportSchedule};
+use state::store::{
+    Record as _,
+    scanning::{QuarantineSummary, ReportSchedule},
+};
 
 use crate::functions::provision::{CUSTOMER_IP, footprint, request};
 
@@ -106,6 +110,34 @@ async fn a_full_deprovision_returns_the_tenant_to_its_original_state() {
     );
     let record = lab.record(tenant).await;
     assert_eq!(record.state, LifecycleState::Deprovisioned);
+    // The tenant's history keeps both tasks, newest first, with how they ended, and no expiry.
+    let history = lab
+        .aws
+        .store
+        .task_history(tenant, 10, None)
+        .await
+        .expect("history");
+    let ended: Vec<(TaskKind, TaskStatus)> = history.iter().map(|t| (t.kind, t.status)).collect();
+    assert_eq!(
+        ended,
+        [
+            (TaskKind::Deprovision, TaskStatus::Succeeded),
+            (TaskKind::Provision, TaskStatus::Succeeded)
+        ]
+    );
+    assert_eq!(
+        history[0].task_id.to_string(),
+        view["task_id"].as_str().expect("id")
+    );
+    assert!(history.iter().all(|t| t.finished_at.is_some()));
+    assert_eq!(history[0].expires_at(), None);
+    let older = lab
+        .aws
+        .store
+        .task_history(tenant, 1, Some(&history[0]))
+        .await
+        .expect("the next page");
+    assert_eq!(older, history[1..]);
     let steps: Vec<&str> = view["services"]["tenant"]["steps"]
         .as_array()
         .expect("steps")

@@ -6,7 +6,7 @@ use model::{
     task::{StepStatus, TaskId},
     tenant::LifecycleState,
 };
-use state::store::{StepRecord, StoreError, TaskRecord, TenantRecord};
+use state::store::{StepRecord, StoreError, TaskRecord, TaskSummary, TenantRecord};
 
 use super::{Admission, Engine, Step, TaskError, TaskPlan, view::scope_name};
 
@@ -76,7 +76,8 @@ impl Engine {
         } else {
             transaction.update(tenant)
         };
-        transaction = transaction.create(task);
+        let summary = TaskSummary::from(&*task);
+        transaction = transaction.create(task).put(&summary);
         for step in steps.iter_mut() {
             transaction = transaction.create(step);
         }

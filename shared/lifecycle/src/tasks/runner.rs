@@ -12,7 +12,7 @@ use model::{
 };
 use state::{
     queue::MAX_DELAY,
-    store::{StepRecord, StoreError, TaskRecord, TaskWithSteps, TenantRecord},
+    store::{StepRecord, StoreError, TaskRecord, TaskSummary, TaskWithSteps, TenantRecord},
 };
 
 use crate::deadline::Deadline;
@@ -104,7 +104,7 @@ impl Engine {
         }
         task.status = TaskStatus::Running;
         task.updated_at = Utc::now();
-        match self.store.update(&mut task).await {
+        match self.save(&mut task).await {
             Ok(()) => {}
             Err(StoreError::Conflict { .. }) => return self.view(task_id).await,
             Err(err) => return Err(err.into()),
@@ -275,10 +275,17 @@ impl Engine {
                 .and_then(|s| s.last_error.clone());
             task.manual_cleanup = P::finish(self, run.ctx.tenant, steps, run.request).await?;
         }
-        match self.store.update(task).await {
+        match self.save(task).await {
             Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Writes the task if it is still at the version read, and its summary in the tenant's
+    /// history with it (all or nothing).
+    async fn save(&self, task: &mut TaskRecord) -> Result<(), StoreError> {
+        let summary = TaskSummary::from(&*task);
+        self.store.transaction().update(task).put(&summary).commit().await
     }
 
     /// The current view of a task.

@@ -21,50 +21,15 @@ use model::{
     tenant::{LifecycleState, TenantId},
 };
 
+pub use super::key::{BY_SITE, BY_STATE, FLEET, FLEET_KEY, FleetEntry, ORDER_KEY, STATE_KEY};
 use super::{
     Result, Store, TenantRecord, decode,
     error::from_sdk,
     key::{self, TENANT_SORT_KEY},
 };
 
-/// The index of every tenant, ordered by site.
-pub const BY_SITE: &str = "tenants-by-site";
-/// The index of tenants by lifecycle state, ordered by site.
-pub const BY_STATE: &str = "tenants-by-state";
-/// Hash key of [`BY_SITE`]: the same value on every tenant.
-pub const FLEET_KEY: &str = "tenant_fleet";
-/// The value of [`FLEET_KEY`].
-pub const FLEET: &str = "tenant";
-/// Hash key of [`BY_STATE`]: the tenant's lifecycle state.
-pub const STATE_KEY: &str = "tenant_state";
-/// Range key of both indexes: `{site}#{tenant_id}`.
-pub const ORDER_KEY: &str = "tenant_order";
-
 /// The most tenants one page answers.
 pub const MAX_PAGE: usize = 100;
-
-/// Where a tenant record sits in the fleet's indexes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FleetEntry {
-    /// Its lifecycle state.
-    pub state: String,
-    /// `{site}#{tenant_id}`.
-    pub order: String,
-}
-
-impl FleetEntry {
-    /// The entry of `tenant`.
-    pub fn of(tenant: &TenantRecord) -> Self {
-        Self {
-            state: tenant.state.to_string(),
-            order: TenantCursor {
-                site: tenant.site,
-                tenant_id: tenant.tenant_id,
-            }
-            .to_string(),
-        }
-    }
-}
 
 /// Which tenants a listing asks for; each part narrows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,7 +56,7 @@ impl TenantCursor {
 
 impl fmt::Display for TenantCursor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}#{}", self.site.code(), self.tenant_id)
+        f.write_str(&key::fleet_order(self.site, self.tenant_id))
     }
 }
 

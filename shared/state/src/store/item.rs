@@ -25,7 +25,7 @@ struct Envelope<'a, T> {
     active_site: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
-    // The fleet's indexes (names match key::fleet's constants, checked by a test): tenants only.
+    // The fleet's indexes (names match key's FLEET_KEY, STATE_KEY, ORDER_KEY, checked by a test).
     #[serde(skip_serializing_if = "Option::is_none")]
     tenant_fleet: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,7 +46,7 @@ pub fn encode<T: Record>(record: &T) -> Result<(Key, Item), StoreError> {
         entity: T::ENTITY,
         active_site: record.index_site().map(|site| site.code()),
         expires_at: record.expires_at().map(|at| at.timestamp()),
-        tenant_fleet: fleet.is_some().then_some(super::fleet::FLEET),
+        tenant_fleet: fleet.is_some().then_some(super::key::FLEET),
         tenant_state: fleet.as_ref().map(|f| f.state.clone()),
         tenant_order: fleet.map(|f| f.order),
         record,
@@ -102,7 +102,7 @@ pub fn key_item(key: &Key) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{fleet, key, records::TenantRecord};
+    use crate::store::{key, records::TenantRecord};
     use model::{service::Service, sites::Site, tenant::LifecycleState};
 
     fn tenant(state: LifecycleState) -> TenantRecord {
@@ -130,10 +130,10 @@ mod tests {
         assert!(!provisioning.contains_key(key::TTL_ATTRIBUTE));
         // Every tenant is in the fleet's indexes, whatever its state.
         let s = |v: &str| Some(AttributeValue::S(v.to_owned()));
-        assert_eq!(provisioning.get(fleet::FLEET_KEY).cloned(), s(fleet::FLEET));
-        assert_eq!(provisioning.get(fleet::STATE_KEY).cloned(), s("provisioning"));
+        assert_eq!(provisioning.get(key::FLEET_KEY).cloned(), s(key::FLEET));
+        assert_eq!(provisioning.get(key::STATE_KEY).cloned(), s("provisioning"));
         assert_eq!(
-            provisioning.get(fleet::ORDER_KEY).cloned(),
+            provisioning.get(key::ORDER_KEY).cloned(),
             s("eu#8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11")
         );
     }

@@ -8,12 +8,14 @@
 //! | step of a task    | `TASK#{task_id}`   | `STEP#{service}#{order:03}#{name}`  |
 //! | audit entry       | `AUDIT#{id}`       | `{action}#{task_id}#{subject}`      |
 //! | consent request   | `CONSENT#{nonce}`  | `CONSENT`                           |
+//! | task in a history | `TASKS#{id}`       | `{created_at}#{task_id}`            |
 //!
-//! Indexes: `active-by-site` (below) and the fleet's (`super::fleet`).
+//! Indexes: `active-by-site`, and the fleet's `tenants-by-site` and `tenants-by-state` (below).
 
 use std::fmt;
 
-use model::{service::Service, tenant::TenantId};
+use chrono::{DateTime, SecondsFormat, Utc};
+use model::{service::Service, sites::Site, task::TaskId, tenant::TenantId};
 
 /// Name of the table's partition key attribute.
 pub const PARTITION_KEY: &str = "pk";
@@ -25,6 +27,33 @@ pub const SITE_INDEX: &str = "active-by-site";
 pub const SITE_INDEX_KEY: &str = "active_site";
 /// The TTL attribute (epoch seconds); finished tasks and their steps expire through it.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// The index of every tenant, ordered by site.
+pub const BY_SITE: &str = "tenants-by-site";
+/// The index of tenants by lifecycle state, ordered by site.
+pub const BY_STATE: &str = "tenants-by-state";
+/// Hash key of [`BY_SITE`]: the same value on every tenant.
+pub const FLEET_KEY: &str = "tenant_fleet";
+/// The value of [`FLEET_KEY`].
+pub const FLEET: &str = "tenant";
+/// Hash key of [`BY_STATE`]: the tenant's lifecycle state.
+pub const STATE_KEY: &str = "tenant_state";
+/// Range key of both indexes: `{site}#{tenant_id}`.
+pub const ORDER_KEY: &str = "tenant_order";
+
+/// Where a tenant record sits in the fleet's indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetEntry {
+    /// Its lifecycle state.
+    pub state: String,
+    /// `{site}#{tenant_id}`.
+    pub order: String,
+}
+
+/// The range key of a tenant in the fleet's indexes: `{site}#{tenant_id}`.
+pub fn fleet_order(site: Site, tenant_id: TenantId) -> String {
+    format!("{}#{tenant_id}", site.code())
+}
 
 /// The primary key of one item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,6 +98,18 @@ impl Key {
         }
     }
 
+    /// A task's summary in its tenant's history: a partition of its own, so that no removal of
+    /// the tenant's items reaches it; sort keys order by creation (RFC 3339, UTC, milliseconds).
+    pub fn task_summary(tenant_id: TenantId, created_at: DateTime<Utc>, task_id: TaskId) -> Self {
+        Self {
+            pk: history_partition(tenant_id),
+            sk: format!(
+                "{}#{task_id}",
+                created_at.to_rfc3339_opts(SecondsFormat::Millis, true)
+            ),
+        }
+    }
+
     /// A task record.
     pub fn task(task_id: &str) -> Self {
         Self {
@@ -103,6 +144,11 @@ pub const STEP_PREFIX: &str = "STEP#";
 /// The partition of a tenant and its resources.
 pub fn tenant_partition(tenant_id: TenantId) -> String {
     format!("TENANT#{tenant_id}")
+}
+
+/// The partition of a tenant's task history.
+pub fn history_partition(tenant_id: TenantId) -> String {
+    format!("TASKS#{tenant_id}")
 }
 
 /// The partition of a task and its steps.

@@ -29,7 +29,9 @@ pub use self::{
     fleet::{TenantCursor, TenantFilter, TenantPage},
     item::{Item, VERSION_ATTRIBUTE, decode, encode, item_key},
     key::Key,
-    records::{Record, ResourceKind, ResourceRecord, StepRecord, TaskRecord, TenantRecord, Versioned},
+    records::{
+        Record, ResourceKind, ResourceRecord, StepRecord, TaskRecord, TaskSummary, TenantRecord, Versioned,
+    },
     transaction::Transaction,
 };
 use self::{error::from_sdk, item::key_item};
@@ -222,6 +224,33 @@ impl Store {
             items.extend(page.items.unwrap_or_default());
         }
         Ok(items)
+    }
+
+    /// The newest `limit` (at most 100) tasks of the tenant's history, newest first, older than
+    /// `before` (a summary a page answered) when given: one `Query` of the history partition.
+    pub async fn task_history(
+        &self,
+        tenant_id: TenantId,
+        limit: usize,
+        before: Option<&TaskSummary>,
+    ) -> Result<Vec<TaskSummary>> {
+        let pk = key::history_partition(tenant_id);
+        let mut request = self
+            .partition_query(&pk)
+            .key_condition_expression("pk = :pk")
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.clamp(1, 100)).unwrap_or(100));
+        if let Some(before) = before {
+            let start = before.key();
+            request = request
+                .exclusive_start_key(key::PARTITION_KEY, AttributeValue::S(start.pk))
+                .exclusive_start_key(key::SORT_KEY, AttributeValue::S(start.sk));
+        }
+        let output = request
+            .send()
+            .await
+            .map_err(|err| from_sdk("Query", &self.table, err))?;
+        output.items.unwrap_or_default().into_iter().map(decode).collect()
     }
 
     /// The tenant's record, if it is under management.

@@ -13,7 +13,7 @@ use model::{
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use super::key::Key;
+use super::key::{FleetEntry, Key};
 
 /// How long finished tasks and their steps stay readable before DynamoDB's TTL removes them.
 pub const FINISHED_TASK_RETENTION: Duration = Duration::days(30);
@@ -37,7 +37,7 @@ pub trait Record: Serialize + DeserializeOwned {
     }
 
     /// Where the fleet's indexes list the item, if they do (tenants only).
-    fn fleet_entry(&self) -> Option<super::fleet::FleetEntry> {
+    fn fleet_entry(&self) -> Option<FleetEntry> {
         None
     }
 }
@@ -128,8 +128,11 @@ impl Record for TenantRecord {
         self.state.is_synced().then_some(self.site)
     }
 
-    fn fleet_entry(&self) -> Option<super::fleet::FleetEntry> {
-        Some(super::fleet::FleetEntry::of(self))
+    fn fleet_entry(&self) -> Option<FleetEntry> {
+        Some(FleetEntry {
+            state: self.state.to_string(),
+            order: super::key::fleet_order(self.site, self.tenant_id),
+        })
     }
 }
 versioned!(TenantRecord);
@@ -204,6 +207,50 @@ impl Record for TaskRecord {
     }
 }
 versioned!(TaskRecord);
+
+/// What a tenant's history keeps of a task after the task itself expires: one item per task in
+/// the tenant's history partition, newest first, kept as long as the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskSummary {
+    /// The tenant it worked on.
+    pub tenant_id: TenantId,
+    /// The task's id.
+    pub task_id: TaskId,
+    /// What it did.
+    pub kind: TaskKind,
+    /// Where it stood when last written.
+    pub status: TaskStatus,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it finished.
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The error that stopped it.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+impl From<&TaskRecord> for TaskSummary {
+    fn from(task: &TaskRecord) -> Self {
+        Self {
+            tenant_id: task.tenant_id,
+            task_id: task.task_id,
+            kind: task.kind,
+            status: task.status,
+            created_at: task.created_at,
+            finished_at: task.finished_at,
+            last_error: task.last_error.clone(),
+        }
+    }
+}
+
+impl Record for TaskSummary {
+    const ENTITY: &'static str = "task_summary";
+
+    fn key(&self) -> Key {
+        Key::task_summary(self.tenant_id, self.created_at, self.task_id)
+    }
+}
 
 /// One step of a task, per service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
