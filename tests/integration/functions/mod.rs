@@ -9,5 +9,6 @@ pub mod policy_targets;
 pub mod promotion;
 pub mod provision;
 pub mod refresh;
+pub mod runs;
 pub mod served;
 pub mod sync;

@@ -4,7 +4,7 @@
 //!   once per site and UTC date.
 //! - [`Syncer`] (`sync-worker`) syncs one tenant per message: directory delta into the snapshot,
 //!   verified domains and MX, transport-rule domain conditions, drift of our objects (repaired by
-//!   the provisioning steps themselves).
+//!   the provisioning steps themselves), and keeps how it ended in the run's progress.
 
 pub mod daily;
 pub mod directory;
@@ -12,6 +12,7 @@ pub mod dns;
 pub mod domains;
 pub mod drift;
 pub mod error;
+pub mod progress;
 pub mod report;
 pub mod snapshot;
 pub mod state;
@@ -20,6 +21,7 @@ pub mod worker;
 pub use self::{
     daily::{DailySync, DailySyncRequest, RunSummary, SiteRun, SyncMessage},
     error::SyncError,
+    progress::{RunOutcome, RunProgress},
     report::TenantReport,
     state::SyncState,
     worker::Syncer,

@@ -45,6 +45,9 @@ pub struct TenantReport {
     /// Exchange HTTP requests the worker itself sent (batches and direct cmdlets; repairs
     /// through provisioning steps are not counted here).
     pub exchange_http_requests: usize,
+    /// Found synced already in this run (a second delivery of its message): nothing was done.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub duplicate: bool,
 }
 
 impl TenantReport {
@@ -71,6 +74,15 @@ impl TenantReport {
             drift: Vec::new(),
             mx_problems: Vec::new(),
             exchange_http_requests: 0,
+            duplicate: false,
+        }
+    }
+
+    /// A tenant found synced already in `run_id`.
+    pub(super) fn duplicate(tenant_id: TenantId, run_id: &str) -> Self {
+        Self {
+            duplicate: true,
+            ..Self::skipped(tenant_id, format!("already synced in run {run_id}"))
         }
     }
 }

@@ -37,6 +37,7 @@ use super::{
     domains,
     drift::{self, Observed},
     error::SyncError,
+    progress,
     report::{Outcome, TenantReport},
     snapshot::Snapshot,
     state::{DriftRecord, EntryKind, ListingCheckpoint, SYNC_SORT_KEY, SyncState},
@@ -153,7 +154,7 @@ impl Syncer {
         message: &SyncMessage,
         deadline: Deadline,
     ) -> Result<TenantReport, SyncError> {
-        match self.sync_once(message, deadline).await {
+        let result = match self.sync_once(message, deadline).await {
             Err(err) if err.is_unauthorized() => {
                 tracing::info!(tenant = %message.tenant_id, "token refused; minting new tokens and syncing again");
                 self.ms.tokens.invalidate(message.tenant_id, Resource::Graph);
@@ -161,6 +162,16 @@ impl Syncer {
                 self.sync_once(message, deadline).await
             }
             other => other,
+        };
+        // The run's progress: an outcome not kept fails the message, whose next delivery keeps
+        // it (a tenant synced already counts as synced).
+        match (progress::note(&self.store, message, &result).await, result) {
+            (Err(err), Ok(_)) => Err(err.into()),
+            (Err(err), Err(failed)) => {
+                tracing::warn!(tenant = %message.tenant_id, error = %err, "the failure was not kept in the run's progress");
+                Err(failed)
+            }
+            (Ok(()), result) => result,
         }
     }
 
@@ -202,10 +213,7 @@ impl Syncer {
         }
         state.tenant_id = Some(id);
         if state.last_run_id.as_deref() == Some(message.run_id.as_str()) {
-            return Ok(TenantReport::skipped(
-                id,
-                format!("already synced in run {}", message.run_id),
-            ));
+            return Ok(TenantReport::duplicate(id, &message.run_id));
         }
         self.claim(&mut state, &message.run_id).await?;
         let claimed = state.clone();
