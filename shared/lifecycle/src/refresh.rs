@@ -12,10 +12,10 @@ use model::{
     sites::Site,
     tenant::TenantId,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state::{
-    store::{Store, StoreError},
+    store::{Key, Record, Store, StoreError},
     vault::Vault,
 };
 
@@ -43,7 +43,7 @@ impl RefreshError {
 }
 
 /// What a run did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RefreshReport {
     /// Whether every token was re-minted regardless of its life.
     pub force: bool,
@@ -66,7 +66,7 @@ pub struct RefreshReport {
 }
 
 /// A tenant that failed for now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
     /// The tenant.
     pub tenant_id: TenantId,
@@ -75,7 +75,7 @@ pub struct Failure {
 }
 
 /// A tenant whose grant is gone.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reconsent {
     /// The tenant.
     pub tenant_id: TenantId,
@@ -83,6 +83,34 @@ pub struct Reconsent {
     pub aadsts: Option<u32>,
     /// What the admin must do.
     pub reason: String,
+}
+
+/// The last run's report, kept (the scheduler invokes the refresh asynchronously and drops
+/// what it answers): one item, replaced by each run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastRefresh {
+    /// When the run finished.
+    pub finished_at: chrono::DateTime<Utc>,
+    /// What it did.
+    pub report: RefreshReport,
+}
+
+impl LastRefresh {
+    /// Its key.
+    pub fn key_of() -> Key {
+        Key {
+            pk: "REFRESH".to_owned(),
+            sk: "LAST".to_owned(),
+        }
+    }
+}
+
+impl Record for LastRefresh {
+    const ENTITY: &'static str = "last_refresh";
+
+    fn key(&self) -> Key {
+        Self::key_of()
+    }
 }
 
 /// Runs the refresh.
@@ -179,7 +207,12 @@ impl Refresher {
             secret_writes = report.secret_writes,
             "token refresh finished"
         );
-        Ok(report)
+        let last = LastRefresh {
+            finished_at: Utc::now(),
+            report,
+        };
+        self.store.put(&last).await?;
+        Ok(last.report)
     }
 
     /// Builds every dependency from `source` (README: Configuration).

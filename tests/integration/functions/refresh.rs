@@ -2,6 +2,7 @@
 
 use chrono::Duration;
 use integration_tests::{capture::Capture, lab::Lab};
+use lifecycle::refresh::LastRefresh;
 use microsoft::identity::{Grant, IdentityClient};
 use model::{
     retry::RetryPolicy,
@@ -230,6 +231,16 @@ async fn revoked_consent_moves_the_tenant_to_needs_reconsent_and_out_of_the_sync
     let reconsent = &report.needs_reconsent[0];
     assert_eq!((reconsent.tenant_id, reconsent.aadsts), (revoked, Some(65001)));
     assert!(reconsent.reason.contains("admin consent"), "{}", reconsent.reason);
+    // The scheduler drops what the run answers: the report is kept, for operators.
+    let last = || async {
+        lab.aws
+            .store
+            .get::<LastRefresh>(&LastRefresh::key_of())
+            .await
+            .expect("read")
+            .expect("the last run's report")
+    };
+    assert_eq!(last().await.report, report);
     let record = lab.record(revoked).await;
     assert_eq!(record.state, LifecycleState::NeedsReconsent);
     assert!(record.attention.is_some_and(|a| a.contains("AADSTS65001")));
@@ -246,6 +257,9 @@ async fn revoked_consent_moves_the_tenant_to_needs_reconsent_and_out_of_the_sync
     assert_eq!(active, [kept]);
     let next = lab.refresher().run(&json!({})).await.expect("next run");
     assert_eq!(next.tenants, 1);
+    let replaced = last().await;
+    assert_eq!(replaced.report, next);
+    assert!(replaced.report.needs_reconsent.is_empty());
 }
 
 #[tokio::test]
