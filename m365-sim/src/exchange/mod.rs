@@ -105,7 +105,7 @@ fn label(state: &SimState, tenant_key: &str) -> String {
 async fn execute(state: &SimState, verified: &Result<AccessClaims, AuthError>, call: Call<'_>) -> Outcome {
     let tenant = state.tenant(call.tenant_key);
     let tid = tenant.as_ref().map(|t| lock(t).id.clone());
-    let label = label(state, call.tenant_key);
+    let label = tid.clone().unwrap_or_else(|| call.tenant_key.to_owned());
     let input = call.body.as_ref().and_then(|b| b.get("CmdletInput"));
     let cmdlet = input
         .and_then(|i| i.get("CmdletName"))

@@ -277,7 +277,7 @@ enum ExchangeAnswer {
 }
 
 /// The answers of the calls that prove the permissions, each made once: two Graph `$batch`es
-/// (the second needs the first's answers) and one Exchange `$batch`.
+/// (the second needs the first's answers) and, beside them, one Exchange `$batch`.
 struct Proofs {
     /// The app's service principal (`Application.Read.All`), when readable.
     principal: Result<Value, GraphError>,
@@ -314,56 +314,16 @@ impl Proofs {
         client_id: &str,
         services: &[Service],
     ) -> Result<Self, CallError> {
-        let mut first: Vec<(String, String)> = Vec::new();
-        for permission in required(services) {
-            if let Some(path) = proving_read(&permission.name)
-                && first.iter().all(|(key, _)| key != path)
-            {
-                first.push((path.to_owned(), path.to_owned()));
-            }
-        }
-        first.push((
-            PRINCIPAL.to_owned(),
-            format!("/servicePrincipals(appId='{client_id}')?$select=id,displayName"),
-        ));
-        let mut reads = read_all(graph, first).await?;
-        let principal = take(&mut reads, PRINCIPAL).unwrap_or(Ok(Value::Null));
-
-        // What needs the first answers: OneDrive's grant is proven on a user's drive (a user
-        // without a licence has none: 404), the role on the principal's assignments.
-        let mut second = Vec::new();
-        let user = reads
-            .iter()
-            .find(|(p, _)| p.starts_with("/users?"))
-            .and_then(|(_, r)| r.as_ref().ok())
-            .and_then(|users| users["value"][0]["id"].as_str());
-        if let (true, Some(user)) = (services.contains(&Service::Onedrive), user) {
-            second.push((DRIVE.to_owned(), format!("/users/{user}/drive?$select=id")));
-        }
-        if let Some(sp) = principal.as_ref().ok().and_then(|sp| text(sp, "id")) {
-            second.push((
-                ROLES.to_owned(),
-                format!(
-                    "/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{sp}'&$select=id,roleDefinitionId"
-                ),
-            ));
-        }
-        reads.extend(read_all(graph, second).await?);
-        let role_listed = reads
-            .iter()
-            .find(|(key, _)| key == ROLES)
-            .and_then(|(_, listed)| listed.as_ref().ok())
-            .map(|listed| {
-                listed["value"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|a| a["roleDefinitionId"].as_str() == Some(roles::EXCHANGE_ADMINISTRATOR))
-            });
+        // Exchange's answers need none of Graph's: both surfaces are asked at once.
+        let ((principal, reads, role_listed), exchange) = futures_util::future::try_join(
+            graph_proofs(graph, client_id, services),
+            exchange_answer(exchange),
+        )
+        .await?;
         Ok(Self {
             principal,
             reads,
-            exchange: exchange_answer(exchange).await?,
+            exchange,
             role_listed,
         })
     }
@@ -372,6 +332,70 @@ impl Proofs {
         self.reads.iter().find(|(p, _)| p == path).map(|(_, r)| r)
     }
 }
+
+/// What Graph answers for the proofs: the service principal, the reads by key, and whether the
+/// principal's role assignments list Exchange Administrator. Two `$batch`es: the second (a
+/// user's drive, the role assignments) needs the first's answers.
+async fn graph_proofs(
+    graph: &GraphClient,
+    client_id: &str,
+    services: &[Service],
+) -> Result<GraphProofs, CallError> {
+    let mut first: Vec<(String, String)> = Vec::new();
+    for permission in required(services) {
+        if let Some(path) = proving_read(&permission.name)
+            && first.iter().all(|(key, _)| key != path)
+        {
+            first.push((path.to_owned(), path.to_owned()));
+        }
+    }
+    first.push((
+        PRINCIPAL.to_owned(),
+        format!("/servicePrincipals(appId='{client_id}')?$select=id,displayName"),
+    ));
+    let mut reads = read_all(graph, first).await?;
+    let principal = take(&mut reads, PRINCIPAL).unwrap_or(Ok(Value::Null));
+
+    // What needs the first answers: OneDrive's grant is proven on a user's drive (a user
+    // without a licence has none: 404), the role on the principal's assignments.
+    let mut second = Vec::new();
+    let user = reads
+        .iter()
+        .find(|(p, _)| p.starts_with("/users?"))
+        .and_then(|(_, r)| r.as_ref().ok())
+        .and_then(|users| users["value"][0]["id"].as_str());
+    if let (true, Some(user)) = (services.contains(&Service::Onedrive), user) {
+        second.push((DRIVE.to_owned(), format!("/users/{user}/drive?$select=id")));
+    }
+    if let Some(sp) = principal.as_ref().ok().and_then(|sp| text(sp, "id")) {
+        second.push((
+            ROLES.to_owned(),
+            format!(
+                "/roleManagement/directory/roleAssignments?$filter=principalId%20eq%20'{sp}'&$select=id,roleDefinitionId"
+            ),
+        ));
+    }
+    reads.extend(read_all(graph, second).await?);
+    let role_listed = reads
+        .iter()
+        .find(|(key, _)| key == ROLES)
+        .and_then(|(_, listed)| listed.as_ref().ok())
+        .map(|listed| {
+            listed["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|a| a["roleDefinitionId"].as_str() == Some(roles::EXCHANGE_ADMINISTRATOR))
+        });
+    Ok((principal, reads, role_listed))
+}
+
+/// The service principal, the reads by key, and whether the role is listed.
+type GraphProofs = (
+    Result<Value, GraphError>,
+    Vec<(String, Result<Value, GraphError>)>,
+    Option<bool>,
+);
 
 /// `Get-AcceptedDomain` and the [`MAIL_ROUTING`] listings in one Exchange `$batch`: the first
 /// answer says whether Exchange accepts the app, the others what routes mail.

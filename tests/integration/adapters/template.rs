@@ -6,7 +6,7 @@ use integration_tests::{
 };
 use state::{
     config::{StoreConfig, VaultConfig, continuation_queue_url, sync_queue_url},
-    store::{fleet, key},
+    store::key,
 };
 
 #[test]
@@ -34,12 +34,12 @@ fn table_keys_index_and_ttl_match_the_store() {
                 vec![(key::SITE_INDEX_KEY, "HASH"), (key::PARTITION_KEY, "RANGE")]
             ),
             (
-                fleet::BY_SITE,
-                vec![(fleet::FLEET_KEY, "HASH"), (fleet::ORDER_KEY, "RANGE")]
+                key::BY_SITE,
+                vec![(key::FLEET_KEY, "HASH"), (key::ORDER_KEY, "RANGE")]
             ),
             (
-                fleet::BY_STATE,
-                vec![(fleet::STATE_KEY, "HASH"), (fleet::ORDER_KEY, "RANGE")]
+                key::BY_STATE,
+                vec![(key::STATE_KEY, "HASH"), (key::ORDER_KEY, "RANGE")]
             ),
         ]
     );

@@ -106,6 +106,11 @@ impl World {
     }
 }
 
+/// The items of Verify's checklist.
+fn items(checklist: &Value) -> impl Iterator<Item = &Value> {
+    checklist["items"].as_array().expect("items").iter()
+}
+
 #[tokio::test]
 async fn a_tenant_named_by_its_domain_is_consented_verified_and_provisioned_through_the_callback() {
     let w = world().await;
@@ -152,12 +157,7 @@ async fn a_tenant_named_by_its_domain_is_consented_verified_and_provisioned_thro
         .await
         .expect("a checklist");
     assert_eq!(verified["ok"], true, "{verified:#}");
-    let names: Vec<&str> = verified["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|i| i["name"].as_str())
-        .collect();
+    let names: Vec<&str> = items(&verified).filter_map(|i| i["name"].as_str()).collect();
     for expected in [
         "consent",
         "permission User.Read.All",
@@ -384,12 +384,7 @@ async fn verify_names_the_one_permission_a_tenant_lacks_and_its_record_carries_t
     // Organization, domains, users, groups, the root site and the service principal; a user's
     // drive and the principal's role assignments; and the two envelopes.
     assert_eq!(counts.graph.requests, 10, "{counts:?}");
-    let names: Vec<&str> = checklist["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|i| i["name"].as_str())
-        .collect();
+    let names: Vec<&str> = items(&checklist).filter_map(|i| i["name"].as_str()).collect();
     for proven in [
         "permission Sites.Read.All",
         "permission Files.Read.All",
@@ -415,12 +410,7 @@ async fn verify_names_the_one_permission_a_tenant_lacks_and_its_record_carries_t
         .await
         .expect("a checklist");
     assert_eq!(checklist["ok"], false, "{checklist:#}");
-    let missing: Vec<&Value> = checklist["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|i| i["status"] == "missing")
-        .collect();
+    let missing: Vec<&Value> = items(&checklist).filter(|i| i["status"] == "missing").collect();
     assert_eq!(missing.len(), 1, "{checklist:#}");
     assert_eq!(missing[0]["name"], "permission Domain.Read.All");
     assert!(
@@ -490,10 +480,7 @@ async fn verify_asks_the_admin_to_remove_another_vendors_mail_routing_and_names_
         .onboard(json!({"verify": tenant.to_string()}))
         .await
         .expect("a checklist");
-    let routing = checklist["items"]
-        .as_array()
-        .expect("items")
-        .iter()
+    let routing = items(&checklist)
         .find(|i| i["name"] == "mail_routing")
         .unwrap_or_else(|| panic!("{checklist:#}"));
     assert_eq!(routing["status"], "action", "{checklist:#}");
@@ -533,12 +520,7 @@ async fn the_onboard_samples_link_the_local_tenant_not_yet_onboarded_and_verify_
         .onboard(sample("onboard-verify.json"))
         .await
         .expect("a checklist");
-    let statuses: Vec<&str> = checklist["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|i| i["status"].as_str())
-        .collect();
+    let statuses: Vec<&str> = items(&checklist).filter_map(|i| i["status"].as_str()).collect();
     assert!(
         !statuses.is_empty() && !statuses.contains(&"missing"),
         "{checklist:#}"

@@ -7,13 +7,7 @@ use model::{sites::Site, tenant::LifecycleState};
 use serde_json::{Value, json};
 use state::store::TenantRecord;
 
-fn sqs_event(bodies: &[Value]) -> Value {
-    json!({"Records": bodies.iter().enumerate().map(|(i, body)| json!({
-        "messageId": format!("m{i}"), "receiptHandle": "rh", "body": body.to_string(), "attributes": {},
-        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:sync", "awsRegion": "us-east-1"
-    })).collect::<Vec<_>>()})
-}
+use super::sync::sqs_event;
 
 #[tokio::test]
 async fn a_site_runs_counts_follow_its_tenants_and_it_completes_when_each_has_an_outcome() {
@@ -57,7 +51,13 @@ async fn a_site_runs_counts_follow_its_tenants_and_it_completes_when_each_has_an
     let deliver = |bodies: Vec<Value>| {
         let syncer = &syncer;
         async move {
-            let event = sqs_event(&bodies);
+            let ids: Vec<String> = (0..bodies.len()).map(|i| format!("m{i}")).collect();
+            let records: Vec<(&str, String)> = ids
+                .iter()
+                .zip(&bodies)
+                .map(|(id, body)| (id.as_str(), body.to_string()))
+                .collect();
+            let event = sqs_event(&records);
             sync_worker::handler(syncer, lambda_runtime::LambdaEvent::new(event, lambda_context()))
                 .await
                 .expect("batch answer")

@@ -603,7 +603,8 @@ async fn drift_is_repaired_recorded_and_a_duplicate_delivery_changes_nothing() {
     assert!(next.drift.is_empty(), "{next:?}");
 }
 
-fn sqs_event(records: &[(&str, String)]) -> Value {
+/// An SQS event of `records` (message id, body), as Lambda delivers the sync queue's.
+pub fn sqs_event(records: &[(&str, String)]) -> Value {
     json!({"Records": records.iter().map(|(id, body)| json!({
         "messageId": id, "receiptHandle": "rh", "body": body, "attributes": {}, "messageAttributes": {},
         "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:sync", "awsRegion": "us-east-1"

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use model::{sites::Site, tenant::TenantId};
 use serde::{Deserialize, Serialize};
-use state::store::{Key, Record, Store, StoreError, decode, records::FINISHED_TASK_RETENTION};
+use state::store::{Key, Record, Store, StoreError, decode, key, records::FINISHED_TASK_RETENTION};
 
 use super::{
     daily::{RunStatus, SiteRun, SyncMessage},
@@ -92,7 +92,7 @@ pub async fn progress(store: &Store, site: Site, date: NaiveDate) -> Result<Opti
     let mut tenants: Vec<RunTenant> = Vec::new();
     for item in store.query_prefix(&key.pk, "").await? {
         let sk = item
-            .get("sk")
+            .get(key::SORT_KEY)
             .and_then(|v| v.as_s().ok())
             .cloned()
             .unwrap_or_default();

@@ -21,14 +21,14 @@ use model::{
     tenant::{LifecycleState, TenantId},
 };
 
-pub use super::key::{BY_SITE, BY_STATE, FLEET, FLEET_KEY, FleetEntry, ORDER_KEY, STATE_KEY};
 use super::{
     Result, Store, TenantRecord, decode,
     error::from_sdk,
-    key::{self, TENANT_SORT_KEY},
+    item::key_item,
+    key::{self, BY_SITE, BY_STATE, FLEET, FLEET_KEY, ORDER_KEY, STATE_KEY},
 };
 
-/// The most tenants one page answers.
+/// The most items one page of a listing answers (tenants, a tenant's task history).
 pub const MAX_PAGE: usize = 100;
 
 /// Which tenants a listing asks for; each part narrows it.
@@ -108,12 +108,11 @@ impl Store {
             // One more than asked: whether a next page exists is known without another call.
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
         if let Some(cursor) = cursor {
-            let tenant = key::Key::tenant(cursor.tenant_id);
-            query = query
-                .exclusive_start_key(key::PARTITION_KEY, AttributeValue::S(tenant.pk))
-                .exclusive_start_key(key::SORT_KEY, AttributeValue::S(TENANT_SORT_KEY.to_owned()))
-                .exclusive_start_key(hash_name, AttributeValue::S(hash))
-                .exclusive_start_key(ORDER_KEY, AttributeValue::S(cursor.to_string()));
+            // The table's key of the cursor's tenant, and its keys in the index.
+            let mut start = key_item(&key::Key::tenant(cursor.tenant_id));
+            start.insert(hash_name.to_owned(), AttributeValue::S(hash));
+            start.insert(ORDER_KEY.to_owned(), AttributeValue::S(cursor.to_string()));
+            query = query.set_exclusive_start_key(Some(start));
         }
         let output = query
             .send()
@@ -149,9 +148,7 @@ impl Store {
         }
         Ok(count)
     }
-}
 
-impl Store {
     /// The `Query` of the index partition `filter` reads, narrowed to its site.
     fn fleet_query(&self, filter: &TenantFilter) -> QueryFluentBuilder {
         let (index, hash_name, hash) = partition(filter);

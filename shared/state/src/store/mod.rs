@@ -226,7 +226,7 @@ impl Store {
         Ok(items)
     }
 
-    /// The newest `limit` (at most 100) tasks of the tenant's history, newest first, older than
+    /// The newest `limit` (at most [`fleet::MAX_PAGE`]) tasks of the tenant's history, newest first, older than
     /// `before` (a summary a page answered) when given: one `Query` of the history partition.
     pub async fn task_history(
         &self,
@@ -239,12 +239,9 @@ impl Store {
             .partition_query(&pk)
             .key_condition_expression("pk = :pk")
             .scan_index_forward(false)
-            .limit(i32::try_from(limit.clamp(1, 100)).unwrap_or(100));
+            .limit(i32::try_from(limit.clamp(1, fleet::MAX_PAGE)).unwrap_or(i32::MAX));
         if let Some(before) = before {
-            let start = before.key();
-            request = request
-                .exclusive_start_key(key::PARTITION_KEY, AttributeValue::S(start.pk))
-                .exclusive_start_key(key::SORT_KEY, AttributeValue::S(start.sk));
+            request = request.set_exclusive_start_key(Some(key_item(&before.key())));
         }
         let output = request
             .send()
