@@ -8,7 +8,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 export PATH="$VENV/bin:$PATH"
-FUNCTIONS=(onboard provision status policy-targets daily-sync sync-worker token-refresh deprovision)
+FUNCTIONS=(onboard provision status policy-targets daily-sync sync-worker token-refresh deprovision api)
 
 WATCH_PID=""
 cleanup() {

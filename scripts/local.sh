@@ -67,6 +67,9 @@ PY
     --param "ConsentRedirectUri=$REDIRECT_URI" \
     --m365-url "$SIM_URL" --sim-tenants "$ROOT/infra/local-tenants.json" \
     --client-id "$SIM_CLIENT_ID" --client-secret "$SIM_CLIENT_CREDENTIAL" --dns-server "$SIM_DNS"
+  # The operator API is the `api` function's URL under `cargo lambda watch` (no signature
+  # locally; the deployed stack's URL takes SigV4 only).
+  echo "API_URL=http://127.0.0.1:$WATCH_PORT/lambda-url/api" >>"$ROOT/.env.local"
   trap - ERR
   echo "local stack up; environment in .env.local; stop it with \`make local-down\`"
   echo "serve the functions with: cargo lambda watch -P $WATCH_PORT --env-file .env.local"

@@ -50,6 +50,11 @@ pub fn first_event(name: &str) -> Value {
         }
         "daily-sync" => json!({"site": "anz", "run_date": "2000-01-01"}),
         "sync-worker" => json!({"Records": []}),
+        "api" => integration_tests::function_url::request_event(
+            "GET",
+            &format!("/tasks/{}", uuid::Uuid::new_v4()),
+            "",
+        ),
         _ => json!({}),
     }
 }

@@ -3,12 +3,11 @@
 //! domains, and the functions' services wired the way each function's `main` wires them, from
 //! the environment a function process of the lab has.
 
-use std::{collections::BTreeMap, future::Future, sync::Arc};
+use std::{collections::BTreeMap, future::Future};
 
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use lifecycle::{
     Lifecycle,
-    onboarding::Onboarding,
     refresh::Refresher,
     sync::{DailySync, Syncer},
 };
@@ -26,14 +25,11 @@ use state::{
     vault::StoredTokens,
 };
 
+use crate::capture::Capture;
 pub use crate::test_stack::{TestStack, vendor_json};
-use crate::{
-    capture::Capture,
-    function_url::{self, FunctionUrl},
-};
 
 /// Every function, by package name (= binary name = SAM `Binary`).
-pub const FUNCTIONS: [&str; 8] = [
+pub const FUNCTIONS: [&str; 9] = [
     "provision",
     "onboard",
     "status",
@@ -42,6 +38,7 @@ pub const FUNCTIONS: [&str; 8] = [
     "daily-sync",
     "sync-worker",
     "token-refresh",
+    "api",
 ];
 
 /// What a lab is for: tests (quick retries, every log line checked for leaked secrets) or the
@@ -251,31 +248,6 @@ impl Lab {
     pub fn refresher(&self) -> Refresher {
         Refresher::from_source(&self.aws.sdk, &self.env_of_function("token-refresh"))
             .expect("the lab configures token-refresh")
-    }
-
-    /// `onboard` on a function URL, built as its `main` builds it, with its callback there and
-    /// registered on the simulated app registration: the URL, and the services behind it.
-    pub async fn onboard_url(&self) -> (FunctionUrl, Arc<Onboarding>) {
-        let (listener, base) = function_url::bind().await;
-        let redirect = format!("{base}/consent/callback");
-        self.sim.register_redirect_uri(&redirect);
-        let mut env = self.env_of_function("onboard");
-        env.insert("CONSENT_REDIRECT_URI".to_owned(), redirect);
-        let onboarding =
-            Arc::new(Onboarding::from_source(&self.aws.sdk, &env).expect("the lab configures onboard"));
-        let services = onboarding.clone();
-        let url = FunctionUrl::serve(
-            listener,
-            Arc::new(move |event| {
-                let services = services.clone();
-                Box::pin(async move {
-                    invoke(onboard::handler, &*services, event)
-                        .await
-                        .unwrap_or_else(|err| json!({"statusCode": 502, "body": err.error_message}))
-                })
-            }),
-        );
-        (url, onboarding)
     }
 
     /// Runs `provision` with `event` through the library handler, as the runtime would.

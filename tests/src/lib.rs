@@ -3,8 +3,9 @@
 //! - [`lab::Lab`]: a private stack on moto, m365-sim and a DNS server in this process, and the
 //!   functions' services wired from the environment a function process of the lab has;
 //! - [`runtime_api::RuntimeApi`]: a local Lambda Runtime API for function processes;
-//! - [`function_url::FunctionUrl`]: a Lambda function URL on loopback; [`browser::Browser`]:
-//!   the tenant admin's browser at the consent page;
+//! - [`function_url::FunctionUrl`]: a Lambda function URL on loopback, and [`url_functions`]:
+//!   `onboard` and `api` served on one; [`browser::Browser`]: the tenant admin's browser at the
+//!   consent page;
 //! - [`capture::Capture`]: the suite's log capture, which the leak checks read;
 //! - [`test_stack::TestStack`]: one test's private stack on moto and the adapters on it;
 //! - [`stack`]: the template's table, queues and secrets on a local endpoint; [`template`]: the
@@ -19,3 +20,4 @@ pub mod runtime_api;
 pub mod stack;
 pub mod template;
 pub mod test_stack;
+pub mod url_functions;

@@ -8,7 +8,10 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::{onboarding::OnboardingError, refresh::RefreshError, sync::SyncError, tasks::TaskError};
+use crate::{
+    console::ConsoleError, onboarding::OnboardingError, refresh::RefreshError, sync::SyncError,
+    tasks::TaskError,
+};
 
 /// Runs the Lambda Runtime API loop: `build` makes the function's services on the first event,
 /// `handler` answers every event with them. Installs the JSON log subscriber first.
@@ -59,4 +62,4 @@ macro_rules! diagnostic {
     )*};
 }
 
-diagnostic!(TaskError, SyncError, RefreshError, OnboardingError);
+diagnostic!(TaskError, SyncError, RefreshError, OnboardingError, ConsoleError);

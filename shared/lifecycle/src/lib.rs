@@ -7,6 +7,8 @@
 //!   continuations of every kind;
 //! - [`onboarding`]: `onboard` (the consent link, its callback); [`verify`]: Verify, the check
 //!   of a tenant's grant;
+//! - [`console`]: the operator API (`api`): the fleet, a tenant, a task, a run, and the actions
+//!   an operator takes, each through its function's door;
 //! - [`sync`]: `daily-sync` and `sync-worker`; [`refresh`]: `token-refresh`; [`status`];
 //!   [`reconsent`]: a tenant whose grant is gone, as any of them finds it;
 //! - [`tokens`]: the one token path; [`clients`]: Microsoft clients made with it; [`calls`]:
@@ -19,12 +21,14 @@
 //! | `provision`, `deprovision`, `policy-targets` | [`Lifecycle`] | [`entry`], [`tasks`] and the kind's module |
 //! | `onboard` | [`onboarding::Onboarding`] | [`onboarding`], [`verify`] |
 //! | `status` | [`state::store::Store`] | [`status`] |
+//! | `api` | [`console::Console`] | [`console`] |
 //! | `daily-sync` | [`sync::DailySync`] | [`sync::daily`] |
 //! | `sync-worker` | [`sync::Syncer`] | [`sync::worker`] |
 //! | `token-refresh` | [`refresh::Refresher`] | [`refresh`] |
 
 pub mod calls;
 pub mod clients;
+pub mod console;
 pub mod deadline;
 pub mod deprovisioning;
 pub mod entry;

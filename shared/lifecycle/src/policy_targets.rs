@@ -83,7 +83,7 @@ impl TaskPlan for PolicyTargetsUpdate {
         check_against_directory(engine, &tenant, &request.policy_targets).await?;
         tenant.policy_targets = request.policy_targets.to_record();
         Ok(Admission::Open {
-            tenant,
+            tenant: Box::new(tenant),
             current: false,
         })
     }

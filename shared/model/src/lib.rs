@@ -2,7 +2,8 @@
 //!
 //! - ids and states: [`tenant::TenantId`], [`task::TaskId`], lifecycle, task and step statuses;
 //! - what an operator chooses: [`sites::Site`] (and its daily sync time), [`cloud::Cloud`],
-//!   [`service::Service`], [`policy`] targets;
+//!   [`service::Service`], [`policy`] targets, a tenant's [`label`]s (display name, customer
+//!   reference, tags);
 //! - the vendor's facts and the object names derived from them ([`vendor::VendorConfig`]);
 //! - reading the outside world safely: [`event`] parsing and [`validation`] with errors that name
 //!   the field, [`config`] sources with errors that name the variable;
@@ -11,6 +12,7 @@
 pub mod cloud;
 pub mod config;
 pub mod event;
+pub mod label;
 pub mod permissions;
 pub mod policy;
 pub mod rate;

@@ -36,7 +36,9 @@ validated_string_type!(TenantId);
 guid_type!(TenantId);
 
 /// Where a tenant is in its lifecycle; every change of it is a conditional write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, strum::Display)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, strum::Display, strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum LifecycleState {
@@ -55,6 +57,16 @@ pub enum LifecycleState {
 }
 
 impl LifecycleState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [Self; 6] = [
+        Self::Provisioning,
+        Self::Active,
+        Self::NeedsReconsent,
+        Self::Deprovisioning,
+        Self::Deprovisioned,
+        Self::Failed,
+    ];
+
     /// Whether the daily sync of its site covers the tenant (puts it in the sparse site index).
     pub fn is_synced(self) -> bool {
         matches!(self, Self::Active)

@@ -323,8 +323,9 @@ async fn a_missing_table_is_reported_with_what_to_do() {
     assert!(err.to_string().contains("TABLE_NAME"), "{err}");
 }
 
-/// 50 tenants in several states and sites: every listing (all, by state, by site, both) pages
-/// through exactly its tenants in site-then-id order, counts agree, and no request scans.
+/// 50 tenants in several states, sites and tags: every listing (all, by state, by site, by tag,
+/// needing attention, and their combinations) pages through exactly its tenants in site-then-id
+/// order, counts agree, and no request scans.
 #[tokio::test]
 async fn the_fleet_is_listed_and_counted_by_state_and_site_in_pages_without_a_scan() {
     use state::store::{TenantCursor, TenantFilter};
@@ -339,8 +340,20 @@ async fn the_fleet_is_listed_and_counted_by_state_and_site_in_pages_without_a_sc
     ];
     let sites = [Site::Eu, Site::Us, Site::Jp];
     let mut all = Vec::new();
+    let gold: model::label::Tag = "tier:gold".parse().expect("tag");
+    let msp: model::label::Tag = "msp:north".parse().expect("tag");
     for i in 0..50 {
         let mut record = tenant(sites[i % sites.len()], states[i % states.len()]);
+        // Labels on some, and an active tenant whose admin must assign a role.
+        if i % 3 == 0 {
+            record.tags.push(gold.clone());
+        }
+        if i % 4 == 0 {
+            record.tags.push(msp.clone());
+        }
+        if i % 10 == 1 {
+            record.attention = Some("assign the Exchange role".to_owned());
+        }
         store.create(&mut record).await.expect("create tenant");
         all.push(record);
     }
@@ -358,19 +371,51 @@ async fn the_fleet_is_listed_and_counted_by_state_and_site_in_pages_without_a_sc
         TenantFilter::default(),
         TenantFilter {
             state: Some(LifecycleState::Active),
-            site: None,
+            ..TenantFilter::default()
         },
         TenantFilter {
-            state: None,
             site: Some(Site::Us),
+            ..TenantFilter::default()
         },
         TenantFilter {
             state: Some(LifecycleState::NeedsReconsent),
             site: Some(Site::Jp),
+            ..TenantFilter::default()
         },
         TenantFilter {
             state: Some(LifecycleState::Provisioning),
-            site: None,
+            ..TenantFilter::default()
+        },
+        // A tag filters the same queries, so its pages fill across several.
+        TenantFilter {
+            tag: Some(gold.clone()),
+            ..TenantFilter::default()
+        },
+        TenantFilter {
+            tag: Some(msp.clone()),
+            site: Some(Site::Eu),
+            ..TenantFilter::default()
+        },
+        TenantFilter {
+            tag: Some(gold.clone()),
+            state: Some(LifecycleState::Active),
+            ..TenantFilter::default()
+        },
+        // The sparse attention index, alone and within a state.
+        TenantFilter {
+            attention: true,
+            ..TenantFilter::default()
+        },
+        TenantFilter {
+            attention: true,
+            state: Some(LifecycleState::Active),
+            ..TenantFilter::default()
+        },
+        TenantFilter {
+            attention: true,
+            site: Some(Site::Eu),
+            tag: Some(gold.clone()),
+            ..TenantFilter::default()
         },
     ];
     for filter in &filters {
@@ -378,7 +423,13 @@ async fn the_fleet_is_listed_and_counted_by_state_and_site_in_pages_without_a_sc
             .iter()
             .filter(|t| filter.state.is_none_or(|s| t.state == s))
             .filter(|t| filter.site.is_none_or(|s| t.site == s))
+            .filter(|t| filter.tag.as_ref().is_none_or(|tag| t.tags.contains(tag)))
+            .filter(|t| !filter.attention || t.needs_attention())
             .collect();
+        assert!(
+            !expected.is_empty() || filter.state == Some(LifecycleState::Provisioning),
+            "{filter:?} must select some tenants to test anything"
+        );
         let mut listed = Vec::new();
         let mut cursor: Option<TenantCursor> = None;
         let mut pages = 0;

@@ -41,6 +41,10 @@ fn table_keys_index_and_ttl_match_the_store() {
                 key::BY_STATE,
                 vec![(key::STATE_KEY, "HASH"), (key::ORDER_KEY, "RANGE")]
             ),
+            (
+                key::BY_ATTENTION,
+                vec![(key::ATTENTION_KEY, "HASH"), (key::ORDER_KEY, "RANGE")]
+            ),
         ]
     );
     assert_eq!(table.ttl_attribute.as_deref(), Some(key::TTL_ATTRIBUTE));

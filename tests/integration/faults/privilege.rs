@@ -327,6 +327,43 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
     let adopted = op.invoke("deprovision", adopt).await;
     assert_eq!(adopted["status"], "succeeded", "{adopted:#}");
 
+    // api: the fleet read, a cleaned-up tenant provisioned again (its token secret restored), a
+    // policy-targets update (its users looked up with a token minted from a refresh token),
+    // Verify and a consent link, pause and resume, a site's sync and a tenant's sync now.
+    let api = |method: &str, path: &str, body: Value| {
+        let mut event = request_event(method, path, "");
+        if !body.is_null() {
+            event["body"] = json!(body.to_string());
+        }
+        let process = op.process("api", &event).env("CONSENT_REDIRECT_URI", REDIRECT);
+        let (method, path) = (method.to_owned(), path.to_owned());
+        async move {
+            let answer = process.run().await;
+            let status = answer["statusCode"].as_u64().unwrap_or_default();
+            assert!((200..300).contains(&status), "{method} {path}: {answer:#}");
+            answer
+        }
+    };
+    api("GET", "/fleet", Value::Null).await;
+    api("GET", "/tenants", Value::Null).await;
+    api(
+        "POST",
+        &format!("/tenants/{seeded}/provision"),
+        json!({"site": "eu"}),
+    )
+    .await;
+    only_a_refresh_token(&lab, tenant).await;
+    let fewer = json!({"policy_targets": {"users": ["alice@contoso.com"]}});
+    api("POST", &format!("/tenants/{tenant}/policy-targets"), fewer).await;
+    api("POST", &format!("/tenants/{revoked}/verify"), Value::Null).await;
+    let link = json!({"tenant": "slow.example", "site": "eu", "provision": false});
+    api("POST", "/consent-links", link).await;
+    api("POST", &format!("/tenants/{tenant}/pause"), Value::Null).await;
+    api("POST", &format!("/tenants/{tenant}/resume"), Value::Null).await;
+    api("POST", "/sites/eu/sync", json!({"run_date": "2030-01-03"})).await;
+    api("POST", &format!("/tenants/{tenant}/sync"), Value::Null).await;
+    api("GET", &format!("/tenants/{tenant}"), Value::Null).await;
+
     let used = integration_tests::aws::recorded_actions().await;
     let mut mismatches = Vec::new();
     for (function, grants) in granted() {

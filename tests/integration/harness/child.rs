@@ -77,6 +77,7 @@ async fn serve(function: &str) -> Result<(), lambda_runtime::Error> {
         "token-refresh" => serve(Refresher::from_env, token_refresh::handler).await,
         "daily-sync" => serve(DailySync::from_env, daily_sync::handler).await,
         "sync-worker" => serve(Syncer::from_env, sync_worker::handler).await,
+        "api" => serve(lifecycle::console::Console::from_env, api::handler).await,
         other => panic!("no function {other}"),
     }
 }
@@ -111,6 +112,7 @@ async fn invoke(
         "token-refresh" => run!(Refresher::from_env(), token_refresh::handler),
         "daily-sync" => run!(DailySync::from_env(), daily_sync::handler),
         "sync-worker" => run!(Syncer::from_env(), sync_worker::handler),
+        "api" => run!(lifecycle::console::Console::from_env(), api::handler),
         other => panic!("no function {other}"),
     })
 }

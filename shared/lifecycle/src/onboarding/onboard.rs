@@ -32,7 +32,7 @@ use crate::{
     clients::Microsoft,
     entry::{Admission, Invocation},
     provisioning::{ProvisionRequest, Provisioning},
-    tasks::{Continue, Engine, TaskPlan},
+    tasks::{Engine, TaskPlan},
     verify::{self, Checklist},
 };
 
@@ -352,23 +352,9 @@ impl Onboarding {
             else {
                 unreachable!("admission hands back what it admits")
             };
-            request.task_id = Some(self.start_provisioning(&provision).await?);
+            request.task_id = Some(self.engine.start::<Provisioning>(&provision).await?);
         }
         Ok(())
-    }
-
-    /// Opens (or joins) the tenant's provisioning and queues it to run now on `provision`.
-    async fn start_provisioning(
-        &self,
-        request: &ProvisionRequest,
-    ) -> Result<model::task::TaskId, OnboardingError> {
-        let task_id = self.engine.open_or_join::<Provisioning>(request).await?;
-        self.engine
-            .continuations
-            .send(&Continue { task_id }, std::time::Duration::ZERO)
-            .await
-            .map_err(|err| OnboardingError::from(crate::tasks::TaskError::Queue(err)))?;
-        Ok(task_id)
     }
 
     async fn check(

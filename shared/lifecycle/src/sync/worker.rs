@@ -211,6 +211,10 @@ impl Syncer {
                 format!("tenant is {:?}", tenant.state).to_lowercase(),
             ));
         }
+        // Paused after its message was queued: the operator's pause wins.
+        if tenant.paused_at.is_some() {
+            return Ok(TenantReport::skipped(id, "paused by the operator".to_owned()));
+        }
         state.tenant_id = Some(id);
         if state.last_run_id.as_deref() == Some(message.run_id.as_str()) {
             return Ok(TenantReport::duplicate(id, &message.run_id));

@@ -61,6 +61,17 @@ impl Engine {
         Err(TaskError::Contended(tenant_id.to_string()))
     }
 
+    /// Opens (or joins) the task `request` asks for and queues it to run now on `provision`,
+    /// which picks up every kind: for the doors that answer at once (the consent callback, the
+    /// operator API) and leave the steps to the task functions.
+    pub async fn start<P: TaskPlan>(&self, request: &P::Request) -> Result<TaskId, TaskError> {
+        let task_id = self.open_or_join::<P>(request).await?;
+        self.continuations
+            .send(&super::Continue { task_id }, std::time::Duration::ZERO)
+            .await?;
+        Ok(task_id)
+    }
+
     /// Moves the tenant (creating its record when new) and creates the task with its steps: all
     /// of it or nothing, so a lifecycle never points at a task that does not exist.
     async fn open_task(

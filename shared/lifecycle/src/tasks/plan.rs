@@ -181,8 +181,8 @@ pub enum Admission {
     /// A new task opens, and the tenant's record is written as `tenant` in the same transaction
     /// (created if its version is 0). With `current`, the task becomes the tenant's current task.
     Open {
-        /// The tenant as the task leaves it when it opens.
-        tenant: TenantRecord,
+        /// The tenant as the task leaves it when it opens (boxed: a record is large beside an id).
+        tenant: Box<TenantRecord>,
         /// Whether the task moves the tenant's lifecycle (it becomes `current_task_id`).
         current: bool,
     },
@@ -192,7 +192,7 @@ impl Admission {
     /// A new task that becomes the tenant's current task, leaving the tenant as `tenant`.
     pub fn lead(tenant: TenantRecord) -> Self {
         Self::Open {
-            tenant,
+            tenant: Box::new(tenant),
             current: true,
         }
     }

@@ -6,9 +6,12 @@
 //! |--------------------|----------------------------|----------------------------------|
 //! | `tenants-by-site`  | `tenant_fleet` (`tenant`)  | `tenant_order` (`{site}#{id}`)   |
 //! | `tenants-by-state` | `tenant_state` (its state) | `tenant_order` (`{site}#{id}`)   |
+//! | `tenants-needing-attention` | `tenant_attention` (`tenant`, sparse) | `tenant_order` |
 //!
 //! Only tenant records carry these attributes. A listing is paged by a cursor that names the
-//! last tenant answered (`{site}#{id}`), from which the index's start key is rebuilt.
+//! last tenant answered (`{site}#{id}`), from which the index's start key is rebuilt. A tag
+//! (and attention within a state) narrows the same `Query` by a filter, so such a page may take
+//! several queries to fill.
 
 use std::{fmt, str::FromStr};
 
@@ -17,6 +20,7 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, Select},
 };
 use model::{
+    label::Tag,
     sites::Site,
     tenant::{LifecycleState, TenantId},
 };
@@ -25,7 +29,10 @@ use super::{
     Result, Store, TenantRecord, decode,
     error::from_sdk,
     item::key_item,
-    key::{self, BY_SITE, BY_STATE, FLEET, FLEET_KEY, ORDER_KEY, STATE_KEY},
+    key::{
+        self, ATTENTION_KEY, BY_ATTENTION, BY_SITE, BY_STATE, FLEET, FLEET_KEY, ORDER_KEY, STATE_KEY,
+        TAGS_ATTRIBUTE,
+    },
 };
 
 /// The most items one page of a listing answers (tenants, a tenant's task history).
@@ -38,6 +45,10 @@ pub struct TenantFilter {
     pub state: Option<LifecycleState>,
     /// Only tenants of this site.
     pub site: Option<Site>,
+    /// Only tenants with this tag.
+    pub tag: Option<Tag>,
+    /// Only tenants someone must act on.
+    pub attention: bool,
 }
 
 /// The last tenant a page answered: the next page starts after it.
@@ -103,29 +114,45 @@ impl Store {
             });
         }
         let (_, hash_name, hash) = partition(filter);
-        let mut query = self
-            .fleet_query(filter)
-            // One more than asked: whether a next page exists is known without another call.
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
-        if let Some(cursor) = cursor {
+        let filtered = filter.tag.is_some() || (filter.attention && filter.state.is_some());
+        // One more than asked: whether a next page exists is known without another call. A
+        // filtered query evaluates more per call, since a filter drops items after the limit.
+        let evaluate = if filtered {
+            (limit + 1).max(4 * MAX_PAGE)
+        } else {
+            limit + 1
+        };
+        let mut start = cursor.map(|cursor| {
             // The table's key of the cursor's tenant, and its keys in the index.
             let mut start = key_item(&key::Key::tenant(cursor.tenant_id));
-            start.insert(hash_name.to_owned(), AttributeValue::S(hash));
+            start.insert(hash_name.to_owned(), AttributeValue::S(hash.clone()));
             start.insert(ORDER_KEY.to_owned(), AttributeValue::S(cursor.to_string()));
-            query = query.set_exclusive_start_key(Some(start));
-        }
-        let output = query
-            .send()
-            .await
-            .map_err(|err| from_sdk("Query", &self.table, err))?;
-        let mut tenants = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(decode::<TenantRecord>)
-            .collect::<Result<Vec<_>>>()?;
-        // Past the page, or cut short by DynamoDB's 1 MB: either way the listing goes on.
-        let more = tenants.len() > limit || output.last_evaluated_key.is_some();
+            start
+        });
+        let mut tenants = Vec::new();
+        let more = loop {
+            let output = self
+                .fleet_query(filter)
+                .limit(i32::try_from(evaluate).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|err| from_sdk("Query", &self.table, err))?;
+            for item in output.items.unwrap_or_default() {
+                tenants.push(decode::<TenantRecord>(item)?);
+            }
+            start = output.last_evaluated_key;
+            // Past the page, or the index has more to read (a full call, or DynamoDB's 1 MB).
+            if tenants.len() > limit {
+                break true;
+            }
+            if start.is_none() {
+                break false;
+            }
+            if !filtered {
+                break true;
+            }
+        };
         tenants.truncate(limit);
         let cursor = more.then(|| tenants.last()).flatten().map(|t| TenantCursor {
             site: t.site,
@@ -149,31 +176,49 @@ impl Store {
         Ok(count)
     }
 
-    /// The `Query` of the index partition `filter` reads, narrowed to its site.
+    /// The `Query` of the index partition `filter` reads, narrowed to its site, filtered by its
+    /// tag and (within a state) by attention.
     fn fleet_query(&self, filter: &TenantFilter) -> QueryFluentBuilder {
         let (index, hash_name, hash) = partition(filter);
-        let query = self
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(index)
             .expression_attribute_names("#hash", hash_name)
             .expression_attribute_values(":hash", AttributeValue::S(hash));
-        match filter.site {
+        query = match filter.site {
             Some(site) => query
                 .key_condition_expression("#hash = :hash AND begins_with(#order, :site)")
                 .expression_attribute_names("#order", ORDER_KEY)
                 .expression_attribute_values(":site", AttributeValue::S(format!("{}#", site.code()))),
             None => query.key_condition_expression("#hash = :hash"),
+        };
+        let mut conditions = Vec::new();
+        if let Some(tag) = &filter.tag {
+            conditions.push("contains(#tags, :tag)");
+            query = query
+                .expression_attribute_names("#tags", TAGS_ATTRIBUTE)
+                .expression_attribute_values(":tag", AttributeValue::S(tag.to_string()));
+        }
+        if filter.attention && filter.state.is_some() {
+            conditions.push("attribute_exists(#attention)");
+            query = query.expression_attribute_names("#attention", ATTENTION_KEY);
+        }
+        if conditions.is_empty() {
+            query
+        } else {
+            query.filter_expression(conditions.join(" AND "))
         }
     }
 }
 
 /// The index, its hash key's name and the value that `filter` reads.
 fn partition(filter: &TenantFilter) -> (&'static str, &'static str, String) {
-    match filter.state {
-        Some(state) => (BY_STATE, STATE_KEY, state.to_string()),
-        None => (BY_SITE, FLEET_KEY, FLEET.to_owned()),
+    match (filter.state, filter.attention) {
+        (Some(state), _) => (BY_STATE, STATE_KEY, state.to_string()),
+        (None, true) => (BY_ATTENTION, ATTENTION_KEY, FLEET.to_owned()),
+        (None, false) => (BY_SITE, FLEET_KEY, FLEET.to_owned()),
     }
 }
 

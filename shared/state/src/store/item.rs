@@ -25,9 +25,12 @@ struct Envelope<'a, T> {
     active_site: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
-    // The fleet's indexes (names match key's FLEET_KEY, STATE_KEY, ORDER_KEY, checked by a test).
+    // The fleet's indexes (names match key's FLEET_KEY, STATE_KEY, ATTENTION_KEY, ORDER_KEY,
+    // checked by a test); the attention index is sparse.
     #[serde(skip_serializing_if = "Option::is_none")]
     tenant_fleet: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_attention: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tenant_state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,6 +50,10 @@ pub fn encode<T: Record>(record: &T) -> Result<(Key, Item), StoreError> {
         active_site: record.index_site().map(|site| site.code()),
         expires_at: record.expires_at().map(|at| at.timestamp()),
         tenant_fleet: fleet.is_some().then_some(super::key::FLEET),
+        tenant_attention: fleet
+            .as_ref()
+            .is_some_and(|f| f.attention)
+            .then_some(super::key::FLEET),
         tenant_state: fleet.as_ref().map(|f| f.state.clone()),
         tenant_order: fleet.map(|f| f.order),
         record,
@@ -136,6 +143,29 @@ mod tests {
             provisioning.get(key::ORDER_KEY).cloned(),
             s("eu#8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11")
         );
+        // Only a tenant someone must act on is in the attention index.
+        assert!(!provisioning.contains_key(key::ATTENTION_KEY));
+        let (_, reconsent) = encode(&tenant(LifecycleState::NeedsReconsent)).expect("encode");
+        assert_eq!(reconsent.get(key::ATTENTION_KEY).cloned(), s(key::FLEET));
+        let mut role_missing = tenant(LifecycleState::Active);
+        role_missing.attention = Some("assign the Exchange role".to_owned());
+        let (_, role_missing) = encode(&role_missing).expect("encode");
+        assert_eq!(role_missing.get(key::ATTENTION_KEY).cloned(), s(key::FLEET));
+    }
+
+    #[test]
+    fn a_paused_tenant_leaves_the_site_index_and_stays_in_the_fleet() {
+        let mut paused = tenant(LifecycleState::Active);
+        paused.paused_at = Some(chrono::Utc::now());
+        let (_, item) = encode(&paused).expect("encode");
+        assert!(!item.contains_key(key::SITE_INDEX_KEY));
+        assert_eq!(
+            item.get(key::STATE_KEY),
+            Some(&AttributeValue::S("active".into()))
+        );
+        paused.paused_at = None;
+        let (_, item) = encode(&paused).expect("encode");
+        assert!(item.contains_key(key::SITE_INDEX_KEY));
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! | consent request   | `CONSENT#{nonce}`  | `CONSENT`                           |
 //! | task in a history | `TASKS#{id}`       | `{created_at}#{task_id}`            |
 //!
-//! Indexes: `active-by-site`, and the fleet's `tenants-by-site` and `tenants-by-state` (below).
+//! Indexes: `active-by-site`, and the fleet's `tenants-by-site`, `tenants-by-state` and
+//! `tenants-needing-attention` (below).
 
 use std::fmt;
 
@@ -38,7 +39,13 @@ pub const FLEET_KEY: &str = "tenant_fleet";
 pub const FLEET: &str = "tenant";
 /// Hash key of [`BY_STATE`]: the tenant's lifecycle state.
 pub const STATE_KEY: &str = "tenant_state";
-/// Range key of both indexes: `{site}#{tenant_id}`.
+/// The sparse index of tenants someone must act on, ordered by site.
+pub const BY_ATTENTION: &str = "tenants-needing-attention";
+/// Hash key of [`BY_ATTENTION`]: [`FLEET`], set only on a tenant that needs attention.
+pub const ATTENTION_KEY: &str = "tenant_attention";
+/// The attribute of a tenant record's tags (its field `tags`), which a listing filters on.
+pub const TAGS_ATTRIBUTE: &str = "tags";
+/// Range key of the three fleet indexes: `{site}#{tenant_id}`.
 pub const ORDER_KEY: &str = "tenant_order";
 
 /// Where a tenant record sits in the fleet's indexes.
@@ -48,6 +55,8 @@ pub struct FleetEntry {
     pub state: String,
     /// `{site}#{tenant_id}`.
     pub order: String,
+    /// Whether it is in the attention index.
+    pub attention: bool,
 }
 
 /// The range key of a tenant in the fleet's indexes: `{site}#{tenant_id}`.

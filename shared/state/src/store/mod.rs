@@ -26,7 +26,7 @@ use model::{
 pub use self::{
     audit::AuditRecord,
     error::StoreError,
-    fleet::{TenantCursor, TenantFilter, TenantPage},
+    fleet::{MAX_PAGE, TenantCursor, TenantFilter, TenantPage},
     item::{Item, VERSION_ATTRIBUTE, decode, encode, item_key},
     key::Key,
     records::{

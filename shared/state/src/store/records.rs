@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use model::{
     cloud::Cloud,
+    label::{Labels, Tag},
     policy::PolicyTargets,
     service::Service,
     sites::Site,
@@ -88,6 +89,18 @@ pub struct TenantRecord {
     /// Why the tenant needs the admin (re-consent, a missing role), in words the admin can act on.
     #[serde(default)]
     pub attention: Option<String>,
+    /// The name the operator knows the tenant by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The operator's own reference (a customer or contract number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_ref: Option<String>,
+    /// The operator's tags, sorted, each once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    /// Since when its sync and token refresh are paused by the operator (it leaves the site index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_at: Option<DateTime<Utc>>,
     /// When it was first recorded.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -110,10 +123,40 @@ impl TenantRecord {
             policy_targets: PolicyTargets::default(),
             current_task_id: None,
             attention: None,
+            display_name: None,
+            customer_ref: None,
+            tags: Vec::new(),
+            paused_at: None,
             created_at: now,
             updated_at: now,
             version: 0,
         }
+    }
+
+    /// Its labels.
+    pub fn labels(&self) -> Labels {
+        Labels {
+            display_name: self.display_name.clone(),
+            customer_ref: self.customer_ref.clone(),
+            tags: self.tags.clone(),
+        }
+    }
+
+    /// Sets its labels.
+    pub fn set_labels(&mut self, labels: Labels) {
+        self.display_name = labels.display_name;
+        self.customer_ref = labels.customer_ref;
+        self.tags = labels.tags;
+    }
+
+    /// Whether someone must act: its admin (re-consent, a missing role), or the operator (a
+    /// failed provisioning). Such a tenant is also in the sparse attention index.
+    pub fn needs_attention(&self) -> bool {
+        self.attention.is_some()
+            || matches!(
+                self.state,
+                LifecycleState::NeedsReconsent | LifecycleState::Failed
+            )
     }
 }
 
@@ -125,13 +168,14 @@ impl Record for TenantRecord {
     }
 
     fn index_site(&self) -> Option<Site> {
-        self.state.is_synced().then_some(self.site)
+        (self.state.is_synced() && self.paused_at.is_none()).then_some(self.site)
     }
 
     fn fleet_entry(&self) -> Option<FleetEntry> {
         Some(FleetEntry {
             state: self.state.to_string(),
             order: super::key::fleet_order(self.site, self.tenant_id),
+            attention: self.needs_attention(),
         })
     }
 }

@@ -1,0 +1,193 @@
+//! `api`: the operator API, JSON over its function URL (payload 2.0, `AuthType: AWS_IAM`, so
+//! every request is SigV4-signed by a principal allowed `lambda:InvokeFunctionUrl`).
+//!
+//! | method and path | answer |
+//! |---|---|
+//! | `GET /tenants?state=&site=&tag=&attention=&cursor=&limit=` | a page of tenants and the next `cursor` |
+//! | `GET /tenants/{id}` | the tenant: state, attention, services, resources, last sync, recent tasks |
+//! | `PATCH /tenants/{id}` | `{"display_name"?, "customer_ref"?, "tags"?}` set; the tenant's row |
+//! | `POST /tenants/{id}/provision`, `deprovision`, `policy-targets` | the task opened (202), its body the function's request |
+//! | `POST /tenants/{id}/verify` | Verify's checklist |
+//! | `POST /tenants/{id}/sync` | one sync of the tenant queued (202) |
+//! | `POST /tenants/{id}/pause`, `resume` | the tenant's row |
+//! | `GET /tasks/{id}` | the task per service and step |
+//! | `GET /fleet` | counts by state and site, who needs attention, each site's last run, the last refresh |
+//! | `GET /runs/{site}/{date}` | the run's counts and failures |
+//! | `POST /sites/{site}/sync` | the site's daily sync now, `{"run_date"?}` (202) |
+//! | `POST /consent-links` | `onboard`'s consent link for the same request |
+//!
+//! An error answers `{"errorType", "errorMessage"}` with the status of its `errorType`.
+
+mod route;
+
+use std::collections::HashMap;
+
+use aws_lambda_events::{
+    http::{HeaderMap, HeaderValue, header},
+    lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse},
+};
+use base64::Engine as _;
+use chrono::Utc;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use lifecycle::console::{Console, ConsoleError, Started};
+use model::event::{self, EventError};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub use self::route::{Action, DEFAULT_PAGE, Refusal, Route, route};
+
+/// Handles one event: a function URL request, answered as JSON.
+pub async fn handler(
+    console: &Console,
+    event: LambdaEvent<Value>,
+) -> Result<LambdaFunctionUrlResponse, Diagnostic> {
+    let request: LambdaFunctionUrlRequest = event::from_value(event.payload).map_err(|err| Diagnostic {
+        error_type: "InvalidInput".to_owned(),
+        error_message: format!("the api answers function URL requests only: {err}"),
+    })?;
+    let http = &request.request_context.http;
+    let method = http.method.clone().unwrap_or_default();
+    let path = http
+        .path
+        .clone()
+        .or_else(|| request.raw_path.clone())
+        .unwrap_or_else(|| "/".to_owned());
+    let response = match answer(console, &method, &path, &request).await {
+        Ok((status, body)) => {
+            tracing::info!(%method, %path, status, "answered");
+            respond(status, &body)
+        }
+        Err(Refusal::NotFound) => refused(
+            404,
+            "NotFound",
+            &format!("no route {method} {path}; see the README's operator API"),
+        ),
+        Err(Refusal::Method(allowed)) => {
+            let mut response = refused(405, "MethodNotAllowed", &format!("{path} takes {allowed}"));
+            if let Ok(allowed) = HeaderValue::from_str(allowed) {
+                response.headers.insert(header::ALLOW, allowed);
+            }
+            response
+        }
+        Err(Refusal::Invalid(err)) => {
+            let status = status_of(err.error_type());
+            if status >= 500 {
+                tracing::error!(%method, %path, error = %err, error_type = err.error_type(), "failed");
+            } else {
+                tracing::warn!(%method, %path, error = %err, error_type = err.error_type(), "refused");
+            }
+            refused(status, err.error_type(), &err.to_string())
+        }
+    };
+    Ok(response)
+}
+
+/// The HTTP status of an `errorType`.
+pub fn status_of(error_type: &str) -> u16 {
+    match error_type {
+        "InvalidInput" => 400,
+        "NotFound" => 404,
+        "WrongLifecycleState" | "QuarantineNotAcknowledged" | "NeedsReconsent" => 409,
+        "MicrosoftRefused" => 502,
+        "Retryable" => 503,
+        _ => 500,
+    }
+}
+
+async fn answer(
+    console: &Console,
+    method: &str,
+    path: &str,
+    request: &LambdaFunctionUrlRequest,
+) -> Result<(u16, Value), Refusal> {
+    let query = query_of(request.raw_query_string.as_deref())?;
+    let route = route(method, path, &query)?;
+    let body = || body_of(request);
+    let answered = match route {
+        Route::Tenants {
+            filter,
+            limit,
+            cursor,
+        } => ok(console.tenants(&filter, limit, cursor).await?),
+        Route::Tenant(id) => ok(console.tenant(id).await?),
+        Route::Label(id) => ok(console.label(id, body()?).await?),
+        Route::Act(id, Action::Task(action)) => match console.start(action, id, body()?).await? {
+            started @ Started::Task(_) => (202, to_json(&started)),
+            plan @ Started::Plan(_) => ok(plan),
+        },
+        Route::Act(id, Action::Verify) => ok(console.verify(id).await?),
+        Route::Act(id, Action::Sync) => (202, to_json(&console.sync_tenant(id).await?)),
+        Route::Act(id, Action::Pause) => ok(console.pause(id).await?),
+        Route::Act(id, Action::Resume) => ok(console.resume(id).await?),
+        Route::Task(id) => ok(console.task(id).await?),
+        Route::Fleet => ok(console.fleet(Utc::now().date_naive()).await?),
+        Route::Run(site, date) => ok(console.run(site, date).await?),
+        Route::SyncSite(site) => (202, to_json(&console.sync_site(site, body()?).await?)),
+        Route::ConsentLink => ok(console.consent_link(body()?).await?),
+    };
+    Ok(answered)
+}
+
+fn ok(value: impl Serialize) -> (u16, Value) {
+    (200, to_json(&value))
+}
+
+fn to_json(value: &impl Serialize) -> Value {
+    serde_json::to_value(value)
+        .unwrap_or_else(|err| json!({"errorType": "Internal", "errorMessage": err.to_string()}))
+}
+
+/// The request's JSON body (`null` when empty), decoded and bounded as every event is.
+fn body_of(request: &LambdaFunctionUrlRequest) -> Result<Value, ConsoleError> {
+    let Some(raw) = request.body.as_deref().filter(|b| !b.trim().is_empty()) else {
+        return Ok(Value::Null);
+    };
+    let bytes = if request.is_base64_encoded {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .map_err(|_| invalid_body("the body is marked base64 but does not decode"))?
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    Ok(event::parse(&bytes)?)
+}
+
+fn invalid_body(reason: &str) -> ConsoleError {
+    ConsoleError::Input(EventError::Invalid {
+        field: ".".to_owned(),
+        reason: reason.to_owned(),
+    })
+}
+
+/// The query, decoded; a parameter given twice is refused (which one would count?).
+fn query_of(raw: Option<&str>) -> Result<HashMap<String, String>, ConsoleError> {
+    let mut query = HashMap::new();
+    for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned() {
+        if query.insert(name.clone(), value).is_some() {
+            return Err(ConsoleError::Input(EventError::Invalid {
+                field: name,
+                reason: "given twice".to_owned(),
+            }));
+        }
+    }
+    Ok(query)
+}
+
+fn refused(status: u16, error_type: &str, message: &str) -> LambdaFunctionUrlResponse {
+    respond(status, &json!({"errorType": error_type, "errorMessage": message}))
+}
+
+fn respond(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let mut response = LambdaFunctionUrlResponse::default();
+    response.status_code = i64::from(status);
+    response.headers = headers;
+    response.body = Some(body.to_string());
+    response
+}

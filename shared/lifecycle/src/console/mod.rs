@@ -1,0 +1,163 @@
+//! The operator's console (the `api` function's behaviour, without HTTP): the fleet read from
+//! its indexes, never by a `Scan`; a tenant, a task, a site's run; and the actions an operator
+//! takes, each through the same door as the function that owns it: tasks are opened on the
+//! engine with the task functions' validation and queued to `provision`, consent links and
+//! Verify are `onboard`'s, a site's sync is `daily-sync`'s fan-out, a tenant's sync one message
+//! to `sync-worker`.
+
+mod actions;
+mod error;
+mod views;
+
+use aws_config::SdkConfig;
+use chrono::{Duration, NaiveDate};
+use model::{
+    config::{ConfigError, ProcessEnv, Source},
+    sites::Site,
+    task::TaskId,
+    tenant::{LifecycleState, TenantId},
+};
+use state::{
+    queue::Queue,
+    store::{Store, TenantCursor, TenantFilter},
+};
+
+pub use self::{
+    actions::{Started, SyncQueued, TaskAction},
+    error::ConsoleError,
+    views::{FleetView, SiteRuns, SyncSummary, TenantDetail, TenantList, TenantRow},
+};
+use crate::{
+    onboarding::Onboarding,
+    refresh::LastRefresh,
+    sync::{RunProgress, SyncState, progress},
+    tasks::{TaskView, TenantView},
+};
+
+/// How many of a tenant's tasks its detail shows.
+pub const RECENT_TASKS: usize = 10;
+/// How many tenants needing attention the fleet view names.
+pub const ATTENTION_SHOWN: usize = 20;
+
+/// The console's services: `onboard`'s (the engine, admission, the consent key) and the sync
+/// queue.
+pub struct Console {
+    /// Consent links, Verify, and the engine that opens tasks.
+    pub onboarding: Onboarding,
+    /// The sync queue (`sync-worker`'s).
+    pub sync: Queue,
+}
+
+impl Console {
+    /// Builds every service from `source` (README: Configuration) and the SDK configuration.
+    pub fn from_source(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            onboarding: Onboarding::from_source(sdk, source)?,
+            sync: Queue::sync(sdk, source)?,
+        })
+    }
+
+    /// Builds every service from the process environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &Store {
+        &self.onboarding.engine.store
+    }
+
+    /// A page of the tenants `filter` asks for, after `cursor`.
+    pub async fn tenants(
+        &self,
+        filter: &TenantFilter,
+        limit: usize,
+        cursor: Option<TenantCursor>,
+    ) -> Result<TenantList, ConsoleError> {
+        let page = self.store().tenants(filter, limit, cursor).await?;
+        Ok(TenantList {
+            tenants: page.tenants.iter().map(TenantRow::from).collect(),
+            cursor: page.cursor.map(|c| c.to_string()),
+        })
+    }
+
+    /// A tenant in detail.
+    pub async fn tenant(&self, tenant_id: TenantId) -> Result<TenantDetail, ConsoleError> {
+        let store = self.store();
+        let tenant = store
+            .tenant(tenant_id)
+            .await?
+            .ok_or_else(|| crate::tasks::TaskError::UnknownTenant(tenant_id.to_string()))?;
+        let last_task = match tenant.current_task_id {
+            Some(task_id) => store.task_with_steps(task_id).await?.as_ref().map(TaskView::from),
+            None => None,
+        };
+        let resources = store.resources(tenant_id).await?;
+        let sync: Option<SyncState> = store.get(&SyncState::key_of(tenant_id)).await?;
+        let recent_tasks = store.task_history(tenant_id, RECENT_TASKS, None).await?;
+        Ok(TenantDetail {
+            view: TenantView::new(&tenant, last_task, resources),
+            labels: tenant.labels(),
+            paused_at: tenant.paused_at,
+            sync: sync.as_ref().map(SyncSummary::from),
+            recent_tasks,
+        })
+    }
+
+    /// A task, per service and step.
+    pub async fn task(&self, task_id: TaskId) -> Result<TaskView, ConsoleError> {
+        Ok(TaskView::from(&self.onboarding.engine.task(task_id).await?))
+    }
+
+    /// A site's run on `date`.
+    pub async fn run(&self, site: Site, date: NaiveDate) -> Result<RunProgress, ConsoleError> {
+        progress::progress(self.store(), site, date)
+            .await?
+            .ok_or(ConsoleError::UnknownRun { site, date })
+    }
+
+    /// The fleet: counts by state and site, who needs attention, each site's last run (of
+    /// `today` or the day before) and the last token refresh. Every count is a `Query` of an
+    /// index.
+    pub async fn fleet(&self, today: NaiveDate) -> Result<FleetView, ConsoleError> {
+        let store = self.store();
+        let mut by_state = std::collections::BTreeMap::new();
+        for state in LifecycleState::ALL {
+            let filter = TenantFilter {
+                state: Some(state),
+                ..TenantFilter::default()
+            };
+            by_state.insert(state.to_string(), store.count_tenants(&filter).await?);
+        }
+        let attention = TenantFilter {
+            attention: true,
+            ..TenantFilter::default()
+        };
+        let needing_attention = store.count_tenants(&attention).await?;
+        let attention = store.tenants(&attention, ATTENTION_SHOWN, None).await?;
+        let mut sites = Vec::new();
+        for site in Site::all() {
+            let filter = TenantFilter {
+                site: Some(site),
+                ..TenantFilter::default()
+            };
+            let mut last_run = progress::progress(store, site, today).await?;
+            if last_run.is_none() {
+                last_run = progress::progress(store, site, today - Duration::days(1)).await?;
+            }
+            sites.push(SiteRuns {
+                site,
+                tenants: store.count_tenants(&filter).await?,
+                last_run,
+            });
+        }
+        Ok(FleetView {
+            tenants: by_state.values().sum(),
+            by_state,
+            needing_attention,
+            attention: attention.tenants.iter().map(TenantRow::from).collect(),
+            sites,
+            last_refresh: store.get(&LastRefresh::key_of()).await?,
+        })
+    }
+}
