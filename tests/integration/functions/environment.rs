@@ -38,6 +38,7 @@ fn configure(function: &str, sdk: &aws_config::SdkConfig, source: &impl Source) 
         "token-refresh" => Refresher::from_source(sdk, source).map(drop),
         "daily-sync" => DailySync::from_source(sdk, source).map(drop),
         "sync-worker" => Syncer::from_source(sdk, source).map(drop),
+        "api" => lifecycle::console::Console::from_source(sdk, source).map(drop),
         other => panic!("no function {other}"),
     }
 }
