@@ -1,6 +1,7 @@
 //! Each function through its library handler (and served as Lambda serves it), end to end.
 
 pub mod api;
+pub mod cli;
 pub mod deprovision;
 pub mod environment;
 pub mod events;

@@ -1,0 +1,153 @@
+//! The operator API as the CLI reaches it: its base URL (the flag, `API_URL`, or the local
+//! stack's `.env.local`), each request SigV4-signed with the caller's AWS credentials unless the
+//! URL is on loopback (`cargo lambda watch` takes no signature), and its errors with what to do.
+
+use std::time::SystemTime;
+
+use aws_credential_types::{Credentials, provider::ProvideCredentials as _};
+use aws_sigv4::{
+    http_request::{SignableBody, SignableRequest, SigningSettings, sign},
+    sign::v4,
+};
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::CliError;
+
+/// Where `make local-up` writes `API_URL`.
+pub const LOCAL_ENV_FILE: &str = ".env.local";
+
+/// A client of one deployment's API.
+pub struct ApiClient {
+    base: String,
+    http: reqwest::Client,
+    signer: Option<Signer>,
+}
+
+/// The caller's credentials and the stack's region, for SigV4 (service `lambda`).
+struct Signer {
+    credentials: Credentials,
+    region: String,
+}
+
+impl ApiClient {
+    /// A client of `api_url` (else `API_URL`, else `.env.local`'s), signing unless on loopback.
+    pub async fn connect(api_url: Option<String>) -> Result<Self, CliError> {
+        let base = api_url
+            .or_else(|| std::env::var("API_URL").ok().filter(|u| !u.is_empty()))
+            .or_else(local_api_url)
+            .ok_or(CliError::NoApi)?;
+        let base = base.trim_end_matches('/').to_owned();
+        let url =
+            reqwest::Url::parse(&base).map_err(|err| CliError::BadApiUrl(format!("{base:?}: {err}")))?;
+        let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        if !loopback && url.scheme() != "https" {
+            return Err(CliError::BadApiUrl(format!("{base:?}: a deployed API is https")));
+        }
+        let signer = if loopback {
+            None
+        } else {
+            let sdk = state::aws::sdk_config().await;
+            let region = sdk.region().map(ToString::to_string).ok_or(CliError::NoRegion)?;
+            let provider = sdk
+                .credentials_provider()
+                .ok_or_else(|| CliError::Credentials("no provider".to_owned()))?;
+            let credentials = provider
+                .provide_credentials()
+                .await
+                .map_err(|err| CliError::Credentials(err.to_string()))?;
+            Some(Signer { credentials, region })
+        };
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(70))
+            .build()
+            .map_err(|err| CliError::BadApiUrl(err.to_string()))?;
+        Ok(Self { base, http, signer })
+    }
+
+    /// A client of `base` that never signs (tests, the local stack).
+    pub fn unsigned(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            signer: None,
+        }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Result<Value, CliError> {
+        self.send(Method::GET, path, None).await
+    }
+
+    /// `method path` with a JSON body; the answer's JSON, or the API's error.
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, CliError> {
+        let url = format!("{}{path}", self.base);
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(signer) = &self.signer {
+            for (name, value) in signer.headers(method.as_str(), &url, &body)? {
+                request = request.header(name, value);
+            }
+        }
+        let response = request.send().await.map_err(|err| CliError::Unreachable {
+            url: self.base.clone(),
+            reason: err.without_url().to_string(),
+        })?;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if (200..300).contains(&status) {
+            return Ok(answer);
+        }
+        Err(CliError::Api {
+            status,
+            error_type: answer["errorType"].as_str().unwrap_or("Unknown").to_owned(),
+            message: answer["errorMessage"]
+                .as_str()
+                .map_or_else(|| answer.to_string(), str::to_owned),
+        })
+    }
+}
+
+impl Signer {
+    /// The SigV4 headers of one request (service `lambda`, as function URLs take them).
+    fn headers(&self, method: &str, url: &str, body: &str) -> Result<Vec<(String, String)>, CliError> {
+        let identity = self.credentials.clone().into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("lambda")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|err| CliError::Credentials(err.to_string()))?
+            .into();
+        let headers = [("content-type", "application/json")];
+        let signable = SignableRequest::new(
+            method,
+            url,
+            headers.into_iter(),
+            SignableBody::Bytes(body.as_bytes()),
+        )
+        .map_err(|err| CliError::Credentials(err.to_string()))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|err| CliError::Credentials(err.to_string()))?
+            .into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect())
+    }
+}
+
+/// `API_URL` from the local stack's `.env.local`, if there is one here.
+fn local_api_url() -> Option<String> {
+    let text = std::fs::read_to_string(LOCAL_ENV_FILE).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("API_URL="))
+        .map(|url| url.trim().to_owned())
+}
