@@ -112,6 +112,21 @@ class Demo:
             return None
         return json.loads(result.stdout)
 
+    def cli(self, *args):
+        """The operator's CLI against the API's local URL (API_URL in .env.local); what it printed."""
+        started = time.monotonic()
+        result = subprocess.run(["target/debug/m365-inline", "--api-url", ENV["API_URL"], *args],
+                                capture_output=True, text=True)
+        self.timings.append(("m365-inline", time.monotonic() - started))
+        if result.returncode != 0:
+            self.failures.append(f"m365-inline {' '.join(args)}: {result.stderr.strip()}")
+            print(f"    !! m365-inline {' '.join(args)} failed: {result.stderr.strip()}")
+            return None
+        print(f"    $ m365-inline {' '.join(args)}")
+        for line in result.stdout.splitlines()[:8]:
+            print(f"      {line}")
+        return result.stdout
+
     def show_task(self, view):
         if view is None:
             return
@@ -197,6 +212,21 @@ class Demo:
         print(f"    {report}")
         if report and (report["failed"] or report["needs_reconsent"]):
             self.failures.append(f"token refresh: {report}")
+
+        print("==> the operator's console: the api function on cargo lambda watch's function URL, through the CLI")
+        fleet = self.cli("fleet")
+        if fleet is not None and not fleet.startswith(f"tenants {len(TENANTS)}: "):
+            self.failures.append(f"the fleet does not count {len(TENANTS)} tenants: {fleet}")
+        listed = self.cli("--output", "json", "tenants", "list", "--state", "active")
+        if listed is not None and len(json.loads(listed)) != len(TENANTS):
+            self.failures.append(f"tenants list: {listed}")
+        contoso = TENANTS[0]["tenant_id"]
+        self.cli("tenant", "label", contoso, "--name", TENANTS[0]["name"], "--tag", "demo")
+        paused = self.cli("pause", contoso)
+        if paused is not None and "paused" not in paused:
+            self.failures.append(f"pause: {paused}")
+        self.cli("resume", contoso)
+        self.cli("tenants", "list", "--tag", "demo")
 
         print("==> full deprovision")
         for t in TENANTS:
