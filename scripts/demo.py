@@ -127,6 +127,34 @@ class Demo:
             print(f"      {line}")
         return result.stdout
 
+    def cli_watching(self, *args):
+        """A `--watch` command of the CLI while the continuation queue is delivered to provision,
+        as Lambda's SQS event source would; what it printed, or None if it failed."""
+        started = time.monotonic()
+        process = subprocess.Popen(["target/debug/m365-inline", "--api-url", ENV["API_URL"], *args],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while process.poll() is None:
+            records = receive_messages("PROVISION_QUEUE_URL")
+            if records:
+                answer = self.invoke("provision", {"Records": records})
+                if answer and answer.get("batchItemFailures"):
+                    self.failures.append(f"provision continuation failures: {answer['batchItemFailures']}")
+        out, err = process.communicate()
+        self.timings.append(("m365-inline", time.monotonic() - started))
+        print(f"    $ m365-inline {' '.join(args)}")
+        for line in out.splitlines():
+            print(f"      {line}")
+        if process.returncode != 0:
+            self.failures.append(f"m365-inline {' '.join(args)} exited {process.returncode}: {err.strip()}")
+            return None
+        return out
+
+    def removed(self, tenant_id, view):
+        if view:
+            self.notes[tenant_id]["removed"] = sum(
+                step.get("outcome", "").count(",") + 1
+                for step in view["services"]["tenant"]["steps"] if step.get("outcome", "").startswith("removed"))
+
     def show_task(self, view):
         if view is None:
             return
@@ -228,15 +256,24 @@ class Demo:
         self.cli("resume", contoso)
         self.cli("tenants", "list", "--tag", "demo")
 
-        print("==> full deprovision")
-        for t in TENANTS:
+        print("==> full deprovision: Contoso from the CLI, watched to the end; the others by invoking deprovision")
+        contoso = TENANTS[0]
+        watched = self.cli_watching("deprovision", contoso["tenant_id"], "--mode", "full", "--watch")
+        if watched is not None:
+            lines = watched.splitlines()
+            if not lines or not lines[-1].endswith(" succeeded"):
+                self.failures.append(f"deprovision --watch did not end succeeded: {watched}")
+            task = re.match(r"task ([0-9a-f-]+) ", lines[0]) if lines else None
+            if task:
+                self.removed(contoso["tenant_id"], self.invoke("status", {"task_id": task.group(1)}))
+        for t in TENANTS[1:]:
             print(f"  {t['name']}")
             view = self.invoke("deprovision", {"tenant_id": t["tenant_id"], "mode": "full"})
             self.show_task(view)
-            if view:
-                self.notes[t["tenant_id"]]["removed"] = sum(
-                    step.get("outcome", "").count(",") + 1
-                    for step in view["services"]["tenant"]["steps"] if step.get("outcome", "").startswith("removed"))
+            self.removed(t["tenant_id"], view)
+        fleet = self.cli("fleet")
+        if fleet is not None and f"deprovisioned {len(TENANTS)}" not in fleet:
+            self.failures.append(f"the fleet does not count {len(TENANTS)} deprovisioned tenants: {fleet}")
 
         print("==> summary")
         stats = sim("GET", "/_sim/stats")["tenants"]

@@ -24,10 +24,12 @@ pub struct ApiClient {
     signer: Option<Signer>,
 }
 
-/// The caller's credentials and the stack's region, for SigV4 (service `lambda`).
+/// The caller's credentials and the stack's region, for SigV4.
 struct Signer {
     credentials: Credentials,
     region: String,
+    /// `lambda`, as function URLs take it.
+    service: &'static str,
 }
 
 impl ApiClient {
@@ -56,7 +58,11 @@ impl ApiClient {
                 .provide_credentials()
                 .await
                 .map_err(|err| CliError::Credentials(err.to_string()))?;
-            Some(Signer { credentials, region })
+            Some(Signer {
+                credentials,
+                region,
+                service: "lambda",
+            })
         };
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(70))
@@ -89,7 +95,14 @@ impl ApiClient {
             .header("content-type", "application/json")
             .body(body.clone());
         if let Some(signer) = &self.signer {
-            for (name, value) in signer.headers(method.as_str(), &url, &body)? {
+            let signed = signer.headers(
+                method.as_str(),
+                &url,
+                &[("content-type", "application/json")],
+                &body,
+                SystemTime::now(),
+            )?;
+            for (name, value) in signed {
                 request = request.header(name, value);
             }
         }
@@ -114,23 +127,29 @@ impl ApiClient {
 }
 
 impl Signer {
-    /// The SigV4 headers of one request (service `lambda`, as function URLs take them).
-    fn headers(&self, method: &str, url: &str, body: &str) -> Result<Vec<(String, String)>, CliError> {
+    /// The SigV4 headers to add to one request with `headers`, signed at `time`.
+    fn headers(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+        time: SystemTime,
+    ) -> Result<Vec<(String, String)>, CliError> {
         let identity = self.credentials.clone().into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
-            .name("lambda")
-            .time(SystemTime::now())
+            .name(self.service)
+            .time(time)
             .settings(SigningSettings::default())
             .build()
             .map_err(|err| CliError::Credentials(err.to_string()))?
             .into();
-        let headers = [("content-type", "application/json")];
         let signable = SignableRequest::new(
             method,
             url,
-            headers.into_iter(),
+            headers.iter().copied(),
             SignableBody::Bytes(body.as_bytes()),
         )
         .map_err(|err| CliError::Credentials(err.to_string()))?;
@@ -150,4 +169,48 @@ fn local_api_url() -> Option<String> {
     text.lines()
         .find_map(|line| line.strip_prefix("API_URL="))
         .map(|url| url.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    /// The signer against AWS's own SigV4 test vectors: long-term and temporary credentials.
+    #[test]
+    fn requests_are_signed_as_the_sigv4_test_suite_expects() {
+        let suite: Value =
+            serde_json::from_str(include_str!("../fixtures/sigv4-test-suite.json")).expect("the fixture");
+        let text = |v: &Value| v.as_str().expect("a string").to_owned();
+        let time: SystemTime =
+            chrono::DateTime::parse_from_rfc3339(suite["timestamp"].as_str().expect("time"))
+                .expect("a timestamp")
+                .into();
+        for case in suite["cases"].as_array().expect("cases") {
+            let signer = Signer {
+                credentials: Credentials::new(
+                    text(&suite["access_key_id"]),
+                    text(&suite["secret_access_key"]),
+                    case["session_token"].as_str().map(str::to_owned),
+                    None,
+                    "test-suite",
+                ),
+                region: text(&suite["region"]),
+                service: "service",
+            };
+            let method = case["method"].as_str().expect("method");
+            let url = case["url"].as_str().expect("url");
+            let mut signed = signer.headers(method, url, &[], "", time).expect("signed");
+            signed.sort();
+            let mut expected: Vec<(String, String)> = case["signed"]
+                .as_object()
+                .expect("headers")
+                .iter()
+                .map(|(n, v)| (n.clone(), text(v)))
+                .collect();
+            expected.sort();
+            assert_eq!(signed, expected, "{}", case["name"]);
+        }
+    }
 }

@@ -176,7 +176,13 @@ pub fn show_run(out: &mut dyn Write, run: &Value) -> Result<(), CliError> {
     )
     .map_err(CliError::Output)?;
     for failure in run["failures"].as_array().into_iter().flatten() {
-        writeln!(out, "  {} {}", shown(&failure[0]), shown(&failure[1])).map_err(CliError::Output)?;
+        writeln!(
+            out,
+            "  {} {}",
+            shown(&failure["tenant_id"]),
+            shown(&failure["reason"])
+        )
+        .map_err(CliError::Output)?;
     }
     Ok(())
 }

@@ -3,8 +3,12 @@
 //! a tenant out of the next daily sync, a run's counts, and every bad request refused naming
 //! what it got wrong.
 
-use integration_tests::lab::{Lab, invoke, tenant_id};
-use model::{service::Service, sites::Site, tenant::LifecycleState};
+use integration_tests::lab::{Lab, exchange_mx, invoke, provision_request, tenant_id};
+use model::{
+    service::Service,
+    sites::Site,
+    tenant::{LifecycleState, TenantId},
+};
 use serde_json::{Value, json};
 use state::store::TenantRecord;
 
@@ -341,4 +345,128 @@ async fn a_tenant_is_provisioned_watched_paused_and_resumed_through_the_api() {
     let (_, detail) = api.get(&format!("/tenants/{tenant}")).await;
     assert_eq!(detail["sync"]["last_run_id"], "eu-2030-03-02", "{detail:#}");
     lab.assert_no_secret_in_the_table().await;
+}
+
+#[tokio::test]
+async fn the_fleet_counts_what_its_tasks_did_and_a_run_names_its_failing_tenant() {
+    let lab = Lab::start().await;
+    let (url, _) = lab.api_url("api-fleet").await;
+    let api = Api {
+        base: url.base.clone(),
+        http: reqwest::Client::new(),
+    };
+    // Each tenant's provisioning started through the API and run by provision from its queue.
+    let provision = |tenant: TenantId, domain: &str| {
+        let api = &api;
+        let lab = &lab;
+        let mut body = provision_request(tenant, &[&format!("alice@{domain}")]);
+        body.as_object_mut().expect("object").remove("tenant_id");
+        body["site"] = json!("eu");
+        async move {
+            let (status, started) = api.post(&format!("/tenants/{tenant}/provision"), body).await;
+            assert_eq!(status, 202, "{started:#}");
+            let batch = lab
+                .provision(lab.aws.take_messages("PROVISION_QUEUE_URL").await)
+                .await
+                .expect("the continuation");
+            assert_eq!(batch["batchItemFailures"], json!([]), "{batch:#}");
+            let (_, task) = api
+                .get(&format!("/tasks/{}", started["task_id"].as_str().expect("task")))
+                .await;
+            task["status"].as_str().expect("status").to_owned()
+        }
+    };
+    let kept = lab.customer_tenant("kept.example", "198.51.100.81");
+    let synced_but_failing = lab.customer_tenant("flaky.example", "198.51.100.82");
+    let left = lab.customer_tenant("left.example", "198.51.100.83");
+    let broken = lab.customer_tenant("broken.example", "198.51.100.84");
+    let unconsented = lab.tenant(json!({"domains": ["unconsented.example"], "consented": false}));
+    // Exchange refuses our inbound connector: protection cannot be put in place.
+    lab.fault(json!({"tenant": broken.to_string(), "surface": "exchange", "match": "New-InboundConnector", "status": 400}));
+    assert_eq!(provision(kept, "kept.example").await, "succeeded");
+    assert_eq!(provision(synced_but_failing, "flaky.example").await, "succeeded");
+    assert_eq!(provision(left, "left.example").await, "succeeded");
+    assert_eq!(provision(broken, "broken.example").await, "failed");
+    assert_eq!(provision(unconsented, "unconsented.example").await, "failed");
+    let (status, started) = api
+        .post(
+            &format!("/tenants/{left}/deprovision"),
+            json!({"mode": "standard"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{started:#}");
+    let batch = lab
+        .provision(lab.aws.take_messages("PROVISION_QUEUE_URL").await)
+        .await
+        .expect("the continuation");
+    assert_eq!(batch["batchItemFailures"], json!([]), "{batch:#}");
+
+    // Today's run of the site, with one tenant's Graph failing; the other's mail is routed right.
+    lab.dns.set_mx("kept.example", &[&exchange_mx("kept.example")]);
+    lab.fault(json!({"tenant": synced_but_failing.to_string(), "surface": "graph", "status": 500}));
+    let (status, run) = api.post("/sites/eu/sync", json!(null)).await;
+    assert_eq!((status, run["tenants"].clone()), (202, json!(2)), "{run:#}");
+    let messages = lab.aws.take_messages("SYNC_QUEUE_URL").await;
+    let answer = invoke(sync_worker::handler, &lab.syncer(), messages)
+        .await
+        .expect("a batch answer");
+    assert_eq!(
+        answer["batchItemFailures"].as_array().map(Vec::len),
+        Some(1),
+        "{answer:#}"
+    );
+    let today = chrono::Utc::now().date_naive();
+    let (status, progress) = api.get(&format!("/runs/eu/{today}")).await;
+    assert_eq!(status, 200, "{progress:#}");
+    let counts =
+        |run: &Value| ["queued", "synced", "failed", "skipped"].map(|n| run[n].as_u64().expect("a count"));
+    assert_eq!(counts(&progress), [2, 1, 1, 0], "{progress:#}");
+    assert!(progress["completed_at"].is_string(), "{progress:#}");
+    let failures = progress["failures"].as_array().expect("failures");
+    assert_eq!(failures.len(), 1, "{progress:#}");
+    assert_eq!(failures[0]["tenant_id"], synced_but_failing.to_string());
+    assert!(
+        failures[0]["reason"].as_str().is_some_and(|r| r.contains("500")),
+        "{progress:#}"
+    );
+
+    // The fleet: what the tasks did, and the site's run with its failure.
+    let (status, fleet) = api.get("/fleet").await;
+    assert_eq!(status, 200, "{fleet:#}");
+    assert_eq!(fleet["tenants"], 5, "{fleet:#}");
+    let by_state = &fleet["by_state"];
+    assert_eq!(
+        [
+            "active",
+            "failed",
+            "needs_reconsent",
+            "deprovisioned",
+            "provisioning"
+        ]
+        .map(|s| by_state[s].as_u64().expect("a count")),
+        [2, 1, 1, 1, 0],
+        "{fleet:#}"
+    );
+    // The failed provisioning, the missing consent and the objects a standard deprovisioning
+    // leaves to clean up; a failed sync is the run's to show, and is tried again tomorrow.
+    assert_eq!(fleet["needing_attention"], 3, "{fleet:#}");
+    let mut named: Vec<&str> = fleet["attention"]
+        .as_array()
+        .expect("attention")
+        .iter()
+        .map(|t| t["tenant_id"].as_str().expect("id"))
+        .collect();
+    named.sort_unstable();
+    let mut expected = [broken, unconsented, left].map(|t| t.to_string());
+    expected.sort_unstable();
+    assert_eq!(named, expected, "{fleet:#}");
+    let eu = fleet["sites"]
+        .as_array()
+        .expect("sites")
+        .iter()
+        .find(|s| s["site"] == "eu")
+        .expect("the eu site");
+    assert_eq!(eu["tenants"], 5, "{fleet:#}");
+    assert_eq!(counts(&eu["last_run"]), [2, 1, 1, 0], "{fleet:#}");
+    assert_eq!(eu["last_run"]["failures"], progress["failures"]);
 }

@@ -75,8 +75,8 @@ async fn a_site_runs_counts_follow_its_tenants_and_it_completes_when_each_has_an
     );
     assert!(run.completed_at.is_some(), "every tenant has an outcome: {run:?}");
     assert_eq!(run.failures.len(), 1);
-    assert_eq!(run.failures[0].0, failing);
-    assert!(run.failures[0].1.contains("500"), "{:?}", run.failures);
+    assert_eq!(run.failures[0].tenant_id, failing);
+    assert!(run.failures[0].reason.contains("500"), "{:?}", run.failures);
     assert!(lab.hits_of(fault) > 0);
 
     // SQS delivers everything again after the fault is gone: the failed tenant syncs, the others

@@ -21,7 +21,7 @@ pub mod worker;
 pub use self::{
     daily::{DailySync, DailySyncRequest, RunSummary, SiteRun, SyncMessage},
     error::SyncError,
-    progress::{RunOutcome, RunProgress},
+    progress::{RunFailure, RunOutcome, RunProgress},
     report::TenantReport,
     state::SyncState,
     worker::Syncer,

@@ -82,7 +82,16 @@ pub struct RunProgress {
     /// When the last queued tenant's outcome came, once every one has one.
     pub completed_at: Option<DateTime<Utc>>,
     /// The failed tenants and why, by tenant id.
-    pub failures: Vec<(TenantId, String)>,
+    pub failures: Vec<RunFailure>,
+}
+
+/// A tenant whose last attempt in a run failed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RunFailure {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// What its sync said.
+    pub reason: String,
 }
 
 /// The run of `site` on `date` and its tenants' outcomes, if the run exists.
@@ -108,10 +117,13 @@ pub async fn progress(store: &Store, site: Site, date: NaiveDate) -> Result<Opti
     let count = |outcome| tenants.iter().filter(|t| t.outcome == outcome).count();
     let queued = run.tenants;
     let completed = run.status == RunStatus::Enqueued && tenants.len() >= queued;
-    let mut failures: Vec<(TenantId, String)> = tenants
+    let mut failures: Vec<RunFailure> = tenants
         .iter()
         .filter(|t| t.outcome == RunOutcome::Failed)
-        .map(|t| (t.tenant_id, t.detail.clone().unwrap_or_default()))
+        .map(|t| RunFailure {
+            tenant_id: t.tenant_id,
+            reason: t.detail.clone().unwrap_or_default(),
+        })
         .collect();
     failures.sort();
     Ok(Some(RunProgress {
