@@ -3,10 +3,10 @@ SHELL := /bin/bash
 VENV := .venv
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test build demo bench local-up local-down venv
+.PHONY: test build demo bench local-up local-down venv browser
 
-## test: every check (fmt, clippy, tests against moto, cfn-lint, sam validate); CI runs this
-test: venv
+## test: every check (fmt, clippy, tests against moto and in headless Chromium, cfn-lint, sam validate); CI runs this
+test: venv browser
 	scripts/with-moto.sh scripts/check.sh
 
 ## build: the deployable artifacts, target/lambda/<function>/bootstrap.zip (release, cargo-lambda)
@@ -28,6 +28,14 @@ local-up: venv
 ## local-down: stop exactly what local-up started
 local-down:
 	scripts/local.sh down
+
+## browser: Debian's headless Chromium and its chromedriver, for the web pages' tests
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "==> installing chromium and chromium-driver (the web pages' browser tests)"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
 
 ## venv: Python tools (moto, cfn-lint, cargo-lambda, SAM CLI) pinned in requirements-dev.txt; checkov in requirements-checkov.txt
 venv: $(VENV)/.installed

@@ -255,6 +255,13 @@ class Demo:
             self.failures.append(f"pause: {paused}")
         self.cli("resume", contoso)
         self.cli("tenants", "list", "--tag", "demo")
+        # The web pages, on the same function URL, under /ui/.
+        with urllib.request.urlopen(ENV["API_URL"] + "/ui/") as page:
+            csp = page.headers.get("Content-Security-Policy", "")
+            text = page.read().decode()
+        print(f"    GET /ui/: the dashboard, {len(text)} bytes, Content-Security-Policy {csp[:40]}...")
+        if "The fleet" not in text or "default-src 'none'" not in csp or TENANTS[0]["name"] not in text:
+            self.failures.append(f"the dashboard: {csp} {text[:300]}")
 
         print("==> full deprovision: Contoso from the CLI, watched to the end; the others by invoking deprovision")
         contoso = TENANTS[0]

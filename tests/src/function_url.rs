@@ -1,6 +1,7 @@
 //! A Lambda function URL on loopback, as AWS documents it ("Invoking Lambda function URLs"):
-//! each HTTP request becomes the payload format 2.0 event, and the function's answer
-//! (`statusCode`, `headers`, `body`) becomes the HTTP response.
+//! each HTTP request becomes the payload format 2.0 event (its `Cookie` header as `cookies`),
+//! and the function's answer (`statusCode`, `headers`, `cookies` as `Set-Cookie`, `body`)
+//! becomes the HTTP response.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -53,11 +54,15 @@ impl FunctionUrl {
 async fn event(request: Request<Body>) -> Value {
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, 1 << 20).await.expect("a body");
-    let headers: serde_json::Map<String, Value> = parts
+    let mut headers: serde_json::Map<String, Value> = parts
         .headers
         .iter()
         .map(|(n, v)| (n.as_str().to_owned(), json!(v.to_str().unwrap_or_default())))
         .collect();
+    let cookies: Vec<String> = headers
+        .remove("cookie")
+        .and_then(|c| c.as_str().map(|c| c.split("; ").map(str::to_owned).collect()))
+        .unwrap_or_default();
     let mut event = request_event(
         parts.method.as_str(),
         parts.uri.path(),
@@ -65,6 +70,9 @@ async fn event(request: Request<Body>) -> Value {
     );
     event["requestContext"]["http"]["userAgent"] = headers.get("user-agent").cloned().unwrap_or(json!(""));
     event["headers"] = Value::Object(headers);
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
     if !body.is_empty() {
         event["body"] = json!(String::from_utf8_lossy(&body));
     }
@@ -117,6 +125,9 @@ fn respond(answer: Value) -> Response<Body> {
     let mut response = Response::builder().status(status);
     for (name, value) in answer["headers"].as_object().into_iter().flatten() {
         response = response.header(name.as_str(), value.as_str().unwrap_or_default());
+    }
+    for cookie in answer["cookies"].as_array().into_iter().flatten() {
+        response = response.header("set-cookie", cookie.as_str().unwrap_or_default());
     }
     let body = answer["body"].as_str().unwrap_or_default().to_owned();
     response.body(Body::from(body)).expect("a response")

@@ -5,7 +5,7 @@
 //! - [`runtime_api::RuntimeApi`]: a local Lambda Runtime API for function processes;
 //! - [`function_url::FunctionUrl`]: a Lambda function URL on loopback, and [`url_functions`]:
 //!   `onboard` and `api` served on one; [`browser::Browser`]: the tenant admin's browser at the
-//!   consent page;
+//!   consent page; [`chromium::Chromium`]: a real headless Chromium for the operator's pages;
 //! - [`capture::Capture`]: the suite's log capture, which the leak checks read;
 //! - [`test_stack::TestStack`]: one test's private stack on moto and the adapters on it;
 //! - [`stack`]: the template's table, queues and secrets on a local endpoint; [`template`]: the
@@ -14,6 +14,7 @@
 pub mod aws;
 pub mod browser;
 pub mod capture;
+pub mod chromium;
 pub mod function_url;
 pub mod lab;
 pub mod runtime_api;

@@ -40,11 +40,31 @@ impl Lab {
     /// `api` on a function URL, built as its `main` builds it, calling AWS under `access_key`
     /// (so moto's record shows what the console called): the URL, and the services behind it.
     pub async fn api_url(&self, access_key: &str) -> (FunctionUrl, Arc<Console>) {
+        self.api_url_in(access_key, self.env_of_function("api")).await
+    }
+
+    /// The operator's portal: `api` on a function URL whose consent links come back to
+    /// `onboard`'s callback on its own function URL, as a deployed stack wires them. The API's
+    /// URL, then onboard's.
+    pub async fn portal(&self) -> (FunctionUrl, FunctionUrl) {
+        let (onboard, _) = self.onboard_url().await;
+        let mut env = self.env_of_function("api");
+        env.insert(
+            "CONSENT_REDIRECT_URI".to_owned(),
+            format!("{}/consent/callback", onboard.base),
+        );
+        let (api, _) = self.api_url_in("api-portal", env).await;
+        (api, onboard)
+    }
+
+    async fn api_url_in(
+        &self,
+        access_key: &str,
+        env: std::collections::BTreeMap<String, String>,
+    ) -> (FunctionUrl, Arc<Console>) {
         let (listener, _) = function_url::bind().await;
         let sdk = crate::aws::as_key(&self.aws.sdk, access_key);
-        let console = Arc::new(
-            Console::from_source(&sdk, &self.env_of_function("api")).expect("the lab configures api"),
-        );
+        let console = Arc::new(Console::from_source(&sdk, &env).expect("the lab configures api"));
         let services = console.clone();
         let url = FunctionUrl::serve(
             listener,

@@ -17,8 +17,11 @@
 //! | `POST /consent-links` | `onboard`'s consent link for the same request |
 //!
 //! An error answers `{"errorType", "errorMessage"}` with the status of its `errorType`.
+//!
+//! Under `/ui/` the same function serves the operator's web pages (`ui`).
 
 mod route;
+pub mod ui;
 
 use std::collections::HashMap;
 
@@ -52,6 +55,11 @@ pub async fn handler(
         .clone()
         .or_else(|| request.raw_path.clone())
         .unwrap_or_else(|| "/".to_owned());
+    if ui::is_page(&path) {
+        let page = ui::answer(console, &method, &path, &request).await;
+        tracing::info!(%method, %path, status = page.status, "page");
+        return Ok(page_response(page));
+    }
     let response = match answer(console, &method, &path, &request).await {
         Ok((status, body)) => {
             tracing::info!(%method, %path, status, "answered");
@@ -175,6 +183,31 @@ fn query_of(raw: Option<&str>) -> Result<HashMap<String, String>, ConsoleError> 
 
 fn refused(status: u16, error_type: &str, message: &str) -> LambdaFunctionUrlResponse {
     respond(status, &json!({"errorType": error_type, "errorMessage": message}))
+}
+
+fn page_response(page: ui::Answer) -> LambdaFunctionUrlResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(ui::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if let Some(location) = page.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    let mut response = LambdaFunctionUrlResponse::default();
+    response.status_code = i64::from(page.status);
+    response.headers = headers;
+    response.cookies = page.cookie.into_iter().collect();
+    response.body = Some(page.body);
+    response
 }
 
 fn respond(status: u16, body: &Value) -> LambdaFunctionUrlResponse {

@@ -6,6 +6,7 @@ pub mod deprovision;
 pub mod environment;
 pub mod events;
 pub mod onboard;
+pub mod pages;
 pub mod permissions;
 pub mod policy_targets;
 pub mod promotion;

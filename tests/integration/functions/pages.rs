@@ -1,0 +1,320 @@
+//! The operator's web pages under `/ui/`: every value escaped (a hostile display name and
+//! Microsoft's error text included), a strict Content-Security-Policy, forms refused without
+//! their CSRF token or from another origin; and, in a real headless Chromium, a tenant
+//! provisioned from the dashboard's form through the simulator's consent page, its task page
+//! watched until it succeeds, and deprovisioned from its page, at desktop and phone widths.
+
+use integration_tests::{
+    chromium::Chromium,
+    lab::{Lab, tenant_id},
+};
+use model::{sites::Site, tenant::LifecycleState};
+use serde_json::json;
+use state::store::TenantRecord;
+
+const HOSTILE: &str = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">";
+
+/// `GET` with the browser's cookie: status, headers, body.
+async fn get(http: &reqwest::Client, url: &str, cookie: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let response = http
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("the page answers");
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    (status, headers, response.text().await.expect("text"))
+}
+
+#[tokio::test]
+async fn pages_escape_every_value_and_refuse_forged_forms() {
+    let lab = Lab::start().await;
+    let (url, console) = lab.api_url("api-pages").await;
+    let tenant = tenant_id();
+    let mut record = TenantRecord::new(
+        tenant,
+        Site::Eu,
+        vec![model::service::Service::ExchangeOnline],
+        LifecycleState::Active,
+    );
+    record.attention = Some(format!("exchange_online: Microsoft said {HOSTILE}"));
+    lab.aws.store.create(&mut record).await.expect("a tenant");
+    console
+        .label(tenant, json!({"display_name": HOSTILE, "tags": ["vip"]}))
+        .await
+        .expect("labelled");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+
+    // A new browser gets its token cookie; the page is HTML with the strict policy.
+    let first = http
+        .get(format!("{}/ui/", url.base))
+        .send()
+        .await
+        .expect("the dashboard");
+    assert_eq!(first.status().as_u16(), 200);
+    let headers = first.headers().clone();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let policy = headers["content-security-policy"].to_str().expect("a policy");
+    assert!(
+        policy.starts_with("default-src 'none'") && !policy.contains("unsafe"),
+        "{policy}"
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    let set_cookie = headers["set-cookie"].to_str().expect("a cookie").to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
+    let token = cookie.split_once('=').expect("a pair").1.to_owned();
+    let page = first.text().await.expect("the page");
+    assert!(
+        !page.contains("<script") && !page.contains("<img"),
+        "nothing hostile is markup"
+    );
+    assert!(
+        page.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;"),
+        "shown as text"
+    );
+    assert!(
+        page.contains(&format!("name=\"csrf\" value=\"{token}\"")),
+        "the form carries the token"
+    );
+
+    let (status, _, page) = get(&http, &format!("{}/ui/tenants/{tenant}", url.base), &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains("<script") && page.contains("Microsoft said &lt;script&gt;"),
+        "{page}"
+    );
+
+    // Forms: without the token, with another's, from another origin: refused, nothing changed.
+    let pause = format!("{}/ui/tenants/{tenant}/pause", url.base);
+    let host = url.base.trim_start_matches("http://").to_owned();
+    let post = |body: String, origin: &str| {
+        http.post(&pause)
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", origin)
+            .body(body)
+            .send()
+    };
+    let own = format!("http://{host}");
+    for (body, origin) in [
+        (String::new(), own.as_str()),
+        (format!("csrf={}", "0".repeat(64)), own.as_str()),
+        (format!("csrf={token}"), "https://evil.example"),
+    ] {
+        let refused = post(body.clone(), origin).await.expect("an answer");
+        assert_eq!(refused.status().as_u16(), 403, "{body} from {origin}");
+        let text = refused.text().await.expect("text");
+        assert!(text.contains("Forbidden"), "{text}");
+    }
+    assert!(
+        lab.record(tenant).await.paused_at.is_none(),
+        "a forged form changes nothing"
+    );
+
+    // The page's own form: done, and back to the tenant's page, which says so.
+    let done = post(format!("csrf={token}"), &own).await.expect("an answer");
+    assert_eq!(done.status().as_u16(), 303);
+    let location = done.headers()["location"]
+        .to_str()
+        .expect("a location")
+        .to_owned();
+    assert_eq!(location, format!("../{tenant}?done=pause"));
+    assert!(lab.record(tenant).await.paused_at.is_some());
+    let (_, _, page) = get(
+        &http,
+        &format!("{}/ui/tenants/{tenant}?done=pause", url.base),
+        &cookie,
+    )
+    .await;
+    assert!(page.contains("Paused: the daily sync"), "{page}");
+    assert!(page.contains("Resume"), "{page}");
+
+    // A sync of a paused tenant is refused on its page, with the reason and its status.
+    let sync = http
+        .post(format!("{}/ui/tenants/{tenant}/sync", url.base))
+        .header("cookie", &cookie)
+        .body(format!("csrf={token}"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(sync.status().as_u16(), 409);
+    assert!(sync.text().await.expect("text").contains("WrongLifecycleState"));
+
+    // Bad addresses name what is wrong.
+    let (status, _, page) = get(&http, &format!("{}/ui/tenants/not-a-guid", url.base), &cookie).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("tenant_id"), "{page}");
+    let (status, _, _) = get(&http, &format!("{}/ui/nothing-here", url.base), &cookie).await;
+    assert_eq!(status, 404);
+    let (status, _, page) = get(&http, &format!("{}/ui/?state=sleeping", url.base), &cookie).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("state"), "{page}");
+    let (status, headers, css) = get(&http, &format!("{}/ui/static/app.css", url.base), &cookie).await;
+    assert_eq!(
+        (status, headers["content-type"].to_str().ok()),
+        (200, Some("text/css; charset=utf-8"))
+    );
+    assert!(css.contains("@media"));
+    let (status, headers, _) = get(&http, &format!("{}/ui", url.base), &cookie).await;
+    assert_eq!((status, headers["location"].to_str().ok()), (303, Some("ui/")));
+}
+
+/// The text of the task page's status badge, once the page has one.
+async fn task_status(browser: &Chromium) -> String {
+    let status = browser
+        .script("const b = document.querySelector('h1 .badge'); return b ? b.textContent : '';")
+        .await;
+    status.as_str().unwrap_or_default().to_owned()
+}
+
+/// Waits until the task page, reloading itself, shows `wanted`.
+async fn watch_until(browser: &Chromium, wanted: &str) {
+    for _ in 0..80 {
+        if task_status(browser).await == wanted {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("the task page never showed {wanted}: {}", browser.text().await);
+}
+
+/// Runs what the pages queued for `provision`, as its SQS event source would.
+async fn run_queued(lab: &Lab) {
+    let messages = lab.aws.take_messages("PROVISION_QUEUE_URL").await;
+    assert!(
+        messages["Records"].as_array().is_some_and(|r| !r.is_empty()),
+        "a continuation is queued"
+    );
+    let batch = lab.provision(messages).await.expect("the continuation");
+    assert_eq!(batch["batchItemFailures"], json!([]), "{batch:#}");
+}
+
+#[tokio::test]
+async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_browser() {
+    let lab = Lab::start().await;
+    let domain = "portal.example";
+    let tenant = lab.tenant(json!({
+        "display_name": "Portal Ltd",
+        "domains": [domain],
+        "users": [{"user_principal_name": format!("alice@{domain}")}, {"user_principal_name": format!("bob@{domain}")}],
+        "ip_allow_list": ["198.51.100.90"],
+        "consented": false,
+    }));
+    let (api, _onboard) = lab.portal().await;
+    let browser = Chromium::start(1280, 900).await;
+
+    // The dashboard's form makes the consent link.
+    browser.open(&format!("{}/ui/", api.base)).await;
+    browser.wait_for_text("Provision a tenant", 10).await;
+    browser.fill("input[name=tenant]", domain).await;
+    browser.click("select[name=site] option[value=eu]").await;
+    browser
+        .fill("textarea[name=users]", &format!("alice@{domain}"))
+        .await;
+    browser.screenshot("dashboard").await;
+    browser
+        .click("form[action=consent-links] button[type=submit]")
+        .await;
+    browser.wait_for_text("Send this link to the admin", 10).await;
+    assert!(browser.text().await.contains(&tenant.to_string()));
+
+    // The admin's side: Microsoft's consent page, Accept, the callback starts provisioning.
+    browser.click("a[rel=noreferrer]").await;
+    browser.wait_for_text("Permissions requested", 10).await;
+    browser.click("button[name=accept]").await;
+    browser.wait_for_text("Provisioning has started", 15).await;
+    let source = browser.source().await;
+    let task = source
+        .split("task <code>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the callback names the task")
+        .to_owned();
+
+    // Consent grants permissions, never a directory role: the admin assigns it too.
+    lab.sim
+        .tenant_settings(
+            &tenant.to_string(),
+            &serde_json::from_value(json!({"exchange_admin_role": true})).expect("settings"),
+        )
+        .expect("the admin assigns the role");
+
+    // The task page, watched: it reloads itself until the queued provisioning ends.
+    browser.open(&format!("{}/ui/tasks/{task}", api.base)).await;
+    let before = task_status(&browser).await;
+    assert!(before == "pending" || before == "running", "{before}");
+    browser.screenshot("task-pending").await;
+    run_queued(&lab).await;
+    watch_until(&browser, "succeeded").await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("create_connectors") && text.contains("check_sharepoint"),
+        "every service's steps: {text}"
+    );
+    browser.screenshot("task-succeeded").await;
+    assert_eq!(lab.record(tenant).await.state, LifecycleState::Active);
+
+    // The tenant's page: its objects with Microsoft's ids, then a full deprovisioning.
+    browser.click(&format!("a[href='../tenants/{tenant}']")).await;
+    browser.wait_for_text("Managed objects", 10).await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Portal Ltd") || text.contains(&tenant.to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains("inbound_connector") || text.contains("transport_rule"),
+        "{text}"
+    );
+    browser.screenshot("tenant").await;
+
+    // The same page at phone width: nothing wider than the screen.
+    browser.resize(390, 844).await;
+    browser.open(&format!("{}/ui/tenants/{tenant}", api.base)).await;
+    let overflow = browser
+        .script("return document.documentElement.scrollWidth - window.innerWidth;")
+        .await;
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "the page is wider than a phone: {overflow}"
+    );
+    browser.screenshot("tenant-phone").await;
+    browser.resize(1280, 900).await;
+
+    browser.click("input[name=mode][value=full]").await;
+    browser
+        .click("form[action$='/deprovision'] button[type=submit]")
+        .await;
+    browser.wait_for_text("deprovision", 10).await;
+    run_queued(&lab).await;
+    watch_until(&browser, "succeeded").await;
+    assert_eq!(lab.record(tenant).await.state, LifecycleState::Deprovisioned);
+
+    // A hostile name set through the API is text on the dashboard: no script ran or exists.
+    let http = reqwest::Client::new();
+    let labelled = http
+        .patch(format!("{}/tenants/{tenant}", api.base))
+        .json(&json!({"display_name": HOSTILE}))
+        .send()
+        .await
+        .expect("labelled");
+    assert_eq!(labelled.status().as_u16(), 200);
+    browser.open(&format!("{}/ui/", api.base)).await;
+    browser.wait_for_text("The fleet", 10).await;
+    assert_eq!(
+        browser
+            .script("return [document.querySelectorAll('script').length, typeof window.pwned];")
+            .await,
+        json!([0, "undefined"])
+    );
+    assert!(browser.text().await.contains("<script>window.pwned=1</script>"));
+    browser.screenshot("dashboard-after").await;
+    browser.close().await;
+}
