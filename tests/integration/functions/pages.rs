@@ -164,6 +164,57 @@ async fn pages_escape_every_value_and_refuse_forged_forms() {
     assert!(css.contains("@media"));
     let (status, headers, _) = get(&http, &format!("{}/ui", url.base), &cookie).await;
     assert_eq!((status, headers["location"].to_str().ok()), (303, Some("ui/")));
+
+    // Deprovisioning asks to acknowledge the quarantine only when it holds messages.
+    let page_of = format!("{}/ui/tenants/{tenant}", url.base);
+    let (_, _, page) = get(&http, &page_of, &cookie).await;
+    assert!(!page.contains("acknowledge_quarantine"), "nothing to acknowledge");
+    lab.aws
+        .store
+        .put(&state::store::scanning::QuarantineSummary {
+            tenant_id: tenant,
+            quarantined_items: 3,
+            updated_at: chrono::Utc::now(),
+        })
+        .await
+        .expect("the scanning side's count");
+    let (_, _, page) = get(&http, &page_of, &cookie).await;
+    assert!(
+        page.contains("3 message(s) are in quarantine") && page.contains("name=\"acknowledge_quarantine\""),
+        "{page}"
+    );
+    let deprovision = |body: String| {
+        http.post(format!("{page_of}/deprovision"))
+            .header("cookie", &cookie)
+            .header("origin", &own)
+            .body(body)
+            .send()
+    };
+    let refused = deprovision(format!("csrf={token}&mode=standard"))
+        .await
+        .expect("an answer");
+    assert_eq!(refused.status().as_u16(), 409);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("text")
+            .contains("QuarantineNotAcknowledged")
+    );
+    assert_eq!(
+        lab.record(tenant).await.state,
+        LifecycleState::Active,
+        "nothing started"
+    );
+    let started = deprovision(format!("csrf={token}&mode=standard&acknowledge_quarantine=true"))
+        .await
+        .expect("an answer");
+    assert_eq!(started.status().as_u16(), 303);
+    let location = started.headers()["location"]
+        .to_str()
+        .expect("a location")
+        .to_owned();
+    assert!(location.starts_with("../../tasks/"), "{location}");
 }
 
 /// The text of the task page's status badge, once the page has one.

@@ -94,7 +94,12 @@ pub fn tenant_page(
                     label { input type="radio" name="mode" value="standard" checked; "standard (leaves the app and its consent)" }
                     label { input type="radio" name="mode" value="full"; "full (the tenant as it was)" }
                 }
-                label { span { input type="checkbox" name="acknowledge_quarantine" value="true"; " messages in quarantine will no longer be released by the vendor (asked when there are any)" } }
+                @if detail.quarantined_items > 0 {
+                    div.attention {
+                        (detail.quarantined_items) " message(s) are in quarantine. Review or release them first, or acknowledge that the vendor will no longer release them."
+                    }
+                    label { span { input type="checkbox" name="acknowledge_quarantine" value="true"; " I acknowledge the " (detail.quarantined_items) " quarantined message(s)" } }
+                }
                 div { button.danger type="submit" { "Deprovision" } }
             }
         }

@@ -89,18 +89,26 @@ impl Console {
             .tenant(tenant_id)
             .await?
             .ok_or_else(|| crate::tasks::TaskError::UnknownTenant(tenant_id.to_string()))?;
-        let last_task = match tenant.current_task_id {
-            Some(task_id) => store.task_with_steps(task_id).await?.as_ref().map(TaskView::from),
-            None => None,
+        let last_task = async {
+            Ok::<_, state::store::StoreError>(match tenant.current_task_id {
+                Some(task_id) => store.task_with_steps(task_id).await?.as_ref().map(TaskView::from),
+                None => None,
+            })
         };
-        let resources = store.resources(tenant_id).await?;
-        let sync: Option<SyncState> = store.get(&SyncState::key_of(tenant_id)).await?;
-        let recent_tasks = store.task_history(tenant_id, RECENT_TASKS, None).await?;
+        let (last_task, resources, sync, recent_tasks, quarantine) = futures_util::future::try_join5(
+            last_task,
+            store.resources(tenant_id),
+            store.get::<SyncState>(&SyncState::key_of(tenant_id)),
+            store.task_history(tenant_id, RECENT_TASKS, None),
+            store.quarantine(tenant_id),
+        )
+        .await?;
         Ok(TenantDetail {
             view: TenantView::new(&tenant, last_task, resources),
             labels: tenant.labels(),
             paused_at: tenant.paused_at,
             sync: sync.as_ref().map(SyncSummary::from),
+            quarantined_items: quarantine.map_or(0, |q| q.quarantined_items),
             recent_tasks,
         })
     }

@@ -121,6 +121,9 @@ pub struct TenantDetail {
     /// What its syncs found; none before its first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncSummary>,
+    /// Messages in quarantine as the scanning side last counted (a deprovisioning must
+    /// acknowledge them when not zero).
+    pub quarantined_items: u64,
     /// Its newest tasks, newest first (kept beyond the tasks' 30 days).
     pub recent_tasks: Vec<TaskSummary>,
 }
