@@ -43,6 +43,12 @@ async fn pages_escape_every_value_and_refuse_forged_forms() {
         .label(tenant, json!({"display_name": HOSTILE, "tags": ["vip"]}))
         .await
         .expect("labelled");
+    // Today's run of the site, where this tenant's sync fails (it has no token to sync with).
+    console.sync_site(Site::Eu, json!(null)).await.expect("the run");
+    let messages = lab.aws.take_messages("SYNC_QUEUE_URL").await;
+    integration_tests::lab::invoke(sync_worker::handler, &lab.syncer(), messages)
+        .await
+        .expect("a batch answer");
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -82,6 +88,13 @@ async fn pages_escape_every_value_and_refuse_forged_forms() {
     assert!(
         page.contains(&format!("name=\"csrf\" value=\"{token}\"")),
         "the form carries the token"
+    );
+    // The site's chart: today's bar shows the failed tenant.
+    let today = chrono::Utc::now().date_naive();
+    assert!(
+        page.contains(&format!("eu {today}: 0 synced, 1 failed, 0 skipped of 1 queued"))
+            && page.contains("class=\"bar-bad\""),
+        "{page}"
     );
 
     let (status, _, page) = get(&http, &format!("{}/ui/tenants/{tenant}", url.base), &cookie).await;

@@ -1,11 +1,13 @@
 //! The dashboard (`/ui/`): the fleet by state, each site's last run, who needs attention, the
 //! tenant list with its filters and pages, and the form that makes a consent link.
 
-use lifecycle::console::{FleetView, TenantList, TenantRow};
+use chrono::NaiveDate;
+use lifecycle::console::{FleetView, SiteHistory, TenantList, TenantRow};
 use maud::{Markup, html};
 use model::{service::Service, sites::Site, tenant::LifecycleState};
 
 use super::{
+    chart::{DAYS, sync_chart},
     csrf::{Csrf, FIELD},
     layout::{badge, maybe_time, page, time, wire},
 };
@@ -37,8 +39,29 @@ impl Filters {
     }
 }
 
+/// What the dashboard shows.
+pub struct Dashboard<'a> {
+    /// The fleet.
+    pub fleet: &'a FleetView,
+    /// The sites with tenants, their runs over the charts' days.
+    pub history: &'a [SiteHistory],
+    /// Today (UTC), the charts' last day.
+    pub today: NaiveDate,
+    /// A page of the tenant list.
+    pub list: &'a TenantList,
+    /// The list's filters.
+    pub filters: &'a Filters,
+}
+
 /// The dashboard.
-pub fn dashboard(fleet: &FleetView, list: &TenantList, filters: &Filters, csrf: &Csrf) -> Markup {
+pub fn dashboard(shown: &Dashboard<'_>, csrf: &Csrf) -> Markup {
+    let Dashboard {
+        fleet,
+        history,
+        today,
+        list,
+        filters,
+    } = *shown;
     let body = html! {
         h1 { "The fleet" }
         div.cards {
@@ -90,6 +113,17 @@ pub fn dashboard(fleet: &FleetView, list: &TenantList, filters: &Filters, csrf: 
                     (report.refreshed) " of " (report.tenants) " refreshed, "
                     span class=(if report.failed.is_empty() { "" } else { "bad" }) { (report.failed.len()) " failed" } ", "
                     span class=(if report.needs_reconsent.is_empty() { "" } else { "bad" }) { (report.needs_reconsent.len()) " need re-consent" }
+                }
+            }
+        }
+        @if !history.is_empty() {
+            section {
+                h2 { "Daily sync, last " (DAYS) " days" }
+                p.muted { "Each day's tenants: synced (green), failed (red), skipped (grey)." }
+                div.charts {
+                    @for site in history {
+                        figure { figcaption { (site.site.code()) } (sync_chart(site, today)) }
+                    }
                 }
             }
         }

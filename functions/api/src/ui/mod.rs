@@ -4,6 +4,7 @@
 //! script, and every form is a POST with a CSRF token (`csrf`). Links are relative, so the pages
 //! work under any prefix (a proxy's, or `cargo lambda watch`'s `/lambda-url/api`).
 
+mod chart;
 mod csrf;
 mod dashboard;
 mod form;
@@ -165,10 +166,21 @@ async fn respond(
                 console.tenants(&filter, DEFAULT_PAGE, cursor),
             )
             .await?;
-            Ok(Answer::html(
-                200,
-                dashboard::dashboard(&fleet, &list, &filters, csrf),
-            ))
+            let sites: Vec<Site> = fleet
+                .sites
+                .iter()
+                .filter(|s| s.tenants > 0)
+                .map(|s| s.site)
+                .collect();
+            let history = console.run_history(&sites, today, chart::DAYS).await?;
+            let shown = dashboard::Dashboard {
+                fleet: &fleet,
+                history: &history,
+                today,
+                list: &list,
+                filters: &filters,
+            };
+            Ok(Answer::html(200, dashboard::dashboard(&shown, csrf)))
         }
         ["ui", "static", "app.css"] => {
             get("GET")?;

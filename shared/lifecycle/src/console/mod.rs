@@ -26,7 +26,7 @@ use state::{
 pub use self::{
     actions::{Started, SyncQueued, TaskAction},
     error::ConsoleError,
-    views::{FleetView, SiteRuns, SyncSummary, TenantDetail, TenantList, TenantRow},
+    views::{DayCounts, FleetView, SiteHistory, SiteRuns, SyncSummary, TenantDetail, TenantList, TenantRow},
 };
 use crate::{
     onboarding::Onboarding,
@@ -111,6 +111,28 @@ impl Console {
             quarantined_items: quarantine.map_or(0, |q| q.quarantined_items),
             recent_tasks,
         })
+    }
+
+    /// Each of `sites`' runs over the `days` days up to `today`, counted (the queries run
+    /// together: one per site and day).
+    pub async fn run_history(
+        &self,
+        sites: &[Site],
+        today: NaiveDate,
+        days: u32,
+    ) -> Result<Vec<SiteHistory>, ConsoleError> {
+        let store = self.store();
+        try_join_all(sites.iter().map(|&site| async move {
+            let dates = (0..i64::from(days))
+                .rev()
+                .map(|back| today - Duration::days(back));
+            let runs = try_join_all(dates.map(|date| progress::progress(store, site, date))).await?;
+            Ok::<_, ConsoleError>(SiteHistory {
+                site,
+                days: runs.iter().flatten().map(DayCounts::from).collect(),
+            })
+        }))
+        .await
     }
 
     /// A task, per service and step.

@@ -140,6 +140,42 @@ pub struct SiteRuns {
     pub last_run: Option<RunProgress>,
 }
 
+/// A site's run on one day, counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DayCounts {
+    /// The run's date (UTC).
+    pub date: chrono::NaiveDate,
+    /// Tenants queued.
+    pub queued: usize,
+    /// Tenants synced.
+    pub synced: usize,
+    /// Tenants whose last attempt failed.
+    pub failed: usize,
+    /// Tenants skipped.
+    pub skipped: usize,
+}
+
+impl From<&RunProgress> for DayCounts {
+    fn from(run: &RunProgress) -> Self {
+        Self {
+            date: run.run.run_date,
+            queued: run.queued,
+            synced: run.synced,
+            failed: run.failed,
+            skipped: run.skipped,
+        }
+    }
+}
+
+/// A site's runs over the last days, oldest first; a day without a run is absent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SiteHistory {
+    /// The site.
+    pub site: Site,
+    /// Its runs.
+    pub days: Vec<DayCounts>,
+}
+
 /// The fleet at a glance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FleetView {
