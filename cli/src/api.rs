@@ -64,8 +64,10 @@ impl ApiClient {
                 service: "lambda",
             })
         };
+        // The API never redirects; the proxy's pages do, and the browser follows them itself.
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(70))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| CliError::BadApiUrl(err.to_string()))?;
         Ok(Self { base, http, signer })
@@ -75,9 +77,59 @@ impl ApiClient {
     pub fn unsigned(base: &str) -> Self {
         Self {
             base: base.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
             signer: None,
         }
+    }
+
+    /// `method path_and_query` with `headers` and `body` as given (a page request of the
+    /// proxy), signed like every request; the status, the answer's headers and its body. Never
+    /// follows a redirect: the browser does.
+    pub async fn forward(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(u16, Vec<(String, String)>, Vec<u8>), CliError> {
+        let url = format!("{}{path_and_query}", self.base);
+        let method = Method::from_bytes(method.as_bytes()).map_err(|err| CliError::Proxy(err.to_string()))?;
+        let mut request = self.http.request(method.clone(), &url).body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        if let Some(signer) = &self.signer {
+            // Signed over the body and its type only: the browser's other headers vary.
+            let content_type: Vec<(&str, &str)> = headers
+                .iter()
+                .filter(|(n, _)| n == "content-type")
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let text = String::from_utf8_lossy(body);
+            for (name, value) in
+                signer.headers(method.as_str(), &url, &content_type, &text, SystemTime::now())?
+            {
+                request = request.header(name, value);
+            }
+        }
+        let response = request.send().await.map_err(|err| CliError::Unreachable {
+            url: self.base.clone(),
+            reason: err.without_url().to_string(),
+        })?;
+        let status = response.status().as_u16();
+        let answered = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| CliError::Proxy(err.to_string()))?;
+        Ok((status, answered, body.to_vec()))
     }
 
     /// `GET path`.

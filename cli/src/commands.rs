@@ -139,6 +139,20 @@ pub async fn run(cli: Cli, out: &mut dyn Write, api: Option<ApiClient>) -> Resul
                 .await?;
             print_rows(out, format, &row)
         }
+        Command::Ui { port } => {
+            let api = connect().await?;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|err| CliError::Proxy(format!("127.0.0.1:{port}: {err}")))?;
+            writeln!(
+                out,
+                "the web pages on http://127.0.0.1:{port}/ui/ (signed with your AWS credentials; Ctrl-C stops)"
+            )
+            .map_err(CliError::Output)?;
+            out.flush().map_err(CliError::Output)?;
+            crate::proxy::serve(api, listener).await?;
+            Ok(Outcome::Done)
+        }
         Command::Fleet => {
             let fleet = connect().await?.get("/fleet").await?;
             match format {

@@ -9,6 +9,7 @@
 pub mod api;
 mod commands;
 pub mod output;
+pub mod proxy;
 pub mod watch;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -59,6 +60,13 @@ pub enum Command {
         /// Follow it until it ends.
         #[arg(long)]
         watch: bool,
+    },
+    /// The web pages of the API in your browser: serves on 127.0.0.1 and forwards each page
+    /// request to the API's `/ui/`, signed with your AWS credentials.
+    Ui {
+        /// The loopback port to serve on.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
     },
     /// A site's run on a UTC date: queued, synced, failed, skipped, its failures.
     Run {
@@ -256,6 +264,9 @@ pub enum CliError {
         "no AWS credentials to sign the request with ({0}): set AWS_PROFILE or the AWS_* variables to a principal allowed lambda:InvokeFunctionUrl on the api function"
     )]
     Credentials(String),
+    /// The pages' proxy could not serve.
+    #[error("m365-inline ui: {0}; try another --port")]
+    Proxy(String),
     /// The API did not answer.
     #[error(
         "cannot reach the operator API at {url} ({reason}): locally, is `cargo lambda watch` running on the port in .local/watch.port? Deployed, is it the stack's ApiUrl?"

@@ -382,3 +382,87 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
     browser.screenshot("dashboard-after").await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_pages_open_through_the_clis_proxy_and_nothing_else_does() {
+    let lab = Lab::start().await;
+    let (url, _) = lab.api_url("api-proxy").await;
+    let tenant = tenant_id();
+    let mut record = TenantRecord::new(
+        tenant,
+        Site::Eu,
+        vec![model::service::Service::ExchangeOnline],
+        LifecycleState::Active,
+    );
+    lab.aws.store.create(&mut record).await.expect("a tenant");
+    // `m365-inline ui` as it runs (a loopback API is not signed; a deployed one is, by the
+    // same signer as every CLI request).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let proxy = format!("http://{}", listener.local_addr().expect("its address"));
+    let server = tokio::spawn(m365_inline::proxy::serve(
+        m365_inline::api::ApiClient::unsigned(&url.base),
+        listener,
+    ));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+
+    let page = http
+        .get(format!("{proxy}/ui/"))
+        .send()
+        .await
+        .expect("the dashboard");
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .is_ok_and(|p| p.starts_with("default-src 'none'"))
+    );
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .expect("a cookie")
+        .split(';')
+        .next()
+        .expect("a pair")
+        .to_owned();
+    let token = cookie.split_once('=').expect("name=value").1.to_owned();
+
+    // A form through the proxy: the browser's Origin is the proxy's, which the API accepts by
+    // the proxy's X-Forwarded-Host; the redirect comes back for the browser to follow.
+    let paused = http
+        .post(format!("{proxy}/ui/tenants/{tenant}/pause"))
+        .header("cookie", &cookie)
+        .header("origin", &proxy)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={token}"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(paused.status().as_u16(), 303);
+    assert_eq!(
+        paused.headers()["location"].to_str().ok(),
+        Some(format!("../{tenant}?done=pause").as_str())
+    );
+    assert!(lab.record(tenant).await.paused_at.is_some());
+
+    // Not the JSON API (its POSTs carry no CSRF token), and not for another host name.
+    let api = http
+        .post(format!("{proxy}/tenants/{tenant}/resume"))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(api.status().as_u16(), 404);
+    assert!(api.text().await.expect("text").contains("/ui/"));
+    assert!(lab.record(tenant).await.paused_at.is_some(), "nothing resumed");
+    let rebound = http
+        .get(format!("{proxy}/ui/"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(rebound.status().as_u16(), 421);
+    server.abort();
+}
