@@ -1,6 +1,7 @@
 //! The operator's web pages under `/ui/`: every value escaped (a hostile display name and
 //! Microsoft's error text included), a strict Content-Security-Policy, forms refused without
-//! their CSRF token or from another origin; and, in a real headless Chromium, a tenant
+//! their CSRF token or from another origin; and, in a real headless Chromium through the CLI's
+//! page proxy (`m365-inline ui`, as an operator opens a deployed stack's pages), a tenant
 //! provisioned from the dashboard's form through the simulator's consent page, its task page
 //! watched until it succeeds, and deprovisioned from its page, at desktop and phone widths.
 
@@ -272,10 +273,19 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
         "consented": false,
     }));
     let (api, _onboard) = lab.portal().await;
+    // The operator opens the pages as on a deployed stack: through `m365-inline ui`.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let pages = format!("http://{}", listener.local_addr().expect("its address"));
+    let proxy = tokio::spawn(m365_inline::proxy::serve(
+        m365_inline::api::ApiClient::unsigned(&api.base),
+        listener,
+    ));
     let browser = Chromium::start(1280, 900).await;
 
     // The dashboard's form makes the consent link.
-    browser.open(&format!("{}/ui/", api.base)).await;
+    browser.open(&format!("{pages}/ui/")).await;
     browser.wait_for_text("Provision a tenant", 10).await;
     browser.fill("input[name=tenant]", domain).await;
     browser.click("select[name=site] option[value=eu]").await;
@@ -311,7 +321,7 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
         .expect("the admin assigns the role");
 
     // The task page, watched: it reloads itself until the queued provisioning ends.
-    browser.open(&format!("{}/ui/tasks/{task}", api.base)).await;
+    browser.open(&format!("{pages}/ui/tasks/{task}")).await;
     let before = task_status(&browser).await;
     assert!(before == "pending" || before == "running", "{before}");
     browser.screenshot("task-pending").await;
@@ -341,7 +351,7 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
 
     // The same page at phone width: nothing wider than the screen.
     browser.resize(390, 844).await;
-    browser.open(&format!("{}/ui/tenants/{tenant}", api.base)).await;
+    browser.open(&format!("{pages}/ui/tenants/{tenant}")).await;
     let overflow = browser
         .script("return document.documentElement.scrollWidth - window.innerWidth;")
         .await;
@@ -370,7 +380,7 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
         .await
         .expect("labelled");
     assert_eq!(labelled.status().as_u16(), 200);
-    browser.open(&format!("{}/ui/", api.base)).await;
+    browser.open(&format!("{pages}/ui/")).await;
     browser.wait_for_text("The fleet", 10).await;
     assert_eq!(
         browser
@@ -381,6 +391,7 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
     assert!(browser.text().await.contains("<script>window.pwned=1</script>"));
     browser.screenshot("dashboard-after").await;
     browser.close().await;
+    proxy.abort();
 }
 
 #[tokio::test]
