@@ -85,9 +85,9 @@ impl ApiClient {
         }
     }
 
-    /// `method path_and_query` with `headers` and `body` as given (a page request of the
-    /// proxy), signed like every request; the status, the answer's headers and its body. Never
-    /// follows a redirect: the browser does.
+    /// `method path_and_query` with `headers` and `body` as given, signed unless on loopback:
+    /// the status, the answer's headers and its body. Never follows a redirect (the proxy's
+    /// browser does).
     pub async fn forward(
         &self,
         method: &str,
@@ -139,32 +139,13 @@ impl ApiClient {
 
     /// `method path` with a JSON body; the answer's JSON, or the API's error.
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, CliError> {
-        let url = format!("{}{path}", self.base);
         let body = body.map(Value::to_string).unwrap_or_default();
-        let mut request = self
-            .http
-            .request(method.clone(), &url)
-            .header("content-type", "application/json")
-            .body(body.clone());
-        if let Some(signer) = &self.signer {
-            let signed = signer.headers(
-                method.as_str(),
-                &url,
-                &[("content-type", "application/json")],
-                &body,
-                SystemTime::now(),
-            )?;
-            for (name, value) in signed {
-                request = request.header(name, value);
-            }
-        }
-        let response = request.send().await.map_err(|err| CliError::Unreachable {
-            url: self.base.clone(),
-            reason: err.without_url().to_string(),
-        })?;
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let headers = [("content-type".to_owned(), "application/json".to_owned())];
+        let (status, _, text) = self
+            .forward(method.as_str(), path, &headers, body.as_bytes())
+            .await?;
+        let text = String::from_utf8_lossy(&text);
+        let answer: Value = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()));
         if (200..300).contains(&status) {
             return Ok(answer);
         }

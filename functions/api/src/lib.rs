@@ -147,24 +147,21 @@ fn to_json(value: &impl Serialize) -> Value {
 
 /// The request's JSON body (`null` when empty), decoded and bounded as every event is.
 fn body_of(request: &LambdaFunctionUrlRequest) -> Result<Value, ConsoleError> {
-    let Some(raw) = request.body.as_deref().filter(|b| !b.trim().is_empty()) else {
+    if request.body.as_deref().is_none_or(|b| b.trim().is_empty()) {
         return Ok(Value::Null);
-    };
-    let bytes = if request.is_base64_encoded {
-        base64::engine::general_purpose::STANDARD
-            .decode(raw)
-            .map_err(|_| invalid_body("the body is marked base64 but does not decode"))?
-    } else {
-        raw.as_bytes().to_vec()
-    };
-    Ok(event::parse(&bytes)?)
+    }
+    Ok(event::parse(&raw_body(request)?)?)
 }
 
-fn invalid_body(reason: &str) -> ConsoleError {
-    ConsoleError::Input(EventError::Invalid {
-        field: ".".to_owned(),
-        reason: reason.to_owned(),
-    })
+/// The request's body as bytes, base64 decoded when the function URL marked it so.
+pub(crate) fn raw_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, ConsoleError> {
+    let raw = request.body.as_deref().unwrap_or_default();
+    if !request.is_base64_encoded {
+        return Ok(raw.as_bytes().to_vec());
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .map_err(|_| route::invalid(".", "the body is marked base64 but does not decode"))
 }
 
 /// The query, decoded; a parameter given twice is refused (which one would count?).
@@ -186,13 +183,8 @@ fn refused(status: u16, error_type: &str, message: &str) -> LambdaFunctionUrlRes
 }
 
 fn page_response(page: ui::Answer) -> LambdaFunctionUrlResponse {
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    let mut response = response(page.status, page.content_type, page.body);
+    let headers = &mut response.headers;
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(ui::CONTENT_SECURITY_POLICY),
@@ -202,17 +194,18 @@ fn page_response(page: ui::Answer) -> LambdaFunctionUrlResponse {
     if let Some(location) = page.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         headers.insert(header::LOCATION, location);
     }
-    let mut response = LambdaFunctionUrlResponse::default();
-    response.status_code = i64::from(page.status);
-    response.headers = headers;
     response.cookies = page.cookie.into_iter().collect();
-    response.body = Some(page.body);
     response
 }
 
 fn respond(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
+    response(status, "application/json", body.to_string())
+}
+
+/// An answer of `content_type`, never cached nor sniffed.
+fn response(status: u16, content_type: &'static str, body: String) -> LambdaFunctionUrlResponse {
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -221,6 +214,6 @@ fn respond(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
     let mut response = LambdaFunctionUrlResponse::default();
     response.status_code = i64::from(status);
     response.headers = headers;
-    response.body = Some(body.to_string());
+    response.body = Some(body);
     response
 }

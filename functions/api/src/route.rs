@@ -184,7 +184,7 @@ fn listing(query: &HashMap<String, String>) -> Result<Route, ConsoleError> {
 }
 
 /// A path or query part read as its type, the error naming the type's field.
-fn parsed<T>(raw: &str) -> Result<T, ConsoleError>
+pub(crate) fn parsed<T>(raw: &str) -> Result<T, ConsoleError>
 where
     T: std::str::FromStr<Err = ValidationError>,
 {
@@ -200,7 +200,7 @@ fn date_of(raw: &str) -> Result<NaiveDate, ConsoleError> {
     })
 }
 
-fn invalid(field: &str, reason: impl Into<String>) -> ConsoleError {
+pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> ConsoleError {
     ConsoleError::Input(EventError::Invalid {
         field: field.to_owned(),
         reason: reason.into(),

@@ -15,6 +15,19 @@ use state::store::TenantRecord;
 
 const HOSTILE: &str = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">";
 
+/// An active tenant on site eu, recorded as provisioning leaves it, with `attention`.
+async fn recorded_tenant(lab: &Lab, attention: Option<String>) -> model::tenant::TenantId {
+    let mut record = TenantRecord::new(
+        tenant_id(),
+        Site::Eu,
+        vec![model::service::Service::ExchangeOnline],
+        LifecycleState::Active,
+    );
+    record.attention = attention;
+    lab.aws.store.create(&mut record).await.expect("a tenant");
+    record.tenant_id
+}
+
 /// `GET` with the browser's cookie: status, headers, body.
 async fn get(http: &reqwest::Client, url: &str, cookie: &str) -> (u16, reqwest::header::HeaderMap, String) {
     let response = http
@@ -31,15 +44,7 @@ async fn get(http: &reqwest::Client, url: &str, cookie: &str) -> (u16, reqwest::
 async fn pages_escape_every_value_and_refuse_forged_forms() {
     let lab = Lab::start().await;
     let (url, console) = lab.api_url("api-pages").await;
-    let tenant = tenant_id();
-    let mut record = TenantRecord::new(
-        tenant,
-        Site::Eu,
-        vec![model::service::Service::ExchangeOnline],
-        LifecycleState::Active,
-    );
-    record.attention = Some(format!("exchange_online: Microsoft said {HOSTILE}"));
-    lab.aws.store.create(&mut record).await.expect("a tenant");
+    let tenant = recorded_tenant(&lab, Some(format!("exchange_online: Microsoft said {HOSTILE}"))).await;
     console
         .label(tenant, json!({"display_name": HOSTILE, "tags": ["vip"]}))
         .await
@@ -398,14 +403,7 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
 async fn the_pages_open_through_the_clis_proxy_and_nothing_else_does() {
     let lab = Lab::start().await;
     let (url, _) = lab.api_url("api-proxy").await;
-    let tenant = tenant_id();
-    let mut record = TenantRecord::new(
-        tenant,
-        Site::Eu,
-        vec![model::service::Service::ExchangeOnline],
-        LifecycleState::Active,
-    );
-    lab.aws.store.create(&mut record).await.expect("a tenant");
+    let tenant = recorded_tenant(&lab, None).await;
     // `m365-inline ui` as it runs (a loopback API is not signed; a deployed one is, by the
     // same signer as every CLI request).
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -3,9 +3,8 @@
 //! form's errors name the same fields as the API's.
 
 use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
-use base64::Engine as _;
 use lifecycle::console::ConsoleError;
-use model::event::{EventError, MAX_EVENT_BYTES};
+use model::event::MAX_EVENT_BYTES;
 use serde_json::{Value, json};
 
 /// A form's fields in the order sent (a field may repeat: the services' checkboxes).
@@ -17,16 +16,12 @@ pub struct Form {
 impl Form {
     /// The form of a request's body, decoded and bounded as every event is.
     pub fn of(request: &LambdaFunctionUrlRequest) -> Result<Self, ConsoleError> {
-        let raw = request.body.as_deref().unwrap_or_default();
-        let bytes = if request.is_base64_encoded {
-            base64::engine::general_purpose::STANDARD
-                .decode(raw)
-                .map_err(|_| invalid(".", "the body is marked base64 but does not decode"))?
-        } else {
-            raw.as_bytes().to_vec()
-        };
+        let bytes = crate::raw_body(request)?;
         if bytes.len() > MAX_EVENT_BYTES {
-            return Err(invalid(".", "the form is larger than an event may be"));
+            return Err(crate::route::invalid(
+                ".",
+                "the form is larger than an event may be",
+            ));
         }
         Ok(Self {
             fields: form_urlencoded::parse(&bytes).into_owned().collect(),
@@ -91,13 +86,6 @@ impl Form {
             "acknowledge_quarantine": self.first("acknowledge_quarantine") == Some("true"),
         })
     }
-}
-
-fn invalid(field: &str, reason: &str) -> ConsoleError {
-    ConsoleError::Input(EventError::Invalid {
-        field: field.to_owned(),
-        reason: reason.to_owned(),
-    })
 }
 
 #[cfg(test)]

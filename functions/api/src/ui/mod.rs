@@ -17,7 +17,6 @@ use chrono::Utc;
 use lifecycle::console::{Console, ConsoleError, Started, TaskAction};
 use maud::{Markup, html};
 use model::{
-    event::EventError,
     sites::Site,
     task::TaskId,
     tenant::{LifecycleState, TenantId},
@@ -370,12 +369,9 @@ fn parsed<T>(raw: &str) -> Result<T, Failure>
 where
     T: std::str::FromStr<Err = model::validation::ValidationError>,
 {
-    raw.parse::<T>().map_err(|err| invalid(&err.field, &err.reason))
+    Ok(crate::route::parsed(raw)?)
 }
 
 fn invalid(field: &str, reason: &str) -> Failure {
-    Failure::Console(ConsoleError::Input(EventError::Invalid {
-        field: field.to_owned(),
-        reason: reason.to_owned(),
-    }))
+    Failure::Console(crate::route::invalid(field, reason))
 }
