@@ -1,6 +1,6 @@
 //! The Microsoft 365 services a tenant's protection covers.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::validation::{Validated, code_type, quote};
 
@@ -44,6 +44,43 @@ impl Validated for Service {
 }
 
 code_type!(Service);
+
+/// Where one of a tenant's services stands after the last task that worked on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceState {
+    /// Its provisioning succeeded: it is protected.
+    Provisioned,
+    /// A step it needs (its own or a tenant-wide one) did not succeed in that task.
+    Failed,
+    /// Its deprovisioning succeeded: our objects for it are gone (or listed for manual cleanup).
+    Removed,
+}
+
+impl ServiceState {
+    /// The state's name as shown and stored.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Provisioned => "provisioned",
+            Self::Failed => "failed",
+            Self::Removed => "removed",
+        }
+    }
+}
+
+/// Where `service` stands among `states`, if a task has finished on it.
+pub fn state_of(states: &[ServiceStatus], service: Service) -> Option<ServiceState> {
+    states.iter().find(|s| s.service == service).map(|s| s.state)
+}
+
+/// A service and where it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    /// The service.
+    pub service: Service,
+    /// Where it stands.
+    pub state: ServiceState,
+}
 
 #[cfg(test)]
 mod tests {

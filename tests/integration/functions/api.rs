@@ -338,6 +338,12 @@ async fn a_tenant_is_provisioned_watched_paused_and_resumed_through_the_api() {
         "{progress:#}"
     );
     assert!(progress["completed_at"].is_string(), "{progress:#}");
+    // The run took the site's snapshot by state when it queued, which the fleet's chart draws.
+    assert_eq!(
+        progress["run"]["by_state"],
+        json!({"active": 2, "failed": 1, "needs_reconsent": 1, "deprovisioned": 1}),
+        "{progress:#}"
+    );
     // One sync now, outside the site's runs.
     let (status, queued) = api.post(&format!("/tenants/{tenant}/sync"), json!(null)).await;
     assert_eq!(status, 202, "{queued:#}");
@@ -469,4 +475,33 @@ async fn the_fleet_counts_what_its_tasks_did_and_a_run_names_its_failing_tenant(
     assert_eq!(eu["tenants"], 5, "{fleet:#}");
     assert_eq!(counts(&eu["last_run"]), [2, 1, 1, 0], "{fleet:#}");
     assert_eq!(eu["last_run"]["failures"], progress["failures"]);
+
+    // Each tenant's services where its last task left them: protected, refused by Exchange
+    // (while SharePoint's and OneDrive's checks passed), never reached without consent, removed.
+    let (status, listed) = api.get("/tenants?site=eu").await;
+    assert_eq!(status, 200, "{listed:#}");
+    let states_of = |tenant: TenantId| {
+        listed["tenants"]
+            .as_array()
+            .expect("tenants")
+            .iter()
+            .find(|t| t["tenant_id"] == tenant.to_string())
+            .map(|t| t["service_states"].clone())
+            .expect("listed")
+    };
+    let states = |exchange: &str, others: &str| {
+        json!([
+            {"service": "exchange_online", "state": exchange},
+            {"service": "sharepoint_online", "state": others},
+            {"service": "onedrive", "state": others},
+        ])
+    };
+    assert_eq!(
+        states_of(kept),
+        states("provisioned", "provisioned"),
+        "{listed:#}"
+    );
+    assert_eq!(states_of(broken), states("failed", "provisioned"), "{listed:#}");
+    assert_eq!(states_of(unconsented), states("failed", "failed"), "{listed:#}");
+    assert_eq!(states_of(left), states("removed", "removed"), "{listed:#}");
 }

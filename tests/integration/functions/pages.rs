@@ -102,6 +102,16 @@ async fn pages_escape_every_value_and_refuse_forged_forms() {
             && page.contains("class=\"bar-bad\""),
         "{page}"
     );
+    // The fleet by state, as the run found it: the one active tenant.
+    assert!(
+        page.contains(&format!("<title>{today}: 1 active</title>")) && page.contains("class=\"st-active\""),
+        "{page}"
+    );
+    // No task has finished on its service: the badge says so.
+    assert!(
+        page.contains("title=\"exchange_online: not yet provisioned\""),
+        "{page}"
+    );
 
     let (status, _, page) = get(&http, &format!("{}/ui/tenants/{tenant}", url.base), &cookie).await;
     assert_eq!(status, 200);
@@ -256,6 +266,18 @@ async fn watch_until(browser: &Chromium, wanted: &str) {
 }
 
 /// Runs what the pages queued for `provision`, as its SQS event source would.
+/// Asserts that the open page is no wider than the window, and saves it as `name`.
+async fn fits(browser: &Chromium, name: &str) {
+    let overflow = browser
+        .script("return document.documentElement.scrollWidth - window.innerWidth;")
+        .await;
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "{name}: the page is wider than the window by {overflow}"
+    );
+    browser.screenshot(name).await;
+}
+
 async fn run_queued(lab: &Lab) {
     let messages = lab.aws.take_messages("PROVISION_QUEUE_URL").await;
     assert!(
@@ -357,15 +379,17 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
     // The same page at phone width: nothing wider than the screen.
     browser.resize(390, 844).await;
     browser.open(&format!("{pages}/ui/tenants/{tenant}")).await;
-    let overflow = browser
-        .script("return document.documentElement.scrollWidth - window.innerWidth;")
-        .await;
-    assert!(
-        overflow.as_i64().is_some_and(|o| o <= 0),
-        "the page is wider than a phone: {overflow}"
-    );
-    browser.screenshot("tenant-phone").await;
+    fits(&browser, "tenant-phone").await;
+    // The dashboard too (its tables scroll within their sections), where the tenant's row says
+    // where each of its services stands.
+    browser.open(&format!("{pages}/ui/")).await;
+    browser.wait_for_text("The fleet", 10).await;
+    let text = browser.text().await;
+    assert!(text.contains("exchange_online provisioned"), "{text}");
+    fits(&browser, "dashboard-phone").await;
     browser.resize(1280, 900).await;
+    browser.open(&format!("{pages}/ui/tenants/{tenant}")).await;
+    browser.wait_for_text("Managed objects", 10).await;
 
     browser.click("input[name=mode][value=full]").await;
     browser
@@ -393,7 +417,9 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
             .await,
         json!([0, "undefined"])
     );
-    assert!(browser.text().await.contains("<script>window.pwned=1</script>"));
+    let text = browser.text().await;
+    assert!(text.contains("<script>window.pwned=1</script>"), "{text}");
+    assert!(text.contains("exchange_online removed"), "{text}");
     browser.screenshot("dashboard-after").await;
     browser.close().await;
     proxy.abort();

@@ -7,9 +7,9 @@ use maud::{Markup, html};
 use model::{service::Service, sites::Site, tenant::LifecycleState};
 
 use super::{
-    chart::{DAYS, sync_chart},
+    chart::{DAYS, state_chart, state_legend, sync_chart},
     csrf::{Csrf, FIELD},
-    layout::{badge, maybe_time, page, time, wire},
+    layout::{badge, maybe_time, page, service_badges, time, wire},
 };
 
 /// The listing's filters as the page was asked for them (echoed into the form and the links).
@@ -118,6 +118,11 @@ pub fn dashboard(shown: &Dashboard<'_>, csrf: &Csrf) -> Markup {
         }
         @if !history.is_empty() {
             section {
+                h2 { "Tenants by state, last " (DAYS) " days" }
+                p.muted { "The fleet as each day's runs found it." }
+                div.charts { figure { (state_chart(history, today)) (state_legend()) } }
+            }
+            section {
                 h2 { "Daily sync, last " (DAYS) " days" }
                 p.muted { "Each day's tenants: synced (green), failed (red), skipped (grey)." }
                 div.charts {
@@ -198,7 +203,7 @@ fn tenant_table(tenants: &[TenantRow]) -> Markup {
                                 (badge(&row.state))
                                 @if row.paused_at.is_some() { (badge(&"paused")) }
                             }
-                            td { @for service in &row.services { span.badge.muted { (service.code()) } } }
+                            td { (service_badges(&row.services, &row.service_states)) }
                             td.hide-narrow { (time(&row.updated_at)) }
                             td.text { @if let Some(attention) = &row.attention { span.warn { (attention) } } }
                         }

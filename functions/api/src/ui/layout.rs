@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, html};
+use model::service::{Service, ServiceState, ServiceStatus, state_of};
 use serde::Serialize;
 
 /// The page's Content-Security-Policy: nothing from anywhere but this origin's one style sheet,
@@ -61,6 +62,28 @@ pub fn badge(value: &impl Serialize) -> Markup {
         _ => "muted",
     };
     html! { span class={ "badge " (tone) } { (name) } }
+}
+
+/// Each service as a badge with where it stands (`exchange_online provisioned`), or muted
+/// before a task has finished on it.
+pub fn service_badges(services: &[Service], states: &[ServiceStatus]) -> Markup {
+    html! {
+        @for &service in services {
+            @match state_of(states, service) {
+                Some(state) => {
+                    @let tone = match state {
+                        ServiceState::Provisioned => "ok",
+                        ServiceState::Failed => "bad",
+                        ServiceState::Removed => "muted",
+                    };
+                    span class={ "badge " (tone) } title={ (service.code()) ": " (state.code()) } {
+                        (service.code()) " " (state.code())
+                    }
+                }
+                None => span.badge.muted title={ (service.code()) ": not yet provisioned" } { (service.code()) },
+            }
+        }
+    }
 }
 
 /// A time, to the second, in UTC.

@@ -8,7 +8,7 @@ use model::tenant::LifecycleState;
 
 use super::{
     csrf::{Csrf, FIELD},
-    layout::{badge, maybe_time, page, time, wire},
+    layout::{badge, maybe_time, page, service_badges, time, wire},
 };
 
 /// Something the last action said, shown above the page.
@@ -105,7 +105,7 @@ pub fn tenant_page(
         }
         section {
             h2 { "Services" }
-            p { @for service in &view.services { span.badge.muted { (service.code()) } } }
+            p { (service_badges(&view.services, &view.service_states)) }
         }
         @if let Some(sync) = &detail.sync {
             section {

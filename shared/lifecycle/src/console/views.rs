@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use model::{
     cloud::Cloud,
     label::Labels,
-    service::Service,
+    service::{Service, ServiceStatus},
     sites::Site,
     task::TaskId,
     tenant::{LifecycleState, TenantId},
@@ -42,6 +42,9 @@ pub struct TenantRow {
     pub attention: Option<String>,
     /// The services asked for.
     pub services: Vec<Service>,
+    /// Where each service stands after the last task that finished on it; empty before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_states: Vec<ServiceStatus>,
     /// The task that last moved its lifecycle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_task_id: Option<TaskId>,
@@ -60,6 +63,7 @@ impl From<&TenantRecord> for TenantRow {
             paused_at: tenant.paused_at,
             attention: tenant.attention.clone(),
             services: tenant.services.clone(),
+            service_states: tenant.service_states.clone(),
             current_task_id: tenant.current_task_id,
             updated_at: tenant.updated_at,
         }
@@ -141,7 +145,7 @@ pub struct SiteRuns {
 }
 
 /// A site's run on one day, counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DayCounts {
     /// The run's date (UTC).
     pub date: chrono::NaiveDate,
@@ -153,6 +157,9 @@ pub struct DayCounts {
     pub failed: usize,
     /// Tenants skipped.
     pub skipped: usize,
+    /// The site's tenants by lifecycle state when the run queued (states without one left out;
+    /// empty for a run recorded before runs took the snapshot).
+    pub by_state: BTreeMap<String, u64>,
 }
 
 impl From<&RunProgress> for DayCounts {
@@ -163,6 +170,7 @@ impl From<&RunProgress> for DayCounts {
             synced: run.synced,
             failed: run.failed,
             skipped: run.skipped,
+            by_state: run.run.by_state.clone(),
         }
     }
 }

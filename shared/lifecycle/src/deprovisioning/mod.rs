@@ -13,7 +13,7 @@ mod steps;
 
 use model::{
     event::EventError,
-    service::Service,
+    service::{Service, ServiceState},
     task::{StepStatus, TaskKind},
     tenant::{LifecycleState, TenantId},
 };
@@ -25,7 +25,7 @@ pub use self::{
 };
 use crate::{
     sync::SyncState,
-    tasks::{Admission, Engine, TaskError, TaskPlan, attention_of},
+    tasks::{Admission, Engine, TaskError, TaskPlan, attention_of, service_states},
 };
 
 /// Deprovisioning as a kind of task.
@@ -124,7 +124,13 @@ impl TaskPlan for Deprovisioning {
             (LifecycleState::Deprovisioning, attention_of(steps))
         };
         engine
-            .move_tenant(tenant, LifecycleState::Deprovisioning, to, attention)
+            .move_tenant(
+                tenant,
+                LifecycleState::Deprovisioning,
+                to,
+                attention,
+                service_states(&tenant.services, steps, ServiceState::Removed),
+            )
             .await?;
         Ok(left)
     }

@@ -12,7 +12,7 @@ mod step;
 mod steps;
 
 use model::{
-    service::Service,
+    service::{Service, ServiceState},
     task::{StepErrorKind, StepStatus, TaskKind},
     tenant::{LifecycleState, TenantId},
     vendor::ManagedNames,
@@ -32,7 +32,9 @@ pub use self::{
         tenant::verified_domains,
     },
 };
-use crate::tasks::{Admission, Engine, PlannedCall, Step, TaskError, TaskPlan, attention_of, scope_name};
+use crate::tasks::{
+    Admission, Engine, PlannedCall, Step, TaskError, TaskPlan, attention_of, scope_name, service_states,
+};
 
 /// Provisioning as a kind of task.
 pub struct Provisioning;
@@ -142,7 +144,13 @@ impl TaskPlan for Provisioning {
             (false, false) => LifecycleState::Failed,
         };
         engine
-            .move_tenant(tenant, LifecycleState::Provisioning, state, attention_of(steps))
+            .move_tenant(
+                tenant,
+                LifecycleState::Provisioning,
+                state,
+                attention_of(steps),
+                service_states(&tenant.services, steps, ServiceState::Provisioned),
+            )
             .await?;
         Ok(Vec::new())
     }

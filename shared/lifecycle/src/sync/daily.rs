@@ -2,16 +2,19 @@
 //! write before anything is queued, so a second delivery of the scheduler's event (which
 //! EventBridge Scheduler may make) queues nothing new.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::{try_join, try_join_all};
 use model::{
     config::{ConfigError, ProcessEnv, Source},
     sites::Site,
-    tenant::TenantId,
+    tenant::{LifecycleState, TenantId},
 };
 use serde::{Deserialize, Serialize};
 use state::{
     queue::Queue,
-    store::{Key, Record, Store, StoreError},
+    store::{Key, Record, Store, StoreError, TenantFilter},
 };
 
 use super::error::SyncError;
@@ -63,6 +66,10 @@ pub struct SiteRun {
     pub status: RunStatus,
     /// Active tenants found.
     pub tenants: usize,
+    /// Every tenant of the site by lifecycle state when the run queued (states without one
+    /// left out): the fleet's daily snapshot, which the console charts over time.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_state: BTreeMap<String, u64>,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// When every message was queued.
@@ -130,6 +137,7 @@ pub async fn fan_out(
         run_id: run_id.clone(),
         status: RunStatus::Enqueuing,
         tenants: 0,
+        by_state: BTreeMap::new(),
         started_at: now,
         enqueued_at: None,
         version: 0,
@@ -163,7 +171,7 @@ pub async fn fan_out(
         }
         Err(err) => return Err(err.into()),
     }
-    let tenants = store.active_tenants(site).await?;
+    let (tenants, by_state) = try_join(store.active_tenants(site), count_by_state(store, site)).await?;
     let messages: Vec<SyncMessage> = tenants
         .iter()
         .map(|t| SyncMessage {
@@ -175,6 +183,7 @@ pub async fn fan_out(
     queue.send_all(&messages).await?;
     run.status = RunStatus::Enqueued;
     run.tenants = messages.len();
+    run.by_state = by_state;
     run.enqueued_at = Some(Utc::now());
     store.update(&mut run).await?;
     tracing::info!(site = %site, %run_id, tenants = messages.len(), "daily sync queued");
@@ -186,6 +195,21 @@ pub async fn fan_out(
         tenants: messages.len(),
         enqueued: messages.len(),
     })
+}
+
+/// The site's tenants counted by state, on the fleet's state index (one `Query` per state,
+/// together); states without a tenant are left out.
+async fn count_by_state(store: &Store, site: Site) -> Result<BTreeMap<String, u64>, StoreError> {
+    let counts = try_join_all(LifecycleState::ALL.into_iter().map(|state| async move {
+        let filter = TenantFilter {
+            state: Some(state),
+            site: Some(site),
+            ..TenantFilter::default()
+        };
+        Ok::<_, StoreError>((state.to_string(), store.count_tenants(&filter).await?))
+    }))
+    .await?;
+    Ok(counts.into_iter().filter(|(_, count)| *count > 0).collect())
 }
 
 /// `daily-sync`'s dependencies.

@@ -23,7 +23,7 @@ use state::{queue::Queue, store::Store};
 pub use self::{
     context::StepContext,
     error::{StepError, TaskError},
-    opening::attention_of,
+    opening::{attention_of, service_states},
     outcome::Outcome,
     plan::{Admission, Calls, Declaration, PlannedCall, Run, RunAlone, RunWith, Step, StepFuture, TaskPlan},
     runner::RunOptions,

@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use model::{
+    service::{Service, ServiceState, ServiceStatus},
     task::{StepStatus, TaskId},
     tenant::LifecycleState,
 };
@@ -95,13 +96,15 @@ impl Engine {
         transaction.commit().await
     }
 
-    /// Moves the tenant to `to` if it is still in `from`, re-reading on conflict.
+    /// Moves the tenant to `to` if it is still in `from`, with what a person must look at and
+    /// where each service now stands, re-reading on conflict.
     pub async fn move_tenant(
         &self,
         tenant: &TenantRecord,
         from: LifecycleState,
         to: LifecycleState,
         attention: Option<String>,
+        service_states: Vec<ServiceStatus>,
     ) -> Result<(), TaskError> {
         for _ in 0..MOVE_ATTEMPTS {
             let mut current = self
@@ -114,6 +117,7 @@ impl Engine {
             }
             current.state = to;
             current.attention = attention.clone();
+            current.service_states = service_states.clone();
             current.updated_at = Utc::now();
             match self.store.update(&mut current).await {
                 Ok(()) => {
@@ -126,6 +130,25 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Where each of `services` stands after a task's `steps`: `done` when every step it needs
+/// (its own and the tenant-wide ones) succeeded, failed otherwise.
+pub fn service_states(services: &[Service], steps: &[StepRecord], done: ServiceState) -> Vec<ServiceStatus> {
+    services
+        .iter()
+        .map(|&service| {
+            let needed = steps
+                .iter()
+                .filter(|s| s.service.is_none_or(|own| own == service));
+            let state = if needed.clone().all(|s| s.status == StepStatus::Succeeded) {
+                done
+            } else {
+                ServiceState::Failed
+            };
+            ServiceStatus { service, state }
+        })
+        .collect()
 }
 
 /// What the admin must look at, from the steps that did not succeed.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use model::{
     cloud::Cloud,
     policy::PolicyTargets,
-    service::Service,
+    service::{Service, ServiceStatus},
     sites::Site,
     task::{StepStatus, TaskId, TaskKind, TaskStatus},
     tenant::{LifecycleState, TenantId},
@@ -164,6 +164,9 @@ pub struct TenantView {
     pub attention: Option<String>,
     /// The services asked for.
     pub services: Vec<Service>,
+    /// Where each service stands after the last task that finished on it; empty before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_states: Vec<ServiceStatus>,
     /// What the protection covers.
     pub policy_targets: PolicyTargets,
     /// The last task that moved its lifecycle.
@@ -190,6 +193,7 @@ impl TenantView {
             state: tenant.state,
             attention: tenant.attention.clone(),
             services: tenant.services.clone(),
+            service_states: tenant.service_states.clone(),
             policy_targets: tenant.policy_targets.clone(),
             last_task,
             managed_resources: resources,

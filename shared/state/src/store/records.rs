@@ -7,7 +7,7 @@ use model::{
     cloud::Cloud,
     label::{Labels, Tag},
     policy::PolicyTargets,
-    service::Service,
+    service::{Service, ServiceStatus},
     sites::Site,
     task::{StepErrorKind, StepStatus, TaskId, TaskKind, TaskStatus},
     tenant::{LifecycleState, TenantId},
@@ -80,6 +80,9 @@ pub struct TenantRecord {
     pub state: LifecycleState,
     /// The services that were asked for.
     pub services: Vec<Service>,
+    /// Where each service stands after the last task that finished on it; empty before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_states: Vec<ServiceStatus>,
     /// What the protection covers.
     #[serde(default)]
     pub policy_targets: PolicyTargets,
@@ -120,6 +123,7 @@ impl TenantRecord {
             cloud: Cloud::default(),
             state,
             services,
+            service_states: Vec::new(),
             policy_targets: PolicyTargets::default(),
             current_task_id: None,
             attention: None,
