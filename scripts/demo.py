@@ -9,8 +9,10 @@ Exits non-zero if any step fails or a tenant is not back to its original state a
 """
 
 import argparse
+import datetime
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -20,6 +22,8 @@ import urllib.parse
 import urllib.request
 
 import boto3
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TENANTS = [
     {"tenant_id": "8f0c3c5e-6a4f-4c1e-9a57-0d4c2b7f1e11", "site": "us", "name": "Contoso", "domain": "contoso.com",
@@ -167,6 +171,16 @@ class Demo:
         if view["status"] not in ("succeeded",):
             self.failures.append(f"task {view['task_id']} ended {view['status']}")
 
+    def check_logs(self):
+        """The functions' log lines (cargo lambda watch's log), line by line."""
+        print("==> the functions' logs")
+        with open(os.path.join(ROOT, ".local", "watch.log"), encoding="utf-8", errors="replace") as log:
+            checked, problems = log_problems(log.read().splitlines(), {t["tenant_id"] for t in TENANTS})
+        print(f"    {checked} JSON lines, each with a timestamp and a level; {len(problems)} problem(s)")
+        if checked == 0:
+            self.failures.append("no function log line was found in .local/watch.log")
+        self.failures.extend(problems[:10])
+
     def run(self):
         print("==> simulated tenants")
         originals = {}
@@ -300,6 +314,7 @@ class Demo:
         for function in dict.fromkeys(name for name, _ in self.timings):
             spent = [t for name, t in self.timings if name == function]
             print(f"      {function:<15} {len(spent)} call(s), {sum(spent):6.2f} s in all (cargo lambda invoke round trips)")
+        self.check_logs()
         if self.failures:
             print("==> FAILED")
             for failure in self.failures:
@@ -307,6 +322,38 @@ class Demo:
             return 1
         print("==> the whole lifecycle ran; every tenant is back to its original state")
         return 0
+
+
+LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
+# The spans' fields: a line that carries one is inside a tenant's work and must name the tenant
+# (a site's run is not one tenant's: its fan-out names the run and the site).
+TENANT_WORK = ("task_id", "step")
+
+
+def log_problems(lines, tenant_ids):
+    """What is wrong with the functions' JSON log lines: each needs an RFC 3339 timestamp and a
+    level; each inside a tenant's work (a task, a step) or naming a tenant must carry
+    `tenant_id`."""
+    problems, checked = [], 0
+    for line in lines:
+        if not line.startswith("{"):
+            continue  # cargo lambda's own lines
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            problems.append(f"not JSON: {line[:200]}")
+            continue
+        checked += 1
+        try:
+            datetime.datetime.fromisoformat(entry.get("timestamp", "").replace("Z", "+00:00"))
+        except ValueError:
+            problems.append(f"no timestamp: {line[:200]}")
+        if entry.get("level") not in LEVELS:
+            problems.append(f"no level: {line[:200]}")
+        inside = any(key in entry for key in TENANT_WORK) or any(t in line for t in tenant_ids)
+        if inside and entry.get("tenant_id") not in tenant_ids:
+            problems.append(f"a line of a tenant's work without its tenant_id: {line[:300]}")
+    return checked, problems
 
 
 def footprint(dump):

@@ -115,6 +115,7 @@ fn fault_error(hit: &FaultHit, status: u16) -> EntraError {
 pub async fn token(
     State(state): State<Arc<SimState>>,
     Path(tenant_key): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
@@ -124,7 +125,9 @@ pub async fn token(
         .map(|t| lock(t).id.clone())
         .unwrap_or_else(|| tenant_key.clone());
     state.stats.record(&tenant_label, Surface::Token, false);
-    state.stats.round_trip(&tenant_label, Surface::Token);
+    state
+        .stats
+        .round_trip(&tenant_label, Surface::Token, crate::reply::traced(&headers));
     let what = format!(
         "POST /{tenant_key}/oauth2/v2.0/token {}",
         params.get("grant_type").map(String::as_str).unwrap_or("")

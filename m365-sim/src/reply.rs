@@ -37,6 +37,14 @@ pub fn raw(status: u16, body: Option<Vec<u8>>, headers: &[(String, String)]) -> 
     r
 }
 
+/// Whether a request named itself by a `client-request-id`, as Microsoft's clients do.
+pub fn traced(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(CLIENT_REQUEST_ID)
+}
+
+/// The header a caller names its request by; every Microsoft surface answers it back.
+pub const CLIENT_REQUEST_ID: &str = "client-request-id";
+
 /// A fresh request id (volatile values in error envelopes).
 pub fn request_id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -49,7 +49,63 @@ pub fn router(state: Arc<SimState>) -> Router {
         .fallback(|| async {
             reply::json(404, &serde_json::json!({"error": {"code": "NotFound", "message": "No such endpoint in m365-sim."}}), &[])
         })
+        .layer(axum::middleware::from_fn(request_ids))
         .with_state(state)
+}
+
+/// Names every Microsoft answer as Microsoft's services do. Graph and Exchange answer a
+/// `request-id` of their own and the caller's `client-request-id` back, and Graph puts both in an
+/// error's `innerError` (learn.microsoft.com/graph/errors). Entra answers `x-ms-request-id` and
+/// the `client-request-id`, and its error body's `correlation_id` is the caller's id. The
+/// simulator's admin paths are left as they are.
+async fn request_ids(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path().to_owned();
+    if path.starts_with("/_sim/") {
+        return next.run(request).await;
+    }
+    let client = request.headers().get(reply::CLIENT_REQUEST_ID).cloned();
+    let client_text = client.as_ref().and_then(|c| c.to_str().ok()).map(str::to_owned);
+    let ours = reply::request_id();
+    let token = path.ends_with("/oauth2/v2.0/token");
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    let body = if parts.status.as_u16() >= 400 && (token || path.starts_with("/v1.0/")) {
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut envelope) => {
+                if token {
+                    if let Some(client) = &client_text {
+                        envelope["correlation_id"] = Value::from(client.as_str());
+                    }
+                } else if let Some(inner) = envelope["error"]["innerError"].as_object_mut() {
+                    inner.insert("request-id".into(), Value::from(ours.as_str()));
+                    match &client_text {
+                        Some(client) => {
+                            inner.insert("client-request-id".into(), Value::from(client.as_str()))
+                        }
+                        None => inner.remove("client-request-id"),
+                    };
+                }
+                parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+                axum::body::Body::from(serde_json::to_vec(&envelope).unwrap_or_default())
+            }
+            Err(_) => axum::body::Body::from(bytes),
+        }
+    } else {
+        body
+    };
+    if let Ok(value) = ours.parse() {
+        parts
+            .headers
+            .insert(if token { "x-ms-request-id" } else { "request-id" }, value);
+    }
+    if let Some(client) = client {
+        parts.headers.insert(reply::CLIENT_REQUEST_ID, client);
+    }
+    axum::response::Response::from_parts(parts, body)
 }
 
 /// Parses a listen address and refuses anything but loopback: the simulator hands out tokens.

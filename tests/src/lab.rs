@@ -364,6 +364,7 @@ impl Lab {
                 requests: counts["requests"].as_u64().unwrap_or(0),
                 writes: counts["writes"].as_u64().unwrap_or(0),
                 round_trips: counts["round_trips"].as_u64().unwrap_or(0),
+                untraced: counts["untraced"].as_u64().unwrap_or(0),
             }
         };
         TenantCounts {
@@ -504,6 +505,8 @@ pub struct Counts {
     pub writes: u64,
     /// HTTP requests (a `$batch` of either surface once).
     pub round_trips: u64,
+    /// HTTP requests that named no `client-request-id`.
+    pub untraced: u64,
 }
 
 /// Requests of one tenant on every surface.

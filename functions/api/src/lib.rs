@@ -36,6 +36,7 @@ use lifecycle::console::{Console, ConsoleError, Started};
 use model::event::{self, EventError};
 use serde::Serialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 pub use self::route::{Action, DEFAULT_PAGE, Refusal, Route, route};
 
@@ -55,12 +56,32 @@ pub async fn handler(
         .clone()
         .or_else(|| request.raw_path.clone())
         .unwrap_or_else(|| "/".to_owned());
-    if ui::is_page(&path) {
-        let page = ui::answer(console, &method, &path, &request).await;
+    // A tenant's page or action is that tenant's work: its lines name it.
+    let span = tenant_in(&path).map_or_else(tracing::Span::none, lifecycle::span::tenant);
+    Ok(respond_to(console, &method, &path, &request)
+        .instrument(span)
+        .await)
+}
+
+/// The tenant a path names (`/tenants/{id}…`, `/ui/tenants/{id}…`), if any.
+fn tenant_in(path: &str) -> Option<model::tenant::TenantId> {
+    let mut parts = path.split('/').skip_while(|part| *part != "tenants").skip(1);
+    parts.next()?.parse().ok()
+}
+
+/// The answer to one request, a page or JSON.
+async fn respond_to(
+    console: &Console,
+    method: &str,
+    path: &str,
+    request: &LambdaFunctionUrlRequest,
+) -> LambdaFunctionUrlResponse {
+    if ui::is_page(path) {
+        let page = ui::answer(console, method, path, request).await;
         tracing::info!(%method, %path, status = page.status, "page");
-        return Ok(page_response(page));
+        return page_response(page);
     }
-    let response = match answer(console, &method, &path, &request).await {
+    match answer(console, method, path, request).await {
         Ok((status, body)) => {
             tracing::info!(%method, %path, status, "answered");
             respond(status, &body)
@@ -86,8 +107,7 @@ pub async fn handler(
             }
             refused(status, err.error_type(), &err.to_string())
         }
-    };
-    Ok(response)
+    }
 }
 
 /// The HTTP status of an `errorType`.

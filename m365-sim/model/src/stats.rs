@@ -37,6 +37,8 @@ pub struct Counters {
     pub writes: u64,
     /// HTTP requests that reached the surface: a `$batch` once, whatever it carries.
     pub round_trips: u64,
+    /// Of those, the ones that named no `client-request-id` (a support case could not find them).
+    pub untraced: u64,
 }
 
 /// All counters, keyed by tenant id (or the raw tenant text when it did not resolve, `-` when unknown).
@@ -63,14 +65,19 @@ impl Stats {
         }
     }
 
-    /// Counts one HTTP request (a `$batch` envelope, a single call), apart from what it carries.
-    pub fn round_trip(&self, tenant: &str, surface: Surface) {
+    /// Counts one HTTP request (a `$batch` envelope, a single call), apart from what it carries,
+    /// and whether it named itself by a `client-request-id`.
+    pub fn round_trip(&self, tenant: &str, surface: Surface, traced: bool) {
         let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(tenant.to_owned())
+        let counters = map
+            .entry(tenant.to_owned())
             .or_default()
             .entry(surface)
-            .or_default()
-            .round_trips += 1;
+            .or_default();
+        counters.round_trips += 1;
+        if !traced {
+            counters.untraced += 1;
+        }
     }
 
     /// Counters of one tenant and surface.
@@ -92,6 +99,7 @@ impl Stats {
                 e.requests += c.requests;
                 e.writes += c.writes;
                 e.round_trips += c.round_trips;
+                e.untraced += c.untraced;
             }
         }
         serde_json::json!({ "tenants": *map, "total": total })
@@ -113,16 +121,18 @@ mod tests {
         s.record("t", Surface::Graph, false);
         s.record("t", Surface::Graph, true);
         s.record("t", Surface::Exchange, true);
-        s.round_trip("t", Surface::Exchange);
+        s.round_trip("t", Surface::Exchange, false);
         assert_eq!(
             s.get("t", Surface::Graph),
             Counters {
                 requests: 2,
                 writes: 1,
                 round_trips: 0,
+                untraced: 0,
             }
         );
         assert_eq!(s.get("t", Surface::Exchange).round_trips, 1);
+        assert_eq!(s.get("t", Surface::Exchange).untraced, 1, "no client-request-id");
         assert_eq!(s.snapshot()["total"]["exchange"]["writes"], 1);
         s.reset();
         assert_eq!(s.get("t", Surface::Graph), Counters::default());

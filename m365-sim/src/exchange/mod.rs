@@ -299,7 +299,11 @@ pub async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.stats.round_trip(&label(&state, &tenant), Surface::Exchange);
+    state.stats.round_trip(
+        &label(&state, &tenant),
+        Surface::Exchange,
+        crate::reply::traced(&headers),
+    );
     let verified = auth::verify(&state, &headers);
     let body = serde_json::from_slice::<Value>(&body).ok();
     let prefer = headers.get("prefer").and_then(|v| v.to_str().ok());
@@ -334,7 +338,11 @@ pub async fn batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    state.stats.round_trip(&label(&state, &tenant), Surface::Exchange);
+    state.stats.round_trip(
+        &label(&state, &tenant),
+        Surface::Exchange,
+        crate::reply::traced(&headers),
+    );
     let verified = auth::verify(&state, &headers);
     let requests = serde_json::from_slice::<Value>(&body)
         .ok()

@@ -563,6 +563,7 @@ pub async fn handle(
     state.stats.round_trip(
         verified.as_ref().map(|c| c.tid.as_str()).unwrap_or("-"),
         Surface::Graph,
+        crate::reply::traced(&headers),
     );
     let body = if body.is_empty() {
         None

@@ -14,7 +14,8 @@
 //! - [`tokens`]: the one token path; [`clients`]: Microsoft clients made with it; [`calls`]:
 //!   what their calls (and the store's) fail with, classified once;
 //! - [`deadline`]: the invocation's deadline, kept back from by long work;
-//! - [`function`]: the Lambda process every function's `main` runs; [`telemetry`]: its logs.
+//! - [`function`]: the Lambda process every function's `main` runs; [`telemetry`]: its logs;
+//!   [`span`]: the spans whose fields (tenant, task, step, run, message) every line carries.
 //!
 //! | function | its services | where its logic is |
 //! |---|---|---|
@@ -38,6 +39,7 @@ pub mod policy_targets;
 pub mod provisioning;
 pub mod reconsent;
 pub mod refresh;
+pub mod span;
 pub mod status;
 pub mod sync;
 pub mod tasks;

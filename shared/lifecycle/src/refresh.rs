@@ -15,11 +15,16 @@ use model::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state::{
-    store::{Key, Record, Store, StoreError},
+    store::{Key, Record, Store, StoreError, TenantRecord},
     vault::Vault,
 };
 
-use crate::tokens::{TokenBroker, TokenError};
+use tracing::Instrument;
+
+use crate::{
+    span,
+    tokens::{Refreshed, TokenBroker, TokenError},
+};
 
 /// The refresh run could not start or finish.
 #[derive(Debug, thiserror::Error)]
@@ -155,47 +160,17 @@ impl Refresher {
         };
         let mut results = stream::iter(tenants)
             .map(|tenant| async move {
-                let result = self.tokens.refresh(&tenant, horizon, force).await;
+                let result = self
+                    .tokens
+                    .refresh(&tenant, horizon, force)
+                    .instrument(span::tenant(tenant.tenant_id))
+                    .await;
                 (tenant, result)
             })
             .buffer_unordered(self.concurrency.max(1));
         while let Some((tenant, result)) = results.next().await {
-            match result {
-                Ok(refreshed) => {
-                    report.token_requests += refreshed.minted.len();
-                    report.secret_writes += usize::from(refreshed.written);
-                    report.races += refreshed.races;
-                    if refreshed.minted.is_empty() {
-                        report.skipped_fresh += 1;
-                    } else {
-                        report.refreshed += 1;
-                    }
-                }
-                Err(err) if err.needs_reconsent() => {
-                    let aadsts = match &err {
-                        TokenError::Identity(identity) => identity.aadsts(),
-                        TokenError::Vault(_)
-                        | TokenError::GrantRevoked { .. }
-                        | TokenError::NotIssued { .. } => None,
-                    };
-                    let reason = format!(
-                        "Entra refused the tenant's grant ({err}); the tenant's admin must grant admin consent to the app again"
-                    );
-                    crate::reconsent::mark(&self.store, tenant.tenant_id, &reason).await?;
-                    report.needs_reconsent.push(Reconsent {
-                        tenant_id: tenant.tenant_id,
-                        aadsts,
-                        reason,
-                    });
-                }
-                Err(err) => {
-                    tracing::warn!(tenant = %tenant.tenant_id, error = %err, "token refresh failed; the next run tries again");
-                    report.failed.push(Failure {
-                        tenant_id: tenant.tenant_id,
-                        error: err.to_string(),
-                    });
-                }
-            }
+            let span = span::tenant(tenant.tenant_id);
+            self.count(&mut report, &tenant, result).instrument(span).await?;
         }
         tracing::info!(
             tenants = report.tenants,
@@ -213,6 +188,53 @@ impl Refresher {
         };
         self.store.put(&last).await?;
         Ok(last.report)
+    }
+
+    /// Counts one tenant's refresh in `report`; a grant Entra refused moves it to
+    /// `needs_reconsent`.
+    async fn count(
+        &self,
+        report: &mut RefreshReport,
+        tenant: &TenantRecord,
+        result: Result<Refreshed, TokenError>,
+    ) -> Result<(), RefreshError> {
+        match result {
+            Ok(refreshed) => {
+                report.token_requests += refreshed.minted.len();
+                report.secret_writes += usize::from(refreshed.written);
+                report.races += refreshed.races;
+                if refreshed.minted.is_empty() {
+                    report.skipped_fresh += 1;
+                } else {
+                    report.refreshed += 1;
+                }
+            }
+            Err(err) if err.needs_reconsent() => {
+                let aadsts = match &err {
+                    TokenError::Identity(identity) => identity.aadsts(),
+                    TokenError::Vault(_) | TokenError::GrantRevoked { .. } | TokenError::NotIssued { .. } => {
+                        None
+                    }
+                };
+                let reason = format!(
+                    "Entra refused the tenant's grant ({err}); the tenant's admin must grant admin consent to the app again"
+                );
+                crate::reconsent::mark(&self.store, tenant.tenant_id, &reason).await?;
+                report.needs_reconsent.push(Reconsent {
+                    tenant_id: tenant.tenant_id,
+                    aadsts,
+                    reason,
+                });
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "token refresh failed; the next run tries again");
+                report.failed.push(Failure {
+                    tenant_id: tenant.tenant_id,
+                    error: err.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Builds every dependency from `source` (README: Configuration).

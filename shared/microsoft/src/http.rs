@@ -1,6 +1,6 @@
 //! The one HTTP client every Microsoft call goes through, and what every answer is read for.
 
-use std::time::Duration;
+use std::{fmt, time::Duration};
 
 use chrono::Utc;
 use model::retry::parse_retry_after;
@@ -30,6 +30,55 @@ fn build(https_only: bool) -> reqwest::Client {
         .user_agent(concat!("m365-inline/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The header a caller names its request by (a GUID); Microsoft's services keep it with the
+/// request and answer it back.
+pub const CLIENT_REQUEST_ID: &str = "client-request-id";
+/// The header a Microsoft service names its own handling of a request by.
+pub const REQUEST_ID: &str = "request-id";
+
+/// What a support case names one request by: the id we sent, and the one Microsoft answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestIds {
+    /// Our `client-request-id`, sent with the request.
+    pub client: String,
+    /// Microsoft's `request-id`, if it answered one.
+    pub server: Option<String>,
+}
+
+impl RequestIds {
+    /// A fresh id for a request about to be sent.
+    pub fn fresh() -> Self {
+        Self {
+            client: uuid::Uuid::new_v4().to_string(),
+            server: None,
+        }
+    }
+
+    /// With the `request-id` of Microsoft's answer (bounded: it is remote text).
+    pub(crate) fn answered(mut self, headers: &HeaderMap) -> Self {
+        self.server = headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| model::validation::bounded_text(v, 64));
+        self
+    }
+}
+
+impl fmt::Display for RequestIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "client-request-id {}", self.client)?;
+        if let Some(server) = &self.server {
+            write!(f, ", request-id {server}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `" (client-request-id …, request-id …)"` for an error's message, or nothing.
+pub(crate) fn naming(ids: Option<&RequestIds>) -> String {
+    ids.map(|ids| format!(" ({ids})")).unwrap_or_default()
 }
 
 /// The most bytes of one Microsoft answer that are read (the largest real pages are a few MB).

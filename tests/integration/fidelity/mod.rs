@@ -11,5 +11,6 @@ pub mod delta;
 pub mod discovery;
 pub mod grants;
 pub mod mx;
+pub mod request_ids;
 pub mod sites;
 pub mod users;

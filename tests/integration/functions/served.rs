@@ -64,3 +64,57 @@ async fn a_served_function_answers_event_after_event() {
     );
     assert_eq!(again, first);
 }
+
+/// The log lines of a served provisioning, as Lambda's JSON log format reads them: each has an
+/// RFC 3339 timestamp and a level (without a valid timestamp Lambda files a line as INFO, which a
+/// raised log level drops); each line of the tenant's work names the tenant, the task and the
+/// invocation, and each line of a step names the step too.
+#[tokio::test]
+async fn every_line_of_a_served_provisioning_has_its_time_and_level_and_names_its_tenant() {
+    let lab = Lab::start().await;
+    let tenant = lab.customer_tenant("logged.example", "198.51.100.93");
+    let api = RuntimeApi::start(
+        "provision",
+        [integration_tests::lab::provision_request(
+            tenant,
+            &["alice@logged.example"],
+        )],
+    )
+    .await
+    .expect("runtime api");
+    let (outcomes, output) = FunctionProcess::new(&lab, "provision", &Value::Null)
+        .env("RUST_LOG", "info")
+        .serve_logged(&api, 1)
+        .await;
+    let [Outcome::Answer(view)] = &outcomes[..] else {
+        panic!("an answer expected: {outcomes:?}");
+    };
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let tenant_id = tenant.to_string();
+    let lines: Vec<Value> = output
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}")))
+        .collect();
+    let steps = lines.iter().filter(|l| l["message"] == "step started").count();
+    assert!(steps > 10, "the steps were logged: {output}");
+    for line in &lines {
+        let at = line["timestamp"].as_str().unwrap_or_default();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(at).is_ok(),
+            "no timestamp: {line}"
+        );
+        assert!(
+            ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&line["level"].as_str().unwrap_or_default()),
+            "no level: {line}"
+        );
+        let text = line.to_string();
+        if line.get("task_id").is_some() || text.contains(&tenant_id) {
+            assert_eq!(line["tenant_id"], tenant_id, "the tenant's work names it: {line}");
+            assert!(line["requestId"].is_string(), "and the invocation: {line}");
+        }
+        if line["message"] == "step started" || line["message"] == "step did not finish" {
+            assert!(line["step"].is_string() && line["task_id"].is_string(), "{line}");
+        }
+    }
+}

@@ -168,7 +168,12 @@ impl FunctionProcess {
 
     /// Serves `api`'s events through the Lambda runtime, as the function's `main` does, until
     /// `count` outcomes were posted; then the process is stopped. The outcomes, in event order.
-    pub async fn serve(mut self, api: &RuntimeApi, count: usize) -> Vec<Outcome> {
+    pub async fn serve(self, api: &RuntimeApi, count: usize) -> Vec<Outcome> {
+        self.serve_logged(api, count).await.0
+    }
+
+    /// [`Self::serve`], with everything the process wrote.
+    pub async fn serve_logged(mut self, api: &RuntimeApi, count: usize) -> (Vec<Outcome>, String) {
         self.command
             .env(CHILD_SERVED, "1")
             .envs(api.lambda_env(&self.function))
@@ -193,7 +198,7 @@ impl FunctionProcess {
             self.function,
             tail(&output)
         );
-        outcomes
+        (outcomes, output)
     }
 
     fn spawn(&mut self) -> std::process::Child {

@@ -19,6 +19,7 @@ use model::{
 use serde::Serialize;
 use serde_json::Value;
 use state::{queue::Queue, store::Store};
+use tracing::Instrument;
 
 pub use self::{admission::Admission, invocation::Invocation};
 use crate::{
@@ -26,6 +27,7 @@ use crate::{
     deprovisioning::Deprovisioning,
     policy_targets::PolicyTargetsUpdate,
     provisioning::{self, DryRun, Provisioning},
+    span,
     tasks::{Continue, Engine, RunOptions, TaskError, TaskPlan, TaskView},
 };
 
@@ -91,17 +93,26 @@ impl Lifecycle {
             Invocation::Batch(continuations) => {
                 let mut answer = SqsBatchResponse::default();
                 for (message_id, continuation) in continuations {
-                    let task_id = match continuation {
-                        Ok(Continue { task_id }) => task_id,
-                        // Alone back to the queue; after its receives, to the dead-letter queue.
-                        Err(err) => {
-                            tracing::error!(%message_id, error = %err, "malformed continuation");
-                            answer.add_failure(message_id);
-                            continue;
+                    let span = span::message(&message_id);
+                    let failed = async {
+                        match continuation {
+                            Ok(Continue { task_id }) => match self.resume(task_id, deadline, false, None).await {
+                                Ok(_) => false,
+                                Err(err) => {
+                                    tracing::error!(task = %task_id, error = %err, error_type = err.error_type(), "continuation failed; SQS will deliver it again");
+                                    true
+                                }
+                            },
+                            // Alone back to the queue; after its receives, to the dead-letter queue.
+                            Err(err) => {
+                                tracing::error!(error = %err, "malformed continuation");
+                                true
+                            }
                         }
-                    };
-                    if let Err(err) = self.resume(task_id, deadline, false, None).await {
-                        tracing::error!(task = %task_id, error = %err, "continuation failed; SQS will deliver it again");
+                    }
+                    .instrument(span)
+                    .await;
+                    if failed {
                         answer.add_failure(message_id);
                     }
                 }

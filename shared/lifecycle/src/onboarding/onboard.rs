@@ -24,6 +24,7 @@ use state::{
     seal::MacKey,
     store::{Key, Store, StoreError},
 };
+use tracing::Instrument;
 
 use super::{
     ConsentAnswer, ConsentOutcome, ConsentRequest, ConsentState, OnboardingError, Page, admin_consent_url,
@@ -32,6 +33,7 @@ use crate::{
     clients::Microsoft,
     entry::{Admission, Invocation},
     provisioning::{ProvisionRequest, Provisioning},
+    span,
     tasks::{Engine, TaskPlan},
     verify::{self, Checklist},
 };
@@ -172,6 +174,12 @@ impl Onboarding {
     /// `attention`.
     pub async fn verify(&self, event: Value) -> Result<Checklist, OnboardingError> {
         let asked: VerifyRequest = event::from_value(event)?;
+        let span = span::tenant(asked.verify);
+        self.verify_asked(asked).instrument(span).await
+    }
+
+    /// [`Self::verify`] within the tenant's span.
+    async fn verify_asked(&self, asked: VerifyRequest) -> Result<Checklist, OnboardingError> {
         let tenant = self.engine.store.tenant(asked.verify).await?;
         if let (Some(asked), Some(tenant)) = (asked.cloud, tenant.as_ref())
             && asked != tenant.cloud
@@ -268,28 +276,29 @@ impl Onboarding {
             }
             Err(err) => return Err(err),
         };
-        tracing::info!(tenant = %state.tenant_id, outcome = ?request.outcome, "consent answered");
+        let span = span::tenant(state.tenant_id);
+        span.in_scope(|| tracing::info!(outcome = ?request.outcome, "consent answered"));
         if let Some(ConsentOutcome::Refused {
             error, description, ..
         }) = &request.outcome
         {
             return Ok(Page::declined(state.tenant_id, error, description));
         }
-        Ok(self.after_grant(&state, request).await)
+        Ok(self.after_grant(&state, request).instrument(span).await)
     }
 
     /// Verify, then the provisioning asked for; whatever fails from here is kept in the record's
     /// `note` and shown, never refused: the grant is recorded, and a reload follows it up again.
     async fn after_grant(&self, state: &ConsentState, mut request: ConsentRequest) -> Page {
         if let Err(err) = self.follow_up(state, &mut request).await {
-            tracing::warn!(tenant = %state.tenant_id, error = %err, error_type = err.error_type(), "consent follow-up failed");
+            tracing::warn!(error = %err, error_type = err.error_type(), "consent follow-up failed");
             request.note = Some(format!(
                 "Verify or the start of provisioning could not finish ({}); reload this page in a few minutes to try again",
                 err.error_type()
             ));
         }
         if let Err(err) = self.engine.store.update(&mut request).await {
-            tracing::warn!(tenant = %state.tenant_id, error = %err, "the consent follow-up was not recorded; a reload picks it up");
+            tracing::warn!(error = %err, "the consent follow-up was not recorded; a reload picks it up");
         }
         Page::granted(
             state.tenant_id,

@@ -17,7 +17,10 @@ use state::{
     store::{Key, Record, Store, StoreError, TenantFilter},
 };
 
+use tracing::Instrument;
+
 use super::error::SyncError;
+use crate::span;
 
 /// The scheduler's input: `{"site": "eu"}`, plus `run_date` to re-run or backfill a day.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -131,6 +134,21 @@ pub async fn fan_out(
     let site = request.site;
     let run_date = request.run_date.unwrap_or_else(|| now.date_naive());
     let run_id = format!("{}-{run_date}", site.code());
+    let span = span::run(site, &run_id);
+    queue_run(store, queue, site, run_date, run_id, now)
+        .instrument(span)
+        .await
+}
+
+/// [`fan_out`] within the run's span.
+async fn queue_run(
+    store: &Store,
+    queue: &Queue,
+    site: Site,
+    run_date: NaiveDate,
+    run_id: String,
+    now: DateTime<Utc>,
+) -> Result<RunSummary, SyncError> {
     let mut run = SiteRun {
         site,
         run_date,
@@ -148,7 +166,7 @@ pub async fn fan_out(
             let existing: Option<SiteRun> = store.get(&run.key()).await?;
             match existing {
                 Some(existing) if existing.status == RunStatus::Enqueued => {
-                    tracing::info!(site = %site, %run_id, "duplicate delivery of a finished run: nothing queued");
+                    tracing::info!("duplicate delivery of a finished run: nothing queued");
                     return Ok(RunSummary {
                         site,
                         run_date,
@@ -186,7 +204,7 @@ pub async fn fan_out(
     run.by_state = by_state;
     run.enqueued_at = Some(Utc::now());
     store.update(&mut run).await?;
-    tracing::info!(site = %site, %run_id, tenants = messages.len(), "daily sync queued");
+    tracing::info!(tenants = messages.len(), "daily sync queued");
     Ok(RunSummary {
         site,
         run_date,

@@ -29,6 +29,7 @@ use state::{
     queue::Queue,
     store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key},
 };
+use tracing::Instrument;
 
 use super::{
     daily::SyncMessage,
@@ -46,6 +47,7 @@ use crate::{
     clients::Microsoft,
     deadline::Deadline,
     provisioning::{ProvisionStep, accepted_domains, protected_domains, update_domain_rules},
+    span,
     tasks::{Step, StepContext, StepError},
 };
 
@@ -96,38 +98,23 @@ impl Syncer {
         let batch: SqsEvent = event::envelope(event)?;
         let deadline = Deadline::of_invocation(deadline, self.reserve);
         let failures: Vec<String> = stream::iter(batch.records)
-            .map(|record| async move {
+            .map(|record| {
                 let message_id = record.message_id.unwrap_or_default();
                 let body = record.body.unwrap_or_default();
-                let message = match event::parse::<SyncMessage>(body.as_bytes()) {
-                    Ok(message) => message,
-                    Err(err) => {
-                        tracing::error!(%message_id, error = %err, "malformed sync message");
-                        return Some(message_id);
-                    }
-                };
-                if deadline.is_near() {
-                    return match self.queue.send(&message, StdDuration::ZERO).await {
-                        Ok(()) => {
-                            tracing::info!(tenant = %message.tenant_id, "deadline near: the tenant's message is queued again, not started");
-                            None
-                        }
+                let span = span::message(&message_id);
+                async move {
+                    let message = match event::parse::<SyncMessage>(body.as_bytes()) {
+                        Ok(message) => message,
                         Err(err) => {
-                            tracing::error!(tenant = %message.tenant_id, error = %err, "deadline near and the message could not be queued again; SQS will deliver it again");
-                            Some(message_id)
+                            tracing::error!(error = %err, "malformed sync message");
+                            return Some(message_id);
                         }
                     };
+                    let sync = span::sync(message.tenant_id, message.site, &message.run_id);
+                    let failed = self.sync_message(&message, deadline).instrument(sync).await;
+                    failed.then_some(message_id)
                 }
-                match self.sync_within(&message, deadline).await {
-                    Ok(report) => {
-                        tracing::info!(tenant = %report.tenant_id, outcome = ?report.outcome, drift = report.drift.len(), "tenant sync done");
-                        None
-                    }
-                    Err(err) => {
-                        tracing::error!(tenant = %message.tenant_id, error = %err, error_type = err.error_type(), "tenant sync failed; SQS will deliver it again");
-                        Some(message_id)
-                    }
-                }
+                .instrument(span)
             })
             .buffer_unordered(self.concurrency.max(1))
             .filter_map(|failed| async move { failed })
@@ -140,10 +127,39 @@ impl Syncer {
         Ok(answer)
     }
 
+    /// One message's tenant synced, or queued again when the deadline is near; whether its
+    /// message failed.
+    async fn sync_message(&self, message: &SyncMessage, deadline: Deadline) -> bool {
+        if deadline.is_near() {
+            return match self.queue.send(message, StdDuration::ZERO).await {
+                Ok(()) => {
+                    tracing::info!("deadline near: the tenant's message is queued again, not started");
+                    false
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "deadline near and the message could not be queued again; SQS will deliver it again");
+                    true
+                }
+            };
+        }
+        match self.sync_within(message, deadline).await {
+            Ok(report) => {
+                tracing::info!(outcome = ?report.outcome, drift = report.drift.len(), "tenant sync done");
+                false
+            }
+            Err(err) => {
+                tracing::error!(error = %err, error_type = err.error_type(), "tenant sync failed; SQS will deliver it again");
+                true
+            }
+        }
+    }
+
     /// Syncs one tenant for one run, with no deadline; a second delivery of the same run
     /// changes nothing.
     pub async fn sync_tenant(&self, message: &SyncMessage) -> Result<TenantReport, SyncError> {
-        self.sync_within(message, Deadline::none()).await
+        self.sync_within(message, Deadline::none())
+            .instrument(span::sync(message.tenant_id, message.site, &message.run_id))
+            .await
     }
 
     /// Syncs one tenant for one run as far as `deadline` allows (see [`Outcome::Continued`]).
@@ -156,7 +172,7 @@ impl Syncer {
     ) -> Result<TenantReport, SyncError> {
         let result = match self.sync_once(message, deadline).await {
             Err(err) if err.is_unauthorized() => {
-                tracing::info!(tenant = %message.tenant_id, "token refused; minting new tokens and syncing again");
+                tracing::info!("token refused; minting new tokens and syncing again");
                 self.ms.tokens.invalidate(message.tenant_id, Resource::Graph);
                 self.ms.tokens.invalidate(message.tenant_id, Resource::Exchange);
                 self.sync_once(message, deadline).await
@@ -168,7 +184,7 @@ impl Syncer {
         match (progress::note(&self.store, message, &result).await, result) {
             (Err(err), Ok(_)) => Err(err.into()),
             (Err(err), Err(failed)) => {
-                tracing::warn!(tenant = %message.tenant_id, error = %err, "the failure was not kept in the run's progress");
+                tracing::warn!(error = %err, "the failure was not kept in the run's progress");
                 Err(failed)
             }
             (Ok(()), result) => result,
@@ -433,7 +449,7 @@ impl Syncer {
         state.listing = listing;
         self.release(&mut state).await?;
         self.queue.send(message, StdDuration::ZERO).await?;
-        tracing::info!(tenant = %message.tenant_id, run = %message.run_id, listing = ?state.listing.as_ref().map(|l| (l.kind, l.pages)), "the sync goes on in a new invocation");
+        tracing::info!(listing = ?state.listing.as_ref().map(|l| (l.kind, l.pages)), "the sync goes on in a new invocation");
         report.outcome = Outcome::Continued;
         report.full_listing |= state.listing.as_ref().is_some_and(|l| !is_delta_checkpoint(l));
         Ok(report)

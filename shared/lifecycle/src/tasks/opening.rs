@@ -5,9 +5,13 @@ use chrono::Utc;
 use model::{
     service::{Service, ServiceState, ServiceStatus},
     task::{StepStatus, TaskId},
-    tenant::LifecycleState,
+    tenant::{LifecycleState, TenantId},
 };
 use state::store::{StepRecord, StoreError, TaskRecord, TaskSummary, TenantRecord};
+
+use tracing::Instrument;
+
+use crate::span;
 
 use super::{Admission, Engine, Step, TaskError, TaskPlan, view::scope_name};
 
@@ -32,6 +36,16 @@ impl Engine {
     /// transaction), or returns the task that already stands for it. A refusal changes nothing.
     pub async fn open_or_join<P: TaskPlan>(&self, request: &P::Request) -> Result<TaskId, TaskError> {
         let tenant_id = P::tenant_id(request);
+        self.open_in_span::<P>(tenant_id, request)
+            .instrument(span::tenant(tenant_id))
+            .await
+    }
+
+    async fn open_in_span<P: TaskPlan>(
+        &self,
+        tenant_id: TenantId,
+        request: &P::Request,
+    ) -> Result<TaskId, TaskError> {
         let stored = serde_json::to_value(request).map_err(|err| TaskError::Config(err.to_string()))?;
         for _ in 0..OPEN_ATTEMPTS {
             let existing = self.store.tenant(tenant_id).await?;
@@ -51,7 +65,7 @@ impl Engine {
             tenant.updated_at = Utc::now();
             match self.open_task(&mut tenant, &mut task, &mut steps).await {
                 Ok(()) => {
-                    tracing::info!(tenant = %tenant_id, task = %task.task_id, kind = ?P::KIND, "task opened");
+                    tracing::info!(task = %task.task_id, kind = P::KIND.function(), "task opened");
                     return Ok(task.task_id);
                 }
                 // Another request got there first: look again.
@@ -121,7 +135,7 @@ impl Engine {
             current.updated_at = Utc::now();
             match self.store.update(&mut current).await {
                 Ok(()) => {
-                    tracing::info!(tenant = %tenant.tenant_id, state = %to, "lifecycle moved");
+                    tracing::info!(state = %to, "lifecycle moved");
                     return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => continue,

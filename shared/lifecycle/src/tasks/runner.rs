@@ -12,10 +12,12 @@ use model::{
 };
 use state::{
     queue::MAX_DELAY,
-    store::{StepRecord, StoreError, TaskRecord, TaskSummary, TaskWithSteps, TenantRecord},
+    store::{StepRecord, StoreError, TaskRecord, TaskSummary, TaskWithSteps},
 };
 
-use crate::deadline::Deadline;
+use tracing::Instrument;
+
+use crate::{deadline::Deadline, span};
 
 use super::{
     Continue, Engine, Outcome, Step, StepContext, StepError, TaskError, TaskPlan, TaskView, view::status_of,
@@ -54,7 +56,6 @@ enum Stop {
 
 /// A task being run, with what the whole run needs.
 struct Run<'r, P: TaskPlan> {
-    task_id: TaskId,
     ctx: StepContext<'r>,
     request: &'r P::Request,
     look_now: bool,
@@ -62,7 +63,17 @@ struct Run<'r, P: TaskPlan> {
 
 impl Engine {
     /// Runs the task (of kind `P`) as far as it can go now, as `options` say; returns its view.
+    /// Every line it logs names the task and its tenant.
     pub async fn run<P: TaskPlan>(
+        &self,
+        task: TaskWithSteps,
+        options: RunOptions,
+    ) -> Result<TaskView, TaskError> {
+        let span = span::task(task.task.tenant_id, task.task.task_id, task.task.kind);
+        self.run_in_span::<P>(task, options).instrument(span).await
+    }
+
+    async fn run_in_span<P: TaskPlan>(
         &self,
         task: TaskWithSteps,
         options: RunOptions,
@@ -78,7 +89,10 @@ impl Engine {
         }
         let task_id = task.task_id;
         let remaining = deadline.and_then(|d| d.duration_since(SystemTime::now()).ok());
-        tracing::info!(task = %task_id, kind = ?task.kind, remaining_ms = remaining.map(|r| r.as_millis() as u64), "running task");
+        tracing::info!(
+            remaining_ms = remaining.map(|r| r.as_millis() as u64),
+            "running task"
+        );
         let tenant = self.store.tenant(task.tenant_id).await?;
         let tenant = tenant.ok_or_else(|| TaskError::UnknownTenant(task.tenant_id.to_string()))?;
         let request = P::parse(task.request.clone())?;
@@ -86,7 +100,6 @@ impl Engine {
         steps.sort_by_key(|s| order.iter().position(|o| o.name() == s.name));
         let names = self.vendor.names();
         let run = Run::<P> {
-            task_id,
             ctx: StepContext {
                 tenant: &tenant,
                 task: Some(task_id),
@@ -194,17 +207,18 @@ impl Engine {
             if let Err(err) = self.store.update(step).await {
                 return overtaken_or(err);
             }
-            tracing::info!(tenant = %tenant.tenant_id, task = %run.task_id, step = %name, attempt = step.attempts, "step started");
+            let span = span::step(&name);
+            span.in_scope(|| tracing::info!(attempt = step.attempts, "step started"));
             // One run of the step: its calls retry on their own, and a step that fails
             // transiently waits for a continuation instead of being run again here (a retried
             // step could far outlast the invocation). Only a token Microsoft refused is worth
             // one more run at once, with a freshly minted token.
-            let mut result = self.run_step::<P>(run, &name).await;
+            let mut result = self.run_step::<P>(run, &name).instrument(span.clone()).await;
             if let Some(resource) = result.as_ref().err().and_then(StepError::refused_token) {
                 self.ms.tokens.invalidate(tenant.tenant_id, resource);
-                result = self.run_step::<P>(run, &name).await;
+                result = self.run_step::<P>(run, &name).instrument(span.clone()).await;
             }
-            record_result(step, result, tenant);
+            span.in_scope(|| record_result(step, result));
             if let Err(err) = self.store.update(step).await {
                 return overtaken_or(err);
             }
@@ -312,7 +326,7 @@ fn stored(text: &str) -> String {
     model::validation::bounded_text(text, MAX_STEP_TEXT)
 }
 
-fn record_result(step: &mut StepRecord, result: Result<Outcome, StepError>, tenant: &TenantRecord) {
+fn record_result(step: &mut StepRecord, result: Result<Outcome, StepError>) {
     let now = Utc::now();
     step.updated_at = now;
     match result {
@@ -331,7 +345,7 @@ fn record_result(step: &mut StepRecord, result: Result<Outcome, StepError>, tena
         Err(err) => {
             let message = stored(&err.to_string());
             let hint = err.retry_hint();
-            tracing::warn!(tenant = %tenant.tenant_id, step = %step.name, error = %message, "step did not finish");
+            tracing::warn!(error = %message, "step did not finish");
             step.error_kind = Some(err.kind());
             step.last_error = Some(message);
             match hint {

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use model::retry::{RetryHint, Retryable};
 
-use super::{Cmdlet, ExchangeAdmin, ExchangeError, InvokeCommandClient, Kind, PAGE_SIZE, Page, error};
+use super::{Cmdlet, ExchangeAdmin, ExchangeError, InvokeCommandClient, Kind, PAGE_SIZE, Page, Sent, error};
 use crate::batch::{Collected, SubAnswer};
 
 /// Sub-requests per Exchange `$batch` (what CIPP sends).
@@ -150,9 +150,14 @@ impl InvokeCommandClient {
                 })
                 .collect();
             let body = json!({"requests": requests});
-            let (status, retry_after, bytes) = self.send(&url, &body, BATCH, BATCH_PREFER).await?;
+            let Sent {
+                status,
+                retry_after,
+                bytes,
+                ids,
+            } = self.send(&url, &body, BATCH, BATCH_PREFER).await?;
             if !status.is_success() {
-                return Err(error::from_answer(BATCH, status.as_u16(), &bytes, retry_after));
+                return Err(error::from_answer(BATCH, status.as_u16(), &bytes, retry_after).with_ids(ids));
             }
             let answer: Answer = serde_json::from_slice(&bytes).map_err(|_| ExchangeError::Transport {
                 cmdlet: BATCH.to_owned(),
@@ -173,6 +178,7 @@ impl InvokeCommandClient {
                 message: format!("{throttled} of {} batched cmdlets throttled", chunk.len()),
                 kind: Kind::Throttled,
                 retry_after,
+                ids: None,
             })
         };
         match self.retry.run("Exchange $batch", attempt).await {

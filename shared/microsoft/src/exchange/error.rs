@@ -5,6 +5,8 @@ use std::time::Duration;
 use model::retry::{RetryHint, Retryable};
 use serde::Deserialize;
 
+use crate::http::RequestIds;
+
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct Envelope {
     #[serde(default)]
@@ -79,7 +81,7 @@ pub enum Kind {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ExchangeError {
     /// The cmdlet failed.
-    #[error("Exchange {cmdlet} answered {status}: {message}")]
+    #[error("Exchange {cmdlet} answered {status}: {message}{}", crate::http::naming(.ids.as_deref()))]
     Cmdlet {
         /// The cmdlet.
         cmdlet: String,
@@ -91,6 +93,8 @@ pub enum ExchangeError {
         kind: Kind,
         /// The server's requested delay.
         retry_after: Option<Duration>,
+        /// The request's ids, for a support case (none for a `$batch` sub-answer).
+        ids: Option<Box<RequestIds>>,
     },
     /// Exchange could not be reached, or answered something undocumented.
     #[error("Exchange {cmdlet} failed: {reason}")]
@@ -111,6 +115,14 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
+    /// The error naming the request it answered, for a support case.
+    pub(crate) fn with_ids(mut self, request: RequestIds) -> Self {
+        if let Self::Cmdlet { ids, .. } = &mut self {
+            *ids = Some(Box::new(request));
+        }
+        self
+    }
+
     /// What the error means, if Exchange answered.
     pub fn kind(&self) -> Option<Kind> {
         match self {
@@ -147,6 +159,7 @@ pub(super) fn from_answer(
         message: model::validation::bounded_text(&message, model::validation::MAX_REMOTE_TEXT),
         kind,
         retry_after,
+        ids: None,
     }
 }
 

@@ -20,6 +20,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::http::{CLIENT_REQUEST_ID, RequestIds};
+
 pub use self::{
     allow_list::{allow_list_entries, allowed_ips, get_filter_policy, set_allowed_ips},
     batch::MAX_BATCH,
@@ -109,15 +111,9 @@ impl InvokeCommandClient {
         self.http_requests.load(Ordering::Relaxed)
     }
 
-    /// POSTs `body` to `url` with the tenant's token and anchor; the status, the server's delay
-    /// and the body. `what` names the call in errors.
-    async fn send(
-        &self,
-        url: &str,
-        body: &Value,
-        what: &str,
-        prefer: &str,
-    ) -> Result<(reqwest::StatusCode, Option<std::time::Duration>, Vec<u8>), ExchangeError> {
+    /// POSTs `body` to `url` with the tenant's token and anchor, named by a fresh
+    /// `client-request-id`. `what` names the call in errors.
+    async fn send(&self, url: &str, body: &Value, what: &str, prefer: &str) -> Result<Sent, ExchangeError> {
         let transport = |reason: String, transient: bool| ExchangeError::Transport {
             cmdlet: what.to_owned(),
             reason,
@@ -128,10 +124,12 @@ impl InvokeCommandClient {
         // Keeps the token out of any debug output of the request.
         bearer.set_sensitive(true);
         self.http_requests.fetch_add(1, Ordering::Relaxed);
+        let ids = RequestIds::fresh();
         let response = self
             .http
             .post(url)
             .header(header::AUTHORIZATION, bearer)
+            .header(CLIENT_REQUEST_ID, &ids.client)
             .header("Prefer", prefer)
             .header("X-AnchorMailbox", self.anchor())
             .json(body)
@@ -140,21 +138,29 @@ impl InvokeCommandClient {
             .map_err(|err| transport(err.without_url().to_string(), true))?;
         let status = response.status();
         let retry_after = crate::http::retry_after(response.headers());
+        let ids = ids.answered(response.headers());
         let bytes = crate::http::read_body(response, crate::http::MAX_BODY_BYTES)
             .await
             .map_err(|reason| transport(reason, true))?;
-        Ok((status, retry_after, bytes))
+        Ok(Sent {
+            status,
+            retry_after,
+            bytes,
+            ids,
+        })
     }
 
     async fn post_once(&self, url: &str, cmdlet: &Cmdlet) -> Result<Page, ExchangeError> {
-        let (status, retry_after, bytes) = self.send(url, &cmdlet.body(), cmdlet.name(), PAGE_SIZE).await?;
+        let Sent {
+            status,
+            retry_after,
+            bytes,
+            ids,
+        } = self.send(url, &cmdlet.body(), cmdlet.name(), PAGE_SIZE).await?;
         if !status.is_success() {
-            return Err(error::from_answer(
-                cmdlet.name(),
-                status.as_u16(),
-                &bytes,
-                retry_after,
-            ));
+            return Err(
+                error::from_answer(cmdlet.name(), status.as_u16(), &bytes, retry_after).with_ids(ids),
+            );
         }
         if bytes.is_empty() {
             return Ok(Page {
@@ -168,6 +174,14 @@ impl InvokeCommandClient {
             transient: false,
         })
     }
+}
+
+/// One answer as it came: its status, the server's delay, its body and the request's ids.
+struct Sent {
+    status: reqwest::StatusCode,
+    retry_after: Option<std::time::Duration>,
+    bytes: Vec<u8>,
+    ids: RequestIds,
 }
 
 /// The most pages one cmdlet's answer follows (at 1,000 objects a page, a million objects).

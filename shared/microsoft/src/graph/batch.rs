@@ -137,12 +137,13 @@ impl GraphClient {
                 return Ok(());
             };
             Err(GraphError::Status {
-                method: "POST".to_owned(),
+                method: "POST",
                 path: "/$batch".to_owned(),
                 status: 429,
                 code: "TooManyRequests".to_owned(),
                 message: format!("{throttled} of {} batch sub-requests throttled", chunk.len()),
                 retry_after: delay,
+                ids: None,
             })
         };
         match self.retry.run("Graph $batch", attempt).await {

@@ -5,6 +5,8 @@ use std::time::Duration;
 use model::retry::{RetryHint, Retryable};
 use serde::Deserialize;
 
+use crate::http::RequestIds;
+
 /// Graph's documented error body: `{"error": {"code", "message", "innerError"}}`.
 #[derive(Debug, Deserialize)]
 pub(super) struct Envelope {
@@ -23,10 +25,10 @@ pub(super) struct Body {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GraphError {
     /// Graph answered with an error status.
-    #[error("Graph {method} {path} answered {status} {code}: {message}")]
+    #[error("Graph {method} {path} answered {status} {code}: {message}{}", crate::http::naming(.ids.as_deref()))]
     Status {
-        /// HTTP method.
-        method: String,
+        /// HTTP method (a static name keeps the error small).
+        method: &'static str,
         /// Path of the call, without host or query (no token is ever in it).
         path: String,
         /// HTTP status.
@@ -37,6 +39,8 @@ pub enum GraphError {
         message: String,
         /// The server's requested delay, if any.
         retry_after: Option<Duration>,
+        /// The request's ids, for a support case (none for a `$batch` sub-answer).
+        ids: Option<Box<RequestIds>>,
     },
     /// Graph could not be reached, or answered something that is not the documented JSON.
     #[error("Graph {method} {path} failed: {reason}")]
@@ -59,6 +63,14 @@ pub enum GraphError {
 }
 
 impl GraphError {
+    /// The error naming the request it answered, for a support case.
+    pub(crate) fn with_ids(mut self, request: RequestIds) -> Self {
+        if let Self::Status { ids, .. } = &mut self {
+            *ids = Some(Box::new(request));
+        }
+        self
+    }
+
     /// The HTTP status, if Graph answered.
     pub fn status(&self) -> Option<u16> {
         match self {

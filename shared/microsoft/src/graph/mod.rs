@@ -17,6 +17,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::Value;
 
+use crate::http::{CLIENT_REQUEST_ID, RequestIds};
+
 pub use self::{
     address::{user_by_principal_name, users_by_address},
     batch::{BatchRequest, BatchResponse, MAX_BATCH},
@@ -232,10 +234,12 @@ impl GraphClient {
         headers: &[(&str, &str)],
     ) -> Result<Option<Value>, GraphError> {
         let path = path_only(url);
+        let ids = RequestIds::fresh();
         let mut request = self
             .http
             .request(method.clone(), url)
-            .header(header::AUTHORIZATION, self.bearer());
+            .header(header::AUTHORIZATION, self.bearer())
+            .header(CLIENT_REQUEST_ID, &ids.client);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -254,6 +258,7 @@ impl GraphClient {
             .map_err(|err| transport(err.without_url().to_string()))?;
         let status = response.status();
         let retry_after = crate::http::retry_after(response.headers());
+        let ids = ids.answered(response.headers());
         let bytes = crate::http::read_body(response, crate::http::MAX_BODY_BYTES)
             .await
             .map_err(transport)?;
@@ -270,13 +275,7 @@ impl GraphClient {
                     transient: false,
                 });
         }
-        Err(status_error(
-            method.as_str(),
-            &path,
-            status.as_u16(),
-            &bytes,
-            retry_after,
-        ))
+        Err(status_error(method.as_str(), &path, status.as_u16(), &bytes, retry_after).with_ids(ids))
     }
 
     fn bearer(&self) -> header::HeaderValue {
@@ -304,12 +303,25 @@ pub(crate) fn status_error(
         Err(_) => (String::new(), bounded_text(&String::from_utf8_lossy(body), 200)),
     };
     GraphError::Status {
-        method: method.to_owned(),
+        method: verb(method),
         path: path.to_owned(),
         status,
         code,
         message,
         retry_after,
+        ids: None,
+    }
+}
+
+/// The static name of an HTTP method Graph is called with.
+fn verb(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PATCH" => "PATCH",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        _ => "OTHER",
     }
 }
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use model::retry::{RetryHint, Retryable};
 
+use crate::http::RequestIds;
+
 /// What an Entra error means for the tenant's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -43,7 +45,10 @@ pub fn verdict_for_code(code: u32, delegated: bool) -> Option<Verdict> {
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// Entra answered with an error.
-    #[error("Entra ID refused the token request for tenant {tenant} ({error}): {description}{advice}")]
+    #[error(
+        "Entra ID refused the token request for tenant {tenant} ({error}): {description}{} ({ids})",
+        advice(*verdict)
+    )]
     Rejected {
         /// The tenant.
         tenant: String,
@@ -57,8 +62,8 @@ pub enum IdentityError {
         description: String,
         /// What it means.
         verdict: Verdict,
-        /// What to do about it, for the error message.
-        advice: &'static str,
+        /// Our `client-request-id` and Entra's `trace_id`, for a support case.
+        ids: Box<RequestIds>,
     },
     /// The token endpoint could not be reached or answered nonsense.
     #[error("token endpoint for tenant {tenant} failed: {reason}")]

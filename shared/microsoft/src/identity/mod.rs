@@ -18,6 +18,8 @@ use model::{retry::RetryPolicy, tenant::TenantId};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::http::{CLIENT_REQUEST_ID, RequestIds};
+
 pub use self::{
     credentials::{AppCredential, AppCredentials},
     discovery::DiscoveryError,
@@ -74,6 +76,9 @@ struct ErrorResponse {
     error_description: String,
     #[serde(default)]
     error_codes: Vec<u32>,
+    /// Entra's own id of the request (its `correlation_id` is our `client-request-id`).
+    #[serde(default)]
+    trace_id: String,
 }
 
 impl IdentityClient {
@@ -138,9 +143,11 @@ impl IdentityClient {
             reason,
             transient,
         };
+        let ids = RequestIds::fresh();
         let response = self
             .http
             .post(url)
+            .header(CLIENT_REQUEST_ID, &ids.client)
             .form(&exposed)
             .send()
             .await
@@ -191,7 +198,11 @@ impl IdentityClient {
                 model::validation::MAX_REMOTE_TEXT,
             ),
             verdict,
-            advice: error::advice(verdict),
+            ids: Box::new(RequestIds {
+                server: (!error.trace_id.is_empty())
+                    .then(|| model::validation::bounded_text(&error.trace_id, 64)),
+                ..ids
+            }),
         })
     }
 }
