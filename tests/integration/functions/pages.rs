@@ -319,6 +319,10 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
     browser
         .fill("textarea[name=users]", &format!("alice@{domain}"))
         .await;
+    // This tenant keeps its own IP Allow List: the option the form offers.
+    browser
+        .click("select[name=ip_allow_list] option[value=false]")
+        .await;
     browser.screenshot("dashboard").await;
     browser
         .click("form[action=consent-links] button[type=submit]")
@@ -361,6 +365,11 @@ async fn an_operator_provisions_watches_and_deprovisions_a_tenant_in_a_real_brow
     );
     browser.screenshot("task-succeeded").await;
     assert_eq!(lab.record(tenant).await.state, LifecycleState::Active);
+    assert_eq!(
+        lab.dump(tenant)["exchange"]["ip_allow_list"],
+        json!(["198.51.100.90"]),
+        "the form's option left the customer's list as it was"
+    );
 
     // The tenant's page: its objects with Microsoft's ids, then a full deprovisioning.
     browser.click(&format!("a[href='../tenants/{tenant}']")).await;

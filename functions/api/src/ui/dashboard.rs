@@ -173,6 +173,13 @@ pub fn dashboard(shown: &Dashboard<'_>, csrf: &Csrf) -> Markup {
                 }
                 label { "users to protect (one per line; none protects the whole domain)" textarea name="users" rows="3" {} }
                 label { "groups to protect (object ids, one per line)" textarea name="groups" rows="2" {} }
+                fieldset {
+                    legend { "options" }
+                    label { "the vendor's IPs in the tenant's IP Allow List" select name="ip_allow_list" {
+                        option value="true" selected { "add them (the default)" }
+                        option value="false" { "leave the list alone" }
+                    } }
+                }
                 button type="submit" { "Make the consent link" }
             }
         }

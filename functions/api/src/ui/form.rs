@@ -71,6 +71,17 @@ impl Form {
         if !self.lines("users").is_empty() || !self.lines("groups").is_empty() {
             request["policy_targets"] = self.targets();
         }
+        // Only the options a page may choose; promoting delegates stays with the API and CLI,
+        // where the request names who asked. Anything but the select's two values goes on as
+        // text, for the console to refuse naming `options.ip_allow_list`.
+        if let Some(allow) = self.first("ip_allow_list") {
+            let value = match allow {
+                "true" => json!(true),
+                "false" => json!(false),
+                other => json!(other),
+            };
+            request["options"] = json!({ "ip_allow_list": value });
+        }
         request
     }
 
@@ -114,6 +125,14 @@ mod tests {
         );
         let bare = form("tenant=contoso.com&site=eu");
         assert!(bare.consent_request().get("policy_targets").is_none());
+        assert!(bare.consent_request().get("options").is_none());
+        let options = |value: &str| {
+            form(&format!("tenant=contoso.com&site=eu&ip_allow_list={value}")).consent_request()["options"]
+                .clone()
+        };
+        assert_eq!(options("false"), json!({"ip_allow_list": false}));
+        assert_eq!(options("true"), json!({"ip_allow_list": true}));
+        assert_eq!(options("maybe"), json!({"ip_allow_list": "maybe"}));
         assert_eq!(
             form("mode=full").deprovision_request(),
             json!({"mode": "full", "acknowledge_quarantine": false})
