@@ -23,6 +23,8 @@ import urllib.request
 
 import boto3
 
+import emf
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TENANTS = [
@@ -180,6 +182,15 @@ class Demo:
         if checked == 0:
             self.failures.append("no function log line was found in .local/watch.log")
         self.failures.extend(problems[:10])
+        with open(os.path.join(ROOT, ".local", "watch.log"), encoding="utf-8", errors="replace") as log:
+            metrics = emf.summarize(log.read().splitlines())
+        seen = metrics["metrics"]
+        print(f"    {metrics['documents']} metric documents (EMF), {len(metrics['problems'])} problem(s): "
+              + ", ".join(f"{name} {sum(seen[name].values()):g}" for name in sorted(seen)))
+        self.failures.extend(metrics["problems"][:10])
+        for name in DEMO_METRICS:
+            if not seen.get(name):
+                self.failures.append(f"no {name} metric was written by the demo's functions")
 
     def run(self):
         print("==> simulated tenants")
@@ -328,6 +339,11 @@ LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
 # The spans' fields: a line that carries one is inside a tenant's work and must name the tenant
 # (a site's run is not one tenant's: its fan-out names the run and the site).
 TENANT_WORK = ("task_id", "step")
+
+
+# What the demo's lifecycle must have measured (README "Operations": Metrics lists them all).
+DEMO_METRICS = ["TasksFinished", "StepDuration", "TenantsSynced", "TokensMinted",
+                "MicrosoftRequests"]
 
 
 def log_problems(lines, tenant_ids):

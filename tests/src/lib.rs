@@ -6,7 +6,8 @@
 //! - [`function_url::FunctionUrl`]: a Lambda function URL on loopback, and [`url_functions`]:
 //!   `onboard` and `api` served on one; [`browser::Browser`]: the tenant admin's browser at the
 //!   consent page; [`chromium::Chromium`]: a real headless Chromium for the operator's pages;
-//! - [`capture::Capture`]: the suite's log capture, which the leak checks read;
+//! - [`capture::Capture`]: the suite's log capture, which the leak checks read; [`emf`]: the
+//!   metric documents a function process wrote, checked against the EMF specification;
 //! - [`test_stack::TestStack`]: one test's private stack on moto and the adapters on it;
 //! - [`stack`]: the template's table, queues and secrets on a local endpoint; [`template`]: the
 //!   SAM template read as data; [`aws`]: the SDK configuration for the local endpoint.
@@ -15,6 +16,7 @@ pub mod aws;
 pub mod browser;
 pub mod capture;
 pub mod chromium;
+pub mod emf;
 pub mod function_url;
 pub mod lab;
 pub mod runtime_api;

@@ -14,7 +14,8 @@ use crate::{
 };
 
 /// Runs the Lambda Runtime API loop: `build` makes the function's services on the first event,
-/// `handler` answers every event with them. Installs the JSON log subscriber first.
+/// `handler` answers every event with them. Installs the JSON log subscriber and the metrics
+/// recorder first, and writes each event's metrics after its answer is made.
 ///
 /// Nothing is built during INIT: nothing at init that can wait (see BENCHMARKS.md, cold start).
 /// A configuration `build` rejects fails each invocation as `Configuration`, with its message.
@@ -28,6 +29,7 @@ where
     R: Serialize,
 {
     crate::telemetry::init();
+    crate::meter::init();
     // One per process, for the life of the process: leaking it gives the handler `&'static S`.
     let services: &'static OnceCell<S> = Box::leak(Box::new(OnceCell::new()));
     let build = &build;
@@ -40,9 +42,13 @@ where
                 error_type: "Configuration".to_owned(),
                 error_message: err.to_string(),
             })?;
+        let request_id = event.context.request_id.clone();
         // Boxed: a handler's future is deep, and inlining it into `main`'s exceeds the compiler's
         // layout depth limit.
-        Box::pin(handler(services, event)).await
+        let answer = Box::pin(handler(services, event)).await;
+        // What the event recorded, before the runtime asks for the next (and may be frozen).
+        crate::meter::flush(&request_id);
+        answer
     }))
     .await
 }

@@ -15,7 +15,8 @@
 //!   what their calls (and the store's) fail with, classified once;
 //! - [`deadline`]: the invocation's deadline, kept back from by long work;
 //! - [`function`]: the Lambda process every function's `main` runs; [`telemetry`]: its logs;
-//!   [`span`]: the spans whose fields (tenant, task, step, run, message) every line carries.
+//!   [`span`]: the spans whose fields (tenant, task, step, run, message) every line carries;
+//!   [`meter`]: its metrics, as CloudWatch Embedded Metric Format.
 //!
 //! | function | its services | where its logic is |
 //! |---|---|---|
@@ -34,6 +35,7 @@ pub mod deadline;
 pub mod deprovisioning;
 pub mod entry;
 pub mod function;
+pub mod meter;
 pub mod onboarding;
 pub mod policy_targets;
 pub mod provisioning;

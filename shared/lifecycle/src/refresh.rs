@@ -200,6 +200,7 @@ impl Refresher {
     ) -> Result<(), RefreshError> {
         match result {
             Ok(refreshed) => {
+                crate::meter::tokens_minted(tenant.site, refreshed.minted.len());
                 report.token_requests += refreshed.minted.len();
                 report.secret_writes += usize::from(refreshed.written);
                 report.races += refreshed.races;
@@ -227,6 +228,7 @@ impl Refresher {
                 });
             }
             Err(err) => {
+                crate::meter::refresh_failed(tenant.site);
                 tracing::warn!(error = %err, "token refresh failed; the next run tries again");
                 report.failed.push(Failure {
                     tenant_id: tenant.tenant_id,

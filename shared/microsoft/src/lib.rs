@@ -9,7 +9,8 @@
 //! - [`endpoints`]: where each surface is reached, per cloud or overridden;
 //! - [`fields`]: reading the JSON objects both surfaces answer with (what their `$batch` answers
 //!   share is kept inside, in `batch`);
-//! - [`http`]: the one HTTP client every call goes through.
+//! - [`http`]: the one HTTP client every call goes through; [`meter`]: what the clients count
+//!   (requests, throttles, retries by surface).
 
 mod batch;
 pub mod endpoints;
@@ -18,3 +19,4 @@ pub mod fields;
 pub mod graph;
 pub mod http;
 pub mod identity;
+pub mod meter;

@@ -72,24 +72,7 @@ async fn a_served_function_answers_event_after_event() {
 #[tokio::test]
 async fn every_line_of_a_served_provisioning_has_its_time_and_level_and_names_its_tenant() {
     let lab = Lab::start().await;
-    let tenant = lab.customer_tenant("logged.example", "198.51.100.93");
-    let api = RuntimeApi::start(
-        "provision",
-        [integration_tests::lab::provision_request(
-            tenant,
-            &["alice@logged.example"],
-        )],
-    )
-    .await
-    .expect("runtime api");
-    let (outcomes, output) = FunctionProcess::new(&lab, "provision", &Value::Null)
-        .env("RUST_LOG", "info")
-        .serve_logged(&api, 1)
-        .await;
-    let [Outcome::Answer(view)] = &outcomes[..] else {
-        panic!("an answer expected: {outcomes:?}");
-    };
-    assert_eq!(view["status"], "succeeded", "{view:#}");
+    let (tenant, output) = served_provisioning(&lab, "logged.example", "198.51.100.93").await;
     let tenant_id = tenant.to_string();
     let lines: Vec<Value> = output
         .lines()
@@ -116,5 +99,110 @@ async fn every_line_of_a_served_provisioning_has_its_time_and_level_and_names_it
         if line["message"] == "step started" || line["message"] == "step did not finish" {
             assert!(line["step"].is_string() && line["task_id"].is_string(), "{line}");
         }
+    }
+}
+
+/// A new tenant's provisioning served by a `provision` process: the tenant and the output.
+async fn served_provisioning(lab: &Lab, domain: &str, ip: &str) -> (model::tenant::TenantId, String) {
+    let tenant = lab.customer_tenant(domain, ip);
+    (tenant, serve_provisioning(lab, tenant, domain).await)
+}
+
+/// The output of a `provision` process that provisioned `tenant` (Alice of `domain` protected),
+/// with INFO logs.
+async fn serve_provisioning(lab: &Lab, tenant: model::tenant::TenantId, domain: &str) -> String {
+    let api = RuntimeApi::start(
+        "provision",
+        [integration_tests::lab::provision_request(
+            tenant,
+            &[&format!("alice@{domain}")],
+        )],
+    )
+    .await
+    .expect("runtime api");
+    let (outcomes, output) = FunctionProcess::new(lab, "provision", &Value::Null)
+        .env("RUST_LOG", "info")
+        .serve_logged(&api, 1)
+        .await;
+    let [Outcome::Answer(view)] = &outcomes[..] else {
+        panic!("an answer expected: {outcomes:?}");
+    };
+    assert_eq!(view["status"], "succeeded", "{view:#}");
+    output
+}
+
+/// A served provisioning's metrics, written after its event as EMF documents valid against the
+/// specification: the task's outcome, each step's duration, the Microsoft requests by surface,
+/// all under the function's name and beside the invocation's request id.
+#[tokio::test]
+async fn a_served_provisioning_writes_its_metrics_as_embedded_metric_format() {
+    let lab = Lab::start().await;
+    let tenant = lab.customer_tenant("metered.example", "198.51.100.94");
+    // One throttled answer on each surface a provisioning retries, to be counted and ridden out.
+    for (surface, request) in [
+        ("graph", "GET /organization"),
+        ("exchange", "Get-InboundConnector"),
+    ] {
+        lab.fault(
+            json!({"tenant": tenant.to_string(), "surface": surface, "match": request,
+            "status": 429, "retry_after": "0.1", "count": 1}),
+        );
+    }
+    let output = serve_provisioning(&lab, tenant, "metered.example").await;
+    let summary = integration_tests::emf::summarize(&output);
+    assert_eq!(summary["problems"], json!([]), "{summary:#}");
+    assert!(summary["documents"].as_u64() > Some(2), "{summary:#}");
+    let total =
+        |metric: &str, dimensions: &[&str]| integration_tests::emf::total(&summary, metric, dimensions);
+    assert_eq!(
+        total(
+            lifecycle::meter::TASKS_FINISHED,
+            &["Function=provision", "TaskKind=provision", "Outcome=succeeded"]
+        ),
+        1.0,
+        "{summary:#}"
+    );
+    assert_eq!(total(lifecycle::meter::TASKS_FINISHED, &["Outcome=failed"]), 0.0);
+    // One duration for each step that ran, under the step's name.
+    assert!(
+        total(lifecycle::meter::STEP_DURATION, &["Step=create_connectors"]) >= 1.0,
+        "{summary:#}"
+    );
+    // The requests counted are the ones Microsoft (the simulator) saw, surface by surface.
+    let seen = lab.counts(tenant);
+    for (surface, round_trips) in [
+        ("graph", seen.graph.round_trips),
+        ("exchange", seen.exchange.round_trips),
+        ("identity", seen.token.round_trips),
+    ] {
+        assert!(round_trips > 0, "{surface}");
+        assert_eq!(
+            total(
+                microsoft::meter::MICROSOFT_REQUESTS,
+                &[&format!("Surface={surface}")]
+            ),
+            round_trips as f64,
+            "{surface}: {summary:#}"
+        );
+    }
+    for surface in ["graph", "exchange"] {
+        let on = format!("Surface={surface}");
+        assert_eq!(
+            (
+                total(microsoft::meter::MICROSOFT_THROTTLES, &[&on]),
+                total(microsoft::meter::MICROSOFT_RETRIES, &[&on])
+            ),
+            (1.0, 1.0),
+            "{surface}: {summary:#}"
+        );
+    }
+    // Every document is filed as INFO with the invocation's id, as the log lines are.
+    for line in output.lines().filter(|l| l.contains("\"_aws\"")) {
+        let doc: Value = serde_json::from_str(line).expect("a document");
+        assert_eq!(doc["level"], "INFO", "{line}");
+        assert!(
+            doc["requestId"].is_string() && doc["timestamp"].is_string(),
+            "{line}"
+        );
     }
 }

@@ -46,6 +46,7 @@ use super::{
 use crate::{
     clients::Microsoft,
     deadline::Deadline,
+    meter,
     provisioning::{ProvisionStep, accepted_domains, protected_domains, update_domain_rules},
     span,
     tasks::{Step, StepContext, StepError},
@@ -179,6 +180,18 @@ impl Syncer {
             }
             other => other,
         };
+        match &result {
+            Ok(report) => {
+                match report.outcome {
+                    Outcome::Synced => meter::synced(message.site),
+                    Outcome::Skipped => meter::skipped(message.site),
+                    // Counted when the tenant's sync ends.
+                    Outcome::Continued => {}
+                }
+                meter::sync_findings(message.site, report.drift.len(), report.mx_problems.len());
+            }
+            Err(_) => meter::sync_failed(message.site),
+        }
         // The run's progress: an outcome not kept fails the message, whose next delivery keeps
         // it (a tenant synced already counts as synced).
         match (progress::note(&self.store, message, &result).await, result) {

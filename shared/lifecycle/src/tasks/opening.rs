@@ -135,6 +135,9 @@ impl Engine {
             current.updated_at = Utc::now();
             match self.store.update(&mut current).await {
                 Ok(()) => {
+                    if to == LifecycleState::NeedsReconsent {
+                        crate::meter::needs_reconsent(current.site);
+                    }
                     tracing::info!(state = %to, "lifecycle moved");
                     return Ok(());
                 }

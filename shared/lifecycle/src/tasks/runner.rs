@@ -213,11 +213,13 @@ impl Engine {
             // transiently waits for a continuation instead of being run again here (a retried
             // step could far outlast the invocation). Only a token Microsoft refused is worth
             // one more run at once, with a freshly minted token.
+            let started = std::time::Instant::now();
             let mut result = self.run_step::<P>(run, &name).instrument(span.clone()).await;
             if let Some(resource) = result.as_ref().err().and_then(StepError::refused_token) {
                 self.ms.tokens.invalidate(tenant.tenant_id, resource);
                 result = self.run_step::<P>(run, &name).instrument(span.clone()).await;
             }
+            crate::meter::step_ran(&name, started.elapsed());
             span.in_scope(|| record_result(step, result));
             if let Err(err) = self.store.update(step).await {
                 return overtaken_or(err);
@@ -290,7 +292,14 @@ impl Engine {
             task.manual_cleanup = P::finish(self, run.ctx.tenant, steps, run.request).await?;
         }
         match self.save(task).await {
-            Ok(()) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Ok(()) => {
+                if task.status.is_finished() {
+                    crate::meter::task_finished(P::KIND, task.status);
+                }
+                Ok(())
+            }
+            // Another run saved first: it counts the task.
+            Err(StoreError::Conflict { .. }) => Ok(()),
             Err(err) => Err(err.into()),
         }
     }

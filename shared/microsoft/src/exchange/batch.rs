@@ -17,7 +17,10 @@ use serde_json::{Value, json};
 use model::retry::{RetryHint, Retryable};
 
 use super::{Cmdlet, ExchangeAdmin, ExchangeError, InvokeCommandClient, Kind, PAGE_SIZE, Page, Sent, error};
-use crate::batch::{Collected, SubAnswer};
+use crate::{
+    batch::{Collected, SubAnswer},
+    meter::{Attempts, EXCHANGE},
+};
 
 /// Sub-requests per Exchange `$batch` (what CIPP sends).
 pub const MAX_BATCH: usize = 10;
@@ -139,7 +142,9 @@ impl InvokeCommandClient {
         let answers = Collected::<CmdletAnswer>::new(chunk.len());
         let url = format!("{}/adminapi/beta/{}/$batch", self.origin, self.tenant);
         let invoke = self.endpoint();
+        let attempts = Attempts::of(EXCHANGE);
         let attempt = || async {
+            attempts.one();
             let requests: Vec<Value> = answers
                 .pending()
                 .iter()
@@ -165,6 +170,7 @@ impl InvokeCommandClient {
                 transient: false,
             })?;
             for sub in answer.responses {
+                crate::meter::answered(EXCHANGE, sub.status);
                 if let Ok(index) = sub.id.parse::<usize>() {
                     answers.record(index, sub);
                 }

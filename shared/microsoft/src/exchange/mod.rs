@@ -20,7 +20,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::http::{CLIENT_REQUEST_ID, RequestIds};
+use crate::{
+    http::{CLIENT_REQUEST_ID, RequestIds},
+    meter::{Attempts, EXCHANGE},
+};
 
 pub use self::{
     allow_list::{allow_list_entries, allowed_ips, get_filter_policy, set_allowed_ips},
@@ -124,6 +127,7 @@ impl InvokeCommandClient {
         // Keeps the token out of any debug output of the request.
         bearer.set_sensitive(true);
         self.http_requests.fetch_add(1, Ordering::Relaxed);
+        crate::meter::request(EXCHANGE);
         let ids = RequestIds::fresh();
         let response = self
             .http
@@ -137,6 +141,7 @@ impl InvokeCommandClient {
             .await
             .map_err(|err| transport(err.without_url().to_string(), true))?;
         let status = response.status();
+        crate::meter::answered(EXCHANGE, status.as_u16());
         let retry_after = crate::http::retry_after(response.headers());
         let ids = ids.answered(response.headers());
         let bytes = crate::http::read_body(response, crate::http::MAX_BODY_BYTES)
@@ -197,7 +202,14 @@ impl InvokeCommandClient {
     ) -> Result<Vec<Value>, ExchangeError> {
         let what = format!("Exchange {}", cmdlet.name());
         for _ in 0..MAX_PAGES {
-            let page = self.retry.run(&what, || self.post_once(&url, cmdlet)).await?;
+            let attempts = Attempts::of(EXCHANGE);
+            let page = self
+                .retry
+                .run(&what, || {
+                    attempts.one();
+                    self.post_once(&url, cmdlet)
+                })
+                .await?;
             objects.extend(page.value.unwrap_or_default());
             match page.next_link {
                 Some(next) => url = self.own_link(cmdlet, next)?,

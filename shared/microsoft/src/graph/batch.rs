@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{GraphClient, GraphError, status_error};
-use crate::batch::{Collected, SubAnswer};
+use crate::{
+    batch::{Collected, SubAnswer},
+    meter::{Attempts, GRAPH},
+};
 
 /// The most requests Graph accepts in one batch.
 pub const MAX_BATCH: usize = 20;
@@ -121,7 +124,9 @@ impl GraphClient {
 
     async fn batch_chunk(&self, chunk: &[BatchRequest]) -> Result<Vec<BatchResponse>, GraphError> {
         let answers = Collected::<BatchResponse>::new(chunk.len());
+        let attempts = Attempts::of(GRAPH);
         let attempt = || async {
+            attempts.one();
             let pending = answers.pending();
             let body = json!({"requests": pending.iter().map(|i| &chunk[*i]).collect::<Vec<_>>()});
             let answer = self
@@ -129,6 +134,7 @@ impl GraphClient {
                 .await?;
             let answer: BatchAnswer = super::decode(answer.unwrap_or(Value::Null), "POST", "/$batch")?;
             for response in answer.responses {
+                crate::meter::answered(GRAPH, response.status);
                 if let Some(index) = chunk.iter().position(|r| r.id == response.id) {
                     answers.record(index, response);
                 }

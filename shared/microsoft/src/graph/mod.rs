@@ -17,7 +17,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::Value;
 
-use crate::http::{CLIENT_REQUEST_ID, RequestIds};
+use crate::{
+    http::{CLIENT_REQUEST_ID, RequestIds},
+    meter::{Attempts, GRAPH},
+};
 
 pub use self::{
     address::{user_by_principal_name, users_by_address},
@@ -221,8 +224,12 @@ impl GraphClient {
     ) -> Result<Option<Value>, GraphError> {
         let url = self.url(path)?;
         let what = format!("Graph {method} {}", path_only(path));
+        let attempts = Attempts::of(GRAPH);
         self.retry
-            .run(&what, || self.send_once(method.clone(), &url, body, headers))
+            .run(&what, || {
+                attempts.one();
+                self.send_once(method.clone(), &url, body, headers)
+            })
             .await
     }
 
@@ -252,11 +259,13 @@ impl GraphClient {
             reason,
             transient: true,
         };
+        crate::meter::request(GRAPH);
         let response = request
             .send()
             .await
             .map_err(|err| transport(err.without_url().to_string()))?;
         let status = response.status();
+        crate::meter::answered(GRAPH, status.as_u16());
         let retry_after = crate::http::retry_after(response.headers());
         let ids = ids.answered(response.headers());
         let bytes = crate::http::read_body(response, crate::http::MAX_BODY_BYTES)

@@ -12,6 +12,7 @@ use model::{
 use serde::Deserialize;
 
 use super::IdentityClient;
+use crate::meter::{Attempts, IDENTITY};
 
 /// A domain's tenant could not be found. Messages say what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,8 +64,12 @@ impl IdentityClient {
             "{login}/{}/v2.0/.well-known/openid-configuration",
             domain.as_str()
         );
+        let attempts = Attempts::of(IDENTITY);
         self.retry
-            .run("tenant discovery", || self.discover_once(&url, login, domain))
+            .run("tenant discovery", || {
+                attempts.one();
+                self.discover_once(&url, login, domain)
+            })
             .await
     }
 
@@ -79,6 +84,7 @@ impl IdentityClient {
             reason,
             transient,
         };
+        crate::meter::request(IDENTITY);
         let response = self
             .http
             .get(url)
@@ -86,6 +92,7 @@ impl IdentityClient {
             .await
             .map_err(|err| transport(err.without_url().to_string(), true))?;
         let status = response.status();
+        crate::meter::answered(IDENTITY, status.as_u16());
         let body = crate::http::read_body(response, crate::http::MAX_DISCOVERY_BYTES)
             .await
             .map_err(|reason| transport(reason, true))?;

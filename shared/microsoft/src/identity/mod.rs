@@ -18,7 +18,10 @@ use model::{retry::RetryPolicy, tenant::TenantId};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::http::{CLIENT_REQUEST_ID, RequestIds};
+use crate::{
+    http::{CLIENT_REQUEST_ID, RequestIds},
+    meter::{Attempts, IDENTITY},
+};
 
 pub use self::{
     credentials::{AppCredential, AppCredentials},
@@ -97,8 +100,10 @@ impl IdentityClient {
         grant: Grant<'_>,
     ) -> Result<IssuedToken, IdentityError> {
         let url = format!("{login_base}/{tenant}/oauth2/v2.0/token");
+        let attempts = Attempts::of(IDENTITY);
         self.retry
             .run("token request", || {
+                attempts.one();
                 self.request_once(&url, tenant, scope, app, grant)
             })
             .await
@@ -144,6 +149,7 @@ impl IdentityClient {
             transient,
         };
         let ids = RequestIds::fresh();
+        crate::meter::request(IDENTITY);
         let response = self
             .http
             .post(url)
@@ -154,6 +160,7 @@ impl IdentityClient {
             // reqwest's message names the URL and cause, never the body.
             .map_err(|err| transport(err.without_url().to_string(), true))?;
         let status = response.status();
+        crate::meter::answered(IDENTITY, status.as_u16());
         let retry_after = crate::http::retry_after(response.headers());
         let body = crate::http::read_body(response, crate::http::MAX_BODY_BYTES)
             .await
