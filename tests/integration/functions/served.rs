@@ -5,6 +5,7 @@ use integration_tests::{
     lab::{FUNCTIONS, Lab},
     runtime_api::{Outcome, RuntimeApi},
 };
+use microsoft::exchange::{Cmdlet, ExchangeAdmin};
 use serde_json::{Value, json};
 
 use crate::{functions::deprovision::provisioned, harness::child::FunctionProcess};
@@ -205,4 +206,63 @@ async fn a_served_provisioning_writes_its_metrics_as_embedded_metric_format() {
             "{line}"
         );
     }
+}
+
+/// A served sync worker's metrics count each tenant of its batch by site, as synced, failed or
+/// skipped, and the drift it repaired.
+#[tokio::test]
+async fn a_served_sync_worker_counts_its_tenants_by_site_and_the_drift_it_repaired() {
+    let lab = Lab::start().await;
+    let (good, syncer, _) = crate::functions::sync::synced(&lab).await;
+    let record = lab.record(good).await;
+    let exchange = syncer.ms.exchange(&record).await.expect("exchange");
+    let names = integration_tests::lab::vendor().names();
+    // Someone deletes one of our inbound connectors: the next sync puts it back.
+    exchange
+        .invoke(&Cmdlet::new("Remove-InboundConnector").param("Identity", names.inbound_outgoing.as_str()))
+        .await
+        .expect("connector deleted");
+    let failing = lab.active_tenant(model::sites::Site::Us, 2).await;
+    lab.fault(json!({"tenant": failing.to_string(), "surface": "graph", "status": 500}));
+    let mut parked = state::store::TenantRecord::new(
+        lab.tenant(json!({"domains": ["parked.example"]})),
+        model::sites::Site::Us,
+        vec![model::service::Service::ExchangeOnline],
+        model::tenant::LifecycleState::Deprovisioning,
+    );
+    lab.aws.store.create(&mut parked).await.expect("record");
+    let body = |t| serde_json::to_string(&crate::functions::sync::message(t, "m1")).expect("body");
+    let event = crate::functions::sync::sqs_event(&[
+        ("m-good", body(good)),
+        ("m-failing", body(failing)),
+        ("m-parked", body(parked.tenant_id)),
+    ]);
+    let api = RuntimeApi::start("sync-worker", [event])
+        .await
+        .expect("runtime api");
+    let (outcomes, output) = FunctionProcess::new(&lab, "sync-worker", &Value::Null)
+        .serve_logged(&api, 1)
+        .await;
+    let [Outcome::Answer(answer)] = &outcomes[..] else {
+        panic!("an answer expected: {outcomes:?}");
+    };
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "m-failing"}]),
+        "{answer:#}"
+    );
+    let summary = integration_tests::emf::summarize(&output);
+    assert_eq!(summary["problems"], json!([]), "{summary:#}");
+    let on_us = ["Function=sync-worker", "Site=us"];
+    let counted = [
+        lifecycle::meter::TENANTS_SYNCED,
+        lifecycle::meter::TENANTS_FAILED,
+        lifecycle::meter::TENANTS_SKIPPED,
+    ]
+    .map(|metric| integration_tests::emf::total(&summary, metric, &on_us));
+    assert_eq!(counted, [1.0, 1.0, 1.0], "{summary:#}");
+    assert!(
+        integration_tests::emf::total(&summary, lifecycle::meter::DRIFT_REPAIRED, &on_us) >= 1.0,
+        "{summary:#}"
+    );
 }
