@@ -105,11 +105,11 @@ async fn stats_count_requests_and_writes_per_surface() {
     let mine = &s["tenants"][&env.tenant];
     assert_eq!(
         mine["graph"],
-        json!({"requests": 2, "writes": 1, "round_trips": 2})
+        json!({"requests": 2, "writes": 1, "round_trips": 2, "untraced": 0})
     );
     assert_eq!(
         mine["exchange"],
-        json!({"requests": 2, "writes": 1, "round_trips": 2})
+        json!({"requests": 2, "writes": 1, "round_trips": 2, "untraced": 0})
     );
     assert!(mine.get("token").is_none());
 
@@ -133,11 +133,11 @@ async fn stats_count_requests_and_writes_per_surface() {
     let mine = &s["tenants"][&env.tenant];
     assert_eq!(
         mine["graph"],
-        json!({"requests": 3, "writes": 0, "round_trips": 1})
+        json!({"requests": 3, "writes": 0, "round_trips": 1, "untraced": 0})
     );
     assert_eq!(
         mine["exchange"],
-        json!({"requests": 2, "writes": 0, "round_trips": 1})
+        json!({"requests": 2, "writes": 0, "round_trips": 1, "untraced": 0})
     );
     env.admin("DELETE", "/_sim/stats", None).await;
     assert_eq!(
@@ -196,4 +196,35 @@ async fn thousands_of_small_tenants_and_a_large_one() {
         .expect("big");
     assert_eq!(sim.state().tenant_ids().len(), 2001);
     assert_eq!(sim.tenant_dump(&big).expect("dump")["user_count"], 100_000);
+}
+
+#[tokio::test]
+async fn a_request_without_a_client_request_id_is_counted_untraced_and_an_error_echoes_the_id_sent() {
+    let env = Env::new(json!({})).await;
+    let g = env.token(GRAPH).await;
+    assert_eq!(env.admin_status("DELETE", "/_sim/stats", None).await, 204);
+    let missing = env.graph("GET", "/users/nobody@nowhere.example", &g, None).await;
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    let sent = missing
+        .header("client-request-id")
+        .expect("the id sent, answered back");
+    let inner = &missing.body["error"]["innerError"];
+    assert_eq!(inner["client-request-id"], json!(sent));
+    assert_eq!(
+        inner["request-id"],
+        json!(missing.header("request-id").expect("request-id"))
+    );
+    let raw = env
+        .http
+        .get(format!("{}/v1.0/organization", env.base))
+        .bearer_auth(&g)
+        .send()
+        .await
+        .expect("send");
+    assert!(raw.headers().get("client-request-id").is_none());
+    let s = env.admin("GET", "/_sim/stats", None).await.body;
+    assert_eq!(
+        s["tenants"][&env.tenant]["graph"],
+        json!({"requests": 2, "writes": 0, "round_trips": 2, "untraced": 1})
+    );
 }

@@ -61,6 +61,11 @@ impl Resp {
     }
 }
 
+/// Names a request by a fresh `client-request-id`, as Microsoft's SDKs and our clients do.
+pub fn traced(rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    rb.header("client-request-id", uuid::Uuid::new_v4().to_string())
+}
+
 async fn into_resp(r: reqwest::Response) -> Resp {
     let status = r.status().as_u16();
     let headers = r.headers().clone();
@@ -164,7 +169,7 @@ impl Env {
             format!("{}/v1.0{}", self.base, path)
         };
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut rb = self.http.request(m, url).bearer_auth(token);
+        let mut rb = traced(self.http.request(m, url).bearer_auth(token));
         if let Some(b) = body {
             rb = rb.json(&b);
         }
@@ -172,7 +177,7 @@ impl Env {
     }
 
     pub async fn exo_url(&self, url: &str, token: &str, body: &Value, prefer: Option<&str>) -> Resp {
-        let mut rb = self.http.post(url).bearer_auth(token).json(body);
+        let mut rb = traced(self.http.post(url).bearer_auth(token).json(body));
         if let Some(p) = prefer {
             rb = rb.header("Prefer", p);
         }

@@ -7,9 +7,7 @@ use crate::common::*;
 #[tokio::test]
 async fn bearer_checks_reject_bad_tokens() {
     let env = Env::new(json!({"users": 3})).await;
-    let no = env
-        .http
-        .get(format!("{}/v1.0/users", env.base))
+    let no = traced(env.http.get(format!("{}/v1.0/users", env.base)))
         .send()
         .await
         .expect("send");
