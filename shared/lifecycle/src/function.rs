@@ -46,6 +46,9 @@ where
         // Boxed: a handler's future is deep, and inlining it into `main`'s exceeds the compiler's
         // layout depth limit.
         let answer = Box::pin(handler(services, event)).await;
+        if let Err(diagnostic) = &answer {
+            crate::meter::invocation_failed(&diagnostic.error_type);
+        }
         // What the event recorded, before the runtime asks for the next (and may be frozen).
         crate::meter::flush(&request_id);
         answer

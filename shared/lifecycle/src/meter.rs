@@ -34,15 +34,25 @@ pub const MX_WARNINGS: &str = "MxWarnings";
 pub const TOKENS_MINTED: &str = "TokensMinted";
 /// Tenants whose refresh failed (tried again next hour).
 pub const REFRESH_FAILURES: &str = "RefreshFailures";
-/// Tenants that entered `needs_reconsent`.
+/// Tenants that entered `needs_reconsent` (no `Site`: one alarm sums it over the functions).
 pub const NEEDS_RECONSENT: &str = "NeedsReconsent";
+/// Invocations that failed with a caller's error ([`CALLER_ERRORS`]); an alarm subtracts them
+/// from Lambda's `Errors`, which leaves the failures that are ours (timeouts and crashes too).
+pub const CALLER_ERRORS_METRIC: &str = "CallerErrors";
+/// The error types that are the caller's to fix, not an operator's.
+pub const CALLER_ERRORS: [&str; 4] = [
+    "InvalidInput",
+    "NotFound",
+    "WrongLifecycleState",
+    "QuarantineNotAcknowledged",
+];
 /// How long one run of a step took (dimension `Step`), in milliseconds.
 pub const STEP_DURATION: &str = "StepDuration";
 /// Tasks finished (dimensions `TaskKind`, `Outcome`: succeeded or failed).
 pub const TASKS_FINISHED: &str = "TasksFinished";
 
 /// Every metric this module records, for the documentation and its tests.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     TENANTS_SYNCED,
     TENANTS_FAILED,
     TENANTS_SKIPPED,
@@ -53,6 +63,7 @@ pub const NAMES: [&str; 10] = [
     NEEDS_RECONSENT,
     STEP_DURATION,
     TASKS_FINISHED,
+    CALLER_ERRORS_METRIC,
 ];
 
 static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
@@ -148,8 +159,15 @@ pub fn refresh_failed(site: Site) {
 }
 
 /// A tenant entered `needs_reconsent`.
-pub fn needs_reconsent(site: Site) {
-    counter!(NEEDS_RECONSENT, "Site" => site.code()).increment(1);
+pub fn needs_reconsent() {
+    counter!(NEEDS_RECONSENT).increment(1);
+}
+
+/// An invocation failed with `error_type`: counted when it is a caller's error.
+pub fn invocation_failed(error_type: &str) {
+    if CALLER_ERRORS.contains(&error_type) {
+        counter!(CALLER_ERRORS_METRIC).increment(1);
+    }
 }
 
 /// One run of a step, and how long it took.

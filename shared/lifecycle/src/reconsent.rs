@@ -25,7 +25,7 @@ pub async fn mark(store: &Store, tenant: TenantId, reason: &str) -> Result<(), S
         current.updated_at = Utc::now();
         match store.update(&mut current).await {
             Ok(()) => {
-                crate::meter::needs_reconsent(current.site);
+                crate::meter::needs_reconsent();
                 tracing::warn!(tenant = %tenant, "tenant needs re-consent");
                 return Ok(());
             }

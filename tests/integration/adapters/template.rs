@@ -333,3 +333,120 @@ fn every_function_enforces_the_deployments_code_signing_profiles() {
         );
     }
 }
+
+/// A metric an alarm watches: its namespace, name and dimensions.
+type Watched = (String, String, Vec<(String, serde_yaml_ng::Value)>);
+
+/// Every metric an alarm watches: its own metric or each metric of its math.
+fn watched(properties: &serde_yaml_ng::Value) -> Vec<Watched> {
+    let metric = |m: &serde_yaml_ng::Value| {
+        let text = |key: &str| m.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let dimensions = sequence(m, "Dimensions")
+            .iter()
+            .map(|d| {
+                (
+                    d.get("Name")
+                        .and_then(|n| n.as_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    d.get("Value").cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        (text("Namespace"), text("MetricName"), dimensions)
+    };
+    if properties.get("MetricName").is_some() {
+        return vec![metric(properties)];
+    }
+    sequence(properties, "Metrics")
+        .iter()
+        .filter_map(|m| m.get("MetricStat")?.get("Metric").map(metric))
+        .collect()
+}
+
+/// Each alarm says what to do, tells the topic when it clears, and watches metrics that exist: an
+/// `M365Inline` metric is one the code writes, under a function of the template and dimensions
+/// the code gives it. Every site's sync has its alarm, and every function's errors alarm leaves
+/// out the caller's errors.
+#[test]
+fn every_alarm_says_what_to_do_clears_and_watches_a_metric_the_code_writes() {
+    let template = Template::load().expect("template");
+    let functions: Vec<String> = template
+        .resources_of_type("AWS::Serverless::Function")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let written: Vec<&str> = lifecycle::meter::NAMES
+        .iter()
+        .chain(microsoft::meter::NAMES.iter())
+        .copied()
+        .collect();
+    let sites: Vec<&str> = model::sites::Site::all().map(|s| s.code()).collect();
+    let alarms = template.resources_of_type("AWS::CloudWatch::Alarm");
+    let mut site_alarms = Vec::new();
+    let mut errors_alarms = Vec::new();
+    for (id, properties) in &alarms {
+        let description = properties
+            .get("AlarmDescription")
+            .and_then(|d| d.as_str())
+            .unwrap_or_default();
+        assert!(description.len() > 60, "{id} says what to do: {description:?}");
+        assert!(
+            properties.get("AlarmActions").is_some()
+                && properties.get("OKActions") == properties.get("AlarmActions"),
+            "{id} tells the topic when it fires and when it clears"
+        );
+        let metrics = watched(properties);
+        assert!(!metrics.is_empty(), "{id} watches a metric");
+        for (namespace, name, dimensions) in &metrics {
+            if namespace != lifecycle::meter::NAMESPACE {
+                assert!(namespace.starts_with("AWS/"), "{id}: {namespace}");
+                continue;
+            }
+            assert!(
+                written.contains(&name.as_str()),
+                "{id} watches {name}, which no code writes"
+            );
+            let function = dimensions
+                .iter()
+                .find(|(n, _)| n == "Function")
+                .and_then(|(_, v)| intrinsic(v, "!Ref"))
+                .and_then(|v| v.as_str())
+                .unwrap_or_else(|| panic!("{id}: {name} without a Function of the template"));
+            assert!(functions.iter().any(|f| f == function), "{id}: {function}");
+            for (dimension, value) in dimensions {
+                match dimension.as_str() {
+                    "Function" => {}
+                    "Site" => {
+                        let site = value.as_str().unwrap_or_default();
+                        assert!(sites.contains(&site), "{id}: site {site:?}");
+                        if name == lifecycle::meter::TENANTS_FAILED {
+                            site_alarms.push(site.to_owned());
+                        }
+                    }
+                    "Surface" => assert!(
+                        [
+                            microsoft::meter::GRAPH,
+                            microsoft::meter::EXCHANGE,
+                            microsoft::meter::IDENTITY
+                        ]
+                        .contains(&value.as_str().unwrap_or_default()),
+                        "{id}: {value:?}"
+                    ),
+                    other => panic!("{id}: {name} has no dimension {other} in the code"),
+                }
+            }
+            if name == lifecycle::meter::CALLER_ERRORS_METRIC {
+                errors_alarms.push(function.to_owned());
+            }
+        }
+    }
+    site_alarms.sort();
+    let mut every_site: Vec<String> = sites.iter().map(|s| (*s).to_owned()).collect();
+    every_site.sort();
+    assert_eq!(site_alarms, every_site, "each site's sync has its alarm");
+    errors_alarms.sort();
+    let mut every_function = functions.clone();
+    every_function.sort();
+    assert_eq!(errors_alarms, every_function, "each function's errors alarm");
+}

@@ -32,7 +32,8 @@ async fn a_missing_setting_fails_every_invocation_as_configuration() {
 }
 
 /// One process answers event after event: a tenant's status, then a malformed event refused with
-/// its typed error, then the status again.
+/// its typed error, then the status again. The refusal is counted as the caller's error, which the
+/// function's errors alarm leaves out.
 #[tokio::test]
 async fn a_served_function_answers_event_after_event() {
     let lab = Lab::start().await;
@@ -44,8 +45,8 @@ async fn a_served_function_answers_event_after_event() {
     )
     .await
     .expect("runtime api");
-    let outcomes = FunctionProcess::new(&lab, "status", &Value::Null)
-        .serve(&api, 3)
+    let (outcomes, output) = FunctionProcess::new(&lab, "status", &Value::Null)
+        .serve_logged(&api, 3)
         .await;
     let [
         Outcome::Answer(first),
@@ -64,6 +65,17 @@ async fn a_served_function_answers_event_after_event() {
         "{refused:#}"
     );
     assert_eq!(again, first);
+    let summary = integration_tests::emf::summarize(&output);
+    assert_eq!(summary["problems"], json!([]), "{summary:#}");
+    assert_eq!(
+        integration_tests::emf::total(
+            &summary,
+            lifecycle::meter::CALLER_ERRORS_METRIC,
+            &["Function=status"]
+        ),
+        1.0,
+        "{summary:#}"
+    );
 }
 
 /// The log lines of a served provisioning, as Lambda's JSON log format reads them: each has an
@@ -264,5 +276,47 @@ async fn a_served_sync_worker_counts_its_tenants_by_site_and_the_drift_it_repair
     assert!(
         integration_tests::emf::total(&summary, lifecycle::meter::DRIFT_REPAIRED, &on_us) >= 1.0,
         "{summary:#}"
+    );
+}
+
+/// A served token refresh counts the tokens it minted by site, a tenant whose refresh failed under
+/// its site, and a tenant whose grant is gone as entering `needs_reconsent`.
+#[tokio::test]
+async fn a_served_token_refresh_counts_tokens_minted_refresh_failures_and_tenants_needing_reconsent() {
+    let lab = Lab::start().await;
+    lab.active_tenant(model::sites::Site::Eu, 2).await;
+    let revoked = lab.active_tenant(model::sites::Site::Ca, 2).await;
+    lab.sim.revoke_consent(&revoked.to_string()).expect("revoke");
+    let failing = lab.active_tenant(model::sites::Site::Jp, 2).await;
+    lab.fault(json!({"tenant": failing.to_string(), "surface": "token", "status": 500}));
+    let api = RuntimeApi::start("token-refresh", [json!({})])
+        .await
+        .expect("runtime api");
+    let (outcomes, output) = FunctionProcess::new(&lab, "token-refresh", &Value::Null)
+        .serve_logged(&api, 1)
+        .await;
+    let [Outcome::Answer(report)] = &outcomes[..] else {
+        panic!("an answer expected: {outcomes:?}");
+    };
+    let summary = integration_tests::emf::summarize(&output);
+    assert_eq!(summary["problems"], json!([]), "{summary:#}");
+    let total =
+        |metric: &str, dimensions: &[&str]| integration_tests::emf::total(&summary, metric, dimensions);
+    let on = |site: &str| ["Function=token-refresh".to_owned(), format!("Site={site}")];
+    let eu = on("eu");
+    let eu: Vec<&str> = eu.iter().map(String::as_str).collect();
+    assert!(total(lifecycle::meter::TOKENS_MINTED, &eu) >= 1.0, "{summary:#}");
+    let jp = on("jp");
+    let jp: Vec<&str> = jp.iter().map(String::as_str).collect();
+    assert_eq!(
+        total(lifecycle::meter::REFRESH_FAILURES, &jp),
+        1.0,
+        "{report:#} {summary:#}"
+    );
+    assert_eq!(total(lifecycle::meter::REFRESH_FAILURES, &[]), 1.0, "{summary:#}");
+    assert_eq!(
+        total(lifecycle::meter::NEEDS_RECONSENT, &["Function=token-refresh"]),
+        1.0,
+        "{report:#} {summary:#}"
     );
 }

@@ -136,7 +136,7 @@ impl Engine {
             match self.store.update(&mut current).await {
                 Ok(()) => {
                     if to == LifecycleState::NeedsReconsent {
-                        crate::meter::needs_reconsent(current.site);
+                        crate::meter::needs_reconsent();
                     }
                     tracing::info!(state = %to, "lifecycle moved");
                     return Ok(());
