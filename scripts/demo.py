@@ -24,6 +24,7 @@ import urllib.request
 import boto3
 
 import emf
+import events
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -192,6 +193,23 @@ class Demo:
             if not seen.get(name):
                 self.failures.append(f"no {name} metric was written by the demo's functions")
 
+    def check_events(self):
+        """The lifecycle events the bus delivered to the local stack's watch queue."""
+        print("==> the lifecycle events on the bus (a rule to an SQS queue)")
+        bodies = [record["body"] for record in receive_messages("LIFECYCLE_EVENTS_QUEUE_URL")]
+        summary = events.summarize(bodies)
+        print(f"    {summary['events']} event(s), {len(summary['problems'])} problem(s) against docs/events.schema.json: "
+              + ", ".join(f"{kind} {count}" for kind, count in sorted(summary["changes"].items())))
+        self.failures.extend(summary["problems"][:10])
+        seen = {}
+        for event in sorted((json.loads(b) for b in bodies), key=lambda e: e["detail"]["at"]):
+            seen.setdefault(event["detail"]["tenant_id"], []).append(event["detail-type"])
+        # Each tenant became active once and was deprovisioned once; nothing failed.
+        for t in TENANTS:
+            if seen.get(t["tenant_id"]) != ["Tenant Active", "Tenant Deprovisioned"]:
+                self.failures.append(f"{t['name']}: events {seen.get(t['tenant_id'])}, expected Tenant Active then "
+                                     "Tenant Deprovisioned")
+
     def run(self):
         print("==> simulated tenants")
         originals = {}
@@ -326,6 +344,7 @@ class Demo:
             spent = [t for name, t in self.timings if name == function]
             print(f"      {function:<15} {len(spent)} call(s), {sum(spent):6.2f} s in all (cargo lambda invoke round trips)")
         self.check_logs()
+        self.check_events()
         if self.failures:
             print("==> FAILED")
             for failure in self.failures:
@@ -342,7 +361,7 @@ TENANT_WORK = ("task_id", "step")
 
 
 # What the demo's lifecycle must have measured (README "Operations": Metrics lists them all).
-DEMO_METRICS = ["TasksFinished", "StepDuration", "TenantsSynced", "TokensMinted",
+DEMO_METRICS = ["TasksFinished", "StepDuration", "TenantsSynced", "TokensMinted", "Tenants",
                 "MicrosoftRequests"]
 
 

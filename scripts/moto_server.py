@@ -28,7 +28,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 
 
 # X-Amz-Target prefixes of the JSON protocols, by IAM service prefix.
-SERVICES = {"DynamoDB_20120810": "dynamodb", "secretsmanager": "secretsmanager", "AmazonSQS": "sqs", "TrentService": "kms"}
+SERVICES = {"DynamoDB_20120810": "dynamodb", "secretsmanager": "secretsmanager", "AmazonSQS": "sqs", "TrentService": "kms",
+            "AWSEvents": "events"}
 # The IAM action of each TransactWriteItems element.
 TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")

@@ -7,14 +7,18 @@
 //!   `onboard` and `api` served on one; [`browser::Browser`]: the tenant admin's browser at the
 //!   consent page; [`chromium::Chromium`]: a real headless Chromium for the operator's pages;
 //! - [`capture::Capture`]: the suite's log capture, which the leak checks read; [`emf`]: the
-//!   metric documents a function process wrote, checked against the EMF specification;
+//!   metric documents a function process wrote, checked against the EMF specification; [`bus`]:
+//!   the lifecycle events the stack's bus delivered, checked against their schema; [`checker`]:
+//!   the Python checkers both use;
 //! - [`test_stack::TestStack`]: one test's private stack on moto and the adapters on it;
-//! - [`stack`]: the template's table, queues and secrets on a local endpoint; [`template`]: the
+//! - [`stack`]: the template's table, queues, event bus and secrets on a local endpoint; [`template`]: the
 //!   SAM template read as data; [`aws`]: the SDK configuration for the local endpoint.
 
 pub mod aws;
 pub mod browser;
+pub mod bus;
 pub mod capture;
+pub mod checker;
 pub mod chromium;
 pub mod emf;
 pub mod function_url;

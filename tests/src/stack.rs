@@ -1,5 +1,5 @@
-//! Creates the template's table, queues and secrets on a local AWS endpoint (moto), under a name
-//! prefix, and resolves the functions' environment for them.
+//! Creates the template's table, queues, event bus and secrets on a local AWS endpoint (moto),
+//! under a name prefix, and resolves the functions' environment for them.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +24,9 @@ pub struct LocalStack {
     pub env: BTreeMap<String, String>,
     /// Each function's own environment by its binary, as the template gives it.
     pub functions: BTreeMap<String, BTreeMap<String, String>>,
+    /// The queue a rule on the lifecycle bus sends every event to: the local stand-in for a
+    /// vendor's notification rule, which the tests and `make demo` read.
+    pub events_queue_url: Option<String>,
 }
 
 /// How the local stack is named and which app credentials it holds.
@@ -56,6 +59,14 @@ pub async fn create(
         queue_urls.insert(queue.logical_id.clone(), url);
     }
 
+    let mut buses = BTreeMap::new();
+    let mut events_queue_url = None;
+    for (logical_id, _) in template.resources_of_type("AWS::Events::EventBus") {
+        let name = local_name(&options.prefix, &logical_id);
+        events_queue_url = Some(create_bus_with_watch(sdk, &name).await?);
+        buses.insert(logical_id, name);
+    }
+
     let secret_prefix = format!("{}/secrets", options.prefix);
     let app_secret_id = format!("{}/app", options.prefix);
     if let Some(json) = &options.app_credentials_json {
@@ -84,6 +95,7 @@ pub async fn create(
         template,
         table: (&table.logical_id, &table_name),
         queue_urls: &queue_urls,
+        buses: &buses,
         parameters: &parameters,
         keys: &keys,
     };
@@ -107,6 +119,7 @@ pub async fn create(
         queue_urls,
         env,
         functions,
+        events_queue_url,
     })
 }
 
@@ -115,6 +128,8 @@ struct Resolver<'a> {
     template: &'a Template,
     table: (&'a str, &'a str),
     queue_urls: &'a BTreeMap<String, String>,
+    /// Event buses created, by logical id (a bus's `Ref` is its name).
+    buses: &'a BTreeMap<String, String>,
     parameters: &'a BTreeMap<String, String>,
     /// KMS keys created, by logical id.
     keys: &'a BTreeMap<String, String>,
@@ -137,6 +152,7 @@ impl Resolver<'_> {
             EnvValue::Ref(target) if self.queue_urls.contains_key(target) => {
                 self.queue_urls.get(target).cloned()
             }
+            EnvValue::Ref(target) if self.buses.contains_key(target) => self.buses.get(target).cloned(),
             EnvValue::Ref(target) if self.parameters.contains_key(target) => {
                 self.parameters.get(target).cloned()
             }
@@ -299,6 +315,63 @@ async fn create_queue(
     output
         .queue_url
         .ok_or_else(|| format!("CreateQueue {name} returned no URL"))
+}
+
+/// Creates the event bus `name` and a rule on it that sends every m365-inline event to a queue
+/// of its own (`{name}-watch`); returns the queue's URL. Running it twice is harmless.
+async fn create_bus_with_watch(sdk: &SdkConfig, name: &str) -> Result<String, String> {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    match events.create_event_bus().name(name).send().await {
+        Ok(_) => {}
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+        Err(err) => return Err(format!("CreateEventBus {name}: {}", state::aws::describe(&err))),
+    }
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let watch = format!("{name}-watch");
+    let url = sqs
+        .create_queue()
+        .queue_name(&watch)
+        .send()
+        .await
+        .map_err(|err| format!("CreateQueue {watch}: {}", state::aws::describe(&err)))?
+        .queue_url
+        .ok_or_else(|| format!("CreateQueue {watch} returned no URL"))?;
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|err| format!("GetQueueAttributes {watch}: {}", state::aws::describe(&err)))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| format!("{watch} has no ARN"))?;
+    let pattern = serde_json::json!({"source": [model::notice::SOURCE]});
+    events
+        .put_rule()
+        .name(&watch)
+        .event_bus_name(name)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .map_err(|err| format!("PutRule {watch}: {}", state::aws::describe(&err)))?;
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id("watch")
+        .arn(arn)
+        .build()
+        .map_err(|err| err.to_string())?;
+    events
+        .put_targets()
+        .rule(&watch)
+        .event_bus_name(name)
+        .targets(target)
+        .send()
+        .await
+        .map_err(|err| format!("PutTargets {watch}: {}", state::aws::describe(&err)))?;
+    Ok(url)
 }
 
 /// Creates the secret `name` with `value`, or puts `value` if it exists.

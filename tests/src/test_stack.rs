@@ -100,9 +100,38 @@ impl TestStack {
     /// Every message waiting on `queue` (a URL variable of the stack, e.g. `SYNC_QUEUE_URL`),
     /// taken off it, as the SQS event Lambda would deliver them in.
     pub async fn take_messages(&self, queue: &str) -> Value {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         let url = self.stack.env.get(queue).expect("queue url");
-        let mut records = Vec::new();
+        let records: Vec<Value> = self
+            .drain(url)
+            .await
+            .into_iter()
+            .map(|(id, body)| json!({"messageId": id, "body": body}))
+            .collect();
+        json!({"Records": records})
+    }
+
+    /// Every lifecycle event the bus delivered to the stack's watch queue so far, taken off it,
+    /// in the order they were put (by the detail's `at`).
+    pub async fn take_events(&self) -> Vec<Value> {
+        let url = self
+            .stack
+            .events_queue_url
+            .as_deref()
+            .expect("the stack has an event bus");
+        let mut events: Vec<Value> = self
+            .drain(url)
+            .await
+            .into_iter()
+            .map(|(_, body)| serde_json::from_str(&body).unwrap_or_else(|err| panic!("{err}: {body}")))
+            .collect();
+        events.sort_by(|a, b| a["detail"]["at"].as_str().cmp(&b["detail"]["at"].as_str()));
+        events
+    }
+
+    /// Every message on the queue at `url` as `(message id, body)`, each deleted once read.
+    async fn drain(&self, url: &str) -> Vec<(String, String)> {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let mut taken = Vec::new();
         loop {
             let out = sqs
                 .receive_message()
@@ -113,10 +142,13 @@ impl TestStack {
                 .expect("receive");
             let messages = out.messages.unwrap_or_default();
             if messages.is_empty() {
-                return json!({"Records": records});
+                return taken;
             }
             for message in messages {
-                records.push(json!({"messageId": message.message_id(), "body": message.body()}));
+                taken.push((
+                    message.message_id().unwrap_or_default().to_owned(),
+                    message.body().unwrap_or_default().to_owned(),
+                ));
                 sqs.delete_message()
                     .queue_url(url)
                     .receipt_handle(message.receipt_handle().unwrap_or_default())

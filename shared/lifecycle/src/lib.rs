@@ -13,6 +13,7 @@
 //!   [`reconsent`]: a tenant whose grant is gone, as any of them finds it;
 //! - [`tokens`]: the one token path; [`clients`]: Microsoft clients made with it; [`calls`]:
 //!   what their calls (and the store's) fail with, classified once;
+//! - [`announce`]: a tenant's lifecycle change put on the event bus, after it is recorded;
 //! - [`deadline`]: the invocation's deadline, kept back from by long work;
 //! - [`function`]: the Lambda process every function's `main` runs; [`telemetry`]: its logs;
 //!   [`span`]: the spans whose fields (tenant, task, step, run, message) every line carries;
@@ -28,6 +29,7 @@
 //! | `sync-worker` | [`sync::Syncer`] | [`sync::worker`] |
 //! | `token-refresh` | [`refresh::Refresher`] | [`refresh`] |
 
+pub mod announce;
 pub mod calls;
 pub mod clients;
 pub mod console;

@@ -10,11 +10,12 @@
 
 use std::{io::Write, sync::OnceLock};
 
-use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_cloudwatch_embedded::Collector;
 use model::{
     sites::Site,
     task::{TaskKind, TaskStatus},
+    tenant::LifecycleState,
 };
 
 /// The CloudWatch namespace of every metric.
@@ -46,13 +47,19 @@ pub const CALLER_ERRORS: [&str; 4] = [
     "WrongLifecycleState",
     "QuarantineNotAcknowledged",
 ];
+/// Tenants of a site in each lifecycle state (dimensions `Site`, `State`), as its daily run counts
+/// them: the fleet by state over time.
+pub const TENANTS: &str = "Tenants";
+/// Lifecycle notices that did not reach the event bus (the change is recorded; its notification
+/// is missing).
+pub const EVENTS_NOT_PUBLISHED: &str = "EventsNotPublished";
 /// How long one run of a step took (dimension `Step`), in milliseconds.
 pub const STEP_DURATION: &str = "StepDuration";
 /// Tasks finished (dimensions `TaskKind`, `Outcome`: succeeded or failed).
 pub const TASKS_FINISHED: &str = "TasksFinished";
 
 /// Every metric this module records, for the documentation and its tests.
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 13] = [
     TENANTS_SYNCED,
     TENANTS_FAILED,
     TENANTS_SKIPPED,
@@ -64,6 +71,8 @@ pub const NAMES: [&str; 11] = [
     STEP_DURATION,
     TASKS_FINISHED,
     CALLER_ERRORS_METRIC,
+    TENANTS,
+    EVENTS_NOT_PUBLISHED,
 ];
 
 static COLLECTOR: OnceLock<&'static Collector> = OnceLock::new();
@@ -85,6 +94,8 @@ pub fn init() {
     for name in NAMES {
         if name == STEP_DURATION {
             describe_histogram!(name, Unit::Milliseconds, "one run of a step");
+        } else if name == TENANTS {
+            describe_gauge!(name, Unit::Count, name);
         } else {
             describe_counter!(name, Unit::Count, name);
         }
@@ -161,6 +172,21 @@ pub fn refresh_failed(site: Site) {
 /// A tenant entered `needs_reconsent`.
 pub fn needs_reconsent() {
     counter!(NEEDS_RECONSENT).increment(1);
+}
+
+/// A site's tenants by state, as its daily run counted them (`by_state` leaves out the states
+/// without a tenant; they are written as 0, so a chart falls back to zero).
+pub fn fleet(site: Site, by_state: &std::collections::BTreeMap<String, u64>) {
+    for state in LifecycleState::ALL {
+        let state = state.to_string();
+        let count = by_state.get(&state).copied().unwrap_or(0);
+        gauge!(TENANTS, "Site" => site.code(), "State" => state).set(count as f64);
+    }
+}
+
+/// A lifecycle notice did not reach the event bus.
+pub fn event_not_published() {
+    counter!(EVENTS_NOT_PUBLISHED).increment(1);
 }
 
 /// An invocation failed with `error_type`: counted when it is a caller's error.

@@ -4,12 +4,20 @@
 
 use chrono::Utc;
 use model::tenant::{LifecycleState, TenantId};
-use state::store::{Store, StoreError};
+use state::{
+    bus::EventBus,
+    store::{Store, StoreError},
+};
 
 /// Moves an active tenant to `needs_reconsent` with `reason` as its attention (and how to get the
 /// admin a consent link); a tenant in any other state is left as it is (a task in flight owns
 /// its state).
-pub async fn mark(store: &Store, tenant: TenantId, reason: &str) -> Result<(), StoreError> {
+pub async fn mark(
+    store: &Store,
+    bus: Option<&EventBus>,
+    tenant: TenantId,
+    reason: &str,
+) -> Result<(), StoreError> {
     for _ in 0..3 {
         let Some(mut current) = store.tenant(tenant).await? else {
             return Ok(());
@@ -27,6 +35,7 @@ pub async fn mark(store: &Store, tenant: TenantId, reason: &str) -> Result<(), S
             Ok(()) => {
                 crate::meter::needs_reconsent();
                 tracing::warn!(tenant = %tenant, "tenant needs re-consent");
+                crate::announce::moved(bus, &current).await;
                 return Ok(());
             }
             Err(StoreError::Conflict { .. }) => continue,

@@ -15,6 +15,7 @@ use model::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state::{
+    bus::EventBus,
     store::{Key, Record, Store, StoreError, TenantRecord},
     vault::Vault,
 };
@@ -130,6 +131,8 @@ pub struct Refresher {
     pub period: Duration,
     /// Extra life a token must have beyond the next run.
     pub margin: Duration,
+    /// Where a tenant found without its grant is announced.
+    pub bus: EventBus,
 }
 
 /// Reads `force` from the event; anything else the scheduler sends is ignored.
@@ -220,7 +223,7 @@ impl Refresher {
                 let reason = format!(
                     "Entra refused the tenant's grant ({err}); the tenant's admin must grant admin consent to the app again"
                 );
-                crate::reconsent::mark(&self.store, tenant.tenant_id, &reason).await?;
+                crate::reconsent::mark(&self.store, Some(&self.bus), tenant.tenant_id, &reason).await?;
                 report.needs_reconsent.push(Reconsent {
                     tenant_id: tenant.tenant_id,
                     aadsts,
@@ -251,6 +254,7 @@ impl Refresher {
             concurrency: CONCURRENCY,
             period: Duration::hours(1),
             margin: Duration::minutes(15),
+            bus: EventBus::from_source(sdk, source)?,
         })
     }
 

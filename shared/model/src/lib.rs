@@ -7,12 +7,14 @@
 //! - the vendor's facts and the object names derived from them ([`vendor::VendorConfig`]);
 //! - reading the outside world safely: [`event`] parsing and [`validation`] with errors that name
 //!   the field, [`config`] sources with errors that name the variable;
+//! - what the bus hears: a tenant's lifecycle change as a [`notice::Notice`];
 //! - how work is paced: the [`retry::RetryPolicy`] of every Microsoft call and a [`rate::RateLimiter`].
 
 pub mod cloud;
 pub mod config;
 pub mod event;
 pub mod label;
+pub mod notice;
 pub mod permissions;
 pub mod policy;
 pub mod rate;

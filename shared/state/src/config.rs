@@ -176,6 +176,24 @@ pub fn continuation_queue_url(source: &impl Source) -> Result<String, ConfigErro
     queue_url(source, "PROVISION_QUEUE_URL")
 }
 
+/// `EVENT_BUS_NAME`: the EventBridge bus the lifecycle notices go to.
+pub fn event_bus_name(source: &impl Source) -> Result<String, ConfigError> {
+    let name = required(
+        source,
+        "EVENT_BUS_NAME",
+        "set it to the stack's LifecycleEventBus name",
+    )?;
+    // EventBridge takes a bus's name or its ARN.
+    let valid = name.starts_with("arn:") || ((1..=256).contains(&name.len()) && only(&name, "/._-"));
+    if !valid {
+        return Err(ConfigError::Invalid {
+            name: "EVENT_BUS_NAME",
+            reason: format!("{name:?} is not an event bus name (1-256 of A-Z a-z 0-9 / . _ -) or ARN"),
+        });
+    }
+    Ok(name)
+}
+
 fn queue_url(source: &impl Source, name: &'static str) -> Result<String, ConfigError> {
     http_url(source, name)?.ok_or(ConfigError::Missing {
         name,
@@ -238,6 +256,11 @@ mod tests {
                 ]))
                 .map(drop),
                 "SYNC_QUEUE_URL is invalid",
+            ),
+            (event_bus_name(&env(&[])).map(drop), "EVENT_BUS_NAME is not set"),
+            (
+                event_bus_name(&env(&[("EVENT_BUS_NAME", "my bus")])).map(drop),
+                "EVENT_BUS_NAME is invalid",
             ),
         ];
         let vault = |pairs: &[(&'static str, &'static str)]| {

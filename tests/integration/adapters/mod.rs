@@ -1,6 +1,7 @@
 //! The AWS adapters and the template against moto: the state store, the token vault, and the
-//! template the local stack is made from.
+//! template the local stack is made from, and what it gives on-call (dashboard, queries, outputs).
 
+pub mod observability;
 pub mod seal;
 pub mod store;
 pub mod template;

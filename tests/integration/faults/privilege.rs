@@ -233,6 +233,16 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
         "{report:#}"
     );
 
+    // policy-targets again, for a tenant whose Graph refuses every request: the task fails, and
+    // the failure is announced on the bus.
+    let lost = lab.active_tenant(Site::Us, 2).await;
+    only_a_refresh_token(&lab, lost).await;
+    lab.fault(json!({"tenant": lost.to_string(), "surface": "graph", "status": 400}));
+    let targets = json!({"tenant_id": lost.to_string(), "policy_targets": {"users": []}});
+    let failed = op.invoke("policy-targets", targets).await;
+    assert_eq!(failed["status"], "failed", "{failed:#}");
+    lab.sim.clear_faults();
+
     // daily-sync (twice: the second finds the run done) and sync-worker, which mints for a
     // delegated tenant whose hourly refresh fell behind and for a tenant without a secret yet.
     only_a_refresh_token(&lab, delegated).await;

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod deprovision;
 pub mod environment;
 pub mod events;
+pub mod lifecycle_events;
 pub mod onboard;
 pub mod pages;
 pub mod permissions;

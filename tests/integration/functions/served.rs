@@ -320,3 +320,52 @@ async fn a_served_token_refresh_counts_tokens_minted_refresh_failures_and_tenant
         "{report:#} {summary:#}"
     );
 }
+
+/// A served daily run writes its site's tenants by state, each state of the lifecycle (a state
+/// without a tenant as 0), for the dashboard's fleet chart.
+#[tokio::test]
+async fn a_served_daily_sync_writes_its_sites_tenants_by_state() {
+    let lab = Lab::start().await;
+    for _ in 0..2 {
+        lab.active_tenant(model::sites::Site::Anz, 2).await;
+    }
+    let revoked = lab.active_tenant(model::sites::Site::Anz, 2).await;
+    lab.sim.revoke_consent(&revoked.to_string()).expect("revoke");
+    lab.refresher().run(&json!({})).await.expect("refresh");
+    let api = RuntimeApi::start("daily-sync", [json!({"site": "anz"})])
+        .await
+        .expect("runtime api");
+    let (outcomes, output) = FunctionProcess::new(&lab, "daily-sync", &Value::Null)
+        .serve_logged(&api, 1)
+        .await;
+    let [Outcome::Answer(summary)] = &outcomes[..] else {
+        panic!("an answer expected: {outcomes:?}");
+    };
+    assert_eq!(summary["enqueued"], 2, "{summary:#}");
+    let metrics = integration_tests::emf::summarize(&output);
+    assert_eq!(metrics["problems"], json!([]), "{metrics:#}");
+    for state in model::tenant::LifecycleState::ALL {
+        let expected = match state {
+            model::tenant::LifecycleState::Active => 2.0,
+            model::tenant::LifecycleState::NeedsReconsent => 1.0,
+            _ => 0.0,
+        };
+        let on = [
+            "Function=daily-sync".to_owned(),
+            "Site=anz".to_owned(),
+            format!("State={state}"),
+        ];
+        let on: Vec<&str> = on.iter().map(String::as_str).collect();
+        assert_eq!(
+            integration_tests::emf::total(&metrics, lifecycle::meter::TENANTS, &on),
+            expected,
+            "{state}: {metrics:#}"
+        );
+        assert!(
+            metrics["metrics"][lifecycle::meter::TENANTS]
+                .as_object()
+                .is_some_and(|sets| sets.keys().any(|k| k.contains(&format!("State={state}")))),
+            "{state} is written, zero or not: {metrics:#}"
+        );
+    }
+}

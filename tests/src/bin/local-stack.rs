@@ -115,6 +115,10 @@ async fn run() -> Result<(), String> {
     if let Some(server) = &args.dns_server {
         let _ = writeln!(env, "DNS_SERVER={server}");
     }
+    // Every lifecycle event, as a vendor's rule would get it (`make demo` reads them here).
+    if let Some(url) = &created.events_queue_url {
+        let _ = writeln!(env, "LIFECYCLE_EVENTS_QUEUE_URL={url}");
+    }
     // The EventBridge sample's sender (events/provision-eventbridge.json); the template accepts
     // none unless the deployment names it.
     let _ = writeln!(env, "EVENT_SOURCES=vendor.portal");

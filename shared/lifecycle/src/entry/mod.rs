@@ -14,16 +14,13 @@ use model::{
     config::{ConfigError, ProcessEnv, Source},
     event,
     task::{TaskId, TaskKind},
-    vendor::VendorConfig,
 };
 use serde::Serialize;
 use serde_json::Value;
-use state::{queue::Queue, store::Store};
 use tracing::Instrument;
 
 pub use self::{admission::Admission, invocation::Invocation};
 use crate::{
-    clients::Microsoft,
     deprovisioning::Deprovisioning,
     policy_targets::PolicyTargetsUpdate,
     provisioning::{self, DryRun, Provisioning},
@@ -55,12 +52,7 @@ impl Lifecycle {
     /// Builds every service from `source` (README: Configuration) and the SDK configuration.
     pub fn from_source(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
         Ok(Self {
-            engine: Engine {
-                store: Store::from_source(sdk, source)?,
-                vendor: VendorConfig::from_source(source)?,
-                continuations: Queue::continuations(sdk, source)?,
-                ms: Microsoft::from_source(sdk, source)?,
-            },
+            engine: Engine::from_source(sdk, source)?,
             admission: Admission::from_source(source)?,
         })
     }

@@ -15,14 +15,12 @@ use model::{
     policy::DomainName,
     service::Service,
     tenant::{LifecycleState, TenantId},
-    vendor::VendorConfig,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use state::{
-    queue::Queue,
     seal::MacKey,
-    store::{Key, Store, StoreError},
+    store::{Key, StoreError},
 };
 use tracing::Instrument;
 
@@ -30,7 +28,6 @@ use super::{
     ConsentAnswer, ConsentOutcome, ConsentRequest, ConsentState, OnboardingError, Page, admin_consent_url,
 };
 use crate::{
-    clients::Microsoft,
     entry::{Admission, Invocation},
     provisioning::{ProvisionRequest, Provisioning},
     span,
@@ -95,7 +92,7 @@ struct VerifyRequest {
 impl Onboarding {
     /// Builds every service from `source` (README: Configuration) and the SDK configuration.
     pub fn from_source(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
-        let ms = Microsoft::from_source(sdk, source)?;
+        let engine = Engine::opener(sdk, source)?;
         let redirect_uri = optional(source, "CONSENT_REDIRECT_URI");
         if let Some(uri) = redirect_uri.as_deref().filter(|u| !redirect_uri_is_allowed(u)) {
             return Err(ConfigError::Invalid {
@@ -106,13 +103,8 @@ impl Onboarding {
             });
         }
         Ok(Self {
-            discovery: IdentityClient::new(ms.http.clone(), ms.retry),
-            engine: Engine {
-                store: Store::from_source(sdk, source)?,
-                vendor: VendorConfig::from_source(source)?,
-                continuations: Queue::continuations(sdk, source)?,
-                ms,
-            },
+            discovery: IdentityClient::new(engine.ms.http.clone(), engine.ms.retry),
+            engine,
             admission: Admission::from_source(source)?,
             key: MacKey::consent_state(sdk, source)?,
             redirect_uri,

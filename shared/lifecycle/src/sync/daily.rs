@@ -204,6 +204,7 @@ async fn queue_run(
     run.by_state = by_state;
     run.enqueued_at = Some(Utc::now());
     store.update(&mut run).await?;
+    crate::meter::fleet(site, &run.by_state);
     tracing::info!(tenants = messages.len(), "daily sync queued");
     Ok(RunSummary {
         site,

@@ -6,6 +6,7 @@
 //!   verified domains and MX, transport-rule domain conditions, drift of our objects (repaired by
 //!   the provisioning steps themselves), and keeps how it ended in the run's progress.
 
+mod claim;
 pub mod daily;
 pub mod directory;
 pub mod dns;

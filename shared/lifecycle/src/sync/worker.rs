@@ -12,7 +12,7 @@
 use std::time::{Duration as StdDuration, SystemTime};
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use microsoft::{
     exchange::{Cmdlet, ExchangeAdmin},
@@ -21,11 +21,13 @@ use microsoft::{
 use model::{
     config::{ConfigError, ProcessEnv, Source},
     event,
+    notice::Change,
     tenant::{LifecycleState, TenantId},
     vendor::{ManagedNames, VendorConfig},
 };
 use serde_json::Value;
 use state::{
+    bus::EventBus,
     queue::Queue,
     store::{Key, ResourceRecord, Store, StoreError, TenantRecord, decode, key},
 };
@@ -54,8 +56,6 @@ use crate::{
 
 /// Tenants one worker syncs at once within an SQS batch.
 pub const CONCURRENCY: usize = 4;
-/// How long a worker holds a tenant; past it (the worker died) another may take it.
-const CLAIM: Duration = Duration::minutes(5);
 /// Time kept back before the deadline: no tenant's sync starts within it, and a full listing
 /// stops at a checkpoint when it is reached (what is left fits: a listing page and its writes,
 /// or an ordinary tenant's whole sync).
@@ -83,6 +83,8 @@ pub struct Syncer {
     pub reserve: StdDuration,
     /// The time one tenant's MX lookups may take together ([`domains::MX_BUDGET`]).
     pub mx_budget: StdDuration,
+    /// Where repaired drift and a tenant found without its grant are announced.
+    pub bus: EventBus,
 }
 
 impl Syncer {
@@ -267,7 +269,7 @@ impl Syncer {
                 let reason = format!(
                     "Microsoft refused the tenant's grant ({err}); the tenant's admin must grant admin consent to the app again"
                 );
-                crate::reconsent::mark(&self.store, id, &reason).await?;
+                crate::reconsent::mark(&self.store, Some(&self.bus), id, &reason).await?;
                 Ok(TenantReport::skipped(id, format!("needs re-consent: {err}")))
             }
         }
@@ -414,6 +416,8 @@ impl Syncer {
                     findings: found.findings.clone(),
                 })
                 .await?;
+            let repaired = found.findings.clone();
+            crate::announce::announce(Some(&self.bus), &tenant, Change::DriftRepaired { repaired }).await;
             state.last_drift = found.findings.clone();
             state.last_drift_at = Some(now);
             report.drift = found.findings;
@@ -482,43 +486,6 @@ impl Syncer {
         })
     }
 
-    /// Takes the tenant for this run (a conditional write): a second worker at the same time, for
-    /// the same run or another, gets `Busy` and its message comes back later.
-    async fn claim(&self, state: &mut SyncState, run_id: &str) -> Result<(), SyncError> {
-        let now = Utc::now();
-        let busy = |state: &SyncState| SyncError::Busy {
-            tenant: state.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
-            run: state.claimed_by.clone().unwrap_or_default(),
-            until: state.claimed_until.map(|t| t.to_rfc3339()).unwrap_or_default(),
-        };
-        if state.claimed_by.is_some() && state.claimed_until.is_some_and(|until| until > now) {
-            return Err(busy(state));
-        }
-        state.claimed_by = Some(run_id.to_owned());
-        state.claimed_until = Some(now + CLAIM);
-        let written = match state.version {
-            0 => self.store.create(state).await,
-            _ => self.store.update(state).await,
-        };
-        match written {
-            Ok(()) => Ok(()),
-            Err(StoreError::Conflict { .. } | StoreError::AlreadyExists { .. }) => {
-                let key = state::store::Record::key(&*state);
-                let current: Option<SyncState> = self.store.get(&key).await?;
-                Err(busy(&current.unwrap_or_default()))
-            }
-            Err(err) => Err(err.into()),
-        }
-    }
-
-    /// Writes the state and gives the tenant back; fails if another worker took it meanwhile.
-    async fn release(&self, state: &mut SyncState) -> Result<(), SyncError> {
-        state.claimed_by = None;
-        state.claimed_until = None;
-        self.store.update(state).await?;
-        Ok(())
-    }
-
     /// Runs provisioning steps again, outside any task, to restore drifted objects.
     async fn repair(
         &self,
@@ -584,6 +551,7 @@ impl Syncer {
             queue: Queue::sync(sdk, source)?,
             reserve: RESERVE,
             mx_budget: domains::MX_BUDGET,
+            bus: EventBus::from_source(sdk, source)?,
         })
     }
 

@@ -16,9 +16,14 @@ mod plan;
 mod runner;
 mod view;
 
-use model::{task::TaskId, vendor::VendorConfig};
+use aws_config::SdkConfig;
+use model::{
+    config::{ConfigError, Source},
+    task::TaskId,
+    vendor::VendorConfig,
+};
 use serde::{Deserialize, Serialize};
-use state::{queue::Queue, store::Store};
+use state::{bus::EventBus, queue::Queue, store::Store};
 
 pub use self::{
     context::StepContext,
@@ -41,6 +46,30 @@ pub struct Engine {
     pub vendor: VendorConfig,
     /// The queue of task continuations (consumed by `provision`, for every kind).
     pub continuations: Queue,
+    /// The bus a tenant's lifecycle changes and failed tasks are announced on; none in the
+    /// functions that only open tasks (`onboard`, `api`), which never run one.
+    pub bus: Option<EventBus>,
+}
+
+impl Engine {
+    /// The engine of a function that runs tasks (`EVENT_BUS_NAME` included), from `source`.
+    pub fn from_source(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            bus: Some(EventBus::from_source(sdk, source)?),
+            ..Self::opener(sdk, source)?
+        })
+    }
+
+    /// The engine of a function that only opens tasks and queues them for `provision`.
+    pub fn opener(sdk: &SdkConfig, source: &impl Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            store: Store::from_source(sdk, source)?,
+            vendor: VendorConfig::from_source(source)?,
+            continuations: Queue::continuations(sdk, source)?,
+            ms: Microsoft::from_source(sdk, source)?,
+            bus: None,
+        })
+    }
 }
 
 /// A continuation of an existing task: the body of the continuation queue's messages, and the

@@ -139,6 +139,7 @@ impl Engine {
                         crate::meter::needs_reconsent();
                     }
                     tracing::info!(state = %to, "lifecycle moved");
+                    crate::announce::moved(self.bus.as_ref(), &current).await;
                     return Ok(());
                 }
                 Err(StoreError::Conflict { .. }) => continue,

@@ -6,6 +6,7 @@ use std::time::{Duration as StdDuration, SystemTime};
 
 use chrono::{DateTime, Duration, Utc};
 use model::{
+    notice::Change,
     retry::{RetryHint, Retryable},
     service::Service,
     task::{StepStatus, TaskId, TaskStatus},
@@ -295,6 +296,16 @@ impl Engine {
             Ok(()) => {
                 if task.status.is_finished() {
                     crate::meter::task_finished(P::KIND, task.status);
+                }
+                if task.status == TaskStatus::Failed {
+                    let failed = steps.iter().find(|s| s.status == StepStatus::Failed);
+                    let change = Change::TaskFailed {
+                        task_id: task.task_id,
+                        task_kind: P::KIND,
+                        step: failed.map(|s| s.name.clone()),
+                        error: task.last_error.clone(),
+                    };
+                    crate::announce::announce(self.bus.as_ref(), run.ctx.tenant, change).await;
                 }
                 Ok(())
             }
