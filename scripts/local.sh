@@ -62,7 +62,7 @@ PY
   echo "app registration in m365-sim: consent callback $REDIRECT_URI"
   AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
     "$ROOT/target/debug/local-stack" --env-file "$ROOT/.env.local" \
-    --param "VendorConfiguration=@$ROOT/infra/vendor-config.example.json" \
+    --vendor-config "$ROOT/infra/vendor-config.example.json" \
     --param AppCredentialKind=client-secret \
     --param "ConsentRedirectUri=$REDIRECT_URI" \
     --m365-url "$SIM_URL" --sim-tenants "$ROOT/infra/local-tenants.json" \

@@ -29,28 +29,36 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 
 # X-Amz-Target prefixes of the JSON protocols, by IAM service prefix.
 SERVICES = {"DynamoDB_20120810": "dynamodb", "secretsmanager": "secretsmanager", "AmazonSQS": "sqs", "TrentService": "kms",
-            "AWSEvents": "events"}
+            "AWSEvents": "events", "AmazonSSM": "ssm"}
 # The IAM action of each TransactWriteItems element.
 TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 class ActionRecorder:
-    """WSGI middleware: remembers `service:Action` per access key id."""
+    """WSGI middleware: remembers `service:Action` per access key id (`/_m365/actions`), and how
+    many requests of each API operation a key made (`/_m365/calls`)."""
 
     def __init__(self, app):
         self.app = app
         self.actions = defaultdict(set)
+        self.calls = defaultdict(lambda: defaultdict(int))
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == "/_m365/actions":
-            body = json.dumps({key: sorted(actions) for key, actions in self.actions.items()}).encode()
+        path = environ.get("PATH_INFO")
+        if path in ("/_m365/actions", "/_m365/calls"):
+            if path == "/_m365/actions":
+                record = {key: sorted(actions) for key, actions in self.actions.items()}
+            else:
+                record = {key: dict(calls) for key, calls in self.calls.items()}
+            body = json.dumps(record).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         key = CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         prefix, _, action = target.partition(".")
         if key and prefix in SERVICES and action:
+            self.calls[key.group(1)][f"{SERVICES[prefix]}:{action}"] += 1
             actions = self.actions[key.group(1)]
             if action == "TransactWriteItems":
                 # IAM authorizes each element under its own item action, not the transaction.

@@ -38,8 +38,18 @@ pub fn as_key(sdk: &SdkConfig, access_key: &str) -> SdkConfig {
 
 /// The actions moto saw, by access key id (`scripts/moto_server.py` records them).
 pub async fn recorded_actions() -> BTreeMap<String, BTreeSet<String>> {
+    recorded("actions").await
+}
+
+/// How many requests of each AWS API operation (`service:Operation`) each access key id made on
+/// moto (`scripts/moto_server.py`'s recorder).
+pub async fn recorded_calls() -> BTreeMap<String, BTreeMap<String, u64>> {
+    recorded("calls").await
+}
+
+async fn recorded<T: serde::de::DeserializeOwned>(what: &str) -> T {
     let endpoint = endpoint_from_env().expect("moto");
-    reqwest::get(format!("{endpoint}/_m365/actions"))
+    reqwest::get(format!("{endpoint}/_m365/{what}"))
         .await
         .expect("moto's action record")
         .json()

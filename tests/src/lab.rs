@@ -481,6 +481,11 @@ fn env_of(
         }
     }
     env.insert("DNS_SERVER".to_owned(), dns.addr().to_string());
+    // Services built in this process are handed the document the stack put in Parameter Store;
+    // a function's process reads the parameter itself (`VENDOR_CONFIG_PARAMETER` wins).
+    if env.contains_key(state::parameters::VENDOR_CONFIG_PARAMETER) {
+        env.insert("VENDOR_CONFIG".to_owned(), crate::test_stack::vendor_json());
+    }
     if purpose == Purpose::Test {
         env.insert("M365_RETRY_MIN_DELAY_MS".to_owned(), "1".to_owned());
         env.insert("M365_RETRY_MAX_DELAY_MS".to_owned(), "20".to_owned());

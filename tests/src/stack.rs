@@ -1,4 +1,5 @@
-//! Creates the template's table, queues, event bus and secrets on a local AWS endpoint (moto),
+//! Creates the template's table, queues, event bus, secrets and the vendor document's parameter
+//! on a local AWS endpoint (moto),
 //! under a name prefix, and resolves the functions' environment for them.
 
 use std::collections::BTreeMap;
@@ -36,8 +37,11 @@ pub struct StackOptions {
     pub prefix: String,
     /// The app-credentials secret's JSON, if one should be stored.
     pub app_credentials_json: Option<String>,
-    /// Values of template parameters that have no default (e.g. `VendorConfiguration`).
+    /// Values of template parameters that have no default, or another value than their default.
     pub parameters: BTreeMap<String, String>,
+    /// The vendor configuration document, put in the Parameter Store parameter the template's
+    /// `VendorConfigParameterName` names (`/{prefix}/vendor-config` here), if given.
+    pub vendor_config: Option<String>,
 }
 
 /// Creates (or finds) every resource; running it twice is harmless.
@@ -74,6 +78,11 @@ pub async fn create(
     }
 
     let mut parameters = options.parameters.clone();
+    if let Some(document) = &options.vendor_config {
+        let name = format!("/{}/vendor-config", options.prefix);
+        put_parameter(sdk, &name, document).await?;
+        parameters.insert("VendorConfigParameterName".to_owned(), name);
+    }
     parameters.insert("SecretPrefix".to_owned(), secret_prefix);
     parameters.insert("AppCredentialsSecretName".to_owned(), app_secret_id);
     // The keys the functions name that KMS must make of a kind (the app's signing key, the
@@ -372,6 +381,27 @@ async fn create_bus_with_watch(sdk: &SdkConfig, name: &str) -> Result<String, St
         .await
         .map_err(|err| format!("PutTargets {watch}: {}", state::aws::describe(&err)))?;
     Ok(url)
+}
+
+/// Puts `value` in the SSM parameter `name` (a String; Advanced tier past Standard's 4 KB),
+/// overwriting what it held.
+pub async fn put_parameter(sdk: &SdkConfig, name: &str, value: &str) -> Result<(), String> {
+    let tier = if value.len() > 4096 {
+        aws_sdk_ssm::types::ParameterTier::Advanced
+    } else {
+        aws_sdk_ssm::types::ParameterTier::Standard
+    };
+    aws_sdk_ssm::Client::new(sdk)
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .tier(tier)
+        .overwrite(true)
+        .send()
+        .await
+        .map(drop)
+        .map_err(|err| format!("PutParameter {name}: {}", state::aws::describe(&err)))
 }
 
 /// Creates the secret `name` with `value`, or puts `value` if it exists.

@@ -42,11 +42,8 @@ impl TestStack {
         let options = StackOptions {
             prefix,
             app_credentials_json,
-            parameters: [
-                ("VendorConfiguration".to_owned(), vendor_json()),
-                ("AppCredentialKind".to_owned(), kind.to_owned()),
-            ]
-            .into(),
+            parameters: [("AppCredentialKind".to_owned(), kind.to_owned())].into(),
+            vendor_config: Some(vendor_json()),
         };
         let stack = stack::create(&sdk, &template, &options)
             .await
@@ -71,6 +68,14 @@ impl TestStack {
         stack::put_secret(&self.sdk, &self.stack.env["APP_SECRET_ID"], json)
             .await
             .expect("store the app-credentials secret");
+    }
+
+    /// Puts `json` in the vendor document's parameter: what a function process reads from then on.
+    pub async fn put_vendor_config(&self, json: &str) {
+        let name = &self.stack.env[state::parameters::VENDOR_CONFIG_PARAMETER];
+        stack::put_parameter(&self.sdk, name, json)
+            .await
+            .expect("put the vendor document");
     }
 
     /// The stack's KMS signing key (`AppCredentialKind` kms-certificate).

@@ -260,7 +260,8 @@ impl Refresher {
 
     /// Builds every dependency from the process environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
+        let sdk = state::aws::sdk_config().await;
+        Self::from_source(&sdk, &state::parameters::resolve(&sdk, &ProcessEnv).await?)
     }
 }
 

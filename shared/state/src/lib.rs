@@ -8,12 +8,14 @@
 //! - [`bus::EventBus`]: lifecycle notices on the stack's EventBridge bus;
 //! - [`signing::KmsKey`]: the app's certificate key in KMS, which signs its client assertions;
 //! - [`seal::MacKey`]: an HMAC key in KMS that seals values handed to a browser and read back;
+//! - [`parameters`]: the vendor document from SSM Parameter Store, read once per process;
 //! - [`config`]: the environment that names the table, secrets and queues; [`aws`]: the SDK's
 //!   configuration and error descriptions for operators.
 
 pub mod aws;
 pub mod bus;
 pub mod config;
+pub mod parameters;
 pub mod queue;
 pub mod seal;
 pub mod signing;

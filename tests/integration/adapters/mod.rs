@@ -2,6 +2,7 @@
 //! template the local stack is made from, and what it gives on-call (dashboard, queries, outputs).
 
 pub mod observability;
+pub mod parameters;
 pub mod seal;
 pub mod store;
 pub mod template;

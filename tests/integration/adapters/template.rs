@@ -127,8 +127,11 @@ async fn the_local_stack_from_the_template_satisfies_every_configuration() {
         sync_queue_url(&test.stack.env).expect("SYNC_QUEUE_URL from the template"),
         continuation_queue_url(&test.stack.env).expect("PROVISION_QUEUE_URL from the template"),
     ];
-    model::vendor::VendorConfig::from_source(&test.stack.env)
-        .expect("VENDOR_CONFIG from the template's parameter");
+    // The vendor document, from the Parameter Store parameter the template names.
+    let resolved = state::parameters::resolve(&test.sdk, &test.stack.env)
+        .await
+        .expect("VENDOR_CONFIG_PARAMETER names the stack's parameter");
+    model::vendor::VendorConfig::from_source(&resolved).expect("the vendor document, read from it");
     let sqs = aws_sdk_sqs::Client::new(&test.sdk);
     for url in &queues {
         let attributes = sqs

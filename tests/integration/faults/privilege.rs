@@ -274,11 +274,9 @@ async fn each_function_is_granted_exactly_the_aws_actions_it_calls() {
     op.invoke("daily-sync", json!({"site": "eu", "run_date": "2030-01-02"}))
         .await;
     let messages = op.take_messages("SYNC_QUEUE_URL").await;
-    let answer = op
-        .process("sync-worker", &messages)
-        .env("VENDOR_CONFIG", &changed.to_string())
-        .run()
-        .await;
+    lab.aws.put_vendor_config(&changed.to_string()).await;
+    let answer = op.process("sync-worker", &messages).run().await;
+    lab.aws.put_vendor_config(&vendor_json()).await;
     assert_eq!(answer["batchItemFailures"], json!([]), "{answer:#}");
     let ips = lab.recorded(tenant, state::store::ResourceKind::AllowedIp).await;
     assert_eq!(

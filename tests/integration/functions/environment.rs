@@ -29,8 +29,14 @@ impl Source for Recorder<'_> {
     }
 }
 
-/// Builds `function`'s services from `source`, as its `main` does from the process environment.
-fn configure(function: &str, sdk: &aws_config::SdkConfig, source: &impl Source) -> Result<(), ConfigError> {
+/// Builds `function`'s services from `source`, as its `main` does from the process environment
+/// (the vendor document read from the parameter it names).
+async fn configure(
+    function: &str,
+    sdk: &aws_config::SdkConfig,
+    source: &impl Source,
+) -> Result<(), ConfigError> {
+    let source = &state::parameters::resolve(sdk, source).await?;
     match function {
         "provision" | "deprovision" | "policy-targets" => Lifecycle::from_source(sdk, source).map(drop),
         "status" => Store::from_source(sdk, source).map(drop),
@@ -58,6 +64,7 @@ async fn each_function_is_given_only_what_it_reads_and_starts_with_only_that() {
             read: RefCell::default(),
         };
         configure(function, &lab.aws.sdk, &recorder)
+            .await
             .unwrap_or_else(|err| panic!("{function} does not start with only its own environment: {err}"));
         let read = recorder.read.into_inner();
         let unread: Vec<_> = given.keys().filter(|name| !read.contains(*name)).collect();

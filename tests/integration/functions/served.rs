@@ -369,3 +369,62 @@ async fn a_served_daily_sync_writes_its_sites_tenants_by_state() {
         );
     }
 }
+
+/// A process reads the vendor document from Parameter Store once, when it builds its services,
+/// and keeps it for every event after; without the parameter each event fails as
+/// `Configuration`, naming it.
+#[tokio::test]
+async fn a_served_function_reads_the_vendor_document_once_and_names_a_missing_parameter() {
+    let lab = Lab::start().await;
+    let key = format!("vendor-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let events = [
+        json!({"tenant_id": "not-a-guid"}),
+        json!({}),
+        json!({"tenant_id": "x"}),
+    ];
+    let api = RuntimeApi::start("policy-targets", events.clone())
+        .await
+        .expect("runtime api");
+    let outcomes = FunctionProcess::new(&lab, "policy-targets", &Value::Null)
+        .env("AWS_ACCESS_KEY_ID", &key)
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .serve(&api, 3)
+        .await;
+    for outcome in &outcomes {
+        let Outcome::Error(refused) = outcome else {
+            panic!("each malformed event is refused: {outcomes:?}");
+        };
+        assert_eq!(refused["errorType"], "InvalidInput", "{refused:#}");
+    }
+    let calls = integration_tests::aws::recorded_calls().await;
+    assert_eq!(
+        calls[&key].get("ssm:GetParameter"),
+        Some(&1),
+        "{:#?}",
+        calls[&key]
+    );
+
+    let api = RuntimeApi::start("policy-targets", [json!({}), json!({})])
+        .await
+        .expect("runtime api");
+    let outcomes = FunctionProcess::new(&lab, "policy-targets", &Value::Null)
+        .env(
+            state::parameters::VENDOR_CONFIG_PARAMETER,
+            "/nowhere/vendor-config",
+        )
+        .serve(&api, 2)
+        .await;
+    for outcome in &outcomes {
+        let Outcome::Error(failed) = outcome else {
+            panic!("configuration errors expected: {outcomes:?}");
+        };
+        assert_eq!(failed["errorType"], "Configuration", "{failed:#}");
+        let message = failed["errorMessage"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("VENDOR_CONFIG_PARAMETER")
+                && message.contains("/nowhere/vendor-config")
+                && message.contains("ParameterNotFound"),
+            "{message}"
+        );
+    }
+}

@@ -2,11 +2,12 @@
 //! and writes the functions' environment to an env file for `cargo lambda watch --env-file`.
 //!
 //! Usage: `AWS_ENDPOINT_URL=http://127.0.0.1:PORT local-stack --env-file .env.local
-//!         [--prefix NAME] [--param NAME=VALUE | NAME=@FILE]... [--m365-url URL
+//!         [--prefix NAME] [--param NAME=VALUE | NAME=@FILE]... [--vendor-config FILE] [--m365-url URL
 //!         [--sim-tenants FILE]] [--client-id ID --client-secret SECRET] [--dns-server IP:PORT]`
 //!
 //! `--sim-tenants` posts each tenant of a JSON array to m365-sim's `/_sim/tenants`;
-//! `--dns-server` is written as `DNS_SERVER` (m365-sim's `--dns-listen`).
+//! `--dns-server` is written as `DNS_SERVER` (m365-sim's `--dns-listen`); `--vendor-config` puts
+//! the vendor document in the stack's Parameter Store parameter, which the functions read.
 
 use std::{collections::BTreeMap, fmt::Write as _, process::ExitCode};
 
@@ -21,6 +22,7 @@ struct Args {
     parameters: BTreeMap<String, String>,
     sim_tenants: Option<String>,
     dns_server: Option<String>,
+    vendor_config: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -33,6 +35,7 @@ fn parse_args() -> Result<Args, String> {
         parameters: BTreeMap::new(),
         sim_tenants: None,
         dns_server: None,
+        vendor_config: None,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(flag) = iter.next() {
@@ -45,6 +48,12 @@ fn parse_args() -> Result<Args, String> {
             "--client-secret" => args.client_secret = Some(value()?),
             "--sim-tenants" => args.sim_tenants = Some(value()?),
             "--dns-server" => args.dns_server = Some(value()?),
+            "--vendor-config" => {
+                let path = value()?;
+                let document = std::fs::read_to_string(&path)
+                    .map_err(|err| format!("--vendor-config: cannot read {path}: {err}"))?;
+                args.vendor_config = Some(document);
+            }
             "--param" => {
                 let pair = value()?;
                 let (name, raw) = pair
@@ -83,6 +92,7 @@ async fn run() -> Result<(), String> {
         prefix: args.prefix.clone(),
         app_credentials_json,
         parameters: args.parameters.clone(),
+        vendor_config: args.vendor_config.clone(),
     };
     let created = stack::create(&sdk, &template, &options).await?;
 

@@ -60,7 +60,8 @@ impl Console {
 
     /// Builds every service from the process environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
+        let sdk = state::aws::sdk_config().await;
+        Self::from_source(&sdk, &state::parameters::resolve(&sdk, &ProcessEnv).await?)
     }
 
     /// The state store.

@@ -113,7 +113,8 @@ impl Onboarding {
 
     /// Builds every service from the process environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&state::aws::sdk_config().await, &ProcessEnv)
+        let sdk = state::aws::sdk_config().await;
+        Self::from_source(&sdk, &state::parameters::resolve(&sdk, &ProcessEnv).await?)
     }
 
     /// A consent link for the tenant the event names (by id or any of its domains), carrying the
