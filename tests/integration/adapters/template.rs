@@ -243,8 +243,8 @@ fn intrinsic<'a>(value: &'a serde_yaml_ng::Value, tag: &str) -> Option<&'a serde
 }
 
 #[test]
-fn every_schedule_assumes_a_role_only_this_accounts_schedules_may_assume_and_that_invokes_only_its_function()
-{
+fn every_schedule_assumes_a_role_only_this_accounts_schedules_may_assume_and_that_invokes_only_its_function_and_has_a_dead_letter_queue()
+ {
     let template = Template::load().expect("template");
     let mut schedules = 0;
     for (function, properties) in template.resources_of_type("AWS::Serverless::Function") {
@@ -279,21 +279,40 @@ fn every_schedule_assumes_a_role_only_this_accounts_schedules_may_assume_and_tha
                     "{function}.{name:?}: only this account's schedules may assume the role"
                 );
             }
+            // What Scheduler could not deliver after its retries goes to the schedules' queue.
+            let dead_letters = intrinsic(&event["Properties"]["DeadLetterConfig"]["Arn"], "GetAtt")
+                .and_then(serde_yaml_ng::Value::as_str);
+            assert_eq!(
+                dead_letters,
+                Some("ScheduleDeadLetterQueue.Arn"),
+                "{function}.{name:?} has a dead-letter queue"
+            );
+            let mut grants = Vec::new();
             for policy in role["Policies"].as_sequence().expect("policies") {
                 for statement in policy["PolicyDocument"]["Statement"]
                     .as_sequence()
                     .expect("statements")
                 {
-                    assert_eq!(statement["Action"].as_str(), Some("lambda:InvokeFunction"));
                     let target =
                         intrinsic(&statement["Resource"], "GetAtt").and_then(serde_yaml_ng::Value::as_str);
-                    assert_eq!(
-                        target,
-                        Some(format!("{function}.Arn").as_str()),
-                        "{function}.{name:?}"
-                    );
+                    grants.push((
+                        statement["Action"].as_str().unwrap_or_default().to_owned(),
+                        target.unwrap_or_default().to_owned(),
+                    ));
                 }
             }
+            grants.sort();
+            assert_eq!(
+                grants,
+                [
+                    ("lambda:InvokeFunction".to_owned(), format!("{function}.Arn")),
+                    (
+                        "sqs:SendMessage".to_owned(),
+                        "ScheduleDeadLetterQueue.Arn".to_owned()
+                    ),
+                ],
+                "{function}.{name:?}: its function, and the dead-letter queue, nothing else"
+            );
         }
     }
     assert_eq!(
