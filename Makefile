@@ -5,7 +5,7 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: test build demo bench local-up local-down venv browser
 
-## test: every check (fmt, clippy, tests against moto and in headless Chromium, cfn-lint, sam validate, the demo, the release build); CI runs this
+## test: every check (fmt, clippy, tests against moto and in headless Chromium, cfn-lint, sam validate, the release build); CI runs this, then make demo
 test: venv browser
 	scripts/with-moto.sh scripts/check.sh
 
