@@ -304,16 +304,7 @@ async fn create_queue(
         let target_url = created
             .get(target)
             .ok_or_else(|| format!("{}: dead-letter queue {target} is not a queue", queue.logical_id))?;
-        let arn = client
-            .get_queue_attributes()
-            .queue_url(target_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .map_err(|err| format!("GetQueueAttributes {target}: {}", state::aws::describe(&err)))?
-            .attributes
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-            .ok_or_else(|| format!("{target} has no ARN"))?;
+        let arn = queue_arn(&client, target_url).await?;
         let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive_count});
         request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
     }
@@ -324,6 +315,20 @@ async fn create_queue(
     output
         .queue_url
         .ok_or_else(|| format!("CreateQueue {name} returned no URL"))
+}
+
+/// The ARN of the queue at `url`.
+async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> Result<String, String> {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|err| format!("GetQueueAttributes {url}: {}", state::aws::describe(&err)))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| format!("{url} has no ARN"))
 }
 
 /// Creates the event bus `name` and a rule on it that sends every m365-inline event to a queue
@@ -348,16 +353,7 @@ async fn create_bus_with_watch(sdk: &SdkConfig, name: &str) -> Result<String, St
         .map_err(|err| format!("CreateQueue {watch}: {}", state::aws::describe(&err)))?
         .queue_url
         .ok_or_else(|| format!("CreateQueue {watch} returned no URL"))?;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|err| format!("GetQueueAttributes {watch}: {}", state::aws::describe(&err)))?
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .ok_or_else(|| format!("{watch} has no ARN"))?;
+    let arn = queue_arn(&sqs, &url).await?;
     let pattern = serde_json::json!({"source": [model::notice::SOURCE]});
     events
         .put_rule()
